@@ -1,0 +1,3 @@
+from recode_lsp.cli.main import main
+
+raise SystemExit(main())

@@ -1,0 +1,114 @@
+"""``[tool.recode]`` in pyproject.toml: the project's own settings.
+
+```toml
+[tool.recode]
+targets = ["numpy==2.0", "pandas==2.2"]   # or a table: targets = { numpy = "2.0" }
+select = ["NPY", "pandas"]                  # ids, id prefixes or library names
+ignore = ["PY105"]
+extra-changes = ["migrations/changes.jsonl"]  # the project's own knowledge-base entries
+unsafe-fixes = false
+exclude = ["legacy/vendored"]
+python = ".venv/bin/python"                  # interpreter whose installed versions count
+```
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from recode_lsp.engine.versions import Version, parse_target
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+KNOWN_KEYS = {"targets", "select", "ignore", "extra-changes", "unsafe-fixes", "exclude", "python", "libraries"}
+
+
+class ConfigError(ValueError):
+    """``[tool.recode]`` is malformed; the message names the file and key."""
+
+
+@dataclass
+class ProjectConfig:
+    root: Path
+    #: pyproject.toml that was read, if any.
+    path: Path | None = None
+    targets: dict[str, Version] = field(default_factory=dict)
+    select: list[str] = field(default_factory=list)
+    ignore: list[str] = field(default_factory=list)
+    extra_changes: list[Path] = field(default_factory=list)
+    unsafe_fixes: bool = False
+    exclude: list[str] = field(default_factory=list)
+    python: str | None = None
+    libraries: list[str] | None = None
+
+
+def find_project_root(start: Path) -> Path:
+    """The nearest folder at or above ``start`` holding pyproject.toml or .git."""
+    start = start.resolve()
+    current = start if start.is_dir() else start.parent
+    for folder in (current, *current.parents):
+        if (folder / "pyproject.toml").is_file() or (folder / ".git").exists():
+            return folder
+    return current
+
+
+def _strings(value: object, key: str, where: Path) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, list) and all(isinstance(item, str) for item in value):
+        return list(value)
+    raise ConfigError(f"{where}: [tool.recode] {key} must be a string or a list of strings")
+
+
+def load_config(root: Path) -> ProjectConfig:
+    path = root / "pyproject.toml"
+    config = ProjectConfig(root=root)
+    if not path.is_file():
+        return config
+    try:
+        with path.open("rb") as handle:
+            data = tomllib.load(handle)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    section = data.get("tool", {}).get("recode")
+    if section is None:
+        return config
+    config.path = path
+    if not isinstance(section, dict):
+        raise ConfigError(f"{path}: [tool.recode] must be a table")
+    unknown = sorted(set(section) - KNOWN_KEYS)
+    if unknown:
+        raise ConfigError(f"{path}: [tool.recode] has unknown key(s): {', '.join(unknown)}")
+    targets = section.get("targets", [])
+    try:
+        if isinstance(targets, dict):
+            for name, version in targets.items():
+                library, parsed = parse_target(f"{name}=={version}")
+                config.targets[library] = parsed
+        else:
+            for text in _strings(targets, "targets", path):
+                library, parsed = parse_target(text)
+                config.targets[library] = parsed
+    except ValueError as exc:
+        raise ConfigError(f"{path}: [tool.recode] targets: {exc}") from None
+    config.select = _strings(section.get("select", []), "select", path)
+    config.ignore = _strings(section.get("ignore", []), "ignore", path)
+    config.exclude = _strings(section.get("exclude", []), "exclude", path)
+    config.extra_changes = [root / p for p in _strings(section.get("extra-changes", []), "extra-changes", path)]
+    if "libraries" in section:
+        config.libraries = [name.lower() for name in _strings(section["libraries"], "libraries", path)]
+    unsafe = section.get("unsafe-fixes", False)
+    if not isinstance(unsafe, bool):
+        raise ConfigError(f"{path}: [tool.recode] unsafe-fixes must be true or false")
+    config.unsafe_fixes = unsafe
+    python = section.get("python")
+    if python is not None:
+        if not isinstance(python, str):
+            raise ConfigError(f"{path}: [tool.recode] python must be a path")
+        config.python = str((root / python)) if not Path(python).is_absolute() and "/" in python else python
+    return config

@@ -1,0 +1,221 @@
+"""Finding the files to check, reading them faithfully, and writing them back atomically."""
+
+from __future__ import annotations
+
+import codecs
+import io
+import os
+import stat
+import subprocess
+import tempfile
+import tokenize
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+#: Folders never worth reading: virtual environments, caches and build output.
+SKIPPED_DIRS = frozenset(
+    {
+        ".git",
+        ".hg",
+        ".svn",
+        ".venv",
+        "venv",
+        ".env",
+        "env",
+        "__pycache__",
+        ".tox",
+        ".nox",
+        ".mypy_cache",
+        ".pytest_cache",
+        ".ruff_cache",
+        ".recode_cache",
+        "build",
+        "dist",
+        ".eggs",
+        "node_modules",
+        "site-packages",
+        "__pypackages__",
+    }
+)
+SOURCE_SUFFIXES = (".py", ".pyi")
+
+
+class DecodeError(Exception):
+    """The file's bytes are not text in its declared encoding."""
+
+
+@dataclass(frozen=True)
+class SourceText:
+    """A decoded file, with what is needed to write it back byte-faithfully."""
+
+    text: str
+    encoding: str
+    #: "\r\n" when every line ends so (the text then holds "\n" only), else "".
+    crlf: bool
+    bom: bool
+
+    def encode(self, text: str) -> bytes:
+        if self.crlf:
+            text = text.replace("\n", "\r\n")
+        data = text.encode(self.encoding)
+        if self.bom and not data.startswith(codecs.BOM_UTF8):
+            data = codecs.BOM_UTF8 + data
+        return data
+
+
+def decode_source(data: bytes) -> SourceText:
+    """Decode as Python does (BOM, PEP 263 cookie, default UTF-8)."""
+    bom = data.startswith(codecs.BOM_UTF8)
+    try:
+        encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
+    except SyntaxError as exc:
+        raise DecodeError(str(exc)) from None
+    payload = data[len(codecs.BOM_UTF8) :] if bom else data
+    codec = "utf-8" if encoding == "utf-8-sig" else encoding
+    try:
+        text = payload.decode(codec)
+    except (UnicodeDecodeError, LookupError) as exc:
+        raise DecodeError(f"cannot decode as {encoding}: {exc}") from None
+    crlf = "\r\n" in text and text.count("\r\n") == text.count("\n")
+    if crlf:
+        text = text.replace("\r\n", "\n")
+    return SourceText(text, codec, crlf, bom)
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    """Replace ``path``'s content with ``data`` atomically, keeping its permission bits."""
+    mode = stat.S_IMODE(path.stat().st_mode)
+    fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".recode-tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(temporary, mode)
+        os.replace(temporary, path)
+    except BaseException:
+        if os.path.exists(temporary):
+            os.unlink(temporary)
+        raise
+
+
+def git_toplevel(path: Path) -> Path | None:
+    try:
+        completed = subprocess.run(
+            ["git", "-C", str(path if path.is_dir() else path.parent), "rev-parse", "--show-toplevel"],
+            capture_output=True,
+            text=True,
+            timeout=20,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    if completed.returncode != 0:
+        return None
+    return Path(completed.stdout.strip())
+
+
+def dirty_files(paths: Iterable[Path]) -> list[str]:
+    """Uncommitted changes (staged, unstaged or untracked) under ``paths`` in their git work trees."""
+    dirty: list[str] = []
+    for path in paths:
+        top = git_toplevel(path)
+        if top is None:
+            continue
+        completed = subprocess.run(
+            ["git", "-C", str(top), "status", "--porcelain", "--untracked-files=normal", "--", str(path.resolve())],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        dirty.extend(line[3:] for line in completed.stdout.splitlines() if line.strip())
+    return sorted(set(dirty))
+
+
+def _git_files(folder: Path) -> list[Path] | None:
+    """Files git would track under ``folder`` (tracked plus untracked, minus ignored)."""
+    try:
+        completed = subprocess.run(
+            ["git", "-C", str(folder), "ls-files", "-z", "--cached", "--others", "--exclude-standard", "--", "."],
+            capture_output=True,
+            timeout=120,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    if completed.returncode != 0:
+        return None
+    names = completed.stdout.decode("utf-8", "surrogateescape").split("\0")
+    return [folder / name for name in names if name.endswith(SOURCE_SUFFIXES)]
+
+
+def _is_venv(folder: Path) -> bool:
+    return (folder / "pyvenv.cfg").is_file()
+
+
+def _walk(folder: Path, ignore: object | None) -> Iterator[Path]:
+    for current, dirs, files in os.walk(folder):
+        base = Path(current)
+        dirs[:] = sorted(
+            d for d in dirs if d not in SKIPPED_DIRS and not d.endswith(".egg-info") and not _is_venv(base / d)
+        )
+        for name in sorted(files):
+            if name.endswith(SOURCE_SUFFIXES):
+                yield base / name
+
+
+def _gitignore_spec(root: Path) -> object | None:
+    """A pathspec matcher for ``.gitignore`` files when git itself is not usable."""
+    patterns: list[str] = []
+    for ignore_file in root.rglob(".gitignore"):
+        if any(part in SKIPPED_DIRS for part in ignore_file.relative_to(root).parts[:-1]):
+            continue
+        prefix = ignore_file.parent.relative_to(root).as_posix()
+        for line in ignore_file.read_text(encoding="utf-8", errors="replace").splitlines():
+            line = line.strip()
+            if not line or line.startswith("#"):
+                continue
+            negate = line.startswith("!")
+            body = line[1:] if negate else line
+            if prefix != ".":
+                body = f"{prefix}/{body.lstrip('/')}" if "/" in body.rstrip("/") else f"{prefix}/**/{body}"
+            patterns.append(("!" if negate else "") + body)
+    if not patterns:
+        return None
+    import pathspec
+
+    return pathspec.PathSpec.from_lines("gitwildmatch", patterns)
+
+
+def discover(paths: Iterable[Path], exclude: Iterable[str] = ()) -> list[Path]:
+    """Python files under ``paths``: honours .gitignore, skips virtualenvs and build folders.
+
+    A file named explicitly is always included.
+    """
+    found: dict[Path, None] = {}
+    excluded = [e.strip("/") for e in exclude]
+    for path in paths:
+        if path.is_file():
+            found[path] = None
+            continue
+        if not path.is_dir():
+            raise FileNotFoundError(f"{path}: no such file or folder")
+        listed = _git_files(path) if git_toplevel(path) is not None else None
+        if listed is not None:
+            candidates = [
+                p
+                for p in listed
+                if not any(part in SKIPPED_DIRS for part in p.relative_to(path).parts[:-1]) and p.is_file()
+            ]
+        else:
+            spec = _gitignore_spec(path)
+            candidates = [
+                p
+                for p in _walk(path, spec)
+                if spec is None or not spec.match_file(p.relative_to(path).as_posix())  # type: ignore[attr-defined]
+            ]
+        for candidate in sorted(candidates):
+            relative = candidate.relative_to(path).as_posix()
+            if any(relative == e or relative.startswith(e + "/") for e in excluded):
+                continue
+            found[candidate] = None
+    return list(found)

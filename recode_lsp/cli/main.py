@@ -1,0 +1,229 @@
+"""``recode-migrate``: find and fix uses of deprecated or removed APIs across a repository.
+
+Exit status: 0 when clean, 1 when something was found or changed, 2 on a usage or internal
+error (pre-commit's contract, as pyupgrade and ruff use it).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TextIO
+
+from recode_lsp import __version__
+
+EXIT_CLEAN = 0
+EXIT_FOUND = 1
+EXIT_ERROR = 2
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="recode-migrate",
+        description="Find code that uses APIs your target library versions deprecated or removed, and fix it.",
+    )
+    parser.add_argument("paths", nargs="*", type=Path, metavar="PATH", help="files or folders (default: .)")
+    mode = parser.add_mutually_exclusive_group()
+    mode.add_argument("--check", dest="mode", action="store_const", const="check", help="report findings (default)")
+    mode.add_argument("--diff", dest="mode", action="store_const", const="diff", help="print the fixes as a unified diff; write nothing")
+    mode.add_argument("--apply", dest="mode", action="store_const", const="apply", help="write the fixes to the files")
+    parser.add_argument("--format", choices=("text", "json", "sarif", "github"), default="text", help="report format")
+    parser.add_argument(
+        "--target",
+        action="append",
+        default=[],
+        metavar="LIB==VER",
+        help="version a library moves to, e.g. numpy==2.0 or python==3.12 (repeatable)",
+    )
+    parser.add_argument("--select", action="append", default=[], metavar="IDS", help="only these ids, id prefixes or libraries (comma-separated)")
+    parser.add_argument("--ignore", action="append", default=[], metavar="IDS", help="skip these ids, id prefixes or libraries")
+    parser.add_argument("--unsafe-fixes", action="store_true", default=None, help="also apply fixes that may change behaviour")
+    parser.add_argument("--jobs", "-j", type=int, default=None, metavar="N", help="worker processes (default: CPU count)")
+    parser.add_argument("--no-cache", action="store_true", help="do not read or write the result cache")
+    parser.add_argument("--allow-dirty", action="store_true", help="let --apply write into a git work tree with uncommitted changes")
+    parser.add_argument("--python", metavar="PATH", help="interpreter whose installed library versions count (default: this one)")
+    parser.add_argument(
+        "--list-changes",
+        nargs="?",
+        const="",
+        default=None,
+        metavar="LIB",
+        help="print the knowledge base (optionally of one library) and exit",
+    )
+    parser.add_argument("--version", action="version", version=f"recode-migrate {__version__}")
+    parser.set_defaults(mode="check")
+    return parser
+
+
+def _split(values: Sequence[str]) -> list[str]:
+    return [part.strip() for value in values for part in value.split(",") if part.strip()]
+
+
+class Progress:
+    """A one-line progress bar on a terminal, shown only for runs longer than a second."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self.stream = stream
+        self.enabled = stream.isatty() and not os.environ.get("CI")
+        self.started = time.monotonic()
+        self.shown = False
+
+    def __call__(self, done: int, total: int) -> None:
+        if not self.enabled or total == 0 or time.monotonic() - self.started < 1.0:
+            return
+        width = 30
+        filled = int(width * done / total)
+        self.stream.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{total} files")
+        self.stream.flush()
+        self.shown = True
+
+    def close(self) -> None:
+        if self.shown:
+            self.stream.write("\r\033[K")
+            self.stream.flush()
+
+
+def list_changes(library: str, out: TextIO) -> int:
+    from recode_lsp.engine.knowledge import load_knowledge_base
+
+    kb = load_knowledge_base()
+    changes = kb.select([library]) if library else kb.changes
+    if library and not changes:
+        sys.stderr.write(f"recode-migrate: no changes known for {library!r}; libraries: {', '.join(kb.libraries)}\n")
+        return EXIT_ERROR
+    for change in changes:
+        versions = []
+        if change.deprecated_in is not None:
+            versions.append(f"deprecated {change.deprecated_in}")
+        if change.removed_in is not None:
+            versions.append(f"removed {change.removed_in}")
+        old = change.old + (f"({change.old_keyword}=)" if change.old_keyword else "")
+        new = change.describe_new()
+        out.write(f"{change.id:<7} {change.library:<10} {change.kind.value:<24} {old} -> {new}  [{', '.join(versions)}; fix: {change.fix.value}]\n")
+    out.write(f"{len(changes)} changes.\n")
+    return EXIT_CLEAN
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return _run(args, parser)
+    except KeyboardInterrupt:
+        sys.stderr.write("recode-migrate: interrupted\n")
+        return EXIT_ERROR
+    except Exception as exc:  # an internal error must still exit 2 with a message
+        sys.stderr.write(f"recode-migrate: internal error: {type(exc).__name__}: {exc}\n")
+        if os.environ.get("RECODE_DEBUG"):
+            raise
+        return EXIT_ERROR
+
+
+def _run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    from recode_lsp.cli.config import ConfigError, find_project_root, load_config
+    from recode_lsp.engine.knowledge import KnowledgeBaseError, load_knowledge_base
+    from recode_lsp.engine.versions import parse_target
+
+    if args.list_changes is not None:
+        return list_changes(args.list_changes, sys.stdout)
+    paths: list[Path] = args.paths or [Path(".")]
+    missing = [str(p) for p in paths if not p.exists()]
+    if missing:
+        parser.error(f"no such file or folder: {', '.join(missing)}")
+    if args.jobs is not None and args.jobs < 1:
+        parser.error("--jobs must be at least 1")
+    cli_targets = {}
+    for text in args.target:
+        try:
+            library, version = parse_target(text)
+        except ValueError as exc:
+            parser.error(str(exc))
+        cli_targets[library] = version
+    root = find_project_root(paths[0])
+    try:
+        config = load_config(root)
+        kb = load_knowledge_base(config.extra_changes)
+    except (ConfigError, KnowledgeBaseError) as exc:
+        sys.stderr.write(f"recode-migrate: {exc}\n")
+        return EXIT_ERROR
+    unsafe = config.unsafe_fixes if args.unsafe_fixes is None else args.unsafe_fixes
+
+    from recode_lsp.cli.files import dirty_files, discover, write_atomic
+    from recode_lsp.cli.report import unified_diff, write_github, write_json, write_sarif, write_text
+    from recode_lsp.cli.runner import ResultCache, RunSettings, run_files
+    from recode_lsp.engine.detector import DetectOptions
+    from recode_lsp.engine.versions import resolve_targets
+
+    if args.mode == "apply" and not args.allow_dirty:
+        dirty = dirty_files(paths)
+        if dirty:
+            shown = ", ".join(dirty[:5]) + (" ..." if len(dirty) > 5 else "")
+            sys.stderr.write(
+                f"recode-migrate: refusing to --apply: the git work tree has uncommitted changes ({shown}); "
+                "commit or stash them, or pass --allow-dirty\n"
+            )
+            return EXIT_ERROR
+    try:
+        targets = resolve_targets(
+            kb.libraries,
+            cli_targets=cli_targets,
+            config_targets=config.targets,
+            project_root=root,
+            python=args.python or config.python,
+        )
+    except RuntimeError as exc:
+        sys.stderr.write(f"recode-migrate: {exc}\n")
+        return EXIT_ERROR
+    options = DetectOptions(
+        targets={library: targets.version(library) for library in kb.libraries},
+        select=_split(args.select) or config.select,
+        ignore=_split(args.ignore) + config.ignore,
+        libraries=config.libraries,
+    )
+    try:
+        files = discover(paths, config.exclude)
+    except FileNotFoundError as exc:
+        sys.stderr.write(f"recode-migrate: {exc}\n")
+        return EXIT_ERROR
+    settings = RunSettings(args.mode, unsafe, options)
+    cache = None if args.no_cache else ResultCache(root / ".recode_cache", kb, options)
+    jobs = args.jobs or os.cpu_count() or 1
+    progress = Progress(sys.stderr)
+    results = run_files([str(f) for f in files], kb, settings, jobs, cache, progress)
+    progress.close()
+
+    out = sys.stdout
+    if args.mode == "diff":
+        for result in results:
+            if result.new_text is not None:
+                out.write(unified_diff(result, Path.cwd()))
+    written = 0
+    if args.mode == "apply":
+        for result in results:
+            if result.new_bytes is not None:
+                try:
+                    write_atomic(Path(result.path), result.new_bytes)
+                    written += 1
+                except OSError as exc:
+                    sys.stderr.write(f"recode-migrate: {result.path}: cannot write: {exc.strerror}\n")
+                    return EXIT_ERROR
+    report_root = Path.cwd()
+    if args.format == "json":
+        write_json(out, results, report_root)
+    elif args.format == "sarif":
+        write_sarif(out, results, report_root, kb)
+    elif args.format == "github":
+        write_github(out, results, report_root)
+    else:
+        # With a diff on stdout the human report goes to stderr, so the diff stays a patch.
+        write_text(sys.stderr if args.mode == "diff" else out, results, report_root, unsafe, args.mode)
+    found = any(r.records or r.error for r in results)
+    return EXIT_FOUND if found or written else EXIT_CLEAN
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,226 @@
+"""Output formats: text, json, sarif and github, plus unified diffs."""
+
+from __future__ import annotations
+
+import difflib
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TextIO
+
+from recode_lsp import __version__
+from recode_lsp.cli.runner import FileResult, Record, summarise
+from recode_lsp.engine.knowledge import KnowledgeBase
+
+FORMATS = ("text", "json", "sarif", "github")
+INFORMATION_URI = "https://github.com/recode-migrate/recode"
+
+
+def relative(path: str, root: Path) -> str:
+    try:
+        return Path(path).resolve().relative_to(root.resolve()).as_posix()
+    except ValueError:
+        return Path(path).as_posix()
+
+
+def fix_marker(record: Record, unsafe: bool) -> str:
+    if record.safety == "safe":
+        return "[*] "
+    if record.safety == "unsafe":
+        return "[*] " if unsafe else "[unsafe] "
+    return ""
+
+
+def write_text(out: TextIO, results: Sequence[FileResult], root: Path, unsafe: bool, mode: str) -> None:
+    for result in results:
+        name = relative(result.path, root)
+        if result.error:
+            out.write(f"{name}: error: {result.error} (file left untouched)\n")
+        for record in result.records:
+            out.write(
+                f"{name}:{record.line}:{record.column}: {record.code} {fix_marker(record, unsafe)}{record.message}\n"
+            )
+        for record, reason in result.not_fixed:
+            if record.safety != "display":
+                out.write(f"{name}:{record.line}:{record.column}: {record.code} not fixed: {reason}\n")
+    summary = summarise(results)
+    write_summary(out, results, summary, unsafe, mode)
+
+
+def write_summary(out: TextIO, results: Sequence[FileResult], summary: dict[str, object], unsafe: bool, mode: str) -> None:
+    total = summary["findings"]
+    by_library = summary["by_library"]
+    by_safety = summary["by_safety"]
+    assert isinstance(by_library, dict) and isinstance(by_safety, dict)
+    unreadable = sum(1 for r in results if r.error)
+    fixed = sum(len(r.fixed) for r in results)
+    changed_files = sum(1 for r in results if r.new_text is not None)
+    if not total and not unreadable:
+        out.write(f"All checks passed ({len(results)} files).\n")
+        return
+    libraries = ", ".join(f"{name} {count}" for name, count in by_library.items())
+    out.write(
+        f"Found {total} finding{'s' if total != 1 else ''} "
+        f"({summary['errors']} error{'s' if summary['errors'] != 1 else ''}, "
+        f"{summary['warnings']} warning{'s' if summary['warnings'] != 1 else ''}) "
+        f"in {summary['files_with_findings']} of {len(results)} files"
+        + (f": {libraries}" if libraries else "")
+        + ".\n"
+    )
+    safe = by_safety.get("safe", 0)
+    unsafe_count = by_safety.get("unsafe", 0)
+    display = by_safety.get("display", 0)
+    out.write(f"Fixes: {safe} safe, {unsafe_count} unsafe, {display} display-only")
+    if unsafe_count and not unsafe:
+        out.write(" (unsafe fixes need --unsafe-fixes)")
+    out.write(".\n")
+    if mode == "apply":
+        out.write(f"Fixed {fixed} finding{'s' if fixed != 1 else ''} in {changed_files} file{'s' if changed_files != 1 else ''}.\n")
+    elif mode == "diff":
+        out.write(f"Would fix {fixed} finding{'s' if fixed != 1 else ''} in {changed_files} file{'s' if changed_files != 1 else ''}.\n")
+    elif safe or (unsafe and unsafe_count):
+        out.write("Run with --diff to see the fixes, --apply to write them.\n")
+    if unreadable:
+        out.write(f"{unreadable} file{'s' if unreadable != 1 else ''} could not be checked (left untouched).\n")
+
+
+def record_json(record: Record, name: str) -> dict[str, object]:
+    return {
+        "path": name,
+        "code": record.code,
+        "library": record.library,
+        "severity": record.severity,
+        "fix": record.safety,
+        "message": record.message,
+        "site": record.site,
+        "location": {"line": record.line, "column": record.column},
+        "end_location": {"line": record.end_line, "column": record.end_column},
+    }
+
+
+def write_json(out: TextIO, results: Sequence[FileResult], root: Path) -> None:
+    findings = []
+    errors = []
+    fixed = []
+    for result in results:
+        name = relative(result.path, root)
+        findings.extend(record_json(record, name) for record in result.records)
+        if result.error:
+            errors.append({"path": name, "error": result.error})
+        fixed.extend(record_json(record, name) for record in result.fixed)
+    document = {
+        "tool": {"name": "recode-migrate", "version": __version__},
+        "findings": findings,
+        "fixed": fixed,
+        "errors": errors,
+        "summary": {**summarise(results), "files": len(results)},
+    }
+    json.dump(document, out, indent=2)
+    out.write("\n")
+
+
+def write_sarif(out: TextIO, results: Sequence[FileResult], root: Path, kb: KnowledgeBase) -> None:
+    used = sorted({record.code for result in results for record in result.records})
+    rule_index = {code: index for index, code in enumerate(used)}
+    rules = []
+    for code in used:
+        change = kb.by_id[code]
+        rule: dict[str, object] = {
+            "id": code,
+            "name": change.old.replace(".", "-"),
+            "shortDescription": {"text": change.message()},
+            "fullDescription": {"text": change.note or change.message()},
+            "help": {"text": f"{change.message()}\nSource: {change.source}"},
+            "properties": {"library": change.library, "kind": change.kind.value, "fix": change.fix.value},
+        }
+        rules.append(rule)
+    sarif_results = []
+    for result in results:
+        name = relative(result.path, root)
+        for record in result.records:
+            sarif_results.append(
+                {
+                    "ruleId": record.code,
+                    "ruleIndex": rule_index[record.code],
+                    "level": "error" if record.is_error else "warning",
+                    "message": {"text": record.message},
+                    "locations": [
+                        {
+                            "physicalLocation": {
+                                "artifactLocation": {"uri": name, "uriBaseId": "%SRCROOT%"},
+                                "region": {
+                                    "startLine": record.line,
+                                    "startColumn": record.column,
+                                    "endLine": record.end_line,
+                                    "endColumn": record.end_column,
+                                },
+                            }
+                        }
+                    ],
+                }
+            )
+    notifications = [
+        {
+            "level": "error",
+            "message": {"text": f"{relative(r.path, root)}: {r.error}"},
+            "locations": [{"physicalLocation": {"artifactLocation": {"uri": relative(r.path, root), "uriBaseId": "%SRCROOT%"}}}],
+        }
+        for r in results
+        if r.error
+    ]
+    document = {
+        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
+        "version": "2.1.0",
+        "runs": [
+            {
+                "tool": {
+                    "driver": {
+                        "name": "recode-migrate",
+                        "version": __version__,
+                        "informationUri": INFORMATION_URI,
+                        "rules": rules,
+                    }
+                },
+                "originalUriBaseIds": {"%SRCROOT%": {"uri": root.resolve().as_uri() + "/"}},
+                "invocations": [{"executionSuccessful": True, "toolExecutionNotifications": notifications}],
+                "results": sarif_results,
+            }
+        ],
+    }
+    json.dump(document, out, indent=2)
+    out.write("\n")
+
+
+def _github_escape(text: str, property_value: bool = False) -> str:
+    text = text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    if property_value:
+        text = text.replace(":", "%3A").replace(",", "%2C")
+    return text
+
+
+def write_github(out: TextIO, results: Sequence[FileResult], root: Path) -> None:
+    """GitHub Actions workflow commands: one annotation per finding."""
+    for result in results:
+        name = _github_escape(relative(result.path, root), True)
+        if result.error:
+            out.write(f"::error file={name},title=recode-migrate::{_github_escape(result.error)}\n")
+        for record in result.records:
+            level = "error" if record.is_error else "warning"
+            out.write(
+                f"::{level} file={name},line={record.line},col={record.column},"
+                f"endLine={record.end_line},endColumn={record.end_column},"
+                f"title={_github_escape(record.code, True)}::{_github_escape(record.message)}\n"
+            )
+
+
+def unified_diff(result: FileResult, root: Path) -> str:
+    assert result.original_text is not None and result.new_text is not None
+    name = relative(result.path, root)
+    return "".join(
+        difflib.unified_diff(
+            result.original_text.splitlines(keepends=True),
+            result.new_text.splitlines(keepends=True),
+            fromfile=f"a/{name}",
+            tofile=f"b/{name}",
+        )
+    )

@@ -1,0 +1,331 @@
+"""Checking and fixing many files: byte prefilter, process pool, result cache.
+
+A worker reads a file, skips it when its bytes mention none of the names that could matter,
+otherwise parses it with :mod:`ast`, detects, and (in diff/apply mode) fixes and validates.
+Check results are cached by content hash together with the tool version, the knowledge
+base's fingerprint and the options, so a second run over unchanged files parses nothing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import pickle
+import re
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from recode_lsp import __version__
+from recode_lsp.engine.changes import FixSafety, Severity
+from recode_lsp.engine.detector import DetectOptions
+from recode_lsp.engine.knowledge import KnowledgeBase
+from recode_lsp.engine.model import Finding
+
+
+@dataclass(frozen=True)
+class Record:
+    """A finding as the CLI reports and caches it (plain values only)."""
+
+    code: str
+    library: str
+    line: int  # 1-based
+    column: int  # 1-based, characters
+    end_line: int
+    end_column: int
+    severity: str
+    safety: str
+    message: str
+    site: str
+
+    @classmethod
+    def of(cls, finding: Finding) -> Record:
+        return cls(
+            finding.code,
+            finding.change.library,
+            finding.range.start.line + 1,
+            finding.range.start.column + 1,
+            finding.range.end.line + 1,
+            finding.range.end.column + 1,
+            finding.severity.value,
+            finding.safety.value,
+            finding.message,
+            finding.site.value,
+        )
+
+    @property
+    def is_error(self) -> bool:
+        return self.severity == Severity.ERROR.value
+
+    @property
+    def fix_safety(self) -> FixSafety:
+        return FixSafety(self.safety)
+
+
+@dataclass
+class FileResult:
+    path: str
+    records: list[Record] = field(default_factory=list)
+    #: Why the file could not be checked (decode or syntax error), if it could not.
+    error: str | None = None
+    #: Fixed text (diff/apply modes), when something changed.
+    new_text: str | None = None
+    #: Encoded bytes to write (apply mode).
+    new_bytes: bytes | None = None
+    original_text: str | None = None
+    #: Findings fixed, and findings whose fix was dropped with the reason.
+    fixed: list[Record] = field(default_factory=list)
+    not_fixed: list[tuple[Record, str]] = field(default_factory=list)
+    from_cache: bool = False
+    skipped_by_prefilter: bool = False
+
+
+@dataclass(frozen=True)
+class RunSettings:
+    mode: str  # "check", "diff", "apply"
+    unsafe: bool
+    options: DetectOptions
+
+
+class Prefilter:
+    """Cheap byte tests: a file must name a library root and one changed name to be parsed."""
+
+    def __init__(self, kb: KnowledgeBase, options: DetectOptions) -> None:
+        relevant = [c for c in kb.changes if options.severity(c) is not None]
+        self.roots = sorted({c.old.split(".", 1)[0].encode() for c in relevant})
+        names = set()
+        for change in relevant:
+            names.add(change.old_name)
+            if change.old_keyword:
+                names.add(change.old_keyword)
+        self.pattern = (
+            re.compile(rb"\b(?:" + b"|".join(re.escape(n.encode()) for n in sorted(names, key=len, reverse=True)) + rb")\b")
+            if names
+            else None
+        )
+
+    def may_match(self, data: bytes) -> bool:
+        if self.pattern is None:
+            return False
+        if not any(root in data for root in self.roots):
+            return False
+        return self.pattern.search(data) is not None
+
+
+# Worker state, set once per process (fork inherits it; spawn runs the initializer).
+_STATE: dict[str, object] = {}
+
+
+def init_worker(kb: KnowledgeBase, settings: RunSettings) -> None:
+    _STATE["kb"] = kb
+    _STATE["settings"] = settings
+    _STATE["prefilter"] = Prefilter(kb, settings.options)
+
+
+def process_file(path_text: str) -> FileResult:
+    """Check (and in diff/apply mode fix) one file. Never raises for bad input."""
+    from recode_lsp.cli.files import DecodeError, decode_source
+    from recode_lsp.engine.detector import SourceError, analyse, detect
+
+    kb = _STATE["kb"]
+    settings = _STATE["settings"]
+    prefilter = _STATE["prefilter"]
+    assert isinstance(kb, KnowledgeBase) and isinstance(settings, RunSettings) and isinstance(prefilter, Prefilter)
+    result = FileResult(path_text)
+    try:
+        data = Path(path_text).read_bytes()
+    except OSError as exc:
+        result.error = f"cannot read: {exc.strerror}"
+        return result
+    if not prefilter.may_match(data):
+        result.skipped_by_prefilter = True
+        return result
+    try:
+        source = decode_source(data)
+    except DecodeError as exc:
+        result.error = str(exc)
+        return result
+    try:
+        analysis = analyse(source.text, path_text)
+        findings = detect(source.text, kb, settings.options, path_text, analysis=analysis)
+    except SourceError as exc:
+        result.error = str(exc)
+        return result
+    except RecursionError:
+        result.error = "too deeply nested to analyse"
+        return result
+    result.records = [Record.of(f) for f in findings]
+    if settings.mode == "check" or not findings:
+        return result
+    from recode_lsp.engine.validator import fix_and_validate
+
+    outcome = fix_and_validate(analysis, findings, kb, settings.options, unsafe=settings.unsafe, path=path_text)
+    result.fixed = [Record.of(f) for f in outcome.applied]
+    result.not_fixed = [(Record.of(f), reason) for f, reason in outcome.skipped]
+    if outcome.applied and outcome.source != source.text:
+        result.original_text = source.text
+        result.new_text = outcome.source
+        result.new_bytes = source.encode(outcome.source)
+    return result
+
+
+class ResultCache:
+    """Check results keyed by file content, in ``.recode_cache/`` at the project root.
+
+    Entries are looked up by (path, size, mtime) first, so unchanged files are not even read;
+    a file whose stat changed is hashed and looked up by content.
+    """
+
+    def __init__(self, folder: Path, kb: KnowledgeBase, options: DetectOptions) -> None:
+        key = repr(
+            (
+                __version__,
+                kb.fingerprint,
+                sorted((k, str(v)) for k, v in options.targets.items()),
+                list(options.select),
+                list(options.ignore),
+                sorted(options.libraries) if options.libraries is not None else None,
+            )
+        )
+        self.folder = folder
+        self.file = folder / f"check-{hashlib.sha256(key.encode()).hexdigest()[:16]}.pickle"
+        self.by_stat: dict[str, tuple[int, int, str]] = {}
+        self.by_hash: dict[str, tuple[list[tuple[object, ...]], str | None, bool]] = {}
+        self.dirty = False
+        try:
+            with self.file.open("rb") as handle:
+                self.by_stat, self.by_hash = pickle.load(handle)
+        except (OSError, EOFError, pickle.UnpicklingError, ValueError, TypeError, AttributeError):
+            pass
+
+    @staticmethod
+    def _stat(path: str) -> tuple[int, int] | None:
+        try:
+            info = os.stat(path)
+        except OSError:
+            return None
+        return info.st_size, info.st_mtime_ns
+
+    def lookup(self, path: str) -> FileResult | None:
+        current = self._stat(path)
+        if current is None:
+            return None
+        known = self.by_stat.get(path)
+        digest: str | None = None
+        if known is not None and known[:2] == current:
+            digest = known[2]
+        else:
+            try:
+                digest = hashlib.blake2b(Path(path).read_bytes(), digest_size=16).hexdigest()
+            except OSError:
+                return None
+            self.by_stat[path] = (*current, digest)
+            self.dirty = True
+        entry = self.by_hash.get(digest)
+        if entry is None:
+            return None
+        rows, error, prefiltered = entry
+        result = FileResult(path, [Record(*row) for row in rows], error)  # type: ignore[arg-type]
+        result.from_cache = True
+        result.skipped_by_prefilter = prefiltered
+        return result
+
+    def store(self, result: FileResult) -> None:
+        current = self._stat(result.path)
+        if current is None:
+            return
+        known = self.by_stat.get(result.path)
+        if known is not None and known[:2] == current:
+            digest = known[2]
+        else:
+            try:
+                digest = hashlib.blake2b(Path(result.path).read_bytes(), digest_size=16).hexdigest()
+            except OSError:
+                return
+        self.by_stat[result.path] = (*current, digest)
+        rows = [tuple(vars(record).values()) for record in result.records]
+        self.by_hash[digest] = (rows, result.error, result.skipped_by_prefilter)
+        self.dirty = True
+
+    def save(self) -> None:
+        if not self.dirty:
+            return
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            gitignore = self.folder / ".gitignore"
+            if not gitignore.exists():
+                gitignore.write_text("# Created by recode-migrate.\n*\n")
+            temporary = self.file.with_suffix(f".tmp{os.getpid()}")
+            with temporary.open("wb") as handle:
+                pickle.dump((self.by_stat, self.by_hash), handle, protocol=pickle.HIGHEST_PROTOCOL)
+            os.replace(temporary, self.file)
+        except OSError:
+            pass  # a cache that cannot be written only costs time
+
+
+def run_files(
+    paths: Sequence[str],
+    kb: KnowledgeBase,
+    settings: RunSettings,
+    jobs: int,
+    cache: ResultCache | None,
+    progress: Callable[[int, int], None] | None = None,
+) -> list[FileResult]:
+    """Process ``paths``, in parallel when it pays; results in the order of ``paths``."""
+    results: dict[str, FileResult] = {}
+    todo: list[str] = []
+    for path in paths:
+        cached = cache.lookup(path) if cache is not None and settings.mode == "check" else None
+        if cached is not None:
+            results[path] = cached
+        else:
+            todo.append(path)
+    done = len(results)
+    if progress:
+        progress(done, len(paths))
+    init_worker(kb, settings)
+    if jobs > 1 and len(todo) > 16:
+        chunk = max(1, min(64, len(todo) // (jobs * 8)))
+        with ProcessPoolExecutor(max_workers=jobs, initializer=init_worker, initargs=(kb, settings)) as pool:
+            for result in pool.map(process_file, todo, chunksize=chunk):
+                results[result.path] = result
+                done += 1
+                if progress:
+                    progress(done, len(paths))
+    else:
+        for path in todo:
+            results[path] = process_file(path)
+            done += 1
+            if progress:
+                progress(done, len(paths))
+    if cache is not None and settings.mode == "check":
+        for path in todo:
+            cache.store(results[path])
+        cache.save()
+    return [results[path] for path in paths]
+
+
+def summarise(results: Iterable[FileResult]) -> dict[str, object]:
+    by_library: dict[str, int] = {}
+    by_safety: dict[str, int] = {}
+    errors = warnings = 0
+    files = 0
+    for result in results:
+        if result.records:
+            files += 1
+        for record in result.records:
+            by_library[record.library] = by_library.get(record.library, 0) + 1
+            by_safety[record.safety] = by_safety.get(record.safety, 0) + 1
+            if record.is_error:
+                errors += 1
+            else:
+                warnings += 1
+    return {
+        "findings": errors + warnings,
+        "errors": errors,
+        "warnings": warnings,
+        "files_with_findings": files,
+        "by_library": dict(sorted(by_library.items())),
+        "by_safety": dict(sorted(by_safety.items())),
+    }

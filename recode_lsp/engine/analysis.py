@@ -1,0 +1,649 @@
+"""Name resolution over a Python module with :mod:`ast`: what does each name refer to?
+
+The detector asks two questions of every expression: which qualified name does it denote
+(``np.float_`` -> ``numpy.float_``) and, for receivers of method calls, which class is it
+an instance of (``df = pd.read_csv(...)`` -> ``pandas.DataFrame``). Both are answered from
+the module's own imports, assignments, annotations and class definitions, with Python's
+scoping rules: a parameter or local assignment shadows a module import, class bodies do
+not leak into methods, and a name re-bound to an alias (``xp = np``) keeps resolving.
+"""
+
+from __future__ import annotations
+
+import ast
+import bisect
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+# Functions whose return type is a known class, so that ``df = pd.read_csv(...)`` gives
+# ``df`` a type. Only factories that always return that class are listed.
+RETURN_TYPES: dict[str, str] = {
+    **{
+        f"pandas.{name}": "pandas.DataFrame"
+        for name in (
+            "read_csv",
+            "read_table",
+            "read_excel",
+            "read_json",
+            "read_parquet",
+            "read_feather",
+            "read_pickle",
+            "read_sql",
+            "read_sql_query",
+            "read_sql_table",
+            "read_stata",
+            "read_sas",
+            "read_fwf",
+            "read_orc",
+            "read_hdf",
+            "concat",
+            "merge",
+            "pivot_table",
+            "crosstab",
+            "get_dummies",
+            "json_normalize",
+        )
+    },
+    "pandas.date_range": "pandas.DatetimeIndex",
+    "pandas.to_datetime": "pandas.DatetimeIndex",
+    "numpy.array": "numpy.ndarray",
+    "numpy.asarray": "numpy.ndarray",
+    "numpy.zeros": "numpy.ndarray",
+    "numpy.ones": "numpy.ndarray",
+    "numpy.empty": "numpy.ndarray",
+    "numpy.arange": "numpy.ndarray",
+    "numpy.linspace": "numpy.ndarray",
+    "numpy.full": "numpy.ndarray",
+    "sqlalchemy.create_engine": "sqlalchemy.engine.Engine",
+    "sqlalchemy.engine.create_engine": "sqlalchemy.engine.Engine",
+    "threading.Thread": "threading.Thread",
+    "threading.Event": "threading.Event",
+    "threading.Condition": "threading.Condition",
+    "configparser.RawConfigParser": "configparser.RawConfigParser",
+    "configparser.ConfigParser": "configparser.RawConfigParser",
+    "configparser.SafeConfigParser": "configparser.RawConfigParser",
+    "array.array": "array.array",
+    "xml.etree.ElementTree.Element": "xml.etree.ElementTree.Element",
+    "xml.etree.ElementTree.SubElement": "xml.etree.ElementTree.Element",
+    "pathlib.Path": "pathlib.Path",
+}
+
+# Methods that return an object of the receiver's own class (``df.copy().append(...)``).
+SELF_RETURNING_METHODS = frozenset(
+    {"copy", "head", "tail", "reset_index", "set_index", "sort_values", "sort_index", "fillna", "dropna", "astype", "rename"}
+)
+
+# Class methods that build an instance of the class they are called on (``Model.parse_obj``).
+FACTORY_METHODS = frozenset(
+    {
+        "parse_obj",
+        "parse_raw",
+        "parse_file",
+        "construct",
+        "from_orm",
+        "model_validate",
+        "model_validate_json",
+        "model_construct",
+        "from_records",
+        "from_dict",
+    }
+)
+
+# Class aliases: one class known under several public names.
+CLASS_ALIASES: dict[str, str] = {
+    "sqlalchemy.engine.base.Engine": "sqlalchemy.engine.Engine",
+    "sqlalchemy.Engine": "sqlalchemy.engine.Engine",
+    "pandas.core.frame.DataFrame": "pandas.DataFrame",
+    "pandas.core.series.Series": "pandas.Series",
+    "pydantic.main.BaseModel": "pydantic.BaseModel",
+    "configparser.ConfigParser": "configparser.RawConfigParser",
+}
+
+UNKNOWN = None
+
+
+@dataclass
+class Binding:
+    """One binding of a name in one scope."""
+
+    name: str
+    #: Qualified name the binding refers to, or None when it is something else.
+    qname: str | None
+    #: "import", "import_from", "assign", "class", "def", "param", "other".
+    kind: str
+    #: Offset of the binding in the source (bindings apply from here on).
+    offset: int
+    #: Class of the value, when known (instances: ``df = pd.DataFrame()``).
+    type_qname: str | None = None
+    node: ast.AST | None = None
+    statement: ast.stmt | None = None
+
+
+@dataclass
+class ScopeInfo:
+    kind: str  # "module", "function", "class", "comprehension"
+    node: ast.AST
+    parent: ScopeInfo | None
+    bindings: dict[str, list[Binding]] = field(default_factory=dict)
+    #: Names declared ``global`` (resolved in the module scope).
+    globals: set[str] = field(default_factory=set)
+    #: For class scopes: the class's own qualified key.
+    class_key: str | None = None
+
+    def add(self, binding: Binding) -> None:
+        self.bindings.setdefault(binding.name, []).append(binding)
+
+
+@dataclass
+class LocalClass:
+    key: str
+    name: str
+    #: Qualified names of every known base, transitively (including local classes' bases).
+    bases: list[str]
+    node: ast.ClassDef
+
+
+class LineIndex:
+    """Convert ast (line, UTF-8 byte column) positions to offsets and character columns."""
+
+    def __init__(self, source: str) -> None:
+        self.source = source
+        self.line_starts = [0]
+        for index, char in enumerate(source):
+            if char == "\n":
+                self.line_starts.append(index + 1)
+        self._ascii = source.isascii()
+
+    def offset(self, line: int, byte_column: int) -> int:
+        """Offset into the source string of ast's 1-based line and byte column."""
+        start = self.line_starts[line - 1] if line - 1 < len(self.line_starts) else len(self.source)
+        if self._ascii:
+            return start + byte_column
+        end = self.line_starts[line] if line < len(self.line_starts) else len(self.source)
+        text = self.source[start:end]
+        return start + len(text.encode("utf-8")[:byte_column].decode("utf-8", errors="ignore"))
+
+    def position(self, offset: int) -> tuple[int, int]:
+        """0-based line and character column of an offset."""
+        line = bisect.bisect_right(self.line_starts, offset) - 1
+        return line, offset - self.line_starts[line]
+
+    def node_span(self, node: ast.AST) -> tuple[int, int]:
+        start = self.offset(node.lineno, node.col_offset)  # type: ignore[attr-defined]
+        end = self.offset(node.end_lineno, node.end_col_offset)  # type: ignore[attr-defined]
+        return start, end
+
+
+def dotted_parts(node: ast.AST) -> list[str] | None:
+    """``a.b.c`` -> ["a", "b", "c"]; None when the chain is not names and attributes."""
+    parts: list[str] = []
+    while isinstance(node, ast.Attribute):
+        parts.append(node.attr)
+        node = node.value
+    if isinstance(node, ast.Name):
+        parts.append(node.id)
+        return parts[::-1]
+    return None
+
+
+def _resolve_relative(module: str | None, level: int, current: str | None) -> str | None:
+    if level == 0:
+        return module
+    if not current:
+        return None
+    package = current.split(".")
+    if len(package) < level:
+        return None
+    base = ".".join(package[: len(package) - level])
+    if module:
+        return f"{base}.{module}" if base else module
+    return base or None
+
+
+class ModuleAnalysis:
+    """Scopes, bindings and local classes of one parsed module."""
+
+    def __init__(self, tree: ast.Module, source: str, module_name: str | None = None) -> None:
+        self.tree = tree
+        self.source = source
+        self.module_name = module_name
+        self.lines = LineIndex(source)
+        self.module_scope = ScopeInfo("module", tree, None)
+        self.scope_of: dict[int, ScopeInfo] = {}
+        self.classes: dict[str, LocalClass] = {}
+        #: Parent of every node (for context questions such as "is this the callee?").
+        self.parents: dict[int, ast.AST] = {}
+        _BindingCollector(self).run()
+
+    # --- resolution -----------------------------------------------------------------
+
+    def scope_at(self, node: ast.AST) -> ScopeInfo:
+        """The innermost scope that contains ``node``."""
+        current: ast.AST | None = node
+        while current is not None:
+            current = self.parents.get(id(current))
+            if current is not None and id(current) in self.scope_of:
+                scope = self.scope_of[id(current)]
+                # A function's default values and decorators belong to the outer scope;
+                # approximate: the node is inside the function's body or arguments.
+                return scope
+        return self.module_scope
+
+    def lookup(self, name: str, scope: ScopeInfo, offset: int) -> Binding | None:
+        """The binding a load of ``name`` at ``offset`` in ``scope`` sees, if known."""
+        first = True
+        current: ScopeInfo | None = scope
+        while current is not None:
+            if name in current.globals:
+                current = self.module_scope
+            if current.kind == "class" and not first:
+                current = current.parent
+                continue
+            bindings = current.bindings.get(name)
+            if bindings:
+                if current.kind == "module" and not first:
+                    # Used from inside a function: the module's final state counts.
+                    meaningful = [b for b in bindings if b.kind != "none"]
+                    return meaningful[-1] if meaningful else None
+                before = [b for b in bindings if b.offset <= offset and b.kind != "none"]
+                if before:
+                    return before[-1]
+                if current.kind in ("function", "comprehension"):
+                    return None  # local name used before assignment (loop): unknown
+                if current.kind == "module":
+                    return None
+            first = False
+            current = current.parent
+        return None
+
+    def qualified_name(self, node: ast.AST) -> str | None:
+        """Qualified name denoted by a Name/Attribute chain, or None."""
+        parts = dotted_parts(node)
+        if parts is None:
+            return None
+        base = node
+        while isinstance(base, ast.Attribute):
+            base = base.value
+        assert isinstance(base, ast.Name)
+        binding = self.lookup(parts[0], self.scope_at(base), self.lines.offset(base.lineno, base.col_offset))
+        if binding is None or binding.qname is None:
+            return None
+        return ".".join([binding.qname, *parts[1:]])
+
+    def binding_of(self, name_node: ast.Name) -> Binding | None:
+        return self.lookup(
+            name_node.id, self.scope_at(name_node), self.lines.offset(name_node.lineno, name_node.col_offset)
+        )
+
+    def expression_type(self, node: ast.AST, depth: int = 0) -> str | None:
+        """Class of the value of ``node`` when it can be known statically."""
+        if depth > 8:
+            return None
+        if isinstance(node, ast.Name):
+            binding = self.binding_of(node)
+            return binding.type_qname if binding else None
+        if isinstance(node, ast.Call):
+            func = node.func
+            qname = self.qualified_name(func)
+            if qname is not None:
+                qname = CLASS_ALIASES.get(qname, qname)
+                if qname in RETURN_TYPES:
+                    return RETURN_TYPES[qname]
+                if qname in self.classes:
+                    return qname
+                if qname.rsplit(".", 1)[-1][:1].isupper():
+                    return qname  # a class call constructs an instance of that class
+            if isinstance(func, ast.Attribute) and func.attr in SELF_RETURNING_METHODS:
+                return self.expression_type(func.value, depth + 1)
+            if isinstance(func, ast.Attribute) and func.attr in FACTORY_METHODS:
+                owner = self.qualified_name(func.value)
+                if owner is not None and (owner in self.classes or owner.rsplit(".", 1)[-1][:1].isupper()):
+                    return CLASS_ALIASES.get(owner, owner)
+            return None
+        if isinstance(node, ast.Subscript):
+            return None
+        return None
+
+    def class_lineage(self, qname: str) -> list[str]:
+        """``qname`` followed by every base known for it (local classes only)."""
+        qname = CLASS_ALIASES.get(qname, qname)
+        local = self.classes.get(qname)
+        if local is None:
+            return [qname]
+        return [qname, *local.bases]
+
+    def is_callee(self, node: ast.AST) -> ast.Call | None:
+        parent = self.parents.get(id(node))
+        if isinstance(parent, ast.Call) and parent.func is node:
+            return parent
+        return None
+
+    def walk(self) -> Iterator[ast.AST]:
+        return ast.walk(self.tree)
+
+
+class _BindingCollector(ast.NodeVisitor):
+    """First pass: record every binding in every scope, and every node's parent."""
+
+    def __init__(self, analysis: ModuleAnalysis) -> None:
+        self.analysis = analysis
+        self.scope = analysis.module_scope
+        self.current_statement: ast.stmt | None = None
+        self.class_stack: list[str] = []
+
+    def run(self) -> None:
+        tree = self.analysis.tree
+        parents = self.analysis.parents
+        for parent in ast.walk(tree):
+            for child in ast.iter_child_nodes(parent):
+                parents[id(child)] = parent
+        self.visit(tree)
+
+    # --- helpers ---------------------------------------------------------------------
+
+    def _offset(self, node: ast.AST) -> int:
+        return self.analysis.lines.offset(node.lineno, node.col_offset)  # type: ignore[attr-defined]
+
+    def _end_offset(self, node: ast.AST) -> int:
+        return self.analysis.lines.offset(node.end_lineno, node.end_col_offset)  # type: ignore[attr-defined]
+
+    def _bind(self, name: str, binding: Binding, scope: ScopeInfo | None = None) -> None:
+        target = scope or self.scope
+        if name in target.globals:
+            target = self.analysis.module_scope
+        target.add(binding)
+
+    def _push(self, kind: str, node: ast.AST, class_key: str | None = None) -> ScopeInfo:
+        scope = ScopeInfo(kind, node, self.scope, class_key=class_key)
+        self.analysis.scope_of[id(node)] = scope
+        return scope
+
+    # --- statements that bind --------------------------------------------------------
+
+    def visit_Import(self, node: ast.Import) -> None:
+        for alias in node.names:
+            if alias.asname:
+                self._bind(alias.asname, Binding(alias.asname, alias.name, "import", self._end_offset(node), node=alias, statement=node))
+            else:
+                top = alias.name.split(".", 1)[0]
+                self._bind(top, Binding(top, top, "import", self._end_offset(node), node=alias, statement=node))
+
+    def visit_ImportFrom(self, node: ast.ImportFrom) -> None:
+        module = _resolve_relative(node.module, node.level, self.analysis.module_name)
+        for alias in node.names:
+            if alias.name == "*":
+                continue
+            local = alias.asname or alias.name
+            qname = f"{module}.{alias.name}" if module else None
+            self._bind(local, Binding(local, qname, "import_from", self._end_offset(node), node=alias, statement=node))
+
+    def visit_Global(self, node: ast.Global) -> None:
+        self.scope.globals.update(node.names)
+
+    def visit_Nonlocal(self, node: ast.Nonlocal) -> None:
+        return None
+
+    def visit_Assign(self, node: ast.Assign) -> None:
+        self.visit(node.value)
+        value_qname, value_type, is_none = self._value_facts(node.value)
+        for target in node.targets:
+            self._bind_target(target, node, value_qname, value_type, is_none)
+            self.visit(target)
+
+    def visit_AnnAssign(self, node: ast.AnnAssign) -> None:
+        if node.value is not None:
+            self.visit(node.value)
+        self.visit(node.annotation)
+        value_qname, value_type, is_none = (None, None, False)
+        if node.value is not None:
+            value_qname, value_type, is_none = self._value_facts(node.value)
+        annotated = self._annotation_type(node.annotation)
+        if isinstance(node.target, ast.Name):
+            if node.value is None and self.scope.kind == "class":
+                return  # a bare annotation in a class body (a field) does not bind at runtime
+            self._bind(
+                node.target.id,
+                Binding(node.target.id, value_qname, "assign", self._end_offset(node), annotated or value_type, node, node),
+            )
+        else:
+            self.visit(node.target)
+
+    def visit_AugAssign(self, node: ast.AugAssign) -> None:
+        self.generic_visit(node)
+        if isinstance(node.target, ast.Name):
+            self._bind(node.target.id, Binding(node.target.id, None, "other", self._end_offset(node), node=node))
+
+    def visit_NamedExpr(self, node: ast.NamedExpr) -> None:
+        self.visit(node.value)
+        value_qname, value_type, _ = self._value_facts(node.value)
+        scope = self.scope
+        while scope.kind == "comprehension" and scope.parent is not None:
+            scope = scope.parent
+        self._bind(node.target.id, Binding(node.target.id, value_qname, "assign", self._end_offset(node), value_type, node), scope)
+
+    def _value_facts(self, value: ast.AST) -> tuple[str | None, str | None, bool]:
+        if isinstance(value, ast.Constant) and value.value is None:
+            return None, None, True
+        qname = None
+        if isinstance(value, (ast.Name, ast.Attribute)):
+            qname = self._qname_now(value)
+        value_type = self._type_now(value)
+        return qname, value_type, False
+
+    def _qname_now(self, node: ast.AST) -> str | None:
+        parts = dotted_parts(node)
+        if not parts:
+            return None
+        binding = self.analysis.lookup(parts[0], self.scope, self._offset(node))
+        if binding is None or binding.qname is None:
+            return None
+        return ".".join([binding.qname, *parts[1:]])
+
+    def _type_now(self, node: ast.AST) -> str | None:
+        if isinstance(node, ast.Name):
+            binding = self.analysis.lookup(node.id, self.scope, self._offset(node))
+            return binding.type_qname if binding else None
+        if isinstance(node, ast.Call):
+            qname = self._qname_now(node.func)
+            if qname is not None:
+                qname = CLASS_ALIASES.get(qname, qname)
+                if qname in RETURN_TYPES:
+                    return RETURN_TYPES[qname]
+                if qname in self.analysis.classes or qname.rsplit(".", 1)[-1][:1].isupper():
+                    return qname
+            func = node.func
+            if isinstance(func, ast.Attribute) and func.attr in SELF_RETURNING_METHODS:
+                return self._type_now(func.value)
+            if isinstance(func, ast.Attribute) and func.attr in FACTORY_METHODS:
+                owner = self._qname_now(func.value)
+                if owner is not None and (owner in self.analysis.classes or owner.rsplit(".", 1)[-1][:1].isupper()):
+                    return CLASS_ALIASES.get(owner, owner)
+        return None
+
+    def _annotation_type(self, annotation: ast.AST) -> str | None:
+        if isinstance(annotation, ast.Constant) and isinstance(annotation.value, str):
+            try:
+                annotation = ast.parse(annotation.value, mode="eval").body
+            except SyntaxError:
+                return None
+            parts = dotted_parts(annotation)
+            if not parts:
+                return None
+            binding = self.analysis.lookup(parts[0], self.scope, len(self.analysis.source))
+            if binding is None or binding.qname is None:
+                return None
+            return CLASS_ALIASES.get(".".join([binding.qname, *parts[1:]]), ".".join([binding.qname, *parts[1:]]))
+        qname = self._qname_now(annotation)
+        return CLASS_ALIASES.get(qname, qname) if qname else None
+
+    def _bind_target(
+        self, target: ast.AST, statement: ast.stmt, qname: str | None, value_type: str | None, is_none: bool
+    ) -> None:
+        if isinstance(target, ast.Name):
+            kind = "none" if is_none else "assign"
+            self._bind(target.id, Binding(target.id, qname, kind, self._end_offset(statement), value_type, target, statement))
+        elif isinstance(target, (ast.Tuple, ast.List)):
+            for element in target.elts:
+                self._bind_target(element, statement, None, None, False)
+        elif isinstance(target, ast.Starred):
+            self._bind_target(target.value, statement, None, None, False)
+
+    def _bind_plain(self, target: ast.AST, offset: int) -> None:
+        for node in ast.walk(target):
+            if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+                self._bind(node.id, Binding(node.id, None, "other", offset, node=node))
+
+    def visit_For(self, node: ast.For) -> None:
+        self.visit(node.iter)
+        self._bind_plain(node.target, self._offset(node))
+        for child in (*node.body, *node.orelse):
+            self.visit(child)
+
+    visit_AsyncFor = visit_For  # type: ignore[assignment]
+
+    def visit_With(self, node: ast.With) -> None:
+        for item in node.items:
+            self.visit(item.context_expr)
+            if item.optional_vars is not None:
+                value_type = self._type_now(item.context_expr)
+                if isinstance(item.optional_vars, ast.Name) and value_type is not None:
+                    name = item.optional_vars.id
+                    self._bind(name, Binding(name, None, "assign", self._offset(node), None, item.optional_vars))
+                else:
+                    self._bind_plain(item.optional_vars, self._offset(node))
+        for child in node.body:
+            self.visit(child)
+
+    visit_AsyncWith = visit_With  # type: ignore[assignment]
+
+    def visit_ExceptHandler(self, node: ast.ExceptHandler) -> None:
+        if node.type is not None:
+            self.visit(node.type)
+        if node.name:
+            self._bind(node.name, Binding(node.name, None, "other", self._offset(node), node=node))
+        for child in node.body:
+            self.visit(child)
+
+    def visit_match_capture(self, name: str | None, node: ast.AST) -> None:
+        if name:
+            self._bind(name, Binding(name, None, "other", self._offset(node), node=node))
+
+    def visit_MatchAs(self, node: ast.MatchAs) -> None:
+        self.generic_visit(node)
+        self.visit_match_capture(node.name, node)
+
+    def visit_MatchStar(self, node: ast.MatchStar) -> None:
+        self.visit_match_capture(node.name, node)
+
+    def visit_MatchMapping(self, node: ast.MatchMapping) -> None:
+        self.generic_visit(node)
+        self.visit_match_capture(node.rest, node)
+
+    # --- scopes ----------------------------------------------------------------------
+
+    def _visit_function(self, node: ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda) -> None:
+        args = node.args
+        for default in (*args.defaults, *[d for d in args.kw_defaults if d is not None]):
+            self.visit(default)
+        if not isinstance(node, ast.Lambda):
+            for decorator in node.decorator_list:
+                self.visit(decorator)
+            for arg in (*args.posonlyargs, *args.args, *args.kwonlyargs, args.vararg, args.kwarg):
+                if arg is not None and arg.annotation is not None:
+                    self.visit(arg.annotation)
+            if node.returns is not None:
+                self.visit(node.returns)
+            self._bind(node.name, Binding(node.name, None, "def", self._offset(node), node=node, statement=node))
+        outer = self.scope
+        scope = self._push("function", node)
+        all_args = [*args.posonlyargs, *args.args, *args.kwonlyargs]
+        if args.vararg:
+            all_args.append(args.vararg)
+        if args.kwarg:
+            all_args.append(args.kwarg)
+        self.scope = scope
+        for index, arg in enumerate(all_args):
+            arg_type = self._annotation_type(arg.annotation) if arg.annotation is not None else None
+            if (
+                index == 0
+                and outer.kind == "class"
+                and outer.class_key
+                and arg in (*args.posonlyargs, *args.args)
+                and not self._is_static(node)
+            ):
+                arg_type = outer.class_key  # self / cls
+            scope.add(Binding(arg.arg, None, "param", self._offset(node), arg_type, arg))
+        body = [node.body] if isinstance(node, ast.Lambda) else node.body
+        for statement in body:
+            self.visit(statement)
+        self.scope = outer
+
+    @staticmethod
+    def _is_static(node: ast.AST) -> bool:
+        decorators = getattr(node, "decorator_list", [])
+        return any(isinstance(d, ast.Name) and d.id == "staticmethod" for d in decorators)
+
+    def visit_FunctionDef(self, node: ast.FunctionDef) -> None:
+        self._visit_function(node)
+
+    def visit_AsyncFunctionDef(self, node: ast.AsyncFunctionDef) -> None:
+        self._visit_function(node)
+
+    def visit_Lambda(self, node: ast.Lambda) -> None:
+        self._visit_function(node)
+
+    def visit_ClassDef(self, node: ast.ClassDef) -> None:
+        for decorator in node.decorator_list:
+            self.visit(decorator)
+        bases: list[str] = []
+        for base in node.bases:
+            self.visit(base)
+            qname = self._qname_now(base)
+            if qname is None and isinstance(base, ast.Subscript):
+                qname = self._qname_now(base.value)  # Generic[T], BaseModel subclasses with params
+            if qname is not None:
+                qname = CLASS_ALIASES.get(qname, qname)
+                bases.append(qname)
+                local = self.analysis.classes.get(qname)
+                if local is not None:
+                    bases.extend(local.bases)
+        for keyword in node.keywords:
+            self.visit(keyword.value)
+        prefix = ".".join(self.class_stack)
+        key = f"<local>.{prefix + '.' if prefix else ''}{node.name}@{node.lineno}"
+        self.analysis.classes[key] = LocalClass(key, node.name, bases, node)
+        self._bind(node.name, Binding(node.name, key, "class", self._offset(node), None, node, node))
+        outer = self.scope
+        self.scope = self._push("class", node, class_key=key)
+        self.class_stack.append(node.name)
+        for statement in node.body:
+            self.visit(statement)
+        self.class_stack.pop()
+        self.scope = outer
+
+    def _visit_comprehension(self, node: ast.AST, elements: list[ast.AST]) -> None:
+        generators: list[ast.comprehension] = node.generators  # type: ignore[attr-defined]
+        self.visit(generators[0].iter)  # the first iterable is evaluated in the outer scope
+        outer = self.scope
+        self.scope = self._push("comprehension", node)
+        for index, generator in enumerate(generators):
+            if index:
+                self.visit(generator.iter)
+            self._bind_plain(generator.target, self._offset(node))
+            for condition in generator.ifs:
+                self.visit(condition)
+        for element in elements:
+            self.visit(element)
+        self.scope = outer
+
+    def visit_ListComp(self, node: ast.ListComp) -> None:
+        self._visit_comprehension(node, [node.elt])
+
+    def visit_SetComp(self, node: ast.SetComp) -> None:
+        self._visit_comprehension(node, [node.elt])
+
+    def visit_GeneratorExp(self, node: ast.GeneratorExp) -> None:
+        self._visit_comprehension(node, [node.elt])
+
+    def visit_DictComp(self, node: ast.DictComp) -> None:
+        self._visit_comprehension(node, [node.key, node.value])

@@ -1,0 +1,388 @@
+"""Find uses of changed APIs in one module, for the versions the project moves to.
+
+The detector parses with :mod:`ast` (fast, and enough to know positions and names), resolves
+every name through :class:`~recode_lsp.engine.analysis.ModuleAnalysis`, and matches the
+result against the knowledge base. Strings and comments are never looked at, and a local
+name that shadows an import resolves to nothing.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+import tokenize
+from collections.abc import Callable, Collection, Iterable, Sequence
+from dataclasses import dataclass, field
+from io import StringIO
+
+from recode_lsp.engine.analysis import ModuleAnalysis
+from recode_lsp.engine.changes import ApiChange, ChangeKind, FixSafety, Severity, TemplateOn
+from recode_lsp.engine.knowledge import KnowledgeBase
+from recode_lsp.engine.model import Finding, Position, Range, Site
+from recode_lsp.engine.versions import Version
+
+_SUPPRESSION = re.compile(r"#\s*recode:\s*ignore(?:\[(?P<codes>[^\]]*)\])?", re.IGNORECASE)
+_TEMPLATE_ARG = re.compile(r"\{arg([0-9])\}")
+
+
+class SourceError(Exception):
+    """The source cannot be analysed: it does not decode or does not parse."""
+
+
+@dataclass
+class DetectOptions:
+    """What to look for."""
+
+    #: Target version per library (missing or None: assume the newest known).
+    targets: dict[str, Version | None] = field(default_factory=dict)
+    #: ``--select``: ids, id prefixes or library names; empty means everything.
+    select: Sequence[str] = ()
+    #: ``--ignore``: ids, id prefixes or library names.
+    ignore: Sequence[str] = ()
+    #: Libraries to consider at all (editor setting); None means every library.
+    libraries: Collection[str] | None = None
+
+    def severity(self, change: ApiChange) -> Severity | None:
+        if self.libraries is not None and change.library not in self.libraries:
+            return None
+        if not _selected(change, self.select, self.ignore):
+            return None
+        return change.severity_for(self.targets.get(change.library))
+
+
+def _matches(change: ApiChange, token: str) -> bool:
+    token = token.strip()
+    return bool(token) and (change.id.startswith(token.upper()) or change.library == token.lower())
+
+
+def _selected(change: ApiChange, select: Sequence[str], ignore: Sequence[str]) -> bool:
+    if select and not any(_matches(change, token) for token in select):
+        return False
+    return not any(_matches(change, token) for token in ignore)
+
+
+def parse_source(source: str, path: str = "<string>") -> ast.Module:
+    try:
+        return ast.parse(source, filename=path, type_comments=False)
+    except SyntaxError as exc:
+        where = f"line {exc.lineno}" + (f", column {exc.offset}" if exc.offset else "")
+        raise SourceError(f"syntax error at {where}: {exc.msg}") from None
+    except (ValueError, RecursionError, MemoryError) as exc:
+        raise SourceError(f"cannot parse: {exc}") from None
+
+
+def suppressions(source: str) -> dict[int, set[str] | None]:
+    """0-based line -> suppressed ids (None: everything) from ``# recode: ignore`` comments."""
+    found: dict[int, set[str] | None] = {}
+    if "recode" not in source:
+        return found
+    try:
+        tokens = list(tokenize.generate_tokens(StringIO(source).readline))
+    except (tokenize.TokenError, SyntaxError, IndentationError):
+        return found
+    for token in tokens:
+        if token.type != tokenize.COMMENT:
+            continue
+        match = _SUPPRESSION.search(token.string)
+        if match is None:
+            continue
+        line = token.start[0] - 1
+        codes = match.group("codes")
+        if codes is None:
+            found[line] = None
+        else:
+            previous = found.get(line, set())
+            if previous is None:
+                continue
+            found[line] = previous | {c.strip().upper() for c in codes.split(",") if c.strip()}
+    return found
+
+
+class _Collector:
+    """Build findings for one module."""
+
+    def __init__(self, analysis: ModuleAnalysis, kb: KnowledgeBase, options: DetectOptions, path: str) -> None:
+        self.analysis = analysis
+        self.kb = kb
+        self.options = options
+        self.path = path
+        self.findings: list[Finding] = []
+        self._seen: set[tuple[int, int, str]] = set()
+        self.member_names = {name for members in kb.by_member.values() for name in members}
+
+    # --- creating findings -------------------------------------------------------------
+
+    def add(
+        self,
+        change: ApiChange,
+        start: int,
+        end: int,
+        site: Site,
+        safety: FixSafety | None = None,
+        group: str | None = None,
+        **details: object,
+    ) -> None:
+        severity = self.options.severity(change)
+        if severity is None:
+            return
+        key = (start, end, change.id)
+        if key in self._seen:
+            return
+        self._seen.add(key)
+        lines = self.analysis.lines
+        start_line, start_col = lines.position(start)
+        end_line, end_col = lines.position(end)
+        self.findings.append(
+            Finding(
+                path=self.path,
+                range=Range(Position(start_line, start_col), Position(end_line, end_col)),
+                change=change,
+                severity=severity,
+                site=site,
+                start_offset=start,
+                end_offset=end,
+                group=group,
+                safety=change.fix if safety is None else safety,
+                details=tuple(sorted(details.items())),
+            )
+        )
+
+    def span(self, node: ast.AST) -> tuple[int, int]:
+        return self.analysis.lines.node_span(node)
+
+    # --- the walk ------------------------------------------------------------------------
+
+    def run(self) -> list[Finding]:
+        analysis = self.analysis
+        roots = self.kb.roots
+        qualified_names = {
+            name
+            for scope in _all_scopes(analysis)
+            for name, bindings in scope.bindings.items()
+            if any(b.qname and b.qname.split(".", 1)[0] in roots for b in bindings)
+        }
+        keyword_changes = any(c.old_keyword for c in self.kb.changes)
+        for node in ast.walk(analysis.tree):
+            if isinstance(node, ast.Attribute):
+                base = node.value
+                while isinstance(base, ast.Attribute):
+                    base = base.value
+                if isinstance(base, ast.Name) and base.id in qualified_names:
+                    self.check_reference(node)
+                if node.attr in self.member_names:
+                    self.check_member(node)
+            elif isinstance(node, ast.Name):
+                if node.id in qualified_names and isinstance(node.ctx, ast.Load):
+                    self.check_reference(node)
+            elif isinstance(node, ast.Call):
+                if keyword_changes and node.keywords:
+                    self.check_keywords(node)
+            elif isinstance(node, ast.ImportFrom):
+                self.check_import_from(node)
+            elif isinstance(node, ast.Import):
+                self.check_import(node)
+        return self.findings
+
+    def check_reference(self, node: ast.Name | ast.Attribute) -> None:
+        if isinstance(node, ast.Attribute) and not isinstance(node.ctx, ast.Load):
+            return
+        qname = self.analysis.qualified_name(node)
+        if qname is None or qname.split(".", 1)[0] not in self.kb.roots:
+            return
+        changes = [c for c in self.kb.by_old.get(qname, ()) if c.old_keyword is None]
+        if not changes:
+            return
+        start, end = self.span(node)
+        binding = None
+        site = Site.QUALIFIED
+        if isinstance(node, ast.Name):
+            binding = self.analysis.binding_of(node)
+            if binding is None or binding.kind != "import_from":
+                # ``xp = np.float_`` style aliases: flag, but a person must fix them.
+                for change in changes:
+                    self.add(change, start, end, Site.QUALIFIED, FixSafety.DISPLAY_ONLY)
+                return
+            site = Site.IMPORTED_NAME
+        call = self.analysis.is_callee(node)
+        for change in changes:
+            safety, extra = self._template_safety(change, call, None)
+            group = None
+            if binding is not None:
+                group = f"import:{self.analysis.lines.node_span(binding.node)[0]}"  # type: ignore[arg-type]
+                extra["binding_offset"] = group
+            self.add(change, start, end, site, safety, group, **extra)
+
+    def _template_safety(
+        self, change: ApiChange, call: ast.Call | None, receiver: ast.AST | None
+    ) -> tuple[FixSafety | None, dict[str, object]]:
+        """Whether a template fix applies at this site, and the offsets it needs."""
+        extra: dict[str, object] = {}
+        if change.template is None or change.template_on is not TemplateOn.CALL:
+            return None, extra
+        if call is None:
+            return FixSafety.DISPLAY_ONLY, extra
+        wanted = {int(i) for i in _TEMPLATE_ARG.findall(change.template)}
+        count = max(wanted) + 1 if wanted else 0
+        if call.keywords or any(isinstance(a, ast.Starred) for a in call.args) or len(call.args) != count:
+            return FixSafety.DISPLAY_ONLY, extra
+        extra["call"] = self.span(call)
+        extra["args"] = tuple(self.span(arg) for arg in call.args)
+        return None, extra
+
+    def check_member(self, node: ast.Attribute) -> None:
+        receiver = node.value
+        for owner in self._receiver_classes(receiver):
+            members = self.kb.by_member.get(owner)
+            if not members:
+                continue
+            for change in members.get(node.attr, ()):
+                if change.old_keyword is not None:
+                    continue
+                start, end = self.span(node)
+                attr_start = end - len(node.attr)
+                if self.analysis.source[attr_start:end] != node.attr:
+                    attr_start = start  # attribute split over lines with comments: flag it all
+                safety: FixSafety | None = None
+                extra: dict[str, object] = {"receiver": self.span(receiver), "expression": (start, end)}
+                call = self.analysis.is_callee(node)
+                if call is not None:
+                    extra["call"] = self.span(call)
+                if change.rule is not None:
+                    pass  # the rule checks the shape of the call when it fixes
+                elif change.template is None:
+                    same_owner = change.new is not None and change.new.rpartition(".")[0] == change.owner_class
+                    if change.kind is ChangeKind.RENAME and not same_owner:
+                        safety = FixSafety.DISPLAY_ONLY
+                elif change.template is not None:
+                    safety, more = self._template_safety(change, self.analysis.is_callee(node), receiver)
+                    extra.update(more)
+                    if change.template_on is TemplateOn.EXPR:
+                        safety = None
+                self.add(change, attr_start, end, Site.MEMBER, safety, None, **extra)
+            return
+
+    def _receiver_classes(self, receiver: ast.AST) -> list[str]:
+        analysis = self.analysis
+        classes: list[str] = []
+        qname = analysis.qualified_name(receiver) if isinstance(receiver, (ast.Name, ast.Attribute)) else None
+        if qname is not None and (qname in analysis.classes or qname in self.kb.by_member):
+            classes.extend(analysis.class_lineage(qname))  # the class object itself
+        value_type = analysis.expression_type(receiver)
+        if value_type is not None:
+            classes.extend(analysis.class_lineage(value_type))
+        return classes
+
+    def check_keywords(self, call: ast.Call) -> None:
+        func = call.func
+        changes: list[ApiChange] = []
+        qname = self.analysis.qualified_name(func) if isinstance(func, (ast.Name, ast.Attribute)) else None
+        if qname is not None:
+            changes.extend(c for c in self.kb.by_old.get(qname, ()) if c.old_keyword)
+        if isinstance(func, ast.Attribute):
+            for owner in self._receiver_classes(func.value):
+                changes.extend(c for c in self.kb.by_member.get(owner, {}).get(func.attr, ()) if c.old_keyword)
+        if not changes:
+            return
+        present = {kw.arg for kw in call.keywords if kw.arg}
+        for change in changes:
+            if change.old_keyword not in present:
+                continue
+            keyword = next(kw for kw in call.keywords if kw.arg == change.old_keyword)
+            start, _ = self.span(keyword)
+            safety = None
+            if change.kind is ChangeKind.KEYWORD_RENAME and change.new_keyword in present:
+                safety = FixSafety.DISPLAY_ONLY  # both spellings given: a person decides
+            self.add(change, start, start + len(change.old_keyword or ""), Site.KEYWORD, safety)
+
+    def check_import_from(self, node: ast.ImportFrom) -> None:
+        if node.level:
+            return
+        module = node.module or ""
+        if module.split(".", 1)[0] not in self.kb.roots:
+            return
+        specific = False
+        for alias in node.names:
+            qname = f"{module}.{alias.name}"
+            changes = [c for c in self.kb.by_old.get(qname, ()) if c.old_keyword is None]
+            if not changes:
+                continue
+            specific = True
+            start, end = self.span(alias)
+            group = f"import:{start}"
+            for change in changes:
+                safety = FixSafety.DISPLAY_ONLY if change.template is not None else None
+                self.add(change, start, end, Site.IMPORT_FROM, safety, group, binding_offset=group)
+        if not specific:
+            self._module_prefix(node, module)
+
+    def check_import(self, node: ast.Import) -> None:
+        for alias in node.names:
+            if alias.name.split(".", 1)[0] not in self.kb.roots:
+                continue
+            changes = [c for c in self.kb.by_old.get(alias.name, ()) if c.old_keyword is None]
+            if changes:
+                start, end = self.span(alias)
+                for change in changes:
+                    self.add(change, start, end, Site.IMPORT, FixSafety.DISPLAY_ONLY)
+            else:
+                self._module_prefix(alias, alias.name)
+
+    def _module_prefix(self, node: ast.AST, module: str) -> None:
+        """``from distutils.util import x`` uses the removed module ``distutils``."""
+        parts = module.split(".")
+        for length in range(len(parts), 0, -1):
+            prefix = ".".join(parts[:length])
+            changes = [c for c in self.kb.by_old.get(prefix, ()) if c.old_keyword is None]
+            if changes:
+                start, end = self.span(node)
+                for change in changes:
+                    self.add(change, start, end, Site.IMPORT, FixSafety.DISPLAY_ONLY)
+                return
+
+
+def _all_scopes(analysis: ModuleAnalysis) -> Iterable:  # type: ignore[type-arg]
+    yield analysis.module_scope
+    yield from analysis.scope_of.values()
+
+
+RuleFinder = Callable[[ModuleAnalysis, KnowledgeBase, Callable[..., None]], None]
+
+
+def analyse(source: str, path: str = "<string>", module_name: str | None = None) -> ModuleAnalysis:
+    return ModuleAnalysis(parse_source(source, path), source, module_name)
+
+
+def detect(
+    source: str,
+    kb: KnowledgeBase,
+    options: DetectOptions | None = None,
+    path: str = "<string>",
+    module_name: str | None = None,
+    analysis: ModuleAnalysis | None = None,
+    apply_suppressions: bool = True,
+) -> list[Finding]:
+    """Every finding in ``source``, sorted by position. Raises :class:`SourceError`."""
+    from recode_lsp.engine.rules import all_rules
+
+    options = options or DetectOptions()
+    analysis = analysis or analyse(source, path, module_name)
+    collector = _Collector(analysis, kb, options, path)
+    findings = collector.run()
+    for rule in all_rules():
+        rule.find(analysis, kb, collector.add)
+    findings = collector.findings
+    if apply_suppressions:
+        suppressed = suppressions(source)
+        if suppressed:
+            findings = [f for f in findings if not _is_suppressed(f, suppressed)]
+    findings.sort(key=Finding.sort_key)
+    return findings
+
+
+def _is_suppressed(finding: Finding, suppressed: dict[int, set[str] | None]) -> bool:
+    for line in {finding.range.start.line, finding.range.end.line}:
+        if line in suppressed:
+            codes = suppressed[line]
+            if codes is None or finding.code in codes:
+                return True
+    return False

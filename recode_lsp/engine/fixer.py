@@ -1,0 +1,476 @@
+"""Turn findings into edits: renames, module moves, keyword renames, templates, code rules.
+
+Fixing happens in two phases on text:
+
+1. every selected finding becomes edits at its own site (a reference, a keyword, a call,
+   the aliases of an import statement), all computed against the original source;
+2. the result is parsed again, imports the new names need are added (reusing an existing
+   ``from M import ...`` statement or the module's alias), and imports that the fix left
+   unused are dropped.
+
+The validator then checks the result; a fix that fails is dropped, never written.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+from recode_lsp.engine.analysis import Binding, LineIndex, ModuleAnalysis, dotted_parts
+from recode_lsp.engine.changes import ApiChange, ChangeKind, FixSafety, TemplateOn
+from recode_lsp.engine.imports import (
+    add_import_from,
+    alias_text,
+    apply_edits,
+    bound_names,
+    insertion_point,
+    remove_aliases,
+    render_import_from,
+    top_level_import_from,
+    unused_import_edits,
+)
+from recode_lsp.engine.model import Finding, Site, TextEdit
+from recode_lsp.engine.rules import rule_by_code
+
+_PLACEHOLDER = re.compile(r"\{(q:[A-Za-z_][\w.]*|arg[0-9]|recv)\}")
+_ATOMS = (ast.Name, ast.Attribute, ast.Call, ast.Subscript, ast.Constant, ast.List, ast.Tuple, ast.Dict, ast.Set)
+_SAFE_PARENTS = (ast.Assign, ast.AnnAssign, ast.Return, ast.Expr, ast.keyword, ast.List, ast.Tuple, ast.Set, ast.Dict, ast.Yield)
+
+
+class FixError(Exception):
+    """A site cannot be fixed mechanically; the message says why."""
+
+
+@dataclass
+class FixOutcome:
+    """The new source and what happened to every finding that was asked for."""
+
+    source: str
+    applied: list[Finding] = field(default_factory=list)
+    skipped: list[tuple[Finding, str]] = field(default_factory=list)
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.applied)
+
+
+def wanted(finding: Finding, unsafe: bool) -> bool:
+    """Whether ``finding``'s fix is applied under the given safety setting."""
+    if finding.safety is FixSafety.SAFE:
+        return True
+    return unsafe and finding.safety is FixSafety.UNSAFE
+
+
+def expand_groups(selected: Sequence[Finding], every: Sequence[Finding]) -> list[Finding]:
+    """Add the other members of each selected finding's group (an import and its uses)."""
+    groups = {f.group for f in selected if f.group}
+    extra = [f for f in every if f.group in groups and f not in selected]
+    return [*selected, *extra]
+
+
+@dataclass
+class _StatementPlan:
+    """Alias changes of one import statement, rendered as one edit."""
+
+    statement: ast.Import | ast.ImportFrom
+    renamed: dict[int, str] = field(default_factory=dict)  # id(alias) -> new imported name
+    removed: set[int] = field(default_factory=set)
+
+
+class _Phase1:
+    """Site edits against the original source."""
+
+    def __init__(self, analysis: ModuleAnalysis) -> None:
+        self.analysis = analysis
+        self.source = analysis.source
+        self.tree = analysis.tree
+        self.lines: LineIndex = analysis.lines
+        self.edits: list[TextEdit] = []
+        self.statements: dict[int, _StatementPlan] = {}
+        #: (module, name, asname) the new code needs.
+        self.needed: list[tuple[str, str, str | None]] = []
+        #: Names whose imports may have become unused.
+        self.maybe_unused: set[str] = set()
+        self.taken = bound_names(self.tree)
+        self._module_bindings = analysis.module_scope.bindings
+
+    # --- references to qualified names ---------------------------------------------
+
+    def reference(self, qname: str) -> str:
+        """Text that denotes ``qname`` at module level, planning an import when needed."""
+        if "." not in qname:
+            if qname in self._module_bindings:
+                raise FixError(f"the builtin `{qname}` is shadowed in this module")
+            return qname
+        for name, bindings in self._module_bindings.items():
+            last = bindings[-1]
+            if last.qname == qname and last.kind in ("import", "import_from"):
+                return name
+        module, _, attr = qname.rpartition(".")
+        for name, bindings in self._module_bindings.items():
+            last = bindings[-1]
+            if last.qname == module and last.kind in ("import", "import_from") and _is_plain_import(last):
+                return f"{name}.{attr}"
+        if any((m, a) == (module, attr) for m, a, _ in self.needed):
+            return attr
+        if attr in self.taken:
+            raise FixError(f"`{attr}` is already a name in this module; import `{qname}` by hand")
+        self.needed.append((module, attr, None))
+        self.taken.add(attr)
+        return attr
+
+    def render(self, template: str, args: Sequence[tuple[int, int]] = (), receiver: tuple[int, int] | None = None) -> str:
+        def substitute(match: re.Match[str]) -> str:
+            key = match.group(1)
+            following = template[match.end() : match.end() + 1]
+            if key.startswith("q:"):
+                return self.reference(key[2:])
+            if key == "recv":
+                if receiver is None:
+                    raise FixError("the template needs a receiver")
+                return self._operand(receiver, following)
+            index = int(key[3:])
+            if index >= len(args):
+                raise FixError("the call has too few arguments for the template")
+            return self._operand(args[index], following)
+
+        return _PLACEHOLDER.sub(substitute, template)
+
+    def _operand(self, span: tuple[int, int], following: str) -> str:
+        text = self.source[span[0] : span[1]]
+        node = self._node_at(span)
+        if following in (".", "[", "(") and node is not None and not isinstance(node, _ATOMS):
+            return f"({text})"
+        if isinstance(node, ast.Constant) and isinstance(node.value, (int, float)) and following == ".":
+            return f"({text})"
+        return text
+
+    def _node_at(self, span: tuple[int, int]) -> ast.AST | None:
+        for node in ast.walk(self.tree):
+            if isinstance(node, ast.expr) and self.lines.node_span(node) == span:
+                return node
+        return None
+
+    # --- sites ------------------------------------------------------------------------
+
+    def qualified(self, finding: Finding) -> None:
+        change = finding.change
+        span = (finding.start_offset, finding.end_offset)
+        node = self._node_at(span)
+        if not isinstance(node, (ast.Name, ast.Attribute)):
+            raise FixError("the flagged expression was not found where expected")
+        parts = dotted_parts(node)
+        written = re.sub(r"\s+", "", self.source[span[0] : span[1]])
+        if parts is None or written != ".".join(parts):
+            raise FixError("the expression spans comments or line breaks; fix it by hand")
+        if change.template is not None:
+            if change.template_on is TemplateOn.CALL:
+                call_span = finding.detail("call")
+                arg_spans = finding.detail("args", ())
+                if not isinstance(call_span, tuple):
+                    raise FixError("the template applies to calls only")
+                self.edits.append(TextEdit(call_span[0], call_span[1], self.render(change.template, arg_spans)))  # type: ignore[arg-type]
+            else:
+                text = self.render(change.template)
+                self.edits.append(TextEdit(span[0], span[1], self._parenthesise(node, text)))
+        elif change.kind in (ChangeKind.RENAME, ChangeKind.MODULE_MOVE) and change.new:
+            self.edits.append(TextEdit(span[0], span[1], self.reference(change.new)))
+        else:
+            raise FixError("no mechanical fix for this change")
+        self.maybe_unused.add(parts[0])
+
+    def _parenthesise(self, node: ast.AST, text: str) -> str:
+        try:
+            expression = ast.parse(text, mode="eval").body
+        except SyntaxError as exc:
+            raise FixError(f"the template renders invalid code: {exc.msg}") from None
+        parent = self.analysis.parents.get(id(node))
+        if isinstance(expression, _ATOMS) and not (
+            isinstance(expression, ast.Constant) and isinstance(expression.value, (int, float)) and isinstance(parent, ast.Attribute)
+        ):
+            return text
+        if isinstance(parent, _SAFE_PARENTS) or (isinstance(parent, ast.Call) and node is not parent.func):
+            return text
+        return f"({text})"
+
+    def imported_binding(self, findings: list[Finding]) -> None:
+        """Fix ``from M import old`` and every use of its binding, as one change."""
+        first = findings[0]
+        change = first.change
+        if change.kind not in (ChangeKind.RENAME, ChangeKind.MODULE_MOVE) or not change.new:
+            raise FixError("no mechanical fix for this change")
+        offset_text = str(first.detail("binding_offset", ""))
+        offset = int(offset_text.split(":", 1)[1]) if ":" in offset_text else -1
+        found = self._alias_at(offset)
+        if found is None:
+            raise FixError("the import of this name was not found")
+        statement, alias = found
+        binding = self._binding_for(alias)
+        old_module = statement.module or ""
+        new_module, _, new_name = change.new.rpartition(".")
+        plan = self.statements.setdefault(id(statement), _StatementPlan(statement))
+        local = alias.asname or alias.name
+        uses = self._uses_of(binding, local) if binding is not None else []
+        if alias.asname:
+            if not new_module:
+                raise FixError(f"cannot import the builtin `{new_name}` under an alias")
+            if new_module == old_module:
+                plan.renamed[id(alias)] = new_name
+            else:
+                plan.removed.add(id(alias))
+                self.needed.append((new_module, new_name, alias.asname))
+            return
+        if not new_module:
+            if new_name in self._module_bindings and new_name != local:
+                raise FixError(f"the builtin `{new_name}` is shadowed in this module")
+            plan.removed.add(id(alias))
+        elif new_module == old_module and new_name != local:
+            already = self._module_bindings.get(new_name)
+            if already and already[-1].qname == change.new:
+                plan.removed.add(id(alias))
+            elif new_name in self.taken:
+                raise FixError(f"`{new_name}` is already a name in this module")
+            else:
+                plan.renamed[id(alias)] = new_name
+        else:
+            plan.removed.add(id(alias))
+            already = self._module_bindings.get(new_name)
+            if not (already and already[-1].qname == change.new):
+                if new_name != local and new_name in self.taken:
+                    raise FixError(f"`{new_name}` is already a name in this module")
+                self.needed.append((new_module, new_name, None))
+        if new_name != local:
+            for use in uses:
+                start, end = self.lines.node_span(use)
+                self.edits.append(TextEdit(start, end, new_name))
+            self.taken.add(new_name)
+
+    def _alias_at(self, offset: int) -> tuple[ast.ImportFrom, ast.alias] | None:
+        for node in ast.walk(self.tree):
+            if isinstance(node, ast.ImportFrom):
+                for alias in node.names:
+                    if self.lines.node_span(alias)[0] == offset:
+                        return node, alias
+        return None
+
+    def _binding_for(self, alias: ast.alias) -> Binding | None:
+        for scope in [self.analysis.module_scope, *self.analysis.scope_of.values()]:
+            for bindings in scope.bindings.values():
+                for binding in bindings:
+                    if binding.node is alias:
+                        return binding
+        return None
+
+    def _uses_of(self, binding: Binding, name: str) -> list[ast.Name]:
+        uses = []
+        for node in ast.walk(self.tree):
+            if isinstance(node, ast.Name) and node.id == name:
+                seen = self.analysis.binding_of(node) if not isinstance(node.ctx, ast.Store) else None
+                if seen is binding:
+                    uses.append(node)
+        return uses
+
+    def member(self, finding: Finding) -> None:
+        change = finding.change
+        if change.template is not None:
+            receiver = finding.detail("receiver")
+            if change.template_on is TemplateOn.CALL:
+                call_span = finding.detail("call")
+                if not isinstance(call_span, tuple):
+                    raise FixError("the template applies to calls only")
+                text = self.render(change.template, finding.detail("args", ()), receiver)  # type: ignore[arg-type]
+                self.edits.append(TextEdit(call_span[0], call_span[1], text))
+            else:
+                expression = finding.detail("expression")
+                assert isinstance(expression, tuple)
+                node = self._node_at(expression)
+                text = self.render(change.template, (), receiver)  # type: ignore[arg-type]
+                self.edits.append(TextEdit(expression[0], expression[1], self._parenthesise(node, text) if node else text))
+            return
+        if change.kind is ChangeKind.RENAME and change.new:
+            self.edits.append(TextEdit(finding.start_offset, finding.end_offset, change.new.rpartition(".")[2]))
+            return
+        raise FixError("no mechanical fix for this change")
+
+    def keyword(self, finding: Finding) -> None:
+        change = finding.change
+        if change.kind is not ChangeKind.KEYWORD_RENAME or not change.new_keyword:
+            raise FixError("no mechanical fix for this change")
+        self.edits.append(TextEdit(finding.start_offset, finding.end_offset, change.new_keyword))
+
+    def statement_edits(self) -> list[TextEdit]:
+        edits = []
+        for plan in self.statements.values():
+            statement = plan.statement
+            if plan.removed and not any(id(a) not in plan.removed for a in statement.names) and not plan.renamed:
+                edits.append(remove_aliases(self.tree, self.source, self.lines, statement, statement.names))
+                continue
+            names = []
+            for alias in statement.names:
+                if id(alias) in plan.removed:
+                    continue
+                new = plan.renamed.get(id(alias))
+                if new is None:
+                    names.append(alias_text(alias))
+                else:
+                    names.append(f"{new} as {alias.asname}" if alias.asname else new)
+            # Drop duplicates that a rename can create (``from m import a, a``).
+            unique = list(dict.fromkeys(names))
+            start, end = self.lines.node_span(statement)
+            if isinstance(statement, ast.ImportFrom):
+                text = render_import_from(statement.module or "", statement.level, unique)
+            else:
+                text = "import " + ", ".join(unique)
+            edits.append(TextEdit(start, end, text))
+        return edits
+
+
+def _is_plain_import(binding: Binding) -> bool:
+    """``import numpy as np`` or ``from numpy import linalg``: a module bound to a name."""
+    return binding.kind in ("import", "import_from")
+
+
+def _non_overlapping(edits: list[tuple[TextEdit, Finding | None]]) -> tuple[list[TextEdit], list[Finding]]:
+    kept: list[TextEdit] = []
+    dropped: list[Finding] = []
+    cursor = -1
+    last_span: tuple[int, int] | None = None
+    for edit, finding in sorted(edits, key=lambda pair: (pair[0].start, pair[0].end)):
+        if last_span == (edit.start, edit.end) and kept and kept[-1].text == edit.text:
+            continue  # the same edit twice (two findings on one expression)
+        if edit.start < cursor or (edit.start == cursor and edit.start == edit.end and kept and kept[-1].start == kept[-1].end):
+            if finding is not None:
+                dropped.append(finding)
+            continue
+        kept.append(edit)
+        cursor = edit.end
+        last_span = (edit.start, edit.end)
+    return kept, dropped
+
+
+def add_needed_imports(source: str, needed: Iterable[tuple[str, str, str | None]]) -> str:
+    """Second phase: make every needed ``from M import name`` available."""
+    needed = list(dict.fromkeys(needed))
+    if not needed:
+        return source
+    tree = ast.parse(source)
+    lines = LineIndex(source)
+    by_module: dict[str, list[str]] = defaultdict(list)
+    for module, name, asname in needed:
+        wanted_text = f"{name} as {asname}" if asname else name
+        if wanted_text not in by_module[module]:
+            by_module[module].append(wanted_text)
+    edits: list[TextEdit] = []
+    new_lines: list[str] = []
+    for module, names in by_module.items():
+        existing = top_level_import_from(tree, module)
+        if existing is not None:
+            current = [alias_text(alias) for alias in existing.names]
+            merged = current + [n for n in names if n not in current]
+            start, end = lines.node_span(existing)
+            edits.append(TextEdit(start, end, render_import_from(module, 0, merged)))
+        else:
+            new_lines.append(render_import_from(module, 0, names) + "\n")
+    if new_lines:
+        offset = insertion_point(tree, source, lines)
+        text = "".join(new_lines)
+        if offset == len(source) and source and not source.endswith("\n"):
+            text = "\n" + text
+        edits.append(TextEdit(offset, offset, text))
+    return apply_edits(source, edits)
+
+
+def fix_findings(analysis: ModuleAnalysis, findings: Sequence[Finding]) -> FixOutcome:
+    """Apply the fixes of ``findings`` (already selected) to the analysed source.
+
+    The result is not validated here; :func:`recode_lsp.engine.validator.fix_and_validate`
+    does that and drops what fails.
+    """
+    phase = _Phase1(analysis)
+    outcome = FixOutcome(analysis.source)
+    pairs: list[tuple[TextEdit, Finding | None]] = []
+    groups: dict[str, list[Finding]] = defaultdict(list)
+    attempted: list[Finding] = []
+    for finding in findings:
+        if finding.site in (Site.IMPORT_FROM, Site.IMPORTED_NAME) and finding.group:
+            groups[finding.group].append(finding)
+            continue
+        before = len(phase.edits)
+        try:
+            if finding.change.rule is not None:
+                rule = rule_by_code(finding.change.rule)
+                if rule is None:
+                    raise FixError(f"rule {finding.change.rule} is not installed")
+                edits = rule.fix(finding, analysis)
+                if not edits:
+                    raise FixError(f"{rule.code} does not handle this form; migrate it by hand")
+                phase.edits.extend(edits)
+            elif finding.site is Site.QUALIFIED:
+                phase.qualified(finding)
+            elif finding.site is Site.MEMBER:
+                phase.member(finding)
+            elif finding.site is Site.KEYWORD:
+                phase.keyword(finding)
+            else:
+                raise FixError("no mechanical fix for this site")
+        except FixError as exc:
+            del phase.edits[before:]
+            outcome.skipped.append((finding, str(exc)))
+            continue
+        pairs.extend((edit, finding) for edit in phase.edits[before:])
+        attempted.append(finding)
+    for members in groups.values():
+        saved_edits = len(phase.edits)
+        saved_needed = len(phase.needed)
+        saved_plans = {key: (dict(p.renamed), set(p.removed)) for key, p in phase.statements.items()}
+        try:
+            phase.imported_binding(members)
+        except FixError as exc:
+            del phase.edits[saved_edits:]
+            del phase.needed[saved_needed:]
+            for key in list(phase.statements):
+                if key in saved_plans:
+                    phase.statements[key].renamed, phase.statements[key].removed = saved_plans[key]
+                else:
+                    del phase.statements[key]
+            outcome.skipped.extend((f, str(exc)) for f in members)
+            continue
+        pairs.extend((edit, members[0]) for edit in phase.edits[saved_edits:])
+        attempted.extend(members)
+    pairs.extend((edit, None) for edit in phase.statement_edits())
+    edits, dropped = _non_overlapping(pairs)
+    for finding in dropped:
+        outcome.skipped.append((finding, "overlaps another fix; run again to fix it"))
+    dropped_set = set(map(id, dropped))
+    applied = [f for f in attempted if id(f) not in dropped_set]
+    if not applied:
+        return outcome
+    new_source = apply_edits(analysis.source, edits)
+    try:
+        new_source = add_needed_imports(new_source, phase.needed)
+        tree = ast.parse(new_source)
+        new_source = apply_edits(new_source, unused_import_edits(tree, new_source, LineIndex(new_source), phase.maybe_unused))
+    except SyntaxError as exc:
+        for finding in applied:
+            outcome.skipped.append((finding, f"the fixed code does not parse ({exc.msg})"))
+        return outcome
+    outcome.source = new_source
+    outcome.applied = applied
+    return outcome
+
+
+def describe_fix(change: ApiChange) -> str:
+    """The ``fix_title``: what the quick fix does, in words."""
+    if change.kind is ChangeKind.KEYWORD_RENAME:
+        return f"Rename keyword `{change.old_keyword}` to `{change.new_keyword}`"
+    if change.template is not None:
+        return f"Replace with `{change.replacement or change.template}`"
+    if change.new:
+        return f"Replace with `{change.new}`"
+    return f"Migrate `{change.old}`"
+
+
+__all__ = ["FixError", "FixOutcome", "FixSafety", "add_import_from", "describe_fix", "expand_groups", "fix_findings", "wanted"]

@@ -1,0 +1,203 @@
+"""Import edits as text edits: add ``from M import a``, drop an alias, reuse what exists.
+
+The fixer calls these on a freshly parsed module. Each function returns :class:`TextEdit`
+values against that module's source; nothing here formats code beyond the one import
+statement it rewrites, so the rest of the file (comments, layout) is left as it was.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterable
+
+from recode_lsp.engine.analysis import LineIndex
+from recode_lsp.engine.model import TextEdit
+
+MAX_LINE = 88
+
+
+def alias_text(alias: ast.alias) -> str:
+    return f"{alias.name} as {alias.asname}" if alias.asname else alias.name
+
+
+def render_import_from(module: str, level: int, names: list[str], indent: str = "") -> str:
+    head = f"from {'.' * level}{module} import "
+    single = head + ", ".join(names)
+    if len(indent) + len(single) <= MAX_LINE:
+        return single
+    body = "".join(f"{indent}    {name},\n" for name in names)
+    return f"{head}(\n{body}{indent})"
+
+
+def render_import(names: list[str]) -> str:
+    return "import " + ", ".join(names)
+
+
+def _indent_of(source: str, lines: LineIndex, statement: ast.stmt) -> str:
+    start = lines.line_starts[statement.lineno - 1]
+    text = source[start : lines.offset(statement.lineno, statement.col_offset)]
+    return text if not text.strip() else ""
+
+
+def statement_span_with_line(source: str, lines: LineIndex, statement: ast.stmt) -> tuple[int, int]:
+    """Span of a statement that sits alone on its lines, including the line break."""
+    start, end = lines.node_span(statement)
+    line_start = lines.line_starts[statement.lineno - 1]
+    before = source[line_start:start]
+    after_end = source.find("\n", end)
+    after = source[end : after_end if after_end != -1 else len(source)]
+    if before.strip() or after.split("#", 1)[0].strip():
+        return start, end  # shares its line with other code (``import a; b()``)
+    return line_start, (after_end + 1 if after_end != -1 else len(source))
+
+
+def _is_only_statement(tree: ast.Module, statement: ast.stmt) -> bool:
+    for node in ast.walk(tree):
+        for field in ("body", "orelse", "finalbody", "handlers"):
+            block = getattr(node, field, None)
+            if isinstance(block, list) and statement in block:
+                return len(block) == 1 and node is not tree
+    return False
+
+
+def remove_aliases(
+    tree: ast.Module, source: str, lines: LineIndex, statement: ast.Import | ast.ImportFrom, remove: Iterable[ast.alias]
+) -> TextEdit:
+    """Edit that drops ``remove`` from ``statement`` (the whole statement when none remain)."""
+    removing = set(map(id, remove))
+    kept = [alias for alias in statement.names if id(alias) not in removing]
+    if kept:
+        indent = _indent_of(source, lines, statement)
+        names = [alias_text(alias) for alias in kept]
+        if isinstance(statement, ast.ImportFrom):
+            text = render_import_from(statement.module or "", statement.level, names, indent)
+        else:
+            text = render_import(names)
+        start, end = lines.node_span(statement)
+        return TextEdit(start, end, text)
+    if _is_only_statement(tree, statement):
+        start, end = lines.node_span(statement)
+        return TextEdit(start, end, "pass")
+    start, end = statement_span_with_line(source, lines, statement)
+    if (start, end) == lines.node_span(statement):
+        return TextEdit(start, end, "pass")
+    return TextEdit(start, end, "")
+
+
+def top_level_import_from(tree: ast.Module, module: str) -> ast.ImportFrom | None:
+    """An existing unconditional ``from module import ...`` at module level."""
+    for statement in tree.body:
+        if (
+            isinstance(statement, ast.ImportFrom)
+            and statement.level == 0
+            and statement.module == module
+            and not any(alias.name == "*" for alias in statement.names)
+        ):
+            return statement
+    return None
+
+
+def insertion_point(tree: ast.Module, source: str, lines: LineIndex) -> int:
+    """Offset after the module's leading docstring, ``__future__`` imports and imports."""
+    offset = 0
+    body = tree.body
+    index = 0
+    if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant) and isinstance(body[0].value.value, str):
+        offset = _line_end(source, lines, body[0])
+        index = 1
+    while index < len(body) and isinstance(body[index], (ast.Import, ast.ImportFrom)):
+        offset = _line_end(source, lines, body[index])
+        index += 1
+    return offset
+
+
+def _line_end(source: str, lines: LineIndex, statement: ast.stmt) -> int:
+    _, end = lines.node_span(statement)
+    newline = source.find("\n", end)
+    return len(source) if newline == -1 else newline + 1
+
+
+def add_import_from(tree: ast.Module, source: str, lines: LineIndex, module: str, name: str, asname: str | None = None) -> TextEdit:
+    """Edit that makes ``from module import name [as asname]`` available at module level."""
+    wanted = f"{name} as {asname}" if asname else name
+    existing = top_level_import_from(tree, module)
+    if existing is not None:
+        names = [alias_text(alias) for alias in existing.names]
+        if wanted not in names:
+            names.append(wanted)
+        start, end = lines.node_span(existing)
+        return TextEdit(start, end, render_import_from(module, 0, names))
+    offset = insertion_point(tree, source, lines)
+    text = f"from {module} import {wanted}\n"
+    if offset == len(source) and source and not source.endswith("\n"):
+        text = "\n" + text
+    return TextEdit(offset, offset, text)
+
+
+def bound_names(tree: ast.Module) -> set[str]:
+    """Every name bound or used anywhere in the module (a new import must not collide)."""
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name):
+            names.add(node.id)
+        elif isinstance(node, ast.alias):
+            names.add((node.asname or node.name).split(".", 1)[0])
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            names.add(node.name)
+        elif isinstance(node, ast.arg):
+            names.add(node.arg)
+    return names
+
+
+def names_in_dunder_all(tree: ast.Module) -> set[str]:
+    exported: set[str] = set()
+    for statement in tree.body:
+        targets: list[ast.expr] = []
+        value: ast.expr | None = None
+        if isinstance(statement, ast.Assign):
+            targets, value = statement.targets, statement.value
+        elif isinstance(statement, (ast.AugAssign, ast.AnnAssign)) and statement.value is not None:
+            targets, value = [statement.target], statement.value
+        if any(isinstance(t, ast.Name) and t.id == "__all__" for t in targets) and isinstance(value, (ast.List, ast.Tuple)):
+            exported.update(e.value for e in value.elts if isinstance(e, ast.Constant) and isinstance(e.value, str))
+    return exported
+
+
+def loaded_names(tree: ast.Module) -> set[str]:
+    return {node.id for node in ast.walk(tree) if isinstance(node, ast.Name) and not isinstance(node.ctx, ast.Store)}
+
+
+def unused_import_edits(tree: ast.Module, source: str, lines: LineIndex, candidates: set[str]) -> list[TextEdit]:
+    """Drop import aliases named in ``candidates`` that nothing in the module uses any more."""
+    if not candidates:
+        return []
+    used = loaded_names(tree) | names_in_dunder_all(tree)
+    edits: list[TextEdit] = []
+    for statement in ast.walk(tree):
+        if not isinstance(statement, (ast.Import, ast.ImportFrom)):
+            continue
+        dead = [
+            alias
+            for alias in statement.names
+            if alias.name != "*"
+            and (alias.asname or alias.name.split(".", 1)[0]) in candidates
+            and (alias.asname or alias.name.split(".", 1)[0]) not in used
+        ]
+        if dead:
+            edits.append(remove_aliases(tree, source, lines, statement, dead))
+    return edits
+
+
+def apply_edits(source: str, edits: Iterable[TextEdit]) -> str:
+    """Apply non-overlapping edits (raises ValueError on overlap)."""
+    ordered = sorted(edits, key=lambda edit: (edit.start, edit.end))
+    pieces: list[str] = []
+    cursor = 0
+    for edit in ordered:
+        if edit.start < cursor:
+            raise ValueError(f"overlapping edits at offset {edit.start}")
+        pieces.append(source[cursor : edit.start])
+        pieces.append(edit.text)
+        cursor = edit.end
+    pieces.append(source[cursor:])
+    return "".join(pieces)

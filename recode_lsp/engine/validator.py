@@ -1,0 +1,162 @@
+"""Check a fix before anyone sees it (rule fixes here, model fixes later use the same checks).
+
+A fixed module passes when:
+
+* it parses, with libcst (the parser that preserves everything) and with :mod:`ast`;
+* re-running the detector finds none of the fixed findings and nothing new;
+* applying the same fixes again changes nothing;
+* every name the fix introduces exists in the target version, where that can be checked.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from recode_lsp.engine.analysis import ModuleAnalysis
+from recode_lsp.engine.detector import DetectOptions, SourceError, analyse, detect
+from recode_lsp.engine.fixer import FixOutcome, expand_groups, fix_findings, wanted
+from recode_lsp.engine.knowledge import KnowledgeBase
+from recode_lsp.engine.model import Finding
+
+#: ``(qualified name, library) -> True | False | None`` (None: cannot be checked).
+NameChecker = Callable[[str, str], "bool | None"]
+
+_QUALIFIED_IN_TEMPLATE = re.compile(r"\{q:([A-Za-z_][\w.]*)\}")
+
+
+@dataclass
+class Verdict:
+    ok: bool
+    reason: str = ""
+
+
+def parses(source: str) -> Verdict:
+    try:
+        ast.parse(source)
+    except SyntaxError as exc:
+        return Verdict(False, f"does not parse: {exc.msg} (line {exc.lineno})")
+    import libcst
+
+    try:
+        libcst.parse_module(source)
+    except libcst.ParserSyntaxError as exc:
+        return Verdict(False, f"libcst cannot parse the result: {exc.message}")
+    except Exception as exc:  # libcst raises a few other errors on odd input
+        return Verdict(False, f"libcst cannot parse the result: {exc}")
+    return Verdict(True)
+
+
+def introduced_names(findings: Sequence[Finding]) -> set[tuple[str, str]]:
+    names: set[tuple[str, str]] = set()
+    for finding in findings:
+        change = finding.change
+        if change.new and change.template is None:
+            names.add((change.new, change.library))
+        if change.template:
+            names.update((q, change.library) for q in _QUALIFIED_IN_TEMPLATE.findall(change.template))
+    return names
+
+
+def validate_fix(
+    before: Sequence[Finding],
+    fixed: Sequence[Finding],
+    new_source: str,
+    kb: KnowledgeBase,
+    options: DetectOptions,
+    path: str = "<string>",
+    module_name: str | None = None,
+    name_exists: NameChecker | None = None,
+) -> Verdict:
+    """Whether ``new_source`` is an acceptable result of fixing ``fixed`` out of ``before``."""
+    verdict = parses(new_source)
+    if not verdict.ok:
+        return verdict
+    try:
+        after = detect(new_source, kb, options, path, module_name, apply_suppressions=False)
+    except SourceError as exc:
+        return Verdict(False, str(exc))
+    count_before = Counter(f.code for f in before)
+    count_fixed = Counter(f.code for f in fixed)
+    count_after = Counter(f.code for f in after)
+    for code, number in count_after.items():
+        if code not in count_before:
+            return Verdict(False, f"the fix introduces a new finding {code}")
+        if number > count_before[code] - count_fixed.get(code, 0):
+            return Verdict(False, f"{code} is still found after the fix")
+    # Applying the same fixes a second time must change nothing.
+    again = [f for f in after if f.code in count_fixed and f.fixable]
+    if again:
+        second = fix_findings(analyse(new_source, path, module_name), again)
+        if second.source != new_source:
+            return Verdict(False, "applying the fix twice changes the code again")
+    if name_exists is not None:
+        for qname, library in sorted(introduced_names(fixed)):
+            if name_exists(qname, library) is False:
+                return Verdict(False, f"`{qname}` does not exist in the target version of {library}")
+    return Verdict(True)
+
+
+def _units(findings: Sequence[Finding]) -> list[list[Finding]]:
+    """Findings that are fixed together: a group, or one finding alone."""
+    units: dict[str, list[Finding]] = {}
+    for index, finding in enumerate(findings):
+        key = finding.group or f"#{index}"
+        units.setdefault(key, []).append(finding)
+    return list(units.values())
+
+
+def fix_and_validate(
+    analysis: ModuleAnalysis,
+    findings: Sequence[Finding],
+    kb: KnowledgeBase,
+    options: DetectOptions,
+    unsafe: bool = False,
+    path: str = "<string>",
+    module_name: str | None = None,
+    name_exists: NameChecker | None = None,
+    selected: Sequence[Finding] | None = None,
+) -> FixOutcome:
+    """Fix the wanted findings (or ``selected``), keeping only what passes validation."""
+    chosen = [f for f in (selected if selected is not None else findings) if wanted(f, unsafe)]
+    chosen = expand_groups(chosen, findings)
+    # A group is fixed whole or not at all.
+    blocked = {f.group for f in chosen if f.group and not wanted(f, unsafe)}
+    chosen = [f for f in chosen if f.group not in blocked]
+    if not chosen:
+        return FixOutcome(analysis.source)
+    outcome = fix_findings(analysis, chosen)
+    if not outcome.applied:
+        return outcome
+    verdict = validate_fix(findings, outcome.applied, outcome.source, kb, options, path, module_name, name_exists)
+    if verdict.ok:
+        return outcome
+    # Something in the batch is wrong: keep the units that pass alone, then re-check together.
+    passing: list[Finding] = []
+    rejected: list[tuple[Finding, str]] = list(outcome.skipped)
+    for unit in _units(outcome.applied):
+        single = fix_findings(analysis, unit)
+        if not single.applied:
+            rejected.extend(single.skipped)
+            continue
+        alone = validate_fix(findings, single.applied, single.source, kb, options, path, module_name, name_exists)
+        if alone.ok:
+            passing.extend(unit)
+        else:
+            rejected.extend((f, f"fix rejected by the validator: {alone.reason}") for f in unit)
+    if passing:
+        combined = fix_findings(analysis, passing)
+        verdict = validate_fix(findings, combined.applied, combined.source, kb, options, path, module_name, name_exists)
+        if verdict.ok:
+            combined.skipped = rejected + combined.skipped
+            return combined
+        first = _units(passing)[0]
+        single = fix_findings(analysis, first)
+        rest = [f for f in passing if f not in first]
+        rejected.extend((f, "conflicts with another fix; run again to fix it") for f in rest)
+        single.skipped = rejected + single.skipped
+        return single
+    return FixOutcome(analysis.source, [], rejected)
