@@ -110,5 +110,5 @@ def load_config(root: Path) -> ProjectConfig:
     if python is not None:
         if not isinstance(python, str):
             raise ConfigError(f"{path}: [tool.recode] python must be a path")
-        config.python = str((root / python)) if not Path(python).is_absolute() and "/" in python else python
+        config.python = str(root / python) if not Path(python).is_absolute() and "/" in python else python
     return config

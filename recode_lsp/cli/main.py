@@ -29,7 +29,13 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("paths", nargs="*", type=Path, metavar="PATH", help="files or folders (default: .)")
     mode = parser.add_mutually_exclusive_group()
     mode.add_argument("--check", dest="mode", action="store_const", const="check", help="report findings (default)")
-    mode.add_argument("--diff", dest="mode", action="store_const", const="diff", help="print the fixes as a unified diff; write nothing")
+    mode.add_argument(
+        "--diff",
+        dest="mode",
+        action="store_const",
+        const="diff",
+        help="print the fixes as a unified diff; write nothing",
+    )
     mode.add_argument("--apply", dest="mode", action="store_const", const="apply", help="write the fixes to the files")
     parser.add_argument("--format", choices=("text", "json", "sarif", "github"), default="text", help="report format")
     parser.add_argument(
@@ -39,13 +45,29 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="LIB==VER",
         help="version a library moves to, e.g. numpy==2.0 or python==3.12 (repeatable)",
     )
-    parser.add_argument("--select", action="append", default=[], metavar="IDS", help="only these ids, id prefixes or libraries (comma-separated)")
-    parser.add_argument("--ignore", action="append", default=[], metavar="IDS", help="skip these ids, id prefixes or libraries")
-    parser.add_argument("--unsafe-fixes", action="store_true", default=None, help="also apply fixes that may change behaviour")
-    parser.add_argument("--jobs", "-j", type=int, default=None, metavar="N", help="worker processes (default: CPU count)")
+    parser.add_argument(
+        "--select",
+        action="append",
+        default=[],
+        metavar="IDS",
+        help="only these ids, id prefixes or libraries (comma-separated)",
+    )
+    parser.add_argument(
+        "--ignore", action="append", default=[], metavar="IDS", help="skip these ids, id prefixes or libraries"
+    )
+    parser.add_argument(
+        "--unsafe-fixes", action="store_true", default=None, help="also apply fixes that may change behaviour"
+    )
+    parser.add_argument(
+        "--jobs", "-j", type=int, default=None, metavar="N", help="worker processes (default: CPU count)"
+    )
     parser.add_argument("--no-cache", action="store_true", help="do not read or write the result cache")
-    parser.add_argument("--allow-dirty", action="store_true", help="let --apply write into a git work tree with uncommitted changes")
-    parser.add_argument("--python", metavar="PATH", help="interpreter whose installed library versions count (default: this one)")
+    parser.add_argument(
+        "--allow-dirty", action="store_true", help="let --apply write into a git work tree with uncommitted changes"
+    )
+    parser.add_argument(
+        "--python", metavar="PATH", help="interpreter whose installed library versions count (default: this one)"
+    )
     parser.add_argument(
         "--list-changes",
         nargs="?",
@@ -103,7 +125,9 @@ def list_changes(library: str, out: TextIO) -> int:
             versions.append(f"removed {change.removed_in}")
         old = change.old + (f"({change.old_keyword}=)" if change.old_keyword else "")
         new = change.describe_new()
-        out.write(f"{change.id:<7} {change.library:<10} {change.kind.value:<24} {old} -> {new}  [{', '.join(versions)}; fix: {change.fix.value}]\n")
+        out.write(
+            f"{change.id:<7} {change.library:<10} {change.kind.value:<24} {old} -> {new}  [{', '.join(versions)}; fix: {change.fix.value}]\n"
+        )
     out.write(f"{len(changes)} changes.\n")
     return EXIT_CLEAN
 

@@ -36,10 +36,7 @@ def write_text(out: TextIO, results: Sequence[FileResult], root: Path, unsafe: b
         name = relative(result.path, root)
         if result.error:
             out.write(f"{name}: error: {result.error} (file left untouched)\n")
-        for record in result.records:
-            out.write(
-                f"{name}:{record.line}:{record.column}: {record.code} {fix_marker(record, unsafe)}{record.message}\n"
-            )
+        out.writelines(f"{name}:{record.line}:{record.column}: {record.code} {fix_marker(record, unsafe)}{record.message}\n" for record in result.records)
         for record, reason in result.not_fixed:
             if record.safety != "display":
                 out.write(f"{name}:{record.line}:{record.column}: {record.code} not fixed: {reason}\n")
@@ -47,7 +44,9 @@ def write_text(out: TextIO, results: Sequence[FileResult], root: Path, unsafe: b
     write_summary(out, results, summary, unsafe, mode)
 
 
-def write_summary(out: TextIO, results: Sequence[FileResult], summary: dict[str, object], unsafe: bool, mode: str) -> None:
+def write_summary(
+    out: TextIO, results: Sequence[FileResult], summary: dict[str, object], unsafe: bool, mode: str
+) -> None:
     total = summary["findings"]
     by_library = summary["by_library"]
     by_safety = summary["by_safety"]
@@ -75,9 +74,13 @@ def write_summary(out: TextIO, results: Sequence[FileResult], summary: dict[str,
         out.write(" (unsafe fixes need --unsafe-fixes)")
     out.write(".\n")
     if mode == "apply":
-        out.write(f"Fixed {fixed} finding{'s' if fixed != 1 else ''} in {changed_files} file{'s' if changed_files != 1 else ''}.\n")
+        out.write(
+            f"Fixed {fixed} finding{'s' if fixed != 1 else ''} in {changed_files} file{'s' if changed_files != 1 else ''}.\n"
+        )
     elif mode == "diff":
-        out.write(f"Would fix {fixed} finding{'s' if fixed != 1 else ''} in {changed_files} file{'s' if changed_files != 1 else ''}.\n")
+        out.write(
+            f"Would fix {fixed} finding{'s' if fixed != 1 else ''} in {changed_files} file{'s' if changed_files != 1 else ''}.\n"
+        )
     elif safe or (unsafe and unsafe_count):
         out.write("Run with --diff to see the fixes, --apply to write them.\n")
     if unreadable:
@@ -99,9 +102,9 @@ def record_json(record: Record, name: str) -> dict[str, object]:
 
 
 def write_json(out: TextIO, results: Sequence[FileResult], root: Path) -> None:
-    findings = []
-    errors = []
-    fixed = []
+    findings: list[dict[str, object]] = []
+    errors: list[dict[str, str]] = []
+    fixed: list[dict[str, object]] = []
     for result in results:
         name = relative(result.path, root)
         findings.extend(record_json(record, name) for record in result.records)
@@ -163,7 +166,9 @@ def write_sarif(out: TextIO, results: Sequence[FileResult], root: Path, kb: Know
         {
             "level": "error",
             "message": {"text": f"{relative(r.path, root)}: {r.error}"},
-            "locations": [{"physicalLocation": {"artifactLocation": {"uri": relative(r.path, root), "uriBaseId": "%SRCROOT%"}}}],
+            "locations": [
+                {"physicalLocation": {"artifactLocation": {"uri": relative(r.path, root), "uriBaseId": "%SRCROOT%"}}}
+            ],
         }
         for r in results
         if r.error

@@ -100,7 +100,9 @@ class Prefilter:
             if change.old_keyword:
                 names.add(change.old_keyword)
         self.pattern = (
-            re.compile(rb"\b(?:" + b"|".join(re.escape(n.encode()) for n in sorted(names, key=len, reverse=True)) + rb")\b")
+            re.compile(
+                rb"\b(?:" + b"|".join(re.escape(n.encode()) for n in sorted(names, key=len, reverse=True)) + rb")\b"
+            )
             if names
             else None
         )

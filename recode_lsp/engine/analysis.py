@@ -70,7 +70,20 @@ RETURN_TYPES: dict[str, str] = {
 
 # Methods that return an object of the receiver's own class (``df.copy().append(...)``).
 SELF_RETURNING_METHODS = frozenset(
-    {"copy", "head", "tail", "reset_index", "set_index", "sort_values", "sort_index", "fillna", "dropna", "astype", "rename"}
+    {
+        "append",
+        "copy",
+        "head",
+        "tail",
+        "reset_index",
+        "set_index",
+        "sort_values",
+        "sort_index",
+        "fillna",
+        "dropna",
+        "astype",
+        "rename",
+    }
 )
 
 # Class methods that build an instance of the class they are called on (``Model.parse_obj``).
@@ -363,7 +376,10 @@ class _BindingCollector(ast.NodeVisitor):
     def visit_Import(self, node: ast.Import) -> None:
         for alias in node.names:
             if alias.asname:
-                self._bind(alias.asname, Binding(alias.asname, alias.name, "import", self._end_offset(node), node=alias, statement=node))
+                self._bind(
+                    alias.asname,
+                    Binding(alias.asname, alias.name, "import", self._end_offset(node), node=alias, statement=node),
+                )
             else:
                 top = alias.name.split(".", 1)[0]
                 self._bind(top, Binding(top, top, "import", self._end_offset(node), node=alias, statement=node))
@@ -394,16 +410,18 @@ class _BindingCollector(ast.NodeVisitor):
         if node.value is not None:
             self.visit(node.value)
         self.visit(node.annotation)
-        value_qname, value_type, is_none = (None, None, False)
+        value_qname, value_type = None, None
         if node.value is not None:
-            value_qname, value_type, is_none = self._value_facts(node.value)
+            value_qname, value_type, _ = self._value_facts(node.value)
         annotated = self._annotation_type(node.annotation)
         if isinstance(node.target, ast.Name):
             if node.value is None and self.scope.kind == "class":
                 return  # a bare annotation in a class body (a field) does not bind at runtime
             self._bind(
                 node.target.id,
-                Binding(node.target.id, value_qname, "assign", self._end_offset(node), annotated or value_type, node, node),
+                Binding(
+                    node.target.id, value_qname, "assign", self._end_offset(node), annotated or value_type, node, node
+                ),
             )
         else:
             self.visit(node.target)
@@ -419,7 +437,11 @@ class _BindingCollector(ast.NodeVisitor):
         scope = self.scope
         while scope.kind == "comprehension" and scope.parent is not None:
             scope = scope.parent
-        self._bind(node.target.id, Binding(node.target.id, value_qname, "assign", self._end_offset(node), value_type, node), scope)
+        self._bind(
+            node.target.id,
+            Binding(node.target.id, value_qname, "assign", self._end_offset(node), value_type, node),
+            scope,
+        )
 
     def _value_facts(self, value: ast.AST) -> tuple[str | None, str | None, bool]:
         if isinstance(value, ast.Constant) and value.value is None:
@@ -481,7 +503,9 @@ class _BindingCollector(ast.NodeVisitor):
     ) -> None:
         if isinstance(target, ast.Name):
             kind = "none" if is_none else "assign"
-            self._bind(target.id, Binding(target.id, qname, kind, self._end_offset(statement), value_type, target, statement))
+            self._bind(
+                target.id, Binding(target.id, qname, kind, self._end_offset(statement), value_type, target, statement)
+            )
         elif isinstance(target, (ast.Tuple, ast.List)):
             for element in target.elts:
                 self._bind_target(element, statement, None, None, False)

@@ -15,7 +15,7 @@ from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from io import StringIO
 
-from recode_lsp.engine.analysis import ModuleAnalysis
+from recode_lsp.engine.analysis import ModuleAnalysis, ScopeInfo
 from recode_lsp.engine.changes import ApiChange, ChangeKind, FixSafety, Severity, TemplateOn
 from recode_lsp.engine.knowledge import KnowledgeBase
 from recode_lsp.engine.model import Finding, Position, Range, Site
@@ -340,7 +340,7 @@ class _Collector:
                 return
 
 
-def _all_scopes(analysis: ModuleAnalysis) -> Iterable:  # type: ignore[type-arg]
+def _all_scopes(analysis: ModuleAnalysis) -> Iterable[ScopeInfo]:
     yield analysis.module_scope
     yield from analysis.scope_of.values()
 

@@ -37,7 +37,18 @@ from recode_lsp.engine.rules import rule_by_code
 
 _PLACEHOLDER = re.compile(r"\{(q:[A-Za-z_][\w.]*|arg[0-9]|recv)\}")
 _ATOMS = (ast.Name, ast.Attribute, ast.Call, ast.Subscript, ast.Constant, ast.List, ast.Tuple, ast.Dict, ast.Set)
-_SAFE_PARENTS = (ast.Assign, ast.AnnAssign, ast.Return, ast.Expr, ast.keyword, ast.List, ast.Tuple, ast.Set, ast.Dict, ast.Yield)
+_SAFE_PARENTS = (
+    ast.Assign,
+    ast.AnnAssign,
+    ast.Return,
+    ast.Expr,
+    ast.keyword,
+    ast.List,
+    ast.Tuple,
+    ast.Set,
+    ast.Dict,
+    ast.Yield,
+)
 
 
 class FixError(Exception):
@@ -122,7 +133,9 @@ class _Phase1:
         self.taken.add(attr)
         return attr
 
-    def render(self, template: str, args: Sequence[tuple[int, int]] = (), receiver: tuple[int, int] | None = None) -> str:
+    def render(
+        self, template: str, args: Sequence[tuple[int, int]] = (), receiver: tuple[int, int] | None = None
+    ) -> str:
         def substitute(match: re.Match[str]) -> str:
             key = match.group(1)
             following = template[match.end() : match.end() + 1]
@@ -189,15 +202,17 @@ class _Phase1:
             raise FixError(f"the template renders invalid code: {exc.msg}") from None
         parent = self.analysis.parents.get(id(node))
         if isinstance(expression, _ATOMS) and not (
-            isinstance(expression, ast.Constant) and isinstance(expression.value, (int, float)) and isinstance(parent, ast.Attribute)
+            isinstance(expression, ast.Constant)
+            and isinstance(expression.value, (int, float))
+            and isinstance(parent, ast.Attribute)
         ):
             return text
         if isinstance(parent, _SAFE_PARENTS) or (isinstance(parent, ast.Call) and node is not parent.func):
             return text
         return f"({text})"
 
-    def imported_binding(self, findings: list[Finding]) -> None:
-        """Fix ``from M import old`` and every use of its binding, as one change."""
+    def imported_binding(self, findings: list[Finding]) -> int:
+        """Fix ``from M import old`` and every use of its binding; returns the statement's key."""
         first = findings[0]
         change = first.change
         if change.kind not in (ChangeKind.RENAME, ChangeKind.MODULE_MOVE) or not change.new:
@@ -222,7 +237,7 @@ class _Phase1:
             else:
                 plan.removed.add(id(alias))
                 self.needed.append((new_module, new_name, alias.asname))
-            return
+            return id(statement)
         if not new_module:
             if new_name in self._module_bindings and new_name != local:
                 raise FixError(f"the builtin `{new_name}` is shadowed in this module")
@@ -247,6 +262,7 @@ class _Phase1:
                 start, end = self.lines.node_span(use)
                 self.edits.append(TextEdit(start, end, new_name))
             self.taken.add(new_name)
+        return id(statement)
 
     def _alias_at(self, offset: int) -> tuple[ast.ImportFrom, ast.alias] | None:
         for node in ast.walk(self.tree):
@@ -288,7 +304,9 @@ class _Phase1:
                 assert isinstance(expression, tuple)
                 node = self._node_at(expression)
                 text = self.render(change.template, (), receiver)  # type: ignore[arg-type]
-                self.edits.append(TextEdit(expression[0], expression[1], self._parenthesise(node, text) if node else text))
+                self.edits.append(
+                    TextEdit(expression[0], expression[1], self._parenthesise(node, text) if node else text)
+                )
             return
         if change.kind is ChangeKind.RENAME and change.new:
             self.edits.append(TextEdit(finding.start_offset, finding.end_offset, change.new.rpartition(".")[2]))
@@ -301,31 +319,32 @@ class _Phase1:
             raise FixError("no mechanical fix for this change")
         self.edits.append(TextEdit(finding.start_offset, finding.end_offset, change.new_keyword))
 
-    def statement_edits(self) -> list[TextEdit]:
-        edits = []
-        for plan in self.statements.values():
-            statement = plan.statement
-            if plan.removed and not any(id(a) not in plan.removed for a in statement.names) and not plan.renamed:
-                edits.append(remove_aliases(self.tree, self.source, self.lines, statement, statement.names))
+    def statement_edit(self, plan: _StatementPlan) -> TextEdit:
+        """One edit that renders ``plan``'s statement with its aliases renamed or removed."""
+        statement = plan.statement
+        if plan.removed and not plan.renamed and all(id(a) in plan.removed for a in statement.names):
+            return remove_aliases(self.tree, self.source, self.lines, statement, statement.names)
+        names = []
+        for alias in statement.names:
+            if id(alias) in plan.removed:
                 continue
-            names = []
-            for alias in statement.names:
-                if id(alias) in plan.removed:
-                    continue
-                new = plan.renamed.get(id(alias))
-                if new is None:
-                    names.append(alias_text(alias))
-                else:
-                    names.append(f"{new} as {alias.asname}" if alias.asname else new)
-            # Drop duplicates that a rename can create (``from m import a, a``).
-            unique = list(dict.fromkeys(names))
-            start, end = self.lines.node_span(statement)
-            if isinstance(statement, ast.ImportFrom):
-                text = render_import_from(statement.module or "", statement.level, unique)
+            new = plan.renamed.get(id(alias))
+            if new is None:
+                names.append(alias_text(alias))
             else:
-                text = "import " + ", ".join(unique)
-            edits.append(TextEdit(start, end, text))
-        return edits
+                names.append(f"{new} as {alias.asname}" if alias.asname else new)
+        # Drop duplicates that a rename can create (``from m import a, a``).
+        unique = list(dict.fromkeys(names))
+        start, end = self.lines.node_span(statement)
+        if isinstance(statement, ast.ImportFrom):
+            text = render_import_from(statement.module or "", statement.level, unique, _indent(self.source, statement))
+        else:
+            text = "import " + ", ".join(unique)
+        return TextEdit(start, end, text)
+
+
+def _indent(source: str, statement: ast.stmt) -> str:
+    return " " * statement.col_offset if source.isascii() else ""
 
 
 def _is_plain_import(binding: Binding) -> bool:
@@ -333,22 +352,40 @@ def _is_plain_import(binding: Binding) -> bool:
     return binding.kind in ("import", "import_from")
 
 
-def _non_overlapping(edits: list[tuple[TextEdit, Finding | None]]) -> tuple[list[TextEdit], list[Finding]]:
+def _conflicts(a: TextEdit, b: TextEdit) -> bool:
+    """Whether two edits cannot both be applied (insertions at one point can)."""
+    if a.start == a.end and b.start == b.end:
+        return False
+    if a.start == a.end:
+        return b.start < a.start < b.end
+    if b.start == b.end:
+        return a.start < b.start < a.end
+    return a.start < b.end and b.start < a.end
+
+
+@dataclass
+class _Unit:
+    """Findings that are fixed together, with every edit and import their fix needs."""
+
+    findings: list[Finding]
+    edits: list[TextEdit]
+    needed: list[tuple[str, str, str | None]] = field(default_factory=list)
+
+
+def _accept(units: Sequence[_Unit]) -> tuple[list[_Unit], list[_Unit]]:
+    """Units whose edits do not collide, in order; a colliding unit is dropped whole."""
+    accepted: list[_Unit] = []
+    rejected: list[_Unit] = []
     kept: list[TextEdit] = []
-    dropped: list[Finding] = []
-    cursor = -1
-    last_span: tuple[int, int] | None = None
-    for edit, finding in sorted(edits, key=lambda pair: (pair[0].start, pair[0].end)):
-        if last_span == (edit.start, edit.end) and kept and kept[-1].text == edit.text:
-            continue  # the same edit twice (two findings on one expression)
-        if edit.start < cursor or (edit.start == cursor and edit.start == edit.end and kept and kept[-1].start == kept[-1].end):
-            if finding is not None:
-                dropped.append(finding)
+    for unit in units:
+        fresh = [edit for edit in unit.edits if edit not in kept]
+        if any(_conflicts(edit, other) for edit in fresh for other in kept):
+            rejected.append(unit)
             continue
-        kept.append(edit)
-        cursor = edit.end
-        last_span = (edit.start, edit.end)
-    return kept, dropped
+        kept.extend(fresh)
+        unit.edits = fresh
+        accepted.append(unit)
+    return accepted, rejected
 
 
 def add_needed_imports(source: str, needed: Iterable[tuple[str, str, str | None]]) -> str:
@@ -387,27 +424,21 @@ def fix_findings(analysis: ModuleAnalysis, findings: Sequence[Finding]) -> FixOu
     """Apply the fixes of ``findings`` (already selected) to the analysed source.
 
     The result is not validated here; :func:`recode_lsp.engine.validator.fix_and_validate`
-    does that and drops what fails.
+    does that and drops what fails. A fix whose edits collide with an earlier one is left
+    out whole (never half-applied) and reported as skipped.
     """
     phase = _Phase1(analysis)
     outcome = FixOutcome(analysis.source)
-    pairs: list[tuple[TextEdit, Finding | None]] = []
+    units: list[_Unit] = []
     groups: dict[str, list[Finding]] = defaultdict(list)
-    attempted: list[Finding] = []
     for finding in findings:
         if finding.site in (Site.IMPORT_FROM, Site.IMPORTED_NAME) and finding.group:
             groups[finding.group].append(finding)
             continue
-        before = len(phase.edits)
+        before, needed_before = len(phase.edits), len(phase.needed)
         try:
             if finding.change.rule is not None:
-                rule = rule_by_code(finding.change.rule)
-                if rule is None:
-                    raise FixError(f"rule {finding.change.rule} is not installed")
-                edits = rule.fix(finding, analysis)
-                if not edits:
-                    raise FixError(f"{rule.code} does not handle this form; migrate it by hand")
-                phase.edits.extend(edits)
+                phase.edits.extend(_rule_edits(finding, analysis))
             elif finding.site is Site.QUALIFIED:
                 phase.qualified(finding)
             elif finding.site is Site.MEMBER:
@@ -418,19 +449,20 @@ def fix_findings(analysis: ModuleAnalysis, findings: Sequence[Finding]) -> FixOu
                 raise FixError("no mechanical fix for this site")
         except FixError as exc:
             del phase.edits[before:]
+            del phase.needed[needed_before:]
             outcome.skipped.append((finding, str(exc)))
             continue
-        pairs.extend((edit, finding) for edit in phase.edits[before:])
-        attempted.append(finding)
+        units.append(_Unit([finding], phase.edits[before:], phase.needed[needed_before:]))
+    # Import groups that touch one statement are one unit with that statement's edit.
+    by_statement: dict[int, _Unit] = {}
     for members in groups.values():
-        saved_edits = len(phase.edits)
-        saved_needed = len(phase.needed)
+        before, needed_before = len(phase.edits), len(phase.needed)
         saved_plans = {key: (dict(p.renamed), set(p.removed)) for key, p in phase.statements.items()}
         try:
-            phase.imported_binding(members)
+            statement_key = phase.imported_binding(members)
         except FixError as exc:
-            del phase.edits[saved_edits:]
-            del phase.needed[saved_needed:]
+            del phase.edits[before:]
+            del phase.needed[needed_before:]
             for key in list(phase.statements):
                 if key in saved_plans:
                     phase.statements[key].renamed, phase.statements[key].removed = saved_plans[key]
@@ -438,28 +470,47 @@ def fix_findings(analysis: ModuleAnalysis, findings: Sequence[Finding]) -> FixOu
                     del phase.statements[key]
             outcome.skipped.extend((f, str(exc)) for f in members)
             continue
-        pairs.extend((edit, members[0]) for edit in phase.edits[saved_edits:])
-        attempted.extend(members)
-    pairs.extend((edit, None) for edit in phase.statement_edits())
-    edits, dropped = _non_overlapping(pairs)
-    for finding in dropped:
-        outcome.skipped.append((finding, "overlaps another fix; run again to fix it"))
-    dropped_set = set(map(id, dropped))
-    applied = [f for f in attempted if id(f) not in dropped_set]
-    if not applied:
+        unit = by_statement.setdefault(statement_key, _Unit([], []))
+        unit.findings.extend(members)
+        unit.edits.extend(phase.edits[before:])
+        unit.needed.extend(phase.needed[needed_before:])
+    for key, unit in by_statement.items():
+        unit.edits.append(phase.statement_edit(phase.statements[key]))
+    accepted, rejected = _accept([*by_statement.values(), *units])
+    for unit in rejected:
+        outcome.skipped.extend((f, "overlaps another fix; run again to fix it") for f in unit.findings)
+    if not accepted:
         return outcome
-    new_source = apply_edits(analysis.source, edits)
+    new_source = apply_edits(analysis.source, [edit for unit in accepted for edit in unit.edits])
     try:
-        new_source = add_needed_imports(new_source, phase.needed)
+        new_source = add_needed_imports(new_source, [item for unit in accepted for item in unit.needed])
         tree = ast.parse(new_source)
-        new_source = apply_edits(new_source, unused_import_edits(tree, new_source, LineIndex(new_source), phase.maybe_unused))
+        new_source = apply_edits(
+            new_source, unused_import_edits(tree, new_source, LineIndex(new_source), phase.maybe_unused)
+        )
     except SyntaxError as exc:
-        for finding in applied:
-            outcome.skipped.append((finding, f"the fixed code does not parse ({exc.msg})"))
+        for unit in accepted:
+            outcome.skipped.extend((f, f"the fixed code does not parse ({exc.msg})") for f in unit.findings)
         return outcome
     outcome.source = new_source
-    outcome.applied = applied
+    outcome.applied = [f for unit in accepted for f in unit.findings]
     return outcome
+
+
+def _rule_edits(finding: Finding, analysis: ModuleAnalysis) -> list[TextEdit]:
+    code = finding.change.rule or ""
+    rule = rule_by_code(code)
+    if rule is None:
+        raise FixError(f"rule {code} is not installed")
+    try:
+        edits = rule.fix(finding, analysis)
+    except FixError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - a broken rule must not stop the run
+        raise FixError(f"{code} failed: {type(exc).__name__}: {exc}") from None
+    if not edits:
+        raise FixError(f"{code} does not handle this form; migrate it by hand")
+    return edits
 
 
 def describe_fix(change: ApiChange) -> str:
@@ -473,4 +524,13 @@ def describe_fix(change: ApiChange) -> str:
     return f"Migrate `{change.old}`"
 
 
-__all__ = ["FixError", "FixOutcome", "FixSafety", "add_import_from", "describe_fix", "expand_groups", "fix_findings", "wanted"]
+__all__ = [
+    "FixError",
+    "FixOutcome",
+    "FixSafety",
+    "add_import_from",
+    "describe_fix",
+    "expand_groups",
+    "fix_findings",
+    "wanted",
+]

@@ -61,7 +61,11 @@ def _is_only_statement(tree: ast.Module, statement: ast.stmt) -> bool:
 
 
 def remove_aliases(
-    tree: ast.Module, source: str, lines: LineIndex, statement: ast.Import | ast.ImportFrom, remove: Iterable[ast.alias]
+    tree: ast.Module,
+    source: str,
+    lines: LineIndex,
+    statement: ast.Import | ast.ImportFrom,
+    remove: Iterable[ast.alias],
 ) -> TextEdit:
     """Edit that drops ``remove`` from ``statement`` (the whole statement when none remain)."""
     removing = set(map(id, remove))
@@ -102,7 +106,12 @@ def insertion_point(tree: ast.Module, source: str, lines: LineIndex) -> int:
     offset = 0
     body = tree.body
     index = 0
-    if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant) and isinstance(body[0].value.value, str):
+    if (
+        body
+        and isinstance(body[0], ast.Expr)
+        and isinstance(body[0].value, ast.Constant)
+        and isinstance(body[0].value.value, str)
+    ):
         offset = _line_end(source, lines, body[0])
         index = 1
     while index < len(body) and isinstance(body[index], (ast.Import, ast.ImportFrom)):
@@ -117,7 +126,9 @@ def _line_end(source: str, lines: LineIndex, statement: ast.stmt) -> int:
     return len(source) if newline == -1 else newline + 1
 
 
-def add_import_from(tree: ast.Module, source: str, lines: LineIndex, module: str, name: str, asname: str | None = None) -> TextEdit:
+def add_import_from(
+    tree: ast.Module, source: str, lines: LineIndex, module: str, name: str, asname: str | None = None
+) -> TextEdit:
     """Edit that makes ``from module import name [as asname]`` available at module level."""
     wanted = f"{name} as {asname}" if asname else name
     existing = top_level_import_from(tree, module)
@@ -158,7 +169,9 @@ def names_in_dunder_all(tree: ast.Module) -> set[str]:
             targets, value = statement.targets, statement.value
         elif isinstance(statement, (ast.AugAssign, ast.AnnAssign)) and statement.value is not None:
             targets, value = [statement.target], statement.value
-        if any(isinstance(t, ast.Name) and t.id == "__all__" for t in targets) and isinstance(value, (ast.List, ast.Tuple)):
+        if any(isinstance(t, ast.Name) and t.id == "__all__" for t in targets) and isinstance(
+            value, (ast.List, ast.Tuple)
+        ):
             exported.update(e.value for e in value.elts if isinstance(e, ast.Constant) and isinstance(e.value, str))
     return exported
 

@@ -127,7 +127,9 @@ def parse_entry(record: object, where: str) -> ApiChange:
     rule = _optional_str(record, "rule", where)
     if rule is not None and not re.match(r"^RC[0-9]{3}$", rule):
         raise KnowledgeBaseError(f"{where}: rule {rule!r} must look like RC001")
-    default_fix = "safe" if kind in (ChangeKind.RENAME, ChangeKind.MODULE_MOVE, ChangeKind.KEYWORD_RENAME) else "display"
+    default_fix = (
+        "safe" if kind in (ChangeKind.RENAME, ChangeKind.MODULE_MOVE, ChangeKind.KEYWORD_RENAME) else "display"
+    )
     try:
         fix = FixSafety(record.get("fix") or default_fix)
     except ValueError:
@@ -184,10 +186,9 @@ def _check_template(template: str, on: TemplateOn, scope: Scope, where: str) -> 
     if "recv" in placeholders and scope is not Scope.MEMBER:
         raise KnowledgeBaseError(f"{where}: {{recv}} is only valid for member changes")
     skeleton = _TEMPLATE_FIELD.sub("_x", template)
-    if "{" in skeleton.replace("{}", "") and "}" in skeleton:
-        # Dict displays are allowed; stray placeholders are not.
-        if re.search(r"\{[a-z]+[0-9]*\}", skeleton):
-            raise KnowledgeBaseError(f"{where}: template has an unknown placeholder")
+    # Dict displays are allowed in templates; stray placeholders are not.
+    if re.search(r"\{[a-z]+[0-9]*\}", skeleton):
+        raise KnowledgeBaseError(f"{where}: template has an unknown placeholder")
     try:
         ast.parse(skeleton, mode="eval")
     except SyntaxError as exc:

@@ -45,9 +45,36 @@ def parses(source: str) -> Verdict:
         libcst.parse_module(source)
     except libcst.ParserSyntaxError as exc:
         return Verdict(False, f"libcst cannot parse the result: {exc.message}")
-    except Exception as exc:  # libcst raises a few other errors on odd input
+    except Exception as exc:  # noqa: BLE001 - libcst raises a few other errors on odd input
         return Verdict(False, f"libcst cannot parse the result: {exc}")
     return Verdict(True)
+
+
+def undefined_names(source: str) -> set[str]:
+    """Names loaded somewhere but bound nowhere in the module (nor builtins)."""
+    import builtins
+
+    tree = ast.parse(source)
+    bound: set[str] = set(dir(builtins)) | {"__file__", "__name__", "__doc__", "__spec__", "__path__"}
+    loaded: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name):
+            (bound if isinstance(node.ctx, (ast.Store, ast.Del)) else loaded).add(node.id)
+        elif isinstance(node, ast.alias):
+            bound.add((node.asname or node.name).split(".", 1)[0])
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            bound.add(node.name)
+        elif isinstance(node, ast.arg):
+            bound.add(node.arg)
+        elif isinstance(node, (ast.Global, ast.Nonlocal)):
+            bound.update(node.names)
+        elif isinstance(node, ast.ExceptHandler) and node.name:
+            bound.add(node.name)
+        elif isinstance(node, (ast.MatchAs, ast.MatchStar)) and node.name:
+            bound.add(node.name)
+        elif isinstance(node, ast.ImportFrom) and any(a.name == "*" for a in node.names):
+            return set()  # a star import can bind anything
+    return loaded - bound
 
 
 def introduced_names(findings: Sequence[Finding]) -> set[tuple[str, str]]:
@@ -70,6 +97,7 @@ def validate_fix(
     path: str = "<string>",
     module_name: str | None = None,
     name_exists: NameChecker | None = None,
+    original_source: str = "",
 ) -> Verdict:
     """Whether ``new_source`` is an acceptable result of fixing ``fixed`` out of ``before``."""
     verdict = parses(new_source)
@@ -79,6 +107,8 @@ def validate_fix(
         after = detect(new_source, kb, options, path, module_name, apply_suppressions=False)
     except SourceError as exc:
         return Verdict(False, str(exc))
+    if new_undefined := undefined_names(new_source) - undefined_names(original_source):
+        return Verdict(False, f"the fix uses undefined name(s): {', '.join(sorted(new_undefined))}")
     count_before = Counter(f.code for f in before)
     count_fixed = Counter(f.code for f in fixed)
     count_after = Counter(f.code for f in after)
@@ -131,7 +161,9 @@ def fix_and_validate(
     outcome = fix_findings(analysis, chosen)
     if not outcome.applied:
         return outcome
-    verdict = validate_fix(findings, outcome.applied, outcome.source, kb, options, path, module_name, name_exists)
+    verdict = validate_fix(
+        findings, outcome.applied, outcome.source, kb, options, path, module_name, name_exists, analysis.source
+    )
     if verdict.ok:
         return outcome
     # Something in the batch is wrong: keep the units that pass alone, then re-check together.
@@ -142,14 +174,18 @@ def fix_and_validate(
         if not single.applied:
             rejected.extend(single.skipped)
             continue
-        alone = validate_fix(findings, single.applied, single.source, kb, options, path, module_name, name_exists)
+        alone = validate_fix(
+            findings, single.applied, single.source, kb, options, path, module_name, name_exists, analysis.source
+        )
         if alone.ok:
             passing.extend(unit)
         else:
             rejected.extend((f, f"fix rejected by the validator: {alone.reason}") for f in unit)
     if passing:
         combined = fix_findings(analysis, passing)
-        verdict = validate_fix(findings, combined.applied, combined.source, kb, options, path, module_name, name_exists)
+        verdict = validate_fix(
+            findings, combined.applied, combined.source, kb, options, path, module_name, name_exists
+        )
         if verdict.ok:
             combined.skipped = rejected + combined.skipped
             return combined

@@ -16,6 +16,7 @@ import sys
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from packaging.version import InvalidVersion, Version
 
@@ -99,7 +100,7 @@ def pins_from_project(root: Path) -> dict[str, tuple[Version, str]]:
     return found
 
 
-def _read_pyproject(path: Path) -> dict[str, object]:
+def _read_pyproject(path: Path) -> dict[str, Any]:
     if not path.is_file():
         return {}
     if sys.version_info >= (3, 11):
@@ -115,7 +116,7 @@ def _read_pyproject(path: Path) -> dict[str, object]:
 
 _PROBE = (
     "import json, sys, importlib.metadata as m\n"
-    "out = {'python': '%d.%d.%d' % sys.version_info[:3]}\n"
+    "out = {'python': '.'.join(map(str, sys.version_info[:3]))}\n"
     "for name in sys.argv[1:]:\n"
     "    try:\n"
     "        out[name] = m.version(name)\n"
@@ -132,9 +133,9 @@ def installed_versions(libraries: Iterable[str], python: str | None = None) -> d
     """
     names = sorted({normalise_name(name) for name in libraries if name != PYTHON})
     if python is None or Path(python).resolve() == Path(sys.executable).resolve():
-        import importlib.metadata as metadata
+        from importlib import metadata
 
-        raw = {PYTHON: "%d.%d.%d" % sys.version_info[:3]}
+        raw = {PYTHON: ".".join(map(str, sys.version_info[:3]))}
         for name in names:
             try:
                 raw[name] = metadata.version(name)
@@ -179,10 +180,7 @@ class Targets:
         return source.version if source else None
 
     def describe(self) -> list[str]:
-        return [
-            f"{name}=={source.version} ({source.origin})"
-            for name, source in sorted(self.by_library.items())
-        ]
+        return [f"{name}=={source.version} ({source.origin})" for name, source in sorted(self.by_library.items())]
 
 
 def resolve_targets(

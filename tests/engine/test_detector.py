@@ -12,17 +12,107 @@ from tests.conftest import make_kb
 
 KB = make_kb(
     [
-        {"id": "NPY001", "library": "numpy", "old": "numpy.float_", "kind": "rename", "new": "numpy.float64", "removed_in": "2.0"},
-        {"id": "NPY002", "library": "numpy", "old": "numpy.in1d", "kind": "rename", "new": "numpy.isin", "deprecated_in": "2.0", "fix": "unsafe"},
-        {"id": "NPY003", "library": "numpy", "old": "numpy.linalg.linalg", "kind": "module_move", "new": "numpy.linalg", "deprecated_in": "2.0"},
-        {"id": "NPY004", "library": "numpy", "old": "numpy.lib.function_base", "kind": "removal_with_replacement", "replacement": "numpy", "removed_in": "2.0"},
-        {"id": "PD001", "library": "pandas", "old": "pandas.DataFrame.iteritems", "scope": "member", "kind": "rename", "new": "pandas.DataFrame.items", "deprecated_in": "1.5", "removed_in": "2.0"},
-        {"id": "PD002", "library": "pandas", "old": "pandas.DataFrame.to_csv", "scope": "member", "kind": "keyword_rename", "old_keyword": "line_terminator", "new_keyword": "lineterminator", "deprecated_in": "1.5", "removed_in": "2.0"},
-        {"id": "PD003", "library": "pandas", "old": "pandas.read_csv", "kind": "signature_change", "old_keyword": "error_bad_lines", "replacement": "on_bad_lines='skip'", "deprecated_in": "1.3", "removed_in": "2.0"},
-        {"id": "PYD001", "library": "pydantic", "old": "pydantic.BaseModel.dict", "scope": "member", "kind": "rename", "new": "pydantic.BaseModel.model_dump", "deprecated_in": "2.0", "fix": "unsafe"},
-        {"id": "PY001", "library": "python", "old": "collections.Mapping", "kind": "module_move", "new": "collections.abc.Mapping", "deprecated_in": "3.3", "removed_in": "3.10"},
-        {"id": "PY002", "library": "python", "old": "unittest.TestCase.assertEquals", "scope": "member", "kind": "rename", "new": "unittest.TestCase.assertEqual", "deprecated_in": "3.2", "removed_in": "3.12"},
-        {"id": "PY003", "library": "python", "old": "distutils", "kind": "removal", "deprecated_in": "3.10", "removed_in": "3.12"},
+        {
+            "id": "NPY001",
+            "library": "numpy",
+            "old": "numpy.float_",
+            "kind": "rename",
+            "new": "numpy.float64",
+            "removed_in": "2.0",
+        },
+        {
+            "id": "NPY002",
+            "library": "numpy",
+            "old": "numpy.in1d",
+            "kind": "rename",
+            "new": "numpy.isin",
+            "deprecated_in": "2.0",
+            "fix": "unsafe",
+        },
+        {
+            "id": "NPY003",
+            "library": "numpy",
+            "old": "numpy.linalg.linalg",
+            "kind": "module_move",
+            "new": "numpy.linalg",
+            "deprecated_in": "2.0",
+        },
+        {
+            "id": "NPY004",
+            "library": "numpy",
+            "old": "numpy.lib.function_base",
+            "kind": "removal_with_replacement",
+            "replacement": "numpy",
+            "removed_in": "2.0",
+        },
+        {
+            "id": "PD001",
+            "library": "pandas",
+            "old": "pandas.DataFrame.iteritems",
+            "scope": "member",
+            "kind": "rename",
+            "new": "pandas.DataFrame.items",
+            "deprecated_in": "1.5",
+            "removed_in": "2.0",
+        },
+        {
+            "id": "PD002",
+            "library": "pandas",
+            "old": "pandas.DataFrame.to_csv",
+            "scope": "member",
+            "kind": "keyword_rename",
+            "old_keyword": "line_terminator",
+            "new_keyword": "lineterminator",
+            "deprecated_in": "1.5",
+            "removed_in": "2.0",
+        },
+        {
+            "id": "PD003",
+            "library": "pandas",
+            "old": "pandas.read_csv",
+            "kind": "signature_change",
+            "old_keyword": "error_bad_lines",
+            "replacement": "on_bad_lines='skip'",
+            "deprecated_in": "1.3",
+            "removed_in": "2.0",
+        },
+        {
+            "id": "PYD001",
+            "library": "pydantic",
+            "old": "pydantic.BaseModel.dict",
+            "scope": "member",
+            "kind": "rename",
+            "new": "pydantic.BaseModel.model_dump",
+            "deprecated_in": "2.0",
+            "fix": "unsafe",
+        },
+        {
+            "id": "PY001",
+            "library": "python",
+            "old": "collections.Mapping",
+            "kind": "module_move",
+            "new": "collections.abc.Mapping",
+            "deprecated_in": "3.3",
+            "removed_in": "3.10",
+        },
+        {
+            "id": "PY002",
+            "library": "python",
+            "old": "unittest.TestCase.assertEquals",
+            "scope": "member",
+            "kind": "rename",
+            "new": "unittest.TestCase.assertEqual",
+            "deprecated_in": "3.2",
+            "removed_in": "3.12",
+        },
+        {
+            "id": "PY003",
+            "library": "python",
+            "old": "distutils",
+            "kind": "removal",
+            "deprecated_in": "3.10",
+            "removed_in": "3.12",
+        },
     ]
 )
 
@@ -43,7 +133,11 @@ def test_from_import_flags_the_import_and_each_use():
         a = float_(1)
         b = [float_]
     """
-    assert found(source) == [(2, "NPY001", "import_from"), (3, "NPY001", "imported_name"), (4, "NPY001", "imported_name")]
+    assert found(source) == [
+        (2, "NPY001", "import_from"),
+        (3, "NPY001", "imported_name"),
+        (4, "NPY001", "imported_name"),
+    ]
 
 
 def test_submodule_imported_with_alias():

@@ -11,19 +11,122 @@ from tests.conftest import make_kb, migrate
 
 KB = make_kb(
     [
-        {"id": "NPY001", "library": "numpy", "old": "numpy.float_", "kind": "rename", "new": "numpy.float64", "removed_in": "2.0"},
-        {"id": "NPY002", "library": "numpy", "old": "numpy.AxisError", "kind": "module_move", "new": "numpy.exceptions.AxisError", "removed_in": "2.0"},
-        {"id": "NPY003", "library": "numpy", "old": "numpy.NINF", "kind": "removal_with_replacement", "replacement": "-numpy.inf", "template": "-{q:numpy.inf}", "fix": "safe", "removed_in": "2.0"},
-        {"id": "NPY004", "library": "numpy", "old": "numpy.asfarray", "kind": "removal_with_replacement", "replacement": "numpy.asarray(a, dtype=float)", "template": "{q:numpy.asarray}({arg0}, dtype=float)", "template_on": "call", "fix": "unsafe", "removed_in": "2.0"},
-        {"id": "NPY005", "library": "numpy", "old": "numpy.bool", "kind": "rename", "new": "bool", "deprecated_in": "1.20", "removed_in": "1.24"},
-        {"id": "NPY006", "library": "numpy", "old": "numpy.in1d", "kind": "rename", "new": "numpy.isin", "deprecated_in": "2.0", "fix": "unsafe"},
+        {
+            "id": "NPY001",
+            "library": "numpy",
+            "old": "numpy.float_",
+            "kind": "rename",
+            "new": "numpy.float64",
+            "removed_in": "2.0",
+        },
+        {
+            "id": "NPY002",
+            "library": "numpy",
+            "old": "numpy.AxisError",
+            "kind": "module_move",
+            "new": "numpy.exceptions.AxisError",
+            "removed_in": "2.0",
+        },
+        {
+            "id": "NPY003",
+            "library": "numpy",
+            "old": "numpy.NINF",
+            "kind": "removal_with_replacement",
+            "replacement": "-numpy.inf",
+            "template": "-{q:numpy.inf}",
+            "fix": "safe",
+            "removed_in": "2.0",
+        },
+        {
+            "id": "NPY004",
+            "library": "numpy",
+            "old": "numpy.asfarray",
+            "kind": "removal_with_replacement",
+            "replacement": "numpy.asarray(a, dtype=float)",
+            "template": "{q:numpy.asarray}({arg0}, dtype=float)",
+            "template_on": "call",
+            "fix": "unsafe",
+            "removed_in": "2.0",
+        },
+        {
+            "id": "NPY005",
+            "library": "numpy",
+            "old": "numpy.bool",
+            "kind": "rename",
+            "new": "bool",
+            "deprecated_in": "1.20",
+            "removed_in": "1.24",
+        },
+        {
+            "id": "NPY006",
+            "library": "numpy",
+            "old": "numpy.in1d",
+            "kind": "rename",
+            "new": "numpy.isin",
+            "deprecated_in": "2.0",
+            "fix": "unsafe",
+        },
         {"id": "NPY007", "library": "numpy", "old": "numpy.lookfor", "kind": "removal", "removed_in": "2.0"},
-        {"id": "NPY008", "library": "numpy", "old": "numpy.ndarray.ptp", "scope": "member", "kind": "removal_with_replacement", "replacement": "numpy.ptp(arr)", "template": "{q:numpy.ptp}({recv})", "template_on": "call", "fix": "safe", "removed_in": "2.0"},
-        {"id": "PD001", "library": "pandas", "old": "pandas.DataFrame.iteritems", "scope": "member", "kind": "rename", "new": "pandas.DataFrame.items", "deprecated_in": "1.5", "removed_in": "2.0"},
-        {"id": "PD002", "library": "pandas", "old": "pandas.DataFrame.to_csv", "scope": "member", "kind": "keyword_rename", "old_keyword": "line_terminator", "new_keyword": "lineterminator", "deprecated_in": "1.5", "removed_in": "2.0"},
-        {"id": "PY001", "library": "python", "old": "collections.Mapping", "kind": "module_move", "new": "collections.abc.Mapping", "deprecated_in": "3.3", "removed_in": "3.10"},
-        {"id": "PY002", "library": "python", "old": "unittest.TestCase.assertEquals", "scope": "member", "kind": "rename", "new": "unittest.TestCase.assertEqual", "deprecated_in": "3.2", "removed_in": "3.12"},
-        {"id": "PY003", "library": "python", "old": "typing.List", "kind": "rename", "new": "list", "deprecated_in": "3.9"},
+        {
+            "id": "NPY008",
+            "library": "numpy",
+            "old": "numpy.ndarray.ptp",
+            "scope": "member",
+            "kind": "removal_with_replacement",
+            "replacement": "numpy.ptp(arr)",
+            "template": "{q:numpy.ptp}({recv})",
+            "template_on": "call",
+            "fix": "safe",
+            "removed_in": "2.0",
+        },
+        {
+            "id": "PD001",
+            "library": "pandas",
+            "old": "pandas.DataFrame.iteritems",
+            "scope": "member",
+            "kind": "rename",
+            "new": "pandas.DataFrame.items",
+            "deprecated_in": "1.5",
+            "removed_in": "2.0",
+        },
+        {
+            "id": "PD002",
+            "library": "pandas",
+            "old": "pandas.DataFrame.to_csv",
+            "scope": "member",
+            "kind": "keyword_rename",
+            "old_keyword": "line_terminator",
+            "new_keyword": "lineterminator",
+            "deprecated_in": "1.5",
+            "removed_in": "2.0",
+        },
+        {
+            "id": "PY001",
+            "library": "python",
+            "old": "collections.Mapping",
+            "kind": "module_move",
+            "new": "collections.abc.Mapping",
+            "deprecated_in": "3.3",
+            "removed_in": "3.10",
+        },
+        {
+            "id": "PY002",
+            "library": "python",
+            "old": "unittest.TestCase.assertEquals",
+            "scope": "member",
+            "kind": "rename",
+            "new": "unittest.TestCase.assertEqual",
+            "deprecated_in": "3.2",
+            "removed_in": "3.12",
+        },
+        {
+            "id": "PY003",
+            "library": "python",
+            "old": "typing.List",
+            "kind": "rename",
+            "new": "list",
+            "deprecated_in": "3.9",
+        },
     ]
 )
 
@@ -38,8 +141,14 @@ def check(before: str, after: str, unsafe: bool = False) -> None:
 @pytest.mark.parametrize(
     ("before", "after"),
     [
-        pytest.param("import numpy as np\nx = np.float_(1)\n", "import numpy as np\nx = np.float64(1)\n", id="rename-reuses-alias"),
-        pytest.param("import numpy\nx = numpy.float_\n", "import numpy\nx = numpy.float64\n", id="rename-plain-import"),
+        pytest.param(
+            "import numpy as np\nx = np.float_(1)\n",
+            "import numpy as np\nx = np.float64(1)\n",
+            id="rename-reuses-alias",
+        ),
+        pytest.param(
+            "import numpy\nx = numpy.float_\n", "import numpy\nx = numpy.float64\n", id="rename-plain-import"
+        ),
         pytest.param(
             "from numpy import float_, zeros\nx = float_(1) + zeros(2)\n",
             "from numpy import float64, zeros\nx = float64(1) + zeros(2)\n",
@@ -87,12 +196,24 @@ def check(before: str, after: str, unsafe: bool = False) -> None:
         ),
         pytest.param("import numpy as np\nx = np.bool(1)\n", "x = bool(1)\n", id="rename-to-builtin"),
         pytest.param(
-            "import numpy as np\nx = np.bool(np.zeros(1))\n", "import numpy as np\nx = bool(np.zeros(1))\n", id="builtin-keeps-used-alias"
+            "import numpy as np\nx = np.bool(np.zeros(1))\n",
+            "import numpy as np\nx = bool(np.zeros(1))\n",
+            id="builtin-keeps-used-alias",
         ),
-        pytest.param("from typing import List\nx: List[int] = []\n", "x: list[int] = []\n", id="from-import-to-builtin"),
-        pytest.param("import numpy as np\ny = x * np.NINF\n", "import numpy as np\ny = x * (-np.inf)\n", id="template-expr"),
-        pytest.param("import numpy as np\ny = np.NINF\n", "import numpy as np\ny = -np.inf\n", id="template-expr-bare"),
-        pytest.param("import numpy as np\ny = np.NINF ** 2\n", "import numpy as np\ny = (-np.inf) ** 2\n", id="template-expr-parenthesised"),
+        pytest.param(
+            "from typing import List\nx: List[int] = []\n", "x: list[int] = []\n", id="from-import-to-builtin"
+        ),
+        pytest.param(
+            "import numpy as np\ny = x * np.NINF\n", "import numpy as np\ny = x * (-np.inf)\n", id="template-expr"
+        ),
+        pytest.param(
+            "import numpy as np\ny = np.NINF\n", "import numpy as np\ny = -np.inf\n", id="template-expr-bare"
+        ),
+        pytest.param(
+            "import numpy as np\ny = np.NINF ** 2\n",
+            "import numpy as np\ny = (-np.inf) ** 2\n",
+            id="template-expr-parenthesised",
+        ),
         pytest.param(
             "import numpy as np\ndef f(a: np.ndarray):\n    return a.ptp()\n",
             "import numpy as np\ndef f(a: np.ndarray):\n    return np.ptp(a)\n",

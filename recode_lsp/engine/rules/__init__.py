@@ -32,7 +32,7 @@ class CodeRule:
 
     def find(self, analysis: ModuleAnalysis, kb: KnowledgeBase, add: Callable[..., None]) -> None:
         """Report sites that the name-based detector cannot see (default: none)."""
-        return None
+        return
 
     def fix(self, finding: Finding, analysis: ModuleAnalysis) -> list[TextEdit] | None:
         """Edits that migrate ``finding``; None when this site's shape is not supported."""
@@ -48,9 +48,9 @@ def all_rules() -> tuple[CodeRule, ...]:
             continue
         module = importlib.import_module(f"{__name__}.{module_info.name}")
         for value in vars(module).values():
-            if isinstance(value, type) and issubclass(value, CodeRule) and value is not CodeRule:
-                if value.__module__ == module.__name__:
-                    rules.append(value())
+            is_rule = isinstance(value, type) and issubclass(value, CodeRule) and value is not CodeRule
+            if is_rule and value.__module__ == module.__name__:
+                rules.append(value())
     return tuple(sorted(rules, key=lambda rule: rule.code))
 
 
