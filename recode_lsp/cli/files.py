@@ -201,10 +201,23 @@ def discover(paths: Iterable[Path], exclude: Iterable[str] = ()) -> list[Path]:
             raise FileNotFoundError(f"{path}: no such file or folder")
         listed = _git_files(path) if git_toplevel(path) is not None else None
         if listed is not None:
+            venvs: dict[Path, bool] = {}
+
+            def in_venv(candidate: Path) -> bool:
+                for parent in candidate.relative_to(path).parents:
+                    folder = path / parent
+                    if folder not in venvs:
+                        venvs[folder] = _is_venv(folder)
+                    if venvs[folder]:
+                        return True
+                return False
+
             candidates = [
                 p
                 for p in listed
-                if not any(part in SKIPPED_DIRS for part in p.relative_to(path).parts[:-1]) and p.is_file()
+                if not any(part in SKIPPED_DIRS for part in p.relative_to(path).parts[:-1])
+                and not in_venv(p)
+                and p.is_file()
             ]
         else:
             spec = _gitignore_spec(path)

@@ -13,6 +13,10 @@ from dataclasses import dataclass, field
 from recode_lsp.engine.versions import Version
 
 
+#: How libraries are named in messages.
+DISPLAY_NAMES = {"python": "Python", "numpy": "NumPy", "sqlalchemy": "SQLAlchemy", "scipy": "SciPy"}
+
+
 class ChangeKind(str, enum.Enum):
     """What happened to the old API."""
 
@@ -155,10 +159,11 @@ class ApiChange:
         if self.old_keyword:
             what = f"`{self.old}({self.old_keyword}=...)`"
         when = []
+        library = DISPLAY_NAMES.get(self.library, self.library)
         if self.deprecated_in is not None:
-            when.append(f"deprecated in {self.library} {self.deprecated_in}")
+            when.append(f"deprecated in {library} {self.deprecated_in}")
         if self.removed_in is not None:
-            when.append(f"removed in {self.library} {self.removed_in}")
+            when.append(f"removed in {library} {self.removed_in}")
         status = ", ".join(when) if when else "changed"
         if self.kind is ChangeKind.BEHAVIOUR_CHANGE:
             return f"{what} behaves differently ({status}): {self.note}".rstrip(": ")

@@ -206,6 +206,8 @@ class _Collector:
         call = self.analysis.is_callee(node)
         for change in changes:
             safety, extra = self._template_safety(change, call, None)
+            if binding is not None and change.template is not None:
+                safety = FixSafety.DISPLAY_ONLY  # a template cannot rewrite ``from m import old``
             group = None
             if binding is not None:
                 group = f"import:{self.analysis.lines.node_span(binding.node)[0]}"  # type: ignore[arg-type]

@@ -14,6 +14,7 @@ The validator then checks the result; a fix that fails is dropped, never written
 from __future__ import annotations
 
 import ast
+import builtins
 import re
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
@@ -112,9 +113,20 @@ class _Phase1:
 
     def reference(self, qname: str) -> str:
         """Text that denotes ``qname`` at module level, planning an import when needed."""
-        if "." not in qname:
+        if "." not in qname and hasattr(builtins, qname):
             if qname in self._module_bindings:
                 raise FixError(f"the builtin `{qname}` is shadowed in this module")
+            return qname
+        if "." not in qname:
+            # A top-level module (``{q:math}``): reuse its import or add ``import math``.
+            for name, bindings in self._module_bindings.items():
+                if bindings[-1].qname == qname and bindings[-1].kind == "import":
+                    return name
+            if qname in self.taken and not any(m == qname and a == "" for m, a, _ in self.needed):
+                raise FixError(f"`{qname}` is already a name in this module; import it by hand")
+            if not any(m == qname and a == "" for m, a, _ in self.needed):
+                self.needed.append((qname, "", None))
+            self.taken.add(qname)
             return qname
         for name, bindings in self._module_bindings.items():
             last = bindings[-1]
@@ -403,6 +415,10 @@ def add_needed_imports(source: str, needed: Iterable[tuple[str, str, str | None]
     edits: list[TextEdit] = []
     new_lines: list[str] = []
     for module, names in by_module.items():
+        if names == [""]:
+            new_lines.append(f"import {module}\n")
+            continue
+        names = [name for name in names if name]
         existing = top_level_import_from(tree, module)
         if existing is not None:
             current = [alias_text(alias) for alias in existing.names]

