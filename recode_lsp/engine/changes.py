@@ -104,6 +104,8 @@ class ApiChange:
     fix: FixSafety
     #: Code rule (``RC001``) that makes the fix, when it needs more than a rename.
     rule: str | None = None
+    #: Version that brought the old name back (``numpy.bool`` returned in NumPy 2.0).
+    restored_in: Version | None = None
     #: File and line the entry was loaded from, for error messages.
     origin: str = field(default="", compare=False)
 
@@ -133,6 +135,8 @@ class ApiChange:
         (the project is taken to move to the newest version the knowledge base knows).
         Returns ``None`` when the change does not apply to ``target`` yet.
         """
+        if self.restored_in is not None and (target is None or target >= self.restored_in):
+            return None
         if target is None:
             return Severity.ERROR if self.removed_in is not None else Severity.WARNING
         if self.removed_in is not None and target >= self.removed_in:

@@ -40,6 +40,7 @@ FIELDS = (
     "source",
     "fix",
     "rule",
+    "restored_in",
 )
 REQUIRED = ("id", "library", "old", "kind", "source")
 _DOTTED = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")
@@ -124,6 +125,9 @@ def parse_entry(record: object, where: str) -> ApiChange:
         raise KnowledgeBaseError(f"{where}: at least one of deprecated_in, removed_in is required")
     if deprecated_in is not None and removed_in is not None and deprecated_in > removed_in:
         raise KnowledgeBaseError(f"{where}: deprecated_in {deprecated_in} is after removed_in {removed_in}")
+    restored_in = _version(record.get("restored_in"), "restored_in", where)
+    if restored_in is not None and (removed_in is None or restored_in <= removed_in):
+        raise KnowledgeBaseError(f"{where}: restored_in must come after removed_in")
     rule = _optional_str(record, "rule", where)
     if rule is not None and not re.match(r"^RC[0-9]{3}$", rule):
         raise KnowledgeBaseError(f"{where}: rule {rule!r} must look like RC001")
@@ -173,6 +177,7 @@ def parse_entry(record: object, where: str) -> ApiChange:
         source=str(record["source"]),
         fix=fix,
         rule=rule,
+        restored_in=restored_in,
         origin=where,
     )
 
