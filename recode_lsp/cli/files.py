@@ -106,6 +106,7 @@ def git_toplevel(path: Path) -> Path | None:
             ["git", "-C", str(path if path.is_dir() else path.parent), "rev-parse", "--show-toplevel"],
             capture_output=True,
             text=True,
+            check=False,
             timeout=20,
         )
     except (OSError, subprocess.SubprocessError):
@@ -126,6 +127,7 @@ def dirty_files(paths: Iterable[Path]) -> list[str]:
             ["git", "-C", str(top), "status", "--porcelain", "--untracked-files=normal", "--", str(path.resolve())],
             capture_output=True,
             text=True,
+            check=False,
             timeout=60,
         )
         dirty.extend(line[3:] for line in completed.stdout.splitlines() if line.strip())
@@ -138,6 +140,7 @@ def _git_files(folder: Path) -> list[Path] | None:
         completed = subprocess.run(
             ["git", "-C", str(folder), "ls-files", "-z", "--cached", "--others", "--exclude-standard", "--", "."],
             capture_output=True,
+            check=False,
             timeout=120,
         )
     except (OSError, subprocess.SubprocessError):
@@ -150,6 +153,17 @@ def _git_files(folder: Path) -> list[Path] | None:
 
 def _is_venv(folder: Path) -> bool:
     return (folder / "pyvenv.cfg").is_file()
+
+
+def _inside_venv(candidate: Path, root: Path, known: dict[Path, bool]) -> bool:
+    """Whether a folder between ``root`` and ``candidate`` is a virtual environment."""
+    for parent in candidate.relative_to(root).parents:
+        folder = root / parent
+        if folder not in known:
+            known[folder] = _is_venv(folder)
+        if known[folder]:
+            return True
+    return False
 
 
 def _walk(folder: Path, ignore: object | None) -> Iterator[Path]:
@@ -202,21 +216,11 @@ def discover(paths: Iterable[Path], exclude: Iterable[str] = ()) -> list[Path]:
         listed = _git_files(path) if git_toplevel(path) is not None else None
         if listed is not None:
             venvs: dict[Path, bool] = {}
-
-            def in_venv(candidate: Path) -> bool:
-                for parent in candidate.relative_to(path).parents:
-                    folder = path / parent
-                    if folder not in venvs:
-                        venvs[folder] = _is_venv(folder)
-                    if venvs[folder]:
-                        return True
-                return False
-
             candidates = [
                 p
                 for p in listed
                 if not any(part in SKIPPED_DIRS for part in p.relative_to(path).parts[:-1])
-                and not in_venv(p)
+                and not _inside_venv(p, path, venvs)
                 and p.is_file()
             ]
         else:

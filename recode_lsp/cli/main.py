@@ -125,9 +125,8 @@ def list_changes(library: str, out: TextIO) -> int:
             versions.append(f"removed {change.removed_in}")
         old = change.old + (f"({change.old_keyword}=)" if change.old_keyword else "")
         new = change.describe_new()
-        out.write(
-            f"{change.id:<7} {change.library:<10} {change.kind.value:<24} {old} -> {new}  [{', '.join(versions)}; fix: {change.fix.value}]\n"
-        )
+        facts = f"[{', '.join(versions)}; fix: {change.fix.value}]"
+        out.write(f"{change.id:<7} {change.library:<10} {change.kind.value:<24} {old} -> {new}  {facts}\n")
     out.write(f"{len(changes)} changes.\n")
     return EXIT_CLEAN
 

@@ -36,12 +36,19 @@ def write_text(out: TextIO, results: Sequence[FileResult], root: Path, unsafe: b
         name = relative(result.path, root)
         if result.error:
             out.write(f"{name}: error: {result.error} (file left untouched)\n")
-        out.writelines(f"{name}:{record.line}:{record.column}: {record.code} {fix_marker(record, unsafe)}{record.message}\n" for record in result.records)
+        out.writelines(
+            f"{name}:{record.line}:{record.column}: {record.code} {fix_marker(record, unsafe)}{record.message}\n"
+            for record in result.records
+        )
         for record, reason in result.not_fixed:
             if record.safety != "display":
                 out.write(f"{name}:{record.line}:{record.column}: {record.code} not fixed: {reason}\n")
     summary = summarise(results)
     write_summary(out, results, summary, unsafe, mode)
+
+
+def _plural(count: int, noun: str) -> str:
+    return f"{count} {noun}{'' if count == 1 else 's'}"
 
 
 def write_summary(
@@ -73,14 +80,11 @@ def write_summary(
     if unsafe_count and not unsafe:
         out.write(" (unsafe fixes need --unsafe-fixes)")
     out.write(".\n")
+    counted = f"{_plural(fixed, 'finding')} in {_plural(changed_files, 'file')}"
     if mode == "apply":
-        out.write(
-            f"Fixed {fixed} finding{'s' if fixed != 1 else ''} in {changed_files} file{'s' if changed_files != 1 else ''}.\n"
-        )
+        out.write(f"Fixed {counted}.\n")
     elif mode == "diff":
-        out.write(
-            f"Would fix {fixed} finding{'s' if fixed != 1 else ''} in {changed_files} file{'s' if changed_files != 1 else ''}.\n"
-        )
+        out.write(f"Would fix {counted}.\n")
     elif safe or (unsafe and unsafe_count):
         out.write("Run with --diff to see the fixes, --apply to write them.\n")
     if unreadable:

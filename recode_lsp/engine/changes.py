@@ -12,7 +12,6 @@ from dataclasses import dataclass, field
 
 from recode_lsp.engine.versions import Version
 
-
 #: How libraries are named in messages.
 DISPLAY_NAMES = {"python": "Python", "numpy": "NumPy", "sqlalchemy": "SQLAlchemy", "scipy": "SciPy"}
 

@@ -68,9 +68,12 @@ def undefined_names(source: str) -> set[str]:
             bound.add(node.arg)
         elif isinstance(node, (ast.Global, ast.Nonlocal)):
             bound.update(node.names)
-        elif isinstance(node, ast.ExceptHandler) and node.name:
-            bound.add(node.name)
-        elif isinstance(node, (ast.MatchAs, ast.MatchStar)) and node.name:
+        elif (
+            isinstance(node, ast.ExceptHandler)
+            and node.name
+            or isinstance(node, (ast.MatchAs, ast.MatchStar))
+            and node.name
+        ):
             bound.add(node.name)
         elif isinstance(node, ast.ImportFrom) and any(a.name == "*" for a in node.names):
             return set()  # a star import can bind anything

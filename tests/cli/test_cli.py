@@ -35,6 +35,7 @@ def run(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess.
         capture_output=True,
         text=True,
         env={**os.environ, **(env or {})},
+        check=False,
         timeout=120,
     )
 

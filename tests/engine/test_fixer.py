@@ -191,7 +191,8 @@ def check(before: str, after: str, unsafe: bool = False) -> None:
         ),
         pytest.param(
             "import collections\nisinstance(x, collections.Mapping)\ncollections.OrderedDict()\n",
-            "import collections\nfrom collections.abc import Mapping\nisinstance(x, Mapping)\ncollections.OrderedDict()\n",
+            "import collections\nfrom collections.abc import Mapping\n"
+            "isinstance(x, Mapping)\ncollections.OrderedDict()\n",
             id="move-keeps-import-still-used",
         ),
         pytest.param("import numpy as np\nx = np.bool(1)\n", "x = bool(1)\n", id="rename-to-builtin"),

@@ -1,0 +1,466 @@
+"""Throughput and NumPy-2.0 recall of ``recode-migrate`` against ``ruff`` (NPY201) on real code.
+
+What is measured
+----------------
+The corpus is the ``*.py`` files of three large, NumPy-heavy releases from the NumPy 1.x era:
+pandas 1.3.5, scikit-learn 0.24.2 and networkx 2.5 (several thousand files, tens of MB).
+Their wheels are downloaded once with pip into ``bench/.cache/`` and only their ``.py`` files
+are unpacked into ``bench/.corpus/<name>-<version>/``; later runs reuse both.
+
+On that same corpus the script times, as wall-clock seconds around ``subprocess.run``:
+
+* ``recode-migrate --check --select numpy --target numpy==2.0 --format json .`` --
+  *cold* (its ``.recode_cache`` removed first; median of 2 runs) and *warm* (cache kept from
+  the previous run; median of 3 runs);
+* ``ruff check --isolated --select NPY201 --output-format json --no-fix --exit-zero .`` --
+  cold (its cache folder removed first; median of 2) and warm (cache kept; median of 3).
+
+Both tools run with the corpus root as working directory. ``--isolated`` keeps ruff from reading
+any configuration, and ``--no-respect-gitignore`` plus ``GIT_CEILING_DIRECTORIES`` make both
+tools see every file even though ``bench/.corpus/`` is git-ignored in this repository. A marker
+``pyproject.toml`` in the corpus root makes it recode's project root, so recode's cache lands in
+``<corpus>/.recode_cache`` (not in this repository's) and this repository's ``[tool.recode]``
+settings do not leak into the benchmark. The number of files each tool actually checked is
+printed, so a difference in coverage is visible.
+
+Why
+---
+ruff's NPY201 is the fastest widely used detector of NumPy 2.0 removals, so it is the bar for
+both speed and coverage. The targets are: recode cold within 10x of ruff's wall time (recode
+analyses more than names, in Python), and warm within 2x (an unchanged tree should cost little
+more than stat calls). The recall part answers "what does ruff find that recode does not?":
+every NPY201 location (file, line) recode does not also report is listed with ruff's message
+and the source line, so a reader can decide whether recode misses it or ruff is wrong (for
+example a name that is not NumPy's). recode's NumPy findings that ruff lacks are counted too.
+
+Run ``python bench/cli_throughput.py [--jobs N] [--corpus DIR] [--skip-download]``. The last
+line is a one-line summary meant for comparing runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import zipfile
+from collections import Counter
+from collections.abc import Sequence
+from pathlib import Path, PurePosixPath
+
+BENCH = Path(__file__).resolve().parent
+WHEEL_CACHE = BENCH / ".cache"
+DEFAULT_CORPUS = BENCH / ".corpus"
+PACKAGES = (("pandas", "1.3.5"), ("scikit-learn", "0.24.2"), ("networkx", "2.5"))
+COLD_RUNS = 2
+WARM_RUNS = 3
+TIMEOUT_S = 3600
+COLD_TARGET = 10.0
+WARM_TARGET = 2.0
+SHOWN_EXTRAS = 20
+#: (corpus-relative posix path, line) -> the findings there.
+Locations = dict[tuple[str, int], list[dict[str, object]]]
+MARKER = "# Marks this folder as its own project root for bench/cli_throughput.py.\n"
+
+
+class BenchError(Exception):
+    """Something the benchmark needs is missing or failed; the message says what."""
+
+
+# --------------------------------------------------------------------------- corpus
+
+
+def _wheel_prefix(name: str, version: str) -> str:
+    """How a wheel file name starts (PEP 427 escapes '-' and '.' in the name as '_')."""
+    return f"{name.replace('-', '_').replace('.', '_').lower()}-{version}-"
+
+
+def _find_wheel(name: str, version: str) -> Path | None:
+    if not WHEEL_CACHE.is_dir():
+        return None
+    prefix = _wheel_prefix(name, version)
+    wheels = sorted(p for p in WHEEL_CACHE.glob("*.whl") if p.name.lower().startswith(prefix))
+    return wheels[0] if wheels else None
+
+
+def _check_pip() -> None:
+    try:
+        completed = subprocess.run(
+            [sys.executable, "-m", "pip", "--version"], check=False, capture_output=True, text=True, timeout=120
+        )
+    except (OSError, subprocess.SubprocessError) as exc:
+        raise BenchError(f"cannot run pip with {sys.executable}: {exc}") from None
+    if completed.returncode != 0:
+        raise BenchError(
+            f"pip is not available for {sys.executable} ({completed.stderr.strip() or 'no output'}); "
+            f"install it (`{sys.executable} -m ensurepip`) or pass --skip-download with a prepared corpus"
+        )
+
+
+def _download(name: str, version: str) -> Path:
+    _check_pip()
+    WHEEL_CACHE.mkdir(parents=True, exist_ok=True)
+    command = [
+        sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:",
+        "--python-version", "3.8", "--platform", "manylinux2014_x86_64", "--platform", "any",
+        f"{name}=={version}", "-d", str(WHEEL_CACHE),
+    ]  # fmt: skip
+    print(f"downloading {name}=={version} ...", flush=True)
+    try:
+        completed = subprocess.run(command, check=False, capture_output=True, text=True, timeout=1800)
+    except (OSError, subprocess.SubprocessError) as exc:
+        raise BenchError(f"pip download {name}=={version} could not run: {exc}") from None
+    wheel = _find_wheel(name, version)
+    if completed.returncode != 0 or wheel is None:
+        tail = "\n".join((completed.stdout + completed.stderr).strip().splitlines()[-15:])
+        raise BenchError(
+            f"pip download {name}=={version} failed (exit {completed.returncode}); command:\n  "
+            + " ".join(command)
+            + f"\npip said:\n{tail}\n(no network? use --skip-download with --corpus DIR holding the .py files)"
+        )
+    return wheel
+
+
+def _extract_py(wheel: Path, dest: Path) -> int:
+    """Unpack only the ``*.py`` members of ``wheel`` into ``dest`` (atomically: temp folder, then rename)."""
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", dir=dest.parent))
+    count = 0
+    try:
+        with zipfile.ZipFile(wheel) as archive:
+            for member in archive.infolist():
+                name = PurePosixPath(member.filename)
+                if member.is_dir() or name.suffix != ".py" or name.is_absolute() or ".." in name.parts:
+                    continue
+                target = staging.joinpath(*name.parts)
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.write_bytes(archive.read(member))
+                count += 1
+        os.replace(staging, dest)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return count
+
+
+def ensure_corpus(corpus: Path, skip_download: bool) -> None:
+    """Make ``corpus/<name>-<version>/`` for each package; what already exists is kept."""
+    corpus.mkdir(parents=True, exist_ok=True)
+    for name, version in PACKAGES:
+        dest = corpus / f"{name}-{version}"
+        if dest.is_dir() and any(dest.rglob("*.py")):
+            continue
+        wheel = _find_wheel(name, version)
+        if wheel is None:
+            if skip_download:
+                raise BenchError(
+                    f"{dest} is missing and no {name} {version} wheel is in {WHEEL_CACHE}; run without --skip-download"
+                )
+            wheel = _download(name, version)
+        if dest.exists():
+            shutil.rmtree(dest)
+        count = _extract_py(wheel, dest)
+        print(f"extracted {count} .py files of {wheel.name} into {dest}", flush=True)
+    marker = corpus / "pyproject.toml"
+    if not marker.exists():
+        marker.write_text(MARKER, encoding="utf-8")
+
+
+def corpus_files(corpus: Path) -> list[Path]:
+    """The corpus's .py files, outside hidden folders (caches)."""
+    files = corpus.rglob("*.py")
+    return sorted(p for p in files if not any(part.startswith(".") for part in p.relative_to(corpus).parts))
+
+
+def read_all(files: Sequence[Path]) -> int:
+    """Total bytes; reading every file also puts both tools on an equally warm OS page cache."""
+    return sum(len(path.read_bytes()) for path in files)
+
+
+# --------------------------------------------------------------------------- tools
+
+
+def find_tool(name: str) -> str:
+    beside = Path(sys.executable).parent / name
+    if beside.is_file() and os.access(beside, os.X_OK):
+        return str(beside)
+    found = shutil.which(name)
+    if found is None:
+        raise BenchError(f"`{name}` not found beside {sys.executable} or on PATH")
+    return found
+
+
+def project_root(start: Path) -> Path:
+    """recode's rule: the nearest folder at or above ``start`` holding pyproject.toml or .git."""
+    start = start.resolve()
+    for folder in (start, *start.parents):
+        if (folder / "pyproject.toml").is_file() or (folder / ".git").exists():
+            return folder
+    return start
+
+
+class Tool:
+    def __init__(self, label: str, command: list[str], cache: Path, ok_codes: tuple[int, ...]) -> None:
+        self.label = label
+        self.command = command
+        self.cache = cache
+        self.ok_codes = ok_codes
+        self.cold: list[float] = []
+        self.warm: list[float] = []
+        self.output = ""
+
+    def run(self, corpus: Path, env: dict[str, str]) -> tuple[float, str]:
+        start = time.perf_counter()
+        completed = subprocess.run(
+            self.command, check=False, cwd=corpus, env=env, capture_output=True, text=True, timeout=TIMEOUT_S
+        )
+        elapsed = time.perf_counter() - start
+        if completed.returncode not in self.ok_codes:
+            raise BenchError(
+                f"{self.label} failed (exit {completed.returncode}): {' '.join(self.command)}\n"
+                + "\n".join(completed.stderr.strip().splitlines()[-20:])
+            )
+        return elapsed, completed.stdout
+
+    def measure(self, corpus: Path, env: dict[str, str]) -> None:
+        outputs = []
+        for _ in range(COLD_RUNS):
+            shutil.rmtree(self.cache, ignore_errors=True)
+            elapsed, out = self.run(corpus, env)
+            self.cold.append(elapsed)
+            outputs.append(out)
+        if not self.cache.exists():
+            print(f"warning: {self.label} left no cache at {self.cache}; its warm runs are not warm", flush=True)
+        for _ in range(WARM_RUNS):
+            elapsed, out = self.run(corpus, env)
+            self.warm.append(elapsed)
+            outputs.append(out)
+        self.output = outputs[0]
+        first = _normalised(self.label, self.output)
+        names = [f"cold {i + 1}" for i in range(COLD_RUNS)] + [f"warm {i + 1}" for i in range(WARM_RUNS)]
+        for name, out in zip(names[1:], outputs[1:], strict=True):
+            other = _normalised(self.label, out)
+            if other != first:
+                only_first = sorted(set(first) - set(other))
+                only_other = sorted(set(other) - set(first))
+                print(
+                    f"warning: {self.label} {name} differs from cold 1: {len(first)} vs {len(other)} findings, "
+                    f"{len(only_first)} only in cold 1, {len(only_other)} only in {name}"
+                )
+                for item in only_first[:2] + only_other[:2]:
+                    print(f"    {item[:300]}")
+
+    @property
+    def cold_s(self) -> float:
+        return statistics.median(self.cold)
+
+    @property
+    def warm_s(self) -> float:
+        return statistics.median(self.warm)
+
+
+def _normalised(label: str, output: str) -> list[str]:
+    data = json.loads(output)
+    if label == "recode":
+        return sorted(json.dumps(f, sort_keys=True) for f in data["findings"])
+    return sorted(json.dumps(d, sort_keys=True) for d in data)
+
+
+# --------------------------------------------------------------------------- recall
+
+
+def recode_locations(document: dict[str, object], corpus: Path) -> Locations:
+    """recode's NumPy findings by (corpus-relative posix path, line); its paths are relative to the cwd."""
+    found: Locations = {}
+    findings = document["findings"]
+    assert isinstance(findings, list)
+    for finding in findings:
+        library = finding.get("library")
+        if library is not None and library != "numpy":
+            continue
+        path = Path(finding["path"])
+        relative = (path if not path.is_absolute() else path.relative_to(corpus)).as_posix()
+        found.setdefault((relative, int(finding["location"]["line"])), []).append(finding)
+    return found
+
+
+def ruff_locations(diagnostics: list[dict[str, object]], corpus: Path) -> Locations:
+    """ruff's NPY201 diagnostics by (corpus-relative posix path, row); its file names are absolute."""
+    found: Locations = {}
+    root = corpus.resolve()
+    for diagnostic in diagnostics:
+        if diagnostic.get("code") != "NPY201":
+            continue
+        filename = Path(str(diagnostic["filename"]))
+        try:
+            relative = filename.resolve().relative_to(root).as_posix()
+        except ValueError:
+            relative = filename.as_posix()
+        location = diagnostic["location"]
+        assert isinstance(location, dict)
+        found.setdefault((relative, int(location["row"])), []).append(diagnostic)
+    return found
+
+
+def _source_line(corpus: Path, relative: str, line: int) -> str:
+    try:
+        lines = (corpus / relative).read_text(encoding="utf-8", errors="replace").splitlines()
+    except OSError:
+        return ""
+    return lines[line - 1].strip() if 0 < line <= len(lines) else ""
+
+
+def compare(recode: Locations, ruff: Locations, corpus: Path) -> tuple[int, int]:
+    """Print the recall report; returns (ruff locations recode also reports, ruff locations)."""
+    hits = sorted(set(ruff) & set(recode))
+    misses = sorted(set(ruff) - set(recode))
+    extras = sorted(set(recode) - set(ruff))
+    total = len(ruff)
+    share = f" ({100 * len(hits) / total:.1f}%)" if total else ""
+    print()
+    print(f"NumPy recall: recode reports {len(hits)} of ruff's {total} NPY201 locations (file, line){share}")
+    print(f"  ruff NPY201 diagnostics: {sum(len(v) for v in ruff.values())}; "
+          f"recode numpy findings: {sum(len(v) for v in recode.values())} at {len(recode)} locations")  # fmt: skip
+    recode_columns = {(key, f["location"]["column"]) for key, found in recode.items() for f in found}  # type: ignore[index]
+    ruff_columns = {(key, d["location"]["column"]) for key, found in ruff.items() for d in found}  # type: ignore[index]
+    print(f"  same (file, line, column): {len(ruff_columns & recode_columns)} of {len(ruff_columns)} ruff diagnostics")
+    print(f"ruff locations recode misses: {len(misses)}")
+    for key in misses:
+        relative, line = key
+        for diagnostic in sorted(ruff[key], key=lambda d: d["location"]["column"]):  # type: ignore[index]
+            column = diagnostic["location"]["column"]  # type: ignore[index]
+            print(f"  {relative}:{line}:{column}: {diagnostic.get('message', '')}")
+        print(f"      | {_source_line(corpus, relative, line)}")
+    print(f"recode numpy findings at locations ruff does not report: {len(extras)}"
+          + (f" (first {SHOWN_EXTRAS})" if len(extras) > SHOWN_EXTRAS else ""))  # fmt: skip
+    if extras:
+        codes = Counter(str(f.get("code")) for key in extras for f in recode[key])
+        print("  by code: " + ", ".join(f"{code} {count}" for code, count in codes.most_common()))
+    for key in extras[:SHOWN_EXTRAS]:
+        relative, line = key
+        for finding in recode[key]:
+            column = finding["location"]["column"]  # type: ignore[index]
+            print(f"  {relative}:{line}:{column}: {finding.get('code')} {finding.get('message', '')}")
+        print(f"      | {_source_line(corpus, relative, line)}")
+    return len(hits), total
+
+
+# --------------------------------------------------------------------------- main
+
+
+def _rate(files: int, seconds: float) -> str:
+    return f"{files / seconds:,.0f} files/s" if seconds > 0 else "-"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument(
+        "--jobs", type=int, default=os.cpu_count() or 1, help="recode-migrate --jobs (default: CPU count)"
+    )
+    parser.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS, help="corpus folder (default: bench/.corpus)")
+    parser.add_argument(
+        "--skip-download", action="store_true", help="never run pip; the corpus (or cached wheels) must exist"
+    )
+    args = parser.parse_args(argv)
+    corpus: Path = args.corpus.resolve()
+
+    try:
+        if args.corpus == DEFAULT_CORPUS or not corpus.is_dir() or not any(corpus.rglob("*.py")):
+            ensure_corpus(corpus, args.skip_download)
+        files = corpus_files(corpus)
+        if not files:
+            raise BenchError(f"no .py files under {corpus}")
+        size = read_all(files)
+
+        root = project_root(corpus)
+        if root != corpus:
+            print(f"note: recode's project root for {corpus} is {root}; its cache there is deleted for cold runs")
+        env = dict(os.environ)
+        # bench/.corpus is git-ignored here: stop git discovery at the corpus so ignored files are still seen.
+        ceilings = [str(corpus.parent), *filter(None, env.get("GIT_CEILING_DIRECTORIES", "").split(os.pathsep))]
+        env["GIT_CEILING_DIRECTORIES"] = os.pathsep.join(ceilings)
+        env.pop("NO_COLOR", None)
+
+        recode = Tool(
+            "recode",
+            [find_tool("recode-migrate"), "--check", "--select", "numpy", "--target", "numpy==2.0",
+             "--format", "json", "--jobs", str(args.jobs), "."],
+            root / ".recode_cache",
+            (0, 1),
+        )  # fmt: skip
+        ruff_cache = WHEEL_CACHE / "ruff_cache"
+        ruff = Tool(
+            "ruff",
+            [find_tool("ruff"), "check", "--isolated", "--no-respect-gitignore", "--select", "NPY201",
+             "--output-format", "json", "--no-fix", "--exit-zero", "--cache-dir", str(ruff_cache), "."],
+            ruff_cache,
+            (0,),
+        )  # fmt: skip
+        ruff_run = subprocess.run([ruff.command[0], "--version"], check=False, capture_output=True, text=True)
+        ruff_version = ruff_run.stdout.strip()
+
+        print(f"corpus: {corpus}")
+        for name, version in PACKAGES:
+            sub = corpus / f"{name}-{version}"
+            if sub.is_dir():
+                print(f"  {sub.name}: {sum(1 for f in files if sub in f.parents)} .py files")
+        print(f"files: {len(files)} .py, {size / 1e6:.1f} MB; recode --jobs {args.jobs}; {ruff_version}; "
+              f"cold = median of {COLD_RUNS} (cache cleared), warm = median of {WARM_RUNS}")  # fmt: skip
+
+        known = subprocess.run(
+            [recode.command[0], "--list-changes", "numpy"], check=False, capture_output=True, text=True, cwd=corpus
+        )
+        if known.returncode != 0:
+            print(
+                "warning: recode's knowledge base has no numpy changes "
+                f"({known.stderr.strip() or 'exit ' + str(known.returncode)}); its timings and recall mean nothing"
+            )
+
+        for tool in (recode, ruff):
+            tool.measure(corpus, env)
+
+        recode_doc = json.loads(recode.output)
+        ruff_doc = json.loads(ruff.output)
+        recode_checked = recode_doc.get("summary", {}).get("files")
+        listed = subprocess.run(
+            [ruff.command[0], "check", "--isolated", "--no-respect-gitignore", "--show-files", "."],
+            check=False, cwd=corpus, env=env, capture_output=True, text=True, timeout=TIMEOUT_S,
+        ).stdout  # fmt: skip
+        ruff_checked = sum(1 for line in listed.splitlines() if line.strip().endswith((".py", ".pyi")))
+        print(f"files checked: recode {recode_checked}, ruff {ruff_checked} (corpus {len(files)})")
+        if recode_doc.get("errors"):
+            errors = recode_doc["errors"]
+            print(f"recode could not check {len(errors)} files, e.g. {errors[0]['path']}: {errors[0]['error']}")
+
+        print()
+        print(f"{'tool':8} {'cold s':>8} {'warm s':>8} {'cold files/s':>16} {'warm files/s':>16}   runs (cold | warm)")
+        for tool in (recode, ruff):
+            runs = " ".join(f"{t:.2f}" for t in tool.cold) + " | " + " ".join(f"{t:.2f}" for t in tool.warm)
+            print(f"{tool.label:8} {tool.cold_s:8.2f} {tool.warm_s:8.2f} {_rate(len(files), tool.cold_s):>16} "
+                  f"{_rate(len(files), tool.warm_s):>16}   {runs}")  # fmt: skip
+        cold_ratio = recode.cold_s / ruff.cold_s
+        warm_ratio = recode.warm_s / ruff.warm_s
+        print(f"ratio recode/ruff: cold {cold_ratio:.1f}x (target <= {COLD_TARGET:g}x: "
+              f"{'met' if cold_ratio <= COLD_TARGET else 'MISSED'}), warm {warm_ratio:.1f}x "
+              f"(target <= {WARM_TARGET:g}x: {'met' if warm_ratio <= WARM_TARGET else 'MISSED'})")  # fmt: skip
+
+        hits, total = compare(recode_locations(recode_doc, corpus), ruff_locations(ruff_doc, corpus), corpus)
+    except BenchError as exc:
+        print(f"cli_throughput: error: {exc}", file=sys.stderr)
+        return 2
+    print()
+    print(
+        f"cli_throughput: files={len(files)} recode cold={recode.cold_s:.2f}s warm={recode.warm_s:.2f}s "
+        f"ruff cold={ruff.cold_s:.2f}s warm={ruff.warm_s:.2f}s ratio cold={cold_ratio:.1f}x warm={warm_ratio:.1f}x "
+        f"numpy_recall={hits}/{total}"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
