@@ -212,7 +212,12 @@ def _run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     except FileNotFoundError as exc:
         sys.stderr.write(f"recode-migrate: {exc}\n")
         return EXIT_ERROR
-    settings = RunSettings(args.mode, unsafe, options)
+    installed = {}
+    if args.mode != "check" and (args.python or config.python) is None:
+        from recode_lsp.engine.versions import installed_versions
+
+        installed = installed_versions(kb.libraries)
+    settings = RunSettings(args.mode, unsafe, options, installed)
     cache = None if args.no_cache else ResultCache(root / ".recode_cache", kb, options)
     jobs = args.jobs or os.cpu_count() or 1
     progress = Progress(sys.stderr)

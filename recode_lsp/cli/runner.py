@@ -22,6 +22,7 @@ from recode_lsp.engine.changes import FixSafety, Severity
 from recode_lsp.engine.detector import DetectOptions
 from recode_lsp.engine.knowledge import KnowledgeBase
 from recode_lsp.engine.model import Finding
+from recode_lsp.engine.versions import Version
 
 
 @dataclass(frozen=True)
@@ -86,6 +87,9 @@ class RunSettings:
     mode: str  # "check", "diff", "apply"
     unsafe: bool
     options: DetectOptions
+    #: Versions installed in the running interpreter; fixes are checked against them
+    #: where they are the target version (empty: no such check).
+    installed: dict[str, Version] = field(default_factory=dict)
 
 
 class Prefilter:
@@ -123,6 +127,9 @@ def init_worker(kb: KnowledgeBase, settings: RunSettings) -> None:
     _STATE["kb"] = kb
     _STATE["settings"] = settings
     _STATE["prefilter"] = Prefilter(kb, settings.options)
+    from recode_lsp.engine.names import InstalledNames
+
+    _STATE["names"] = InstalledNames(settings.options.targets, settings.installed) if settings.installed else None
 
 
 def process_file(path_text: str) -> FileResult:
@@ -162,7 +169,16 @@ def process_file(path_text: str) -> FileResult:
         return result
     from recode_lsp.engine.validator import fix_and_validate
 
-    outcome = fix_and_validate(analysis, findings, kb, settings.options, unsafe=settings.unsafe, path=path_text)
+    names = _STATE.get("names")
+    outcome = fix_and_validate(
+        analysis,
+        findings,
+        kb,
+        settings.options,
+        unsafe=settings.unsafe,
+        path=path_text,
+        name_exists=names if callable(names) else None,
+    )
     result.fixed = [Record.of(f) for f in outcome.applied]
     result.not_fixed = [(Record.of(f), reason) for f, reason in outcome.skipped]
     if outcome.applied and outcome.source != source.text:
