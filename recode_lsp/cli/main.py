@@ -190,9 +190,13 @@ def _run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
                 "commit or stash them, or pass --allow-dirty\n"
             )
             return EXIT_ERROR
+    select = _split(args.select) or config.select
+    ignore = _split(args.ignore) + config.ignore
+    probe = DetectOptions(select=select, ignore=ignore, libraries=config.libraries)
+    wanted = sorted({c.library for c in kb.changes if probe.severity(c) is not None})
     try:
         targets = resolve_targets(
-            kb.libraries,
+            wanted,
             cli_targets=cli_targets,
             config_targets=config.targets,
             project_root=root,
@@ -202,9 +206,9 @@ def _run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         sys.stderr.write(f"recode-migrate: {exc}\n")
         return EXIT_ERROR
     options = DetectOptions(
-        targets={library: targets.version(library) for library in kb.libraries},
-        select=_split(args.select) or config.select,
-        ignore=_split(args.ignore) + config.ignore,
+        targets={library: targets.version(library) for library in wanted},
+        select=select,
+        ignore=ignore,
         libraries=config.libraries,
     )
     try:
@@ -221,7 +225,7 @@ def _run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     cache = None if args.no_cache else ResultCache(root / ".recode_cache", kb, options)
     jobs = args.jobs or os.cpu_count() or 1
     progress = Progress(sys.stderr)
-    results = run_files([str(f) for f in files], kb, settings, jobs, cache, progress)
+    results = run_files(files, kb, settings, jobs, cache, progress)
     progress.close()
 
     out = sys.stdout

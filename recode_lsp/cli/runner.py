@@ -11,7 +11,6 @@ from __future__ import annotations
 import hashlib
 import os
 import pickle
-import re
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
@@ -92,33 +91,6 @@ class RunSettings:
     installed: dict[str, Version] = field(default_factory=dict)
 
 
-class Prefilter:
-    """Cheap byte tests: a file must name a library root and one changed name to be parsed."""
-
-    def __init__(self, kb: KnowledgeBase, options: DetectOptions) -> None:
-        relevant = [c for c in kb.changes if options.severity(c) is not None]
-        self.roots = sorted({c.old.split(".", 1)[0].encode() for c in relevant})
-        names = set()
-        for change in relevant:
-            names.add(change.old_name)
-            if change.old_keyword:
-                names.add(change.old_keyword)
-        self.pattern = (
-            re.compile(
-                rb"\b(?:" + b"|".join(re.escape(n.encode()) for n in sorted(names, key=len, reverse=True)) + rb")\b"
-            )
-            if names
-            else None
-        )
-
-    def may_match(self, data: bytes) -> bool:
-        if self.pattern is None:
-            return False
-        if not any(root in data for root in self.roots):
-            return False
-        return self.pattern.search(data) is not None
-
-
 # Worker state, set once per process (fork inherits it; spawn runs the initializer).
 _STATE: dict[str, object] = {}
 
@@ -126,7 +98,9 @@ _STATE: dict[str, object] = {}
 def init_worker(kb: KnowledgeBase, settings: RunSettings) -> None:
     _STATE["kb"] = kb
     _STATE["settings"] = settings
-    _STATE["prefilter"] = Prefilter(kb, settings.options)
+    _STATE.pop("prefilter", None)
+    # Diagnostics only: parse every file (the benchmark checks the prefilter hides nothing).
+    _STATE["no_prefilter"] = os.environ.get("RECODE_NO_PREFILTER") == "1"
     from recode_lsp.engine.names import InstalledNames
 
     _STATE["names"] = InstalledNames(settings.options.targets, settings.installed) if settings.installed else None
@@ -139,15 +113,23 @@ def process_file(path_text: str) -> FileResult:
 
     kb = _STATE["kb"]
     settings = _STATE["settings"]
-    prefilter = _STATE["prefilter"]
-    assert isinstance(kb, KnowledgeBase) and isinstance(settings, RunSettings) and isinstance(prefilter, Prefilter)
+    prefilter = _STATE.get("prefilter")
+    if prefilter is None:
+        from recode_lsp.engine.prefilter import Prefilter
+        from recode_lsp.engine.rules import rule_triggers
+
+        assert isinstance(kb, KnowledgeBase) and isinstance(settings, RunSettings)
+        relevant = [change for change in kb.changes if settings.options.severity(change) is not None]
+        prefilter = _STATE["prefilter"] = Prefilter(relevant, rule_triggers())
+    assert isinstance(kb, KnowledgeBase) and isinstance(settings, RunSettings)
+    assert prefilter is not None and hasattr(prefilter, "may_match")
     result = FileResult(path_text)
     try:
         data = Path(path_text).read_bytes()
     except OSError as exc:
         result.error = f"cannot read: {exc.strerror}"
         return result
-    if not prefilter.may_match(data):
+    if not _STATE.get("no_prefilter") and not prefilter.may_match(data):
         result.skipped_by_prefilter = True
         return result
     try:

@@ -4,12 +4,58 @@ Imports only the standard library, ``packaging`` and (lazily, when fixing) ``lib
 knows nothing of LSP, so the language server, the CLI and training all use it the same way.
 """
 
-from recode_lsp.engine.changes import ApiChange, ChangeKind, FixSafety, Scope, Severity, TemplateOn
-from recode_lsp.engine.detector import DetectOptions, SourceError, analyse, detect, suppressions
-from recode_lsp.engine.fixer import FixOutcome, describe_fix, fix_findings
-from recode_lsp.engine.knowledge import KnowledgeBase, KnowledgeBaseError, load_knowledge_base
-from recode_lsp.engine.model import Finding, Fix, FixOrigin, Position, Range, Site, TextEdit
-from recode_lsp.engine.validator import Verdict, fix_and_validate, validate_fix
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from recode_lsp.engine.changes import ApiChange, ChangeKind, FixSafety, Scope, Severity, TemplateOn
+    from recode_lsp.engine.detector import DetectOptions, SourceError, analyse, detect, suppressions
+    from recode_lsp.engine.fixer import FixOutcome, describe_fix, fix_findings
+    from recode_lsp.engine.knowledge import KnowledgeBase, KnowledgeBaseError, load_knowledge_base
+    from recode_lsp.engine.model import Finding, Fix, FixOrigin, Position, Range, Site, TextEdit
+    from recode_lsp.engine.validator import Verdict, fix_and_validate, validate_fix
+
+# Names are imported on first use (PEP 562), so ``recode-migrate --check`` on a cached tree
+# does not pay for the fixer and the validator.
+_WHERE = {
+    "ApiChange": "changes",
+    "ChangeKind": "changes",
+    "FixSafety": "changes",
+    "Scope": "changes",
+    "Severity": "changes",
+    "TemplateOn": "changes",
+    "DetectOptions": "detector",
+    "SourceError": "detector",
+    "analyse": "detector",
+    "detect": "detector",
+    "suppressions": "detector",
+    "FixOutcome": "fixer",
+    "describe_fix": "fixer",
+    "fix_findings": "fixer",
+    "KnowledgeBase": "knowledge",
+    "KnowledgeBaseError": "knowledge",
+    "load_knowledge_base": "knowledge",
+    "Finding": "model",
+    "Fix": "model",
+    "FixOrigin": "model",
+    "Position": "model",
+    "Range": "model",
+    "Site": "model",
+    "TextEdit": "model",
+    "Verdict": "validator",
+    "fix_and_validate": "validator",
+    "validate_fix": "validator",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _WHERE.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "ApiChange",

@@ -14,6 +14,7 @@ import ast
 import bisect
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import cast
 
 # Functions whose return type is a known class, so that ``df = pd.read_csv(...)`` gives
 # ``df`` a type. Only factories that always return that class are listed.
@@ -162,9 +163,10 @@ class LineIndex:
     def __init__(self, source: str) -> None:
         self.source = source
         self.line_starts = [0]
-        for index, char in enumerate(source):
-            if char == "\n":
-                self.line_starts.append(index + 1)
+        position = source.find("\n")
+        while position != -1:
+            self.line_starts.append(position + 1)
+            position = source.find("\n", position + 1)
         self._ascii = source.isascii()
 
     def offset(self, line: int, byte_column: int) -> int:
@@ -224,22 +226,42 @@ class ModuleAnalysis:
         self.module_scope = ScopeInfo("module", tree, None)
         self.scope_of: dict[int, ScopeInfo] = {}
         self.classes: dict[str, LocalClass] = {}
-        #: Parent of every node (for context questions such as "is this the callee?").
-        self.parents: dict[int, ast.AST] = {}
+        #: (start offset, end offset, scope) of every nested scope's body, by start.
+        self._scope_spans: list[tuple[int, int, ScopeInfo]] = []
+        self._parents: dict[int, ast.AST] | None = None
+        #: Every Attribute, Name and Call node, and every import statement (for the detector).
+        self.expressions: list[ast.expr] = []
+        self.imports: list[ast.Import | ast.ImportFrom] = []
         _BindingCollector(self).run()
+        self._scope_spans.sort(key=lambda item: item[0])
+        self._scope_starts = [start for start, _, _ in self._scope_spans]
 
     # --- resolution -----------------------------------------------------------------
 
+    @property
+    def parents(self) -> dict[int, ast.AST]:
+        """Parent of every node, built on first use (the fixer asks; detection does not)."""
+        if self._parents is None:
+            parents: dict[int, ast.AST] = {}
+            for parent in ast.walk(self.tree):
+                for child in ast.iter_child_nodes(parent):
+                    parents[id(child)] = parent
+            self._parents = parents
+        return self._parents
+
     def scope_at(self, node: ast.AST) -> ScopeInfo:
-        """The innermost scope that contains ``node``."""
-        current: ast.AST | None = node
-        while current is not None:
-            current = self.parents.get(id(current))
-            if current is not None and id(current) in self.scope_of:
-                scope = self.scope_of[id(current)]
-                # A function's default values and decorators belong to the outer scope;
-                # approximate: the node is inside the function's body or arguments.
+        """The innermost scope whose body contains ``node``.
+
+        Scopes are found by position: a function's scope covers its body, so its decorators,
+        default values and annotations belong to the enclosing scope, as in Python.
+        """
+        offset = self.lines.offset(node.lineno, node.col_offset)  # type: ignore[attr-defined]
+        index = bisect.bisect_right(self._scope_starts, offset) - 1
+        while index >= 0:
+            start, end, scope = self._scope_spans[index]
+            if start <= offset < end:
                 return scope
+            index -= 1
         return self.module_scope
 
     def lookup(self, name: str, scope: ScopeInfo, offset: int) -> Binding | None:
@@ -326,31 +348,77 @@ class ModuleAnalysis:
         return [qname, *local.bases]
 
     def is_callee(self, node: ast.AST) -> ast.Call | None:
-        parent = self.parents.get(id(node))
-        if isinstance(parent, ast.Call) and parent.func is node:
-            return parent
-        return None
+        """The call whose callee ``node`` is, if any."""
+        return self._callees().get(id(node))
+
+    def _callees(self) -> dict[int, ast.Call]:
+        callees = getattr(self, "_callee_map", None)
+        if callees is None:
+            callees = {id(n.func): n for n in ast.walk(self.tree) if isinstance(n, ast.Call)}
+            self._callee_map = callees
+        return callees
+
+    def register_callees(self, calls: dict[int, ast.Call]) -> None:
+        """Let a walk that already saw every call fill the callee map (saves a walk)."""
+        self._callee_map = calls
 
     def walk(self) -> Iterator[ast.AST]:
         return ast.walk(self.tree)
 
 
+def _leaf(node: ast.AST) -> None:
+    return None
+
+
 class _BindingCollector(ast.NodeVisitor):
-    """First pass: record every binding in every scope, and every node's parent."""
+    """The one pass over the tree: bindings in every scope, and the nodes the detector checks.
+
+    ``ast.NodeVisitor`` is fast enough only with a dispatch table: a run visits about a
+    million nodes, so ``visit`` looks handlers up by type, and ``generic_visit`` records the
+    attribute, name and call nodes on its way instead of leaving them to a second walk.
+    """
 
     def __init__(self, analysis: ModuleAnalysis) -> None:
         self.analysis = analysis
         self.scope = analysis.module_scope
-        self.current_statement: ast.stmt | None = None
         self.class_stack: list[str] = []
+        self._dispatch: dict[type, object] = {}
+        for name in vars(_BindingCollector):
+            if name.startswith("visit_") and hasattr(ast, name[6:]):
+                self._dispatch[getattr(ast, name[6:])] = getattr(self, name)
+        self._dispatch[ast.Constant] = _leaf  # no children; skip NodeVisitor's slow path
+        self.expressions: list[ast.expr] = []
+        self.calls: dict[int, ast.Call] = {}
 
     def run(self) -> None:
-        tree = self.analysis.tree
-        parents = self.analysis.parents
-        for parent in ast.walk(tree):
-            for child in ast.iter_child_nodes(parent):
-                parents[id(child)] = parent
-        self.visit(tree)
+        self.visit(self.analysis.tree)
+        self.analysis.expressions = self.expressions
+        self.analysis.register_callees(self.calls)
+
+    def visit(self, node: ast.AST) -> None:
+        handler = self._dispatch.get(type(node))
+        if handler is not None:
+            handler(node)  # type: ignore[operator]
+        else:
+            self.generic_visit(node)
+
+    def generic_visit(self, node: ast.AST) -> None:
+        kind = type(node)
+        if kind is ast.Attribute or kind is ast.Name:
+            self.expressions.append(cast(ast.expr, node))
+        elif kind is ast.Call:
+            call = cast(ast.Call, node)
+            self.calls[id(call.func)] = call
+            self.expressions.append(call)
+        visit = self.visit
+        for name in node._fields:
+            value = getattr(node, name, None)
+            if type(value) is list:
+                for item in value:
+                    if isinstance(item, ast.AST):
+                        visit(item)
+            elif isinstance(value, ast.AST):
+                visit(value)
 
     # --- helpers ---------------------------------------------------------------------
 
@@ -369,11 +437,19 @@ class _BindingCollector(ast.NodeVisitor):
     def _push(self, kind: str, node: ast.AST, class_key: str | None = None) -> ScopeInfo:
         scope = ScopeInfo(kind, node, self.scope, class_key=class_key)
         self.analysis.scope_of[id(node)] = scope
+        body = getattr(node, "body", None)
+        first = body[0] if isinstance(body, list) and body else body if isinstance(body, ast.AST) else node
+        if kind == "comprehension":
+            first = node
+        start = self._offset(first)
+        end = self._end_offset(node)
+        self.analysis._scope_spans.append((start, end, scope))
         return scope
 
     # --- statements that bind --------------------------------------------------------
 
     def visit_Import(self, node: ast.Import) -> None:
+        self.analysis.imports.append(node)
         for alias in node.names:
             if alias.asname:
                 self._bind(
@@ -385,6 +461,7 @@ class _BindingCollector(ast.NodeVisitor):
                 self._bind(top, Binding(top, top, "import", self._end_offset(node), node=alias, statement=node))
 
     def visit_ImportFrom(self, node: ast.ImportFrom) -> None:
+        self.analysis.imports.append(node)
         module = _resolve_relative(node.module, node.level, self.analysis.module_name)
         for alias in node.names:
             if alias.name == "*":

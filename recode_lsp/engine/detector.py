@@ -162,25 +162,26 @@ class _Collector:
             if any(b.qname and b.qname.split(".", 1)[0] in roots for b in bindings)
         }
         keyword_changes = any(c.old_keyword for c in self.kb.changes)
-        for node in ast.walk(analysis.tree):
+        member_names = self.member_names
+        for node in analysis.expressions:
             if isinstance(node, ast.Attribute):
                 base = node.value
                 while isinstance(base, ast.Attribute):
                     base = base.value
                 if isinstance(base, ast.Name) and base.id in qualified_names:
                     self.check_reference(node)
-                if node.attr in self.member_names:
+                if node.attr in member_names:
                     self.check_member(node)
             elif isinstance(node, ast.Name):
                 if node.id in qualified_names and isinstance(node.ctx, ast.Load):
                     self.check_reference(node)
-            elif isinstance(node, ast.Call):
-                if keyword_changes and node.keywords:
-                    self.check_keywords(node)
-            elif isinstance(node, ast.ImportFrom):
-                self.check_import_from(node)
-            elif isinstance(node, ast.Import):
-                self.check_import(node)
+            elif keyword_changes and isinstance(node, ast.Call) and node.keywords:
+                self.check_keywords(node)
+        for statement in analysis.imports:
+            if isinstance(statement, ast.ImportFrom):
+                self.check_import_from(statement)
+            else:
+                self.check_import(statement)
         return self.findings
 
     def check_reference(self, node: ast.Name | ast.Attribute) -> None:

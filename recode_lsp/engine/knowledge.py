@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import pickle
 import re
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
@@ -269,22 +271,46 @@ def shipped_files() -> list[tuple[str, str]]:
     return out
 
 
+def _cache_folder() -> Path:
+    base = os.environ.get("RECODE_CACHE_DIR") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "recode"
+    )
+    return Path(base)
+
+
 @lru_cache(maxsize=8)
 def _load(extra: tuple[str, ...]) -> KnowledgeBase:
-    changes: list[ApiChange] = []
-    digest = hashlib.sha256()
-    for name, text in shipped_files():
-        digest.update(text.encode())
-        changes.extend(iter_jsonl(text, name))
+    sources = list(shipped_files())
     for path_text in extra:
         path = Path(path_text)
         try:
-            text = path.read_text(encoding="utf-8")
+            sources.append((str(path), path.read_text(encoding="utf-8")))
         except OSError as exc:
             raise KnowledgeBaseError(f"{path}: cannot read extra changes file: {exc.strerror}") from None
-        digest.update(text.encode())
-        changes.extend(iter_jsonl(text, str(path)))
-    return KnowledgeBase(changes, fingerprint=digest.hexdigest()[:16])
+    digest = hashlib.sha256()
+    for name, text in sources:
+        digest.update(name.encode() + b"\0" + text.encode() + b"\0")
+    fingerprint = digest.hexdigest()[:16]
+    # Validating 700 entries costs ~0.1 s; a run over an unchanged tree should not pay it.
+    cached = _cache_folder() / f"kb-{fingerprint}.pickle"
+    try:
+        with cached.open("rb") as handle:
+            changes = pickle.load(handle)
+        if isinstance(changes, list):
+            return KnowledgeBase(changes, fingerprint=fingerprint)
+    except (OSError, EOFError, pickle.UnpicklingError, AttributeError, TypeError, ValueError, ImportError):
+        pass
+    changes = [change for name, text in sources for change in iter_jsonl(text, name)]
+    knowledge_base = KnowledgeBase(changes, fingerprint=fingerprint)
+    try:
+        cached.parent.mkdir(parents=True, exist_ok=True)
+        temporary = cached.with_suffix(f".tmp{os.getpid()}")
+        with temporary.open("wb") as handle:
+            pickle.dump(changes, handle, protocol=pickle.HIGHEST_PROTOCOL)
+        os.replace(temporary, cached)
+    except OSError:
+        pass
+    return knowledge_base
 
 
 def load_knowledge_base(extra_files: Sequence[str | Path] = ()) -> KnowledgeBase:

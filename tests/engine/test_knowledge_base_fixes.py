@@ -47,6 +47,8 @@ def usage(change: ApiChange) -> str:
             expression = f"obj.{member}{call_args(change)}"
         return f"import {owner_module} as _m\n\n\ndef use(obj: _m.{owner}, x, a0, a1):\n    return {expression}\n"
     module, _, name = change.old.rpartition(".")
+    if not module:
+        return f"import {name}\n"
     if change.kind is ChangeKind.KEYWORD_RENAME:
         return f"import {module} as _m\n\nvalue = _m.{name}(x, {change.old_keyword}=1)\n"
     return f"import {module} as _m\n\nvalue = _m.{name}{call_args(change)}\n"

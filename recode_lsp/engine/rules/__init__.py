@@ -29,6 +29,8 @@ class CodeRule:
     name: ClassVar[str]
     #: One line for ``--list-changes`` and the docs.
     summary: ClassVar[str]
+    #: Bytes a file must contain for :meth:`find` to report anything (the prefilter uses them).
+    triggers: ClassVar[tuple[bytes, ...]] = ()
 
     def find(self, analysis: ModuleAnalysis, kb: KnowledgeBase, add: Callable[..., None]) -> None:
         """Report sites that the name-based detector cannot see (default: none)."""
@@ -52,6 +54,11 @@ def all_rules() -> tuple[CodeRule, ...]:
             if is_rule and value.__module__ == module.__name__:
                 rules.append(value())
     return tuple(sorted(rules, key=lambda rule: rule.code))
+
+
+def rule_triggers() -> dict[str, tuple[bytes, ...]]:
+    """Code -> triggers, for the prefilter."""
+    return {rule.code: rule.triggers for rule in all_rules() if rule.triggers}
 
 
 def rule_by_code(code: str) -> CodeRule | None:

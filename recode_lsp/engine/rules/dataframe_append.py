@@ -5,12 +5,12 @@ from __future__ import annotations
 import ast
 from typing import TYPE_CHECKING, ClassVar
 
-import libcst as cst
-
 from recode_lsp.engine.model import Site, TextEdit
 from recode_lsp.engine.rules import CodeRule
 
 if TYPE_CHECKING:
+    import libcst as cst
+
     from recode_lsp.engine.analysis import ModuleAnalysis
     from recode_lsp.engine.model import Finding
 
@@ -165,6 +165,8 @@ def _pandas_name(analysis: ModuleAnalysis, call: ast.Call) -> str | None:
 
 
 def _rewrite(text: str, pandas_name: str, shape: str) -> str | None:
+    import libcst as cst  # only when fixing: the check path never pays for libcst
+
     """``X.append(other, kw=...)`` -> ``pd.concat([X, other], kw=...)``, arguments verbatim."""
     try:
         # Parenthesised, so that a call broken over lines inside outer brackets parses.
@@ -206,4 +208,6 @@ def _rewrite(text: str, pandas_name: str, shape: str) -> str | None:
 
 
 def _attribute_call(module: str, attr: str, args: list[cst.Arg]) -> cst.Call:
+    import libcst as cst
+
     return cst.Call(func=cst.Attribute(value=cst.Name(module), attr=cst.Name(attr)), args=args)

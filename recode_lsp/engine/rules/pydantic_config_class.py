@@ -159,6 +159,7 @@ class PydanticConfigClass(CodeRule):
     code: ClassVar[str] = "RC002"
     name: ClassVar[str] = "pydantic-config-class"
     summary: ClassVar[str] = "Pydantic V1 `class Config:` in a model; use `model_config = ConfigDict(...)`"
+    triggers: ClassVar[tuple[bytes, ...]] = (b"Config",)
 
     def find(self, analysis: ModuleAnalysis, kb: KnowledgeBase, add: Callable[..., None]) -> None:
         change = _config_change(kb)
