@@ -364,6 +364,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS, help="corpus folder (default: bench/.corpus)")
     parser.add_argument(
+        "--verify-prefilter",
+        action="store_true",
+        help="also run recode parsing every file and report findings its byte prefilter hid",
+    )
+    parser.add_argument(
         "--skip-download", action="store_true", help="never run pip; the corpus (or cached wheels) must exist"
     )
     args = parser.parse_args(argv)
@@ -385,6 +390,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         ceilings = [str(corpus.parent), *filter(None, env.get("GIT_CEILING_DIRECTORIES", "").split(os.pathsep))]
         env["GIT_CEILING_DIRECTORIES"] = os.pathsep.join(ceilings)
         env.pop("NO_COLOR", None)
+        # Some shells set this; an installed tool normally runs from compiled bytecode.
+        env.pop("PYTHONDONTWRITEBYTECODE", None)
 
         recode = Tool(
             "recode",
@@ -422,7 +429,21 @@ def main(argv: Sequence[str] | None = None) -> int:
             )
 
         for tool in (recode, ruff):
+            tool.run(corpus, env)  # untimed warm-up: bytecode written, files in the page cache
             tool.measure(corpus, env)
+        if args.verify_prefilter:
+            # The byte prefilter must hide nothing: parse every file and compare.
+            unfiltered = subprocess.run(
+                [*recode.command[:-1], "--no-cache", "."], check=False, cwd=corpus, capture_output=True, text=True,
+                env={**env, "RECODE_NO_PREFILTER": "1"}, timeout=TIMEOUT_S,
+            ).stdout  # fmt: skip
+            full = _normalised("recode", unfiltered)
+            filtered = _normalised("recode", recode.output)
+            hidden = sorted(set(full) - set(filtered))
+            print(f"prefilter check: {len(filtered)} findings with the prefilter, {len(full)} parsing every file, "
+                  f"{len(hidden)} hidden by the prefilter")  # fmt: skip
+            for item in hidden[:10]:
+                print(f"    {item[:300]}")
 
         recode_doc = json.loads(recode.output)
         ruff_doc = json.loads(ruff.output)

@@ -6,9 +6,6 @@ import codecs
 import io
 import os
 import stat
-import subprocess
-import tempfile
-import tokenize
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -66,6 +63,8 @@ class SourceText:
 
 def decode_source(data: bytes) -> SourceText:
     """Decode as Python does (BOM, PEP 263 cookie, default UTF-8)."""
+    import tokenize
+
     bom = data.startswith(codecs.BOM_UTF8)
     try:
         encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
@@ -85,6 +84,8 @@ def decode_source(data: bytes) -> SourceText:
 
 def write_atomic(path: Path, data: bytes) -> None:
     """Replace ``path``'s content with ``data`` atomically, keeping its permission bits."""
+    import tempfile
+
     mode = stat.S_IMODE(path.stat().st_mode)
     fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".recode-tmp", dir=path.parent)
     try:
@@ -100,7 +101,25 @@ def write_atomic(path: Path, data: bytes) -> None:
         raise
 
 
+def in_git_work_tree(path: Path) -> bool:
+    """Whether ``path`` is inside a git work tree, decided without running git.
+
+    Looks for ``.git`` upwards and stops below ``GIT_CEILING_DIRECTORIES``, as git does.
+    """
+    ceilings = {os.path.abspath(p) for p in os.environ.get("GIT_CEILING_DIRECTORIES", "").split(os.pathsep) if p}
+    current = os.path.abspath(path if path.is_dir() else path.parent)
+    while True:
+        if os.path.exists(os.path.join(current, ".git")):
+            return True
+        parent = os.path.dirname(current)
+        if parent == current or parent in ceilings:
+            return False
+        current = parent
+
+
 def git_toplevel(path: Path) -> Path | None:
+    import subprocess
+
     try:
         completed = subprocess.run(
             ["git", "-C", str(path if path.is_dir() else path.parent), "rev-parse", "--show-toplevel"],
@@ -123,6 +142,8 @@ def dirty_files(paths: Iterable[Path]) -> list[str]:
         top = git_toplevel(path)
         if top is None:
             continue
+        import subprocess
+
         completed = subprocess.run(
             ["git", "-C", str(top), "status", "--porcelain", "--untracked-files=normal", "--", str(path.resolve())],
             capture_output=True,
@@ -136,6 +157,8 @@ def dirty_files(paths: Iterable[Path]) -> list[str]:
 
 def _git_files(folder: Path) -> list[str] | None:
     """Files git would track under ``folder`` (tracked plus untracked, minus ignored)."""
+    import subprocess
+
     try:
         completed = subprocess.run(
             ["git", "-C", str(folder), "ls-files", "-z", "--cached", "--others", "--exclude-standard", "--", "."],
@@ -236,7 +259,7 @@ def discover(paths: Iterable[Path], exclude: Iterable[str] = ()) -> list[str]:
         if not path.is_dir():
             raise FileNotFoundError(f"{path}: no such file or folder")
         base = str(path)
-        listed = _git_files(path) if git_toplevel(path) is not None else None
+        listed = _git_files(path) if in_git_work_tree(path) else None
         if listed is not None:
             venvs: dict[str, bool] = {}
             relatives = [

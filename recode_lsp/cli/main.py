@@ -178,7 +178,7 @@ def _run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     from recode_lsp.cli.files import dirty_files, discover, write_atomic
     from recode_lsp.cli.report import unified_diff, write_github, write_json, write_sarif, write_text
     from recode_lsp.cli.runner import ResultCache, RunSettings, run_files
-    from recode_lsp.engine.detector import DetectOptions
+    from recode_lsp.engine.options import DetectOptions
     from recode_lsp.engine.versions import resolve_targets
 
     if args.mode == "apply" and not args.allow_dirty:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 import json
 import os
 from collections.abc import Sequence
@@ -129,7 +128,7 @@ def write_json(out: TextIO, results: Sequence[FileResult], root: Path) -> None:
         "errors": errors,
         "summary": {**summarise(results), "files": len(results)},
     }
-    json.dump(document, out)  # no indent: the C encoder is 5x faster on large reports
+    out.write(json.dumps(document))  # dumps, not dump: only the one-shot encoder is in C
     out.write("\n")
 
 
@@ -234,6 +233,8 @@ def write_github(out: TextIO, results: Sequence[FileResult], root: Path) -> None
 
 
 def unified_diff(result: FileResult, root: Path) -> str:
+    import difflib  # only in --diff mode
+
     assert result.original_text is not None and result.new_text is not None
     name = relative(result.path, root)
     return "".join(

@@ -8,20 +8,22 @@ base's fingerprint and the options, so a second run over unchanged files parses 
 
 from __future__ import annotations
 
-import hashlib
 import os
 import pickle
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from recode_lsp import __version__
 from recode_lsp.engine.changes import FixSafety, Severity
-from recode_lsp.engine.detector import DetectOptions
+from recode_lsp.engine.digest import digest as content_digest
 from recode_lsp.engine.knowledge import KnowledgeBase
-from recode_lsp.engine.model import Finding
+from recode_lsp.engine.options import DetectOptions
 from recode_lsp.engine.versions import Version
+
+if TYPE_CHECKING:
+    from recode_lsp.engine.model import Finding
 
 
 @dataclass(frozen=True)
@@ -189,7 +191,7 @@ class ResultCache:
             )
         )
         self.folder = folder
-        self.file = folder / f"check-{hashlib.sha256(key.encode()).hexdigest()[:16]}.pickle"
+        self.file = folder / f"check-{content_digest(key.encode(), 8)}.pickle"
         self.by_stat: dict[str, tuple[int, int, str]] = {}
         self.by_hash: dict[str, tuple[list[tuple[object, ...]], str | None, bool]] = {}
         self.dirty = False
@@ -217,7 +219,7 @@ class ResultCache:
             digest = known[2]
         else:
             try:
-                digest = hashlib.blake2b(Path(path).read_bytes(), digest_size=16).hexdigest()
+                digest = content_digest(Path(path).read_bytes())
             except OSError:
                 return None
             self.by_stat[path] = (*current, digest)
@@ -240,7 +242,7 @@ class ResultCache:
             digest = known[2]
         else:
             try:
-                digest = hashlib.blake2b(Path(result.path).read_bytes(), digest_size=16).hexdigest()
+                digest = content_digest(Path(result.path).read_bytes())
             except OSError:
                 return
         self.by_stat[result.path] = (*current, digest)
@@ -286,6 +288,8 @@ def run_files(
         progress(done, len(paths))
     init_worker(kb, settings)
     if jobs > 1 and len(todo) > 16:
+        from concurrent.futures import ProcessPoolExecutor
+
         chunk = max(1, min(64, len(todo) // (jobs * 8)))
         with ProcessPoolExecutor(max_workers=jobs, initializer=init_worker, initargs=(kb, settings)) as pool:
             for result in pool.map(process_file, todo, chunksize=chunk):

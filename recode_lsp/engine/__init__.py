@@ -9,10 +9,11 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from recode_lsp.engine.changes import ApiChange, ChangeKind, FixSafety, Scope, Severity, TemplateOn
-    from recode_lsp.engine.detector import DetectOptions, SourceError, analyse, detect, suppressions
+    from recode_lsp.engine.detector import SourceError, analyse, detect, suppressions
     from recode_lsp.engine.fixer import FixOutcome, describe_fix, fix_findings
     from recode_lsp.engine.knowledge import KnowledgeBase, KnowledgeBaseError, load_knowledge_base
     from recode_lsp.engine.model import Finding, Fix, FixOrigin, Position, Range, Site, TextEdit
+    from recode_lsp.engine.options import DetectOptions
     from recode_lsp.engine.validator import Verdict, fix_and_validate, validate_fix
 
 # Names are imported on first use (PEP 562), so ``recode-migrate --check`` on a cached tree
@@ -24,7 +25,7 @@ _WHERE = {
     "Scope": "changes",
     "Severity": "changes",
     "TemplateOn": "changes",
-    "DetectOptions": "detector",
+    "DetectOptions": "options",
     "SourceError": "detector",
     "analyse": "detector",
     "detect": "detector",

@@ -10,16 +10,13 @@ from __future__ import annotations
 
 import ast
 import re
-import tokenize
-from collections.abc import Callable, Collection, Iterable, Sequence
-from dataclasses import dataclass, field
-from io import StringIO
+from collections.abc import Callable, Iterable
 
 from recode_lsp.engine.analysis import ModuleAnalysis, ScopeInfo
-from recode_lsp.engine.changes import ApiChange, ChangeKind, FixSafety, Severity, TemplateOn
+from recode_lsp.engine.changes import ApiChange, ChangeKind, FixSafety, TemplateOn
 from recode_lsp.engine.knowledge import KnowledgeBase
 from recode_lsp.engine.model import Finding, Position, Range, Site
-from recode_lsp.engine.versions import Version
+from recode_lsp.engine.options import DetectOptions
 
 _SUPPRESSION = re.compile(r"#\s*recode:\s*ignore(?:\[(?P<codes>[^\]]*)\])?", re.IGNORECASE)
 _TEMPLATE_ARG = re.compile(r"\{arg([0-9])\}")
@@ -27,38 +24,6 @@ _TEMPLATE_ARG = re.compile(r"\{arg([0-9])\}")
 
 class SourceError(Exception):
     """The source cannot be analysed: it does not decode or does not parse."""
-
-
-@dataclass
-class DetectOptions:
-    """What to look for."""
-
-    #: Target version per library (missing or None: assume the newest known).
-    targets: dict[str, Version | None] = field(default_factory=dict)
-    #: ``--select``: ids, id prefixes or library names; empty means everything.
-    select: Sequence[str] = ()
-    #: ``--ignore``: ids, id prefixes or library names.
-    ignore: Sequence[str] = ()
-    #: Libraries to consider at all (editor setting); None means every library.
-    libraries: Collection[str] | None = None
-
-    def severity(self, change: ApiChange) -> Severity | None:
-        if self.libraries is not None and change.library not in self.libraries:
-            return None
-        if not _selected(change, self.select, self.ignore):
-            return None
-        return change.severity_for(self.targets.get(change.library))
-
-
-def _matches(change: ApiChange, token: str) -> bool:
-    token = token.strip()
-    return bool(token) and (change.id.startswith(token.upper()) or change.library == token.lower())
-
-
-def _selected(change: ApiChange, select: Sequence[str], ignore: Sequence[str]) -> bool:
-    if select and not any(_matches(change, token) for token in select):
-        return False
-    return not any(_matches(change, token) for token in ignore)
 
 
 def parse_source(source: str, path: str = "<string>") -> ast.Module:
@@ -76,6 +41,9 @@ def suppressions(source: str) -> dict[int, set[str] | None]:
     found: dict[int, set[str] | None] = {}
     if "recode" not in source:
         return found
+    import tokenize  # only for files that mention "recode": tokenize is slow to import
+    from io import StringIO
+
     try:
         tokens = list(tokenize.generate_tokens(StringIO(source).readline))
     except (tokenize.TokenError, SyntaxError, IndentationError):

@@ -8,7 +8,6 @@ reported with its file and line.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import pickle
@@ -17,10 +16,10 @@ from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
-from importlib import resources
 from pathlib import Path
 
 from recode_lsp.engine.changes import ApiChange, ChangeKind, FixSafety, Scope, TemplateOn
+from recode_lsp.engine.digest import hasher
 from recode_lsp.engine.versions import InvalidVersion, Version
 
 FIELDS = (
@@ -245,7 +244,7 @@ class KnowledgeBase:
                 self.by_old[change.old].append(change)
         self.roots = frozenset(change.old.split(".", 1)[0] for change in self.changes)
         if not self.fingerprint:
-            digest = hashlib.sha256()
+            digest = hasher(8)
             for change in self.changes:
                 digest.update(repr(change).encode())
             self.fingerprint = digest.hexdigest()[:16]
@@ -261,11 +260,13 @@ class KnowledgeBase:
         return [change for change in self.changes if change.library in wanted]
 
 
+DATA_FOLDER = Path(__file__).resolve().parent / "data"
+
+
 def shipped_files() -> list[tuple[str, str]]:
     """(name, text) of every shipped JSONL file, in a stable order."""
-    folder = resources.files("recode_lsp.engine") / "data"
     out = []
-    for entry in sorted(folder.iterdir(), key=lambda item: item.name):
+    for entry in sorted(DATA_FOLDER.iterdir(), key=lambda item: item.name):
         if entry.name.endswith(".jsonl"):
             out.append((f"recode_lsp/engine/data/{entry.name}", entry.read_text(encoding="utf-8")))
     return out
@@ -287,7 +288,7 @@ def _load(extra: tuple[str, ...]) -> KnowledgeBase:
             sources.append((str(path), path.read_text(encoding="utf-8")))
         except OSError as exc:
             raise KnowledgeBaseError(f"{path}: cannot read extra changes file: {exc.strerror}") from None
-    digest = hashlib.sha256()
+    digest = hasher(8)
     for name, text in sources:
         digest.update(name.encode() + b"\0" + text.encode() + b"\0")
     fingerprint = digest.hexdigest()[:16]

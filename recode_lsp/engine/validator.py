@@ -17,10 +17,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from recode_lsp.engine.analysis import ModuleAnalysis
-from recode_lsp.engine.detector import DetectOptions, SourceError, analyse, detect
+from recode_lsp.engine.detector import SourceError, analyse, detect
 from recode_lsp.engine.fixer import FixOutcome, expand_groups, fix_findings, wanted
 from recode_lsp.engine.knowledge import KnowledgeBase
 from recode_lsp.engine.model import Finding
+from recode_lsp.engine.options import DetectOptions
 
 #: ``(qualified name, library) -> True | False | None`` (None: cannot be checked).
 NameChecker = Callable[[str, str], "bool | None"]

@@ -9,9 +9,7 @@ is the Python version (``python==3.12``).
 
 from __future__ import annotations
 
-import json
 import re
-import subprocess
 import sys
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -142,6 +140,9 @@ def installed_versions(libraries: Iterable[str], python: str | None = None) -> d
             except metadata.PackageNotFoundError:
                 continue
     else:
+        import json
+        import subprocess
+
         try:
             completed = subprocess.run(
                 [python, "-c", _PROBE, *names],
