@@ -168,6 +168,12 @@ class ApiChange:
         if self.removed_in is not None:
             when.append(f"removed in {library} {self.removed_in}")
         status = ", ".join(when) if when else "changed"
+        if self.kind is ChangeKind.SIGNATURE_CHANGE:
+            changed = [f"deprecated in {library} {self.deprecated_in}"] if self.deprecated_in else []
+            if self.removed_in is not None:
+                changed.append(f"changed in {library} {self.removed_in}")
+            advice = f"use {self.replacement}" if self.replacement else self.note or "check the new signature"
+            return f"{what} {', '.join(changed) or 'changed'}: {advice}"
         if self.kind is ChangeKind.BEHAVIOUR_CHANGE:
             return f"{what} behaves differently ({status}): {self.note}".rstrip(": ")
         if self.kind in (ChangeKind.REMOVAL,) and not (self.new or self.replacement):

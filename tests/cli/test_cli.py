@@ -303,3 +303,22 @@ def test_parallel_run_matches_serial(repo: Path) -> None:
 def test_no_progress_bar_when_piped(repo: Path) -> None:
     result = run("pkg", cwd=repo)
     assert "\r" not in result.stderr
+
+
+def test_gitignore_is_honoured_outside_git(tmp_path: Path) -> None:
+    root = tmp_path / "plain"
+    (root / "src" / "generated").mkdir(parents=True)
+    (root / "venv").mkdir()
+    (root / "venv" / "pyvenv.cfg").write_text("home = /usr\n")
+    for folder in ("src", "src/generated", "venv"):
+        (root / folder / "old.py").write_text("import numpy as np\nnp.float_\n")
+    (root / "src" / ".gitignore").write_text("generated/\n")
+    (root / "pyproject.toml").write_text("")
+    result = run("--format", "json", ".", cwd=root, env={"GIT_CEILING_DIRECTORIES": str(tmp_path)})
+    assert {f["path"] for f in json.loads(result.stdout)["findings"]} == {"src/old.py"}
+
+
+def test_unusable_interpreter_is_a_clear_error(repo: Path) -> None:
+    result = run("--python", "/nonexistent/python", "pkg", cwd=repo)
+    assert result.returncode == 2
+    assert "cannot ask interpreter '/nonexistent/python' for versions" in result.stderr
