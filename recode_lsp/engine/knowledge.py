@@ -18,6 +18,10 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
+from packaging import __version__ as packaging_version
+
+from recode_lsp.engine import changes as changes_module
+from recode_lsp.engine import versions as versions_module
 from recode_lsp.engine.changes import ApiChange, ChangeKind, FixSafety, Scope, TemplateOn
 from recode_lsp.engine.digest import hasher
 from recode_lsp.engine.versions import InvalidVersion, Version
@@ -293,7 +297,12 @@ def _load(extra: tuple[str, ...]) -> KnowledgeBase:
         digest.update(name.encode() + b"\0" + text.encode() + b"\0")
     fingerprint = digest.hexdigest()[:16]
     # Validating 700 entries costs ~0.1 s; a run over an unchanged tree should not pay it.
-    cached = _cache_folder() / f"kb-{fingerprint}.pickle"
+    # The pickle also depends on the classes it holds: key it by their source and packaging's.
+    code = hasher(8)
+    for module_file in (__file__, changes_module.__file__, versions_module.__file__):
+        code.update(Path(module_file).read_bytes())
+    code.update(packaging_version.encode())
+    cached = _cache_folder() / f"kb-{fingerprint}-{code.hexdigest()[:8]}.pickle"
     try:
         with cached.open("rb") as handle:
             changes = pickle.load(handle)
@@ -309,9 +318,23 @@ def _load(extra: tuple[str, ...]) -> KnowledgeBase:
         with temporary.open("wb") as handle:
             pickle.dump(changes, handle, protocol=pickle.HIGHEST_PROTOCOL)
         os.replace(temporary, cached)
+        _prune(cached.parent, keep=cached)
     except OSError:
         pass
     return knowledge_base
+
+
+def _prune(folder: Path, keep: Path, max_age_days: int = 30) -> None:
+    """Drop cached knowledge bases nobody loaded for a month (one per version and project)."""
+    import time
+
+    limit = time.time() - max_age_days * 86400
+    for old in folder.glob("kb-*.pickle"):
+        try:
+            if old != keep and old.stat().st_atime < limit:
+                old.unlink()
+        except OSError:
+            continue
 
 
 def load_knowledge_base(extra_files: Sequence[str | Path] = ()) -> KnowledgeBase:
