@@ -108,6 +108,8 @@ class _Phase1:
         self.maybe_unused: set[str] = set()
         self.taken = bound_names(self.tree)
         self._module_bindings = analysis.module_scope.bindings
+        #: For the expression being fixed: qualified prefixes it spells -> their text there.
+        self.site_prefixes: dict[str, str] = {}
 
     # --- references to qualified names ---------------------------------------------
 
@@ -128,22 +130,37 @@ class _Phase1:
                 self.needed.append((qname, "", None))
             self.taken.add(qname)
             return qname
+        module, _, attr = qname.rpartition(".")
+        # The expression being fixed names its module already (``np.product`` -> ``np.prod``):
+        # that name is visible at the site, even when it was imported inside a function.
+        if qname in self.site_prefixes:
+            return self.site_prefixes[qname]
+        if module in self.site_prefixes:
+            return f"{self.site_prefixes[module]}.{attr}"
         for name, bindings in self._module_bindings.items():
             last = bindings[-1]
             if last.qname == qname and last.kind in ("import", "import_from"):
                 return name
-        module, _, attr = qname.rpartition(".")
         for name, bindings in self._module_bindings.items():
             last = bindings[-1]
             if last.qname == module and last.kind in ("import", "import_from") and _is_plain_import(last):
                 return f"{name}.{attr}"
         if any((m, a) == (module, attr) for m, a, _ in self.needed):
             return attr
-        if attr in self.taken:
-            raise FixError(f"`{attr}` is already a name in this module; import `{qname}` by hand")
-        self.needed.append((module, attr, None))
-        self.taken.add(attr)
-        return attr
+        if attr not in self.taken and not hasattr(builtins, attr):
+            self.needed.append((module, attr, None))
+            self.taken.add(attr)
+            return attr
+        # ``from numpy import all`` would shadow a builtin or another name: ``import numpy``.
+        root = module.split(".", 1)[0]
+        root_binding = self._module_bindings.get(root)
+        root_is_module = bool(root_binding) and root_binding[-1].qname == root  # type: ignore[index]
+        if root in self.taken and not root_is_module:
+            raise FixError(f"`{attr}` and `{root}` are already names in this module; import `{qname}` by hand")
+        if not any(m == module and a == "" for m, a, _ in self.needed):
+            self.needed.append((module, "", None))
+        self.taken.add(root)
+        return qname
 
     def render(
         self, template: str, args: Sequence[tuple[int, int]] = (), receiver: tuple[int, int] | None = None
@@ -182,7 +199,6 @@ class _Phase1:
     # --- sites ------------------------------------------------------------------------
 
     def qualified(self, finding: Finding) -> None:
-        change = finding.change
         span = (finding.start_offset, finding.end_offset)
         node = self._node_at(span)
         if not isinstance(node, (ast.Name, ast.Attribute)):
@@ -191,6 +207,30 @@ class _Phase1:
         written = re.sub(r"\s+", "", self.source[span[0] : span[1]])
         if parts is None or written != ".".join(parts):
             raise FixError("the expression spans comments or line breaks; fix it by hand")
+        self.site_prefixes = self._prefixes(node, parts)
+        try:
+            self._qualified(finding, node, span)
+        finally:
+            self.site_prefixes = {}
+        self.maybe_unused.add(parts[0])
+
+    def _prefixes(self, node: ast.AST, parts: list[str]) -> dict[str, str]:
+        root = node
+        while isinstance(root, ast.Attribute):
+            root = root.value
+        binding = self.analysis.binding_of(root) if isinstance(root, ast.Name) else None
+        if binding is None or binding.qname is None or binding.kind not in ("import", "import_from", "assign"):
+            return {}
+        prefixes = {}
+        qualified = binding.qname
+        for index in range(len(parts) - 1):
+            if index:
+                qualified = f"{qualified}.{parts[index]}"
+            prefixes[qualified] = ".".join(parts[: index + 1])
+        return prefixes
+
+    def _qualified(self, finding: Finding, node: ast.AST, span: tuple[int, int]) -> None:
+        change = finding.change
         if change.template is not None:
             if change.template_on is TemplateOn.CALL:
                 call_span = finding.detail("call")
@@ -205,7 +245,6 @@ class _Phase1:
             self.edits.append(TextEdit(span[0], span[1], self.reference(change.new)))
         else:
             raise FixError("no mechanical fix for this change")
-        self.maybe_unused.add(parts[0])
 
     def _parenthesise(self, node: ast.AST, text: str) -> str:
         try:
@@ -269,6 +308,8 @@ class _Phase1:
                 if new_name != local and new_name in self.taken:
                     raise FixError(f"`{new_name}` is already a name in this module")
                 self.needed.append((new_module, new_name, None))
+        if new_name != local and new_module and hasattr(builtins, new_name):
+            raise FixError(f"`from {new_module} import {new_name}` would shadow the builtin `{new_name}`; fix by hand")
         if new_name != local:
             for use in uses:
                 start, end = self.lines.node_span(use)

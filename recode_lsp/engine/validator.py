@@ -81,6 +81,30 @@ def undefined_names(source: str) -> set[str]:
     return loaded - bound
 
 
+def _module_bindings(source: str) -> set[str]:
+    names: set[str] = set()
+    if not source:
+        return names
+    for statement in ast.parse(source).body:
+        if isinstance(statement, (ast.Import, ast.ImportFrom)):
+            names.update((a.asname or a.name).split(".", 1)[0] for a in statement.names)
+        elif isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            names.add(statement.name)
+        elif isinstance(statement, ast.Assign):
+            names.update(t.id for t in statement.targets if isinstance(t, ast.Name))
+    return names
+
+
+def _new_builtin_shadows(original_source: str, new_source: str) -> set[str]:
+    """Builtins that the fix binds at module level and the original did not (``from numpy import all``)."""
+    import builtins
+
+    if not original_source:
+        return set()
+    added = _module_bindings(new_source) - _module_bindings(original_source)
+    return {name for name in added if hasattr(builtins, name)}
+
+
 def introduced_names(findings: Sequence[Finding]) -> set[tuple[str, str]]:
     names: set[tuple[str, str]] = set()
     for finding in findings:
@@ -111,6 +135,8 @@ def validate_fix(
         after = detect(new_source, kb, options, path, module_name, apply_suppressions=False)
     except SourceError as exc:
         return Verdict(False, str(exc))
+    if shadowed := _new_builtin_shadows(original_source, new_source):
+        return Verdict(False, f"the fix would shadow the builtin(s) {', '.join(sorted(shadowed))}")
     if new_undefined := undefined_names(new_source) - undefined_names(original_source):
         return Verdict(False, f"the fix uses undefined name(s): {', '.join(sorted(new_undefined))}")
     count_before = Counter(f.code for f in before)

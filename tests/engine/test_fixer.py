@@ -12,6 +12,15 @@ from tests.conftest import make_kb, migrate
 KB = make_kb(
     [
         {
+            "id": "NPY009",
+            "library": "numpy",
+            "old": "numpy.alltrue",
+            "kind": "rename",
+            "new": "numpy.all",
+            "deprecated_in": "1.25",
+            "removed_in": "2.0",
+        },
+        {
             "id": "NPY001",
             "library": "numpy",
             "old": "numpy.float_",
@@ -275,12 +284,22 @@ def test_no_op_when_nothing_is_found():
     assert result.findings == [] and result.source == before
 
 
-def test_name_collision_is_refused_not_broken():
+def test_name_collision_falls_back_to_a_module_import():
     before = "import numpy as np\nAxisError = 3\ntry:\n    pass\nexcept np.AxisError:\n    pass\n"
+    after = "import numpy.exceptions\nAxisError = 3\ntry:\n    pass\nexcept numpy.exceptions.AxisError:\n    pass\n"
+    check(before, after)
+
+
+def test_local_import_alias_is_reused_and_builtins_are_not_shadowed():
+    before = "def f(x):\n    import numpy as np\n    return np.alltrue(x) and np.float_(1)\n"
+    check(before, "def f(x):\n    import numpy as np\n    return np.all(x) and np.float64(1)\n")
+
+
+def test_import_of_a_builtin_name_is_refused():
+    before = "from numpy import alltrue\nalltrue([1])\n"
     result = migrate(before, KB)
     assert result.source == before
-    (skipped,) = result.outcome.skipped
-    assert "already a name" in skipped[1]
+    assert "shadow the builtin `all`" in result.outcome.skipped[0][1]
 
 
 def test_shadowed_builtin_is_refused():
