@@ -1,0 +1,920 @@
+"""Build a ReCode-format training set from real code and the knowledge base's mechanical fixes.
+
+For every knowledge-base change that has a mechanical fix (a rename, module move, keyword
+rename, template or code rule), the builder finds real uses of the old API in a corpus of
+real ``.py`` files (by default the sources of old library releases from PyPI, which predate
+the changes), and turns each use into one ReCode entry:
+
+* ``old_code``: the innermost enclosing function (or, outside any function, class) with
+  the module-level imports it uses, dedented; units longer than ``--max-lines`` are skipped;
+* ``new_code``: the same unit (and its imports) taken from the module after the engine fixed
+  every use of that change with :func:`recode_lsp.engine.fix_and_validate` (the validator's
+  checks: parses, old API gone, nothing new flagged, idempotent);
+* ``update_info``: the change's note, the new API's doc and an ``old -> new`` line;
+  ``description``: the change's message; ``dependency``: the library;
+  ``new_version``: ``"==" + (removed_in or deprecated_in)``;
+* ``change_id`` and ``provenance`` (source package and version, file, lines, unit, change id,
+  fix safety, tool version, knowledge-base fingerprint).
+
+An entry is kept only when its ``new_code`` parses, differs from ``old_code`` after
+normalisation, and the detector finds the change in ``old_code`` but not in ``new_code`` (both
+read alone, as the model will see them). Entries are deduplicated by normalised ``old_code``
+plus change id, then split into train/validation/test *by change id* (no change in two splits;
+stratified per library, ~80/10/10 by count, deterministic for a seed).
+
+Run ``python -m model_training.data.build --corpus bench/.corpus --out data/built/``.
+``--fetch`` first downloads the wheels of :data:`DEFAULT_CORPORA` with pip (only their ``.py``
+files are unpacked into ``<corpus>/<name>-<version>/``; wheels are cached in
+``<corpus>/.wheels/``), so the output can be regenerated from nothing but the network.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import hashlib
+import json
+import os
+import random
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import zipfile
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+from typing import TYPE_CHECKING, Any
+
+from model_training.data.recode_data import ReCodeRecord, write_recode_jsonl
+from model_training.rewards import normalise_code
+
+if TYPE_CHECKING:
+    from recode_lsp.engine.changes import ApiChange
+    from recode_lsp.engine.knowledge import KnowledgeBase
+    from recode_lsp.engine.model import Finding
+
+#: Old releases (Python 3.8 era, before the knowledge base's changes) whose sources are mined.
+#: The first three are the benchmark corpus of ``bench/cli_throughput.py``.
+DEFAULT_CORPORA: tuple[tuple[str, str], ...] = (
+    ("pandas", "1.3.5"),
+    ("scikit-learn", "0.24.2"),
+    ("networkx", "2.5"),
+    ("scipy", "1.5.4"),
+    ("matplotlib", "3.3.4"),
+    ("statsmodels", "0.12.2"),
+    ("seaborn", "0.11.2"),
+    ("xarray", "0.16.2"),
+    ("scikit-image", "0.17.2"),
+    ("astropy", "4.2"),
+    ("dask", "2021.3.0"),
+    ("fastapi", "0.95.2"),
+    ("sqlmodel", "0.0.8"),
+    ("pydantic", "1.10.13"),
+    ("alembic", "1.6.5"),
+    ("flask-sqlalchemy", "2.5.1"),
+    ("Django", "3.2.25"),
+    ("requests", "2.25.1"),
+    ("Sphinx", "3.5.4"),
+    ("tornado", "6.1"),
+    ("ipython", "7.22.0"),
+    ("geopandas", "0.9.0"),
+    ("librosa", "0.8.1"),
+    ("mne", "0.23.0"),
+    ("nilearn", "0.7.1"),
+    ("lifelines", "0.25.11"),
+    ("pvlib", "0.8.1"),
+    ("pymc3", "3.11.2"),
+    ("category_encoders", "2.2.2"),
+    ("imbalanced-learn", "0.8.0"),
+    ("mlxtend", "0.18.0"),
+    ("pandera", "0.6.5"),
+    ("xgboost", "1.3.3"),
+    ("spacy", "3.0.6"),
+    ("thinc", "8.0.3"),
+    ("ormar", "0.10.15"),
+    ("SQLAlchemy-Utils", "0.37.8"),
+    ("GeoAlchemy2", "0.9.4"),
+    ("databases", "0.4.3"),
+)
+SPLITS = ("train", "validation", "test")
+SPLIT_SHARES = {"train": 0.8, "validation": 0.1, "test": 0.1}
+MAX_FILE_BYTES = 2_000_000
+_SOURCE_FOLDER = re.compile(r"^(?P<name>.+?)-(?P<version>[0-9][A-Za-z0-9.+!_-]*)$")
+_TEMPLATE_FIELD = re.compile(r"\{q:([A-Za-z_][\w.]*)\}|\{(arg[0-9]|recv)\}")
+
+
+class BuildError(Exception):
+    """The corpus or the output cannot be used; the message says why."""
+
+
+# --------------------------------------------------------------------------- corpus
+
+
+@dataclass(frozen=True)
+class SourceFile:
+    """One ``.py`` file of the corpus and the package release it belongs to."""
+
+    path: Path
+    #: ``pandas==1.3.5`` (from the folder name ``pandas-1.3.5``), or the folder's name.
+    source: str
+    #: Path inside the release folder, posix style.
+    relative: str
+    #: Dotted module name (relative imports resolve through it).
+    module: str | None
+
+
+def source_label(folder_name: str) -> str:
+    """``pandas-1.3.5`` -> ``pandas==1.3.5``; a name without a version is kept.
+
+    >>> source_label("scikit-learn-0.24.2"), source_label("legacy_src")
+    ('scikit-learn==0.24.2', 'legacy_src')
+    """
+    match = _SOURCE_FOLDER.match(folder_name)
+    return f"{match['name']}=={match['version']}" if match else folder_name
+
+
+def _module_name(relative: PurePosixPath) -> str | None:
+    parts = list(relative.with_suffix("").parts)
+    if parts and parts[-1] == "__init__":
+        parts.pop()
+    if not parts or not all(part.isidentifier() for part in parts):
+        return None
+    return ".".join(parts)
+
+
+def corpus_files(corpus: Path) -> list[SourceFile]:
+    """Every ``.py`` file under ``corpus``, outside hidden folders, in a stable order.
+
+    Each non-hidden sub-folder is one source (a release); ``.py`` files directly in
+    ``corpus`` belong to a source named after ``corpus`` itself.
+    """
+    if not corpus.is_dir():
+        raise BuildError(f"{corpus}: no such folder (run with --fetch to download the default corpora)")
+    out: list[SourceFile] = []
+    paths: list[Path] = []
+    for folder, folders, names in os.walk(corpus, followlinks=True):
+        folders[:] = sorted(name for name in folders if not name.startswith("."))
+        paths.extend(Path(folder, name) for name in names if name.endswith(".py"))
+    for path in sorted(paths):
+        relative = path.relative_to(corpus)
+        if len(relative.parts) == 1:
+            source, inner = corpus.name, PurePosixPath(relative.as_posix())
+        else:
+            source, inner = relative.parts[0], PurePosixPath(*relative.parts[1:])
+        out.append(SourceFile(path, source_label(source), inner.as_posix(), _module_name(inner)))
+    return out
+
+
+def _wheel_prefix(name: str, version: str) -> str:
+    return f"{re.sub(r'[-_.]+', '_', name).lower()}-{version}-"
+
+
+def _find_wheel(folder: Path, name: str, version: str) -> Path | None:
+    prefix = _wheel_prefix(name, version)
+    if not folder.is_dir():
+        return None
+    found = sorted(p for p in folder.glob("*.whl") if p.name.lower().startswith(prefix))
+    return found[0] if found else None
+
+
+def _extract_py(wheel: Path, dest: Path) -> int:
+    """Unpack only the ``*.py`` members of ``wheel`` into ``dest`` (temp folder, then rename)."""
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", dir=dest.parent))
+    count = 0
+    try:
+        with zipfile.ZipFile(wheel) as archive:
+            for member in archive.infolist():
+                name = PurePosixPath(member.filename)
+                if member.is_dir() or name.suffix != ".py" or name.is_absolute() or ".." in name.parts:
+                    continue
+                target = staging.joinpath(*name.parts)
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.write_bytes(archive.read(member))
+                count += 1
+        os.replace(staging, dest)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return count
+
+
+def fetch_corpora(corpus: Path, packages: Sequence[tuple[str, str]] = DEFAULT_CORPORA) -> None:
+    """Download (pip, wheels only, no dependencies) and unpack the ``.py`` files of ``packages``.
+
+    Releases already unpacked in ``corpus/<name>-<version>/`` are kept; wheels are cached in
+    ``corpus/.wheels/``.
+    """
+    wheels = corpus / ".wheels"
+    for name, version in packages:
+        dest = corpus / f"{name}-{version}"
+        if dest.is_dir() and any(dest.rglob("*.py")):
+            continue
+        wheel = _find_wheel(wheels, name, version)
+        if wheel is None:
+            command = [
+                sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:",
+                "--python-version", "3.8", "--platform", "manylinux2014_x86_64", "--platform", "any",
+                f"{name}=={version}", "-d", str(wheels),
+            ]  # fmt: skip
+            print(f"downloading {name}=={version} ...", flush=True)
+            completed = subprocess.run(command, check=False, capture_output=True, text=True, timeout=1800)
+            wheel = _find_wheel(wheels, name, version)
+            if completed.returncode != 0 or wheel is None:
+                tail = "\n".join((completed.stdout + completed.stderr).strip().splitlines()[-10:])
+                raise BuildError(f"pip download {name}=={version} failed (exit {completed.returncode}):\n{tail}")
+        count = _extract_py(wheel, dest)
+        print(f"extracted {count} .py files of {wheel.name} into {dest}", flush=True)
+
+
+# --------------------------------------------------------------------------- units and snippets
+
+
+@dataclass(frozen=True)
+class Unit:
+    """A function (or class) of a module: where it is and how to find it again after a fix."""
+
+    node: ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef
+    #: ``Class.method`` style path, plus the occurrence index among equal paths.
+    key: tuple[str, int]
+    start: int  # offset of the first decorator or the ``def``/``class`` line's start
+    end: int
+    first_line: int  # 1-based
+    last_line: int
+
+    @property
+    def kind(self) -> str:
+        return "class" if isinstance(self.node, ast.ClassDef) else "function"
+
+    @property
+    def lines(self) -> int:
+        return self.last_line - self.first_line + 1
+
+
+def module_units(tree: ast.Module, line_starts: Sequence[int], source_length: int) -> list[Unit]:
+    """Every function and class of a module with its offsets (decorators included)."""
+    units: list[Unit] = []
+    seen: Counter[str] = Counter()
+
+    def visit(node: ast.AST, path: tuple[str, ...]) -> None:
+        for child in ast.iter_child_nodes(node):
+            if isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                name = ".".join((*path, child.name))
+                index = seen[name]
+                seen[name] += 1
+                first = min([child.lineno, *(d.lineno for d in child.decorator_list)])
+                last = child.end_lineno or child.lineno
+                start = line_starts[first - 1]
+                end = line_starts[last] if last < len(line_starts) else source_length
+                units.append(Unit(child, (name, index), start, end, first, last))
+                visit(child, (*path, child.name))
+            else:
+                visit(child, path)
+
+    visit(tree, ())
+    return units
+
+
+def _line_starts(source: str) -> list[int]:
+    starts = [0]
+    position = source.find("\n")
+    while position != -1:
+        starts.append(position + 1)
+        position = source.find("\n", position + 1)
+    return starts
+
+
+def innermost_unit(units: Sequence[Unit], offset: int) -> Unit | None:
+    """The smallest function containing ``offset``; else the smallest class; else None."""
+    containing = [u for u in units if u.start <= offset < u.end]
+    functions = [u for u in containing if u.kind == "function"]
+    pool = functions or containing
+    return min(pool, key=lambda u: u.end - u.start) if pool else None
+
+
+def enclosing_unit(units: Sequence[Unit], unit: Unit) -> Unit | None:
+    """The smallest unit that strictly contains ``unit``, or None."""
+    around = [u for u in units if u.start <= unit.start and unit.end <= u.end and u is not unit]
+    return min(around, key=lambda u: u.end - u.start) if around else None
+
+
+def dedent_unit(source: str, unit: Unit) -> str:
+    """The unit's lines with its own indentation removed (lines indented less are kept as is)."""
+    text = source[unit.start : unit.end]
+    indent = text[: len(text) - len(text.lstrip(" \t"))]
+    if not indent:
+        return text.rstrip() + "\n"
+    lines = [line.removeprefix(indent) for line in text.splitlines()]
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def _top_level_imports(tree: ast.Module) -> Iterator[ast.Import | ast.ImportFrom]:
+    """Imports that run at module level (also inside ``if``/``try``/``with`` blocks)."""
+    stack: list[ast.stmt] = list(reversed(tree.body))
+    while stack:
+        statement = stack.pop()
+        if isinstance(statement, (ast.Import, ast.ImportFrom)):
+            yield statement
+        elif isinstance(statement, (ast.If, ast.Try, ast.With, ast.AsyncWith)) or (
+            sys.version_info >= (3, 11) and isinstance(statement, ast.TryStar)
+        ):
+            children: list[ast.stmt] = []
+            for name in ("body", "handlers", "orelse", "finalbody"):
+                for child in getattr(statement, name, ()):
+                    children.extend(child.body if isinstance(child, ast.ExceptHandler) else [child])
+            stack.extend(reversed(children))
+
+
+def _used_names(node: ast.AST) -> set[str]:
+    names: set[str] = set()
+    for child in ast.walk(node):
+        if isinstance(child, ast.Name):
+            names.add(child.id)
+    return names
+
+
+def import_header(tree: ast.Module, nodes: Sequence[ast.AST]) -> str:
+    """The module-level imports ``nodes`` use, one statement per line, in source order.
+
+    Each import statement is reduced to the aliases whose bound name the nodes use (the first
+    binding of a name wins); ``from __future__`` imports are always kept.
+    """
+    used = set().union(*(_used_names(node) for node in nodes))
+    taken: set[str] = set()
+    future: list[str] = []
+    lines: list[str] = []
+    for statement in _top_level_imports(tree):
+        if isinstance(statement, ast.ImportFrom) and statement.module == "__future__":
+            future.append(ast.unparse(statement))
+            continue
+        keep = []
+        for alias in statement.names:
+            if alias.name == "*":
+                continue
+            bound = alias.asname or (alias.name.split(".", 1)[0] if isinstance(statement, ast.Import) else alias.name)
+            if bound in used and bound not in taken:
+                taken.add(bound)
+                keep.append(ast.alias(name=alias.name, asname=alias.asname))
+        if not keep:
+            continue
+        if isinstance(statement, ast.Import):
+            lines.append(ast.unparse(ast.Import(names=keep)))
+        else:
+            lines.append(ast.unparse(ast.ImportFrom(module=statement.module, names=keep, level=statement.level)))
+    return "\n".join([*future, *lines])
+
+
+def context_classes(tree: ast.Module, unit: Unit, max_lines: int = 40) -> list[str]:
+    """Names of the short module-level classes ``unit`` uses (the receivers' classes).
+
+    The detector knows that ``user.dict()`` is pydantic's ``BaseModel.dict`` only when it sees
+    ``class User(BaseModel)``; such classes are added to a snippet that needs them.
+    """
+    used = _used_names(unit.node)
+    names = []
+    for node in tree.body:
+        if isinstance(node, ast.ClassDef) and node.name in used and node is not unit.node:
+            first = min([node.lineno, *(d.lineno for d in node.decorator_list)])
+            if (node.end_lineno or node.lineno) - first + 1 <= max_lines:
+                names.append(node.name)
+    return names
+
+
+def _module_class(tree: ast.Module, name: str) -> ast.ClassDef | None:
+    found = [node for node in tree.body if isinstance(node, ast.ClassDef) and node.name == name]
+    return found[-1] if found else None
+
+
+def _statement_text(source: str, node: ast.ClassDef) -> str:
+    first = min([node.lineno, *(d.lineno for d in node.decorator_list)])
+    lines = source.splitlines(keepends=True)
+    return "".join(lines[first - 1 : node.end_lineno or node.lineno]).rstrip() + "\n"
+
+
+def module_classes(tree: ast.Module, names: Sequence[str]) -> list[ast.ClassDef] | None:
+    """The module-level classes called ``names`` in ``tree`` (the last of each name), or None."""
+    found = [_module_class(tree, name) for name in names]
+    classes = [node for node in found if node is not None]
+    return classes if len(classes) == len(found) else None
+
+
+def snippet(source: str, tree: ast.Module, unit: Unit, context: Sequence[ast.ClassDef] = ()) -> str:
+    """The unit as a self-contained snippet: its imports, a blank line, its dedented code.
+
+    ``context`` holds module-level classes to put (whole) between the imports and the unit.
+    """
+    header = import_header(tree, [unit.node, *context])
+    parts = [header] if header else []
+    parts.extend(_statement_text(source, node) for node in context)
+    parts.append(dedent_unit(source, unit))
+    return "\n\n".join(part.rstrip("\n") for part in parts) + "\n"
+
+
+# --------------------------------------------------------------------------- update text
+
+
+def _display_template(template: str) -> str:
+    return _TEMPLATE_FIELD.sub(lambda m: m.group(1) or m.group(2), template)
+
+
+def old_and_new(change: ApiChange) -> tuple[str, str]:
+    """How the old and the new API are written in the ``old -> new`` line."""
+    if change.old_keyword:
+        callee = change.old
+        return f"{callee}({change.old_keyword}=...)", f"{callee}({change.new_keyword}=...)"
+    if change.template is not None:
+        return change.old, change.replacement or _display_template(change.template)
+    return change.old, change.new or change.replacement or "(see the note)"
+
+
+def update_info(change: ApiChange) -> str:
+    """The update information of a change: note, new API doc, and ``old -> new``."""
+    old, new = old_and_new(change)
+    parts = [change.note.strip()] if change.note.strip() else []
+    if change.doc:
+        parts.append(f"{new}: {change.doc.strip()}")
+    parts.append(f"{old} -> {new}")
+    return "\n".join(parts)
+
+
+def new_version(change: ApiChange) -> str:
+    version = change.removed_in or change.deprecated_in
+    return f"=={version}" if version is not None else ""
+
+
+def tool_version() -> str:
+    try:
+        from importlib.metadata import version
+
+        return f"recode-migrate {version('recode-migrate')}"
+    except Exception:  # noqa: BLE001 - not installed: fall back to the package's own number
+        import recode_lsp
+
+        return f"recode-migrate {getattr(recode_lsp, '__version__', 'unknown')}"
+
+
+# --------------------------------------------------------------------------- mining one file
+
+
+@dataclass
+class BuildSettings:
+    """What the workers need (sent once to each process)."""
+
+    max_lines: int = 80
+    unsafe: bool = True
+    tool: str = ""
+
+
+_WORKER: dict[str, Any] = {}
+
+
+def _worker_init(settings: BuildSettings) -> None:
+    from recode_lsp.engine import DetectOptions, load_knowledge_base
+    from recode_lsp.engine.prefilter import Prefilter
+    from recode_lsp.engine.rules import rule_triggers
+
+    kb = load_knowledge_base()
+    _WORKER["kb"] = kb
+    _WORKER["options"] = DetectOptions()
+    _WORKER["settings"] = settings
+    mechanical = [change for change in kb.changes if change.has_mechanical_fix]
+    _WORKER["prefilter"] = Prefilter(mechanical, rule_triggers())
+
+
+def _detected_ids(code: str, kb: KnowledgeBase) -> set[str] | None:
+    from recode_lsp.engine import DetectOptions, SourceError, detect
+
+    try:
+        return {finding.code for finding in detect(code, kb, DetectOptions())}
+    except (SourceError, RecursionError, ValueError):
+        return None
+
+
+def mine_file(item: SourceFile) -> tuple[list[dict[str, Any]], Counter[str]]:
+    """Candidate entries from one file, and why other uses were dropped (reason -> count)."""
+    stats: Counter[str] = Counter()
+    try:
+        data = item.path.read_bytes()
+    except OSError:
+        stats["file unreadable"] += 1
+        return [], stats
+    if len(data) > MAX_FILE_BYTES:
+        stats["file too large"] += 1
+        return [], stats
+    if not _WORKER["prefilter"].may_match(data):
+        return [], stats
+    try:
+        source = data.decode("utf-8")
+    except UnicodeDecodeError:
+        stats["file not UTF-8"] += 1
+        return [], stats
+    try:
+        return _mine_source(source, item, stats), stats
+    except RecursionError:
+        stats["file too deeply nested"] += 1
+        return [], stats
+
+
+def _mine_source(source: str, item: SourceFile, stats: Counter[str]) -> list[dict[str, Any]]:
+    from recode_lsp.engine import SourceError, analyse, detect, fix_and_validate
+    from recode_lsp.engine.fixer import wanted
+
+    kb: KnowledgeBase = _WORKER["kb"]
+    options = _WORKER["options"]
+    settings: BuildSettings = _WORKER["settings"]
+    path = item.relative
+    try:
+        analysis = analyse(source, path, item.module)
+        findings = detect(source, kb, options, path, item.module, analysis=analysis)
+    except SourceError:
+        stats["file does not parse"] += 1
+        return []
+    usable = [f for f in findings if f.change.has_mechanical_fix and wanted(f, settings.unsafe)]
+    if not usable:
+        return []
+    starts = _line_starts(source)
+    units = module_units(analysis.tree, starts, len(source))
+    # change id -> unit key -> findings of that change inside that unit
+    by_change: dict[str, dict[tuple[str, int], list[Finding]]] = defaultdict(lambda: defaultdict(list))
+    unit_of: dict[tuple[str, int], Unit] = {}
+    for finding in usable:
+        unit = innermost_unit(units, finding.start_offset)
+        if unit is None:
+            if finding.site.value != "import_from":  # imports are fixed with their uses
+                stats["use outside any function or class"] += 1
+            continue
+        by_change[finding.code][unit.key].append(finding)
+        unit_of[unit.key] = unit
+    for finding in findings:
+        if finding.change.has_mechanical_fix and not wanted(finding, settings.unsafe):
+            stats["site not fixable mechanically"] += 1
+    out: list[dict[str, Any]] = []
+    for change_id in sorted(by_change):
+        per_unit = by_change[change_id]
+        selected = [f for f in usable if f.code == change_id]
+        outcome = fix_and_validate(
+            analysis, findings, kb, options, unsafe=settings.unsafe, path=path, module_name=item.module,
+            selected=selected,
+        )  # fmt: skip
+        if not outcome.applied:
+            stats["fix rejected or not applicable"] += len(per_unit)
+            continue
+        applied = {_finding_key(f) for f in outcome.applied}
+        try:
+            fixed_tree = ast.parse(outcome.source)
+        except SyntaxError:
+            stats["fixed module does not parse"] += len(per_unit)
+            continue
+        fixed_units = {u.key: u for u in module_units(fixed_tree, _line_starts(outcome.source), len(outcome.source))}
+        change = kb.by_id[change_id]
+        done: set[tuple[str, int]] = set()
+        for key in sorted(per_unit):
+            unit = unit_of[key]
+            # A fix may remove the unit itself (a rule replacing a nested ``class Config``):
+            # then take the unit around it.
+            while unit is not None and unit.key not in fixed_units:
+                unit = enclosing_unit(units, unit)
+            if unit is None:
+                stats["unit not found after the fix"] += 1
+                continue
+            if unit.key in done:
+                continue
+            done.add(unit.key)
+            sites = [f for f in selected if unit.start <= f.start_offset < unit.end]
+            if unit.lines > settings.max_lines:
+                stats["unit too long"] += 1
+                continue
+            if not all(_finding_key(f) in applied for f in sites):
+                stats["fix rejected at this site"] += 1
+                continue
+            new_unit = fixed_units[unit.key]
+            context: list[str] = []
+            old_code = snippet(source, analysis.tree, unit)
+            new_code = snippet(outcome.source, fixed_tree, new_unit)
+            reason = _check_pair(old_code, new_code, change_id, kb)
+            if reason == NOT_DETECTED_ALONE:
+                # A member use (``user.dict()``) is recognised through the receiver's class:
+                # add the short module-level classes the unit uses, and try again.
+                context = context_classes(analysis.tree, unit)
+                if context:
+                    old_classes = module_classes(analysis.tree, context)
+                    new_classes = module_classes(fixed_tree, context)
+                    if old_classes is None or new_classes is None:
+                        reason = "context class not found after the fix"
+                    else:
+                        old_code = snippet(source, analysis.tree, unit, old_classes)
+                        new_code = snippet(outcome.source, fixed_tree, new_unit, new_classes)
+                        reason = _check_pair(old_code, new_code, change_id, kb)
+            if reason:
+                stats[reason] += 1
+                continue
+            out.append(
+                {
+                    "dependency": change.library,
+                    "new_version": new_version(change),
+                    "description": change.message(),
+                    "update_info": update_info(change),
+                    "old_code": old_code,
+                    "new_code": new_code,
+                    "change_id": change_id,
+                    "provenance": {
+                        "source": item.source,
+                        "path": item.relative,
+                        "line": sites[0].range.start.line + 1,
+                        "lines": sorted({f.range.start.line + 1 for f in sites}),
+                        "unit": unit.kind,
+                        "name": unit.key[0],
+                        "unit_line": unit.first_line,
+                        "context": context,
+                        "change_id": change_id,
+                        "fix_safety": max((f.safety.value for f in sites), key=("safe", "unsafe").index),
+                        "tool": settings.tool,
+                        "knowledge_base": kb.fingerprint,
+                    },
+                }
+            )
+            stats["entries"] += 1
+    return out
+
+
+def _finding_key(finding: Finding) -> tuple[int, int, str]:
+    return (finding.start_offset, finding.end_offset, finding.code)
+
+
+NOT_DETECTED_ALONE = "old API not detected in the unit alone"
+
+
+def _check_pair(old_code: str, new_code: str, change_id: str, kb: KnowledgeBase) -> str | None:
+    """Why an (old, new) pair is not a usable entry, or None when it is."""
+    try:
+        ast.parse(new_code)
+    except SyntaxError:
+        return "new_code does not parse"
+    if normalise_code(old_code) == normalise_code(new_code):
+        return "unit unchanged by the fix"
+    old_ids = _detected_ids(old_code, kb)
+    if old_ids is None:
+        return "old_code does not parse alone"
+    if change_id not in old_ids:
+        return NOT_DETECTED_ALONE
+    new_ids = _detected_ids(new_code, kb)
+    if new_ids is None or change_id in new_ids:
+        return "old API still detected after the fix"
+    return None
+
+
+# --------------------------------------------------------------------------- dedup and split
+
+
+def dedup_key(entry: dict[str, Any]) -> str:
+    """Normalised old code plus change id, hashed."""
+    text = normalise_code(entry["old_code"]) + "\0" + entry["change_id"]
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def deduplicate(entries: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The first entry of each (normalised old_code, change id), in order."""
+    seen: set[str] = set()
+    out = []
+    for entry in entries:
+        key = dedup_key(entry)
+        if key not in seen:
+            seen.add(key)
+            out.append(entry)
+    return out
+
+
+def cap_per_change(entries: list[dict[str, Any]], cap: int, seed: int) -> list[dict[str, Any]]:
+    """At most ``cap`` entries per change id (a seeded sample; order kept). 0 keeps all."""
+    if cap <= 0:
+        return entries
+    by_change: dict[str, list[int]] = defaultdict(list)
+    for index, entry in enumerate(entries):
+        by_change[entry["change_id"]].append(index)
+    keep: set[int] = set()
+    for change_id in sorted(by_change):
+        indices = by_change[change_id]
+        if len(indices) > cap:
+            indices = random.Random(f"{seed}:{change_id}").sample(indices, cap)
+        keep.update(indices)
+    return [entry for index, entry in enumerate(entries) if index in keep]
+
+
+def assign_splits(entries: Sequence[dict[str, Any]], seed: int) -> dict[str, str]:
+    """Change id -> split, so that no change is in two splits.
+
+    Per library, change ids are taken largest first (ties in a seeded random order) and each
+    goes to the split furthest below its share (80/10/10) of that library's entries.
+    """
+    counts: dict[str, Counter[str]] = defaultdict(Counter)
+    for entry in entries:
+        counts[entry["dependency"]][entry["change_id"]] += 1
+    assignment: dict[str, str] = {}
+    for library in sorted(counts):
+        per_change = counts[library]
+        total = sum(per_change.values())
+        order = sorted(per_change)
+        random.Random(f"{seed}:{library}").shuffle(order)
+        rank = {change_id: index for index, change_id in enumerate(order)}
+        filled = dict.fromkeys(SPLITS, 0)
+        for change_id in sorted(per_change, key=lambda c: (-per_change[c], rank[c])):
+            split = max(SPLITS, key=lambda s: (SPLIT_SHARES[s] * total - filled[s], -SPLITS.index(s)))
+            assignment[change_id] = split
+            filled[split] += per_change[change_id]
+    return assignment
+
+
+# --------------------------------------------------------------------------- the build
+
+
+@dataclass
+class BuildResult:
+    """What a build produced."""
+
+    splits: dict[str, list[dict[str, Any]]]
+    assignment: dict[str, str]
+    stats: Counter[str]
+    files: int
+    sources: list[str]
+    seconds: float
+
+    @property
+    def total(self) -> int:
+        return sum(len(entries) for entries in self.splits.values())
+
+
+def build(
+    corpus: Path,
+    jobs: int | None = None,
+    max_lines: int = 80,
+    unsafe: bool = True,
+    seed: int = 0,
+    max_per_change: int = 0,
+    progress: bool = False,
+) -> BuildResult:
+    """Mine ``corpus`` and return deduplicated entries split by change id (nothing is written)."""
+    started = time.perf_counter()
+    files = corpus_files(corpus)
+    settings = BuildSettings(max_lines=max_lines, unsafe=unsafe, tool=tool_version())
+    stats: Counter[str] = Counter()
+    entries: list[dict[str, Any]] = []
+    jobs = max(1, jobs or os.cpu_count() or 1)
+    if jobs == 1:
+        _worker_init(settings)
+        results: Iterable[tuple[list[dict[str, Any]], Counter[str]]] = map(mine_file, files)
+        _consume(results, entries, stats, len(files), progress)
+    else:
+        with ProcessPoolExecutor(jobs, initializer=_worker_init, initargs=(settings,)) as pool:
+            results = pool.map(mine_file, files, chunksize=8)
+            _consume(results, entries, stats, len(files), progress)
+    stats["candidates"] = len(entries)
+    entries = deduplicate(entries)
+    stats["after dedup"] = len(entries)
+    entries = cap_per_change(entries, max_per_change, seed)
+    assignment = assign_splits(entries, seed)
+    splits: dict[str, list[dict[str, Any]]] = {name: [] for name in SPLITS}
+    for entry in entries:
+        splits[assignment[entry["change_id"]]].append(entry)
+    sources = sorted({item.source for item in files})
+    return BuildResult(splits, assignment, stats, len(files), sources, time.perf_counter() - started)
+
+
+def _consume(
+    results: Iterable[tuple[list[dict[str, Any]], Counter[str]]],
+    entries: list[dict[str, Any]],
+    stats: Counter[str],
+    total: int,
+    progress: bool,
+) -> None:
+    for done, (found, file_stats) in enumerate(results, start=1):
+        entries.extend(found)
+        stats.update(file_stats)
+        if progress and (done % 500 == 0 or done == total):
+            print(f"  {done}/{total} files, {len(entries)} candidate entries", file=sys.stderr, flush=True)
+
+
+def write_result(result: BuildResult, out: Path, seed: int) -> dict[str, Any]:
+    """Write ``train/validation/test.jsonl`` and ``manifest.json`` into ``out``; return the manifest."""
+    out.mkdir(parents=True, exist_ok=True)
+    for name, entries in result.splits.items():
+        records = [_to_record(entry) for entry in entries]
+        write_recode_jsonl(records, out / f"{name}.jsonl")
+    manifest = {
+        "tool": tool_version(),
+        "seed": seed,
+        "sources": result.sources,
+        "files": result.files,
+        "total": result.total,
+        "splits": {name: len(entries) for name, entries in result.splits.items()},
+        "libraries": library_table(result),
+        "changes": {
+            change_id: {"split": split, "entries": _count_change(result, change_id)}
+            for change_id, split in sorted(result.assignment.items())
+        },
+        "dropped": {k: v for k, v in sorted(result.stats.items()) if k not in ("entries",)},
+        "seconds": round(result.seconds, 1),
+    }
+    (out / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+    return manifest
+
+
+def _count_change(result: BuildResult, change_id: str) -> int:
+    return sum(1 for entries in result.splits.values() for e in entries if e["change_id"] == change_id)
+
+
+def _to_record(entry: dict[str, Any]) -> ReCodeRecord:
+    fields = ("dependency", "new_version", "description", "update_info", "old_code", "new_code")
+    return ReCodeRecord(
+        **{name: entry[name] for name in fields},
+        extra={"change_id": entry["change_id"], "provenance": entry["provenance"]},
+    )
+
+
+def library_table(result: BuildResult) -> dict[str, dict[str, int]]:
+    """Library -> split -> entries (plus ``total`` and ``changes``)."""
+    table: dict[str, dict[str, int]] = defaultdict(lambda: {**dict.fromkeys(SPLITS, 0), "total": 0})
+    changes: dict[str, set[str]] = defaultdict(set)
+    for name, entries in result.splits.items():
+        for entry in entries:
+            row = table[entry["dependency"]]
+            row[name] += 1
+            row["total"] += 1
+            changes[entry["dependency"]].add(entry["change_id"])
+    for library, row in table.items():
+        row["changes"] = len(changes[library])
+    return dict(sorted(table.items()))
+
+
+def report(result: BuildResult) -> str:
+    """Per-library and per-split counts as text."""
+    lines = [f"{'library':<12} {'changes':>7} {'entries':>7} {'train':>6} {'valid':>6} {'test':>6}"]
+    for library, row in library_table(result).items():
+        lines.append(
+            f"{library:<12} {row['changes']:>7} {row['total']:>7} "
+            f"{row['train']:>6} {row['validation']:>6} {row['test']:>6}"
+        )
+    split_changes = Counter(result.assignment.values())
+    lines.append(
+        "splits: " + ", ".join(f"{n} {len(result.splits[n])} entries / {split_changes[n]} changes" for n in SPLITS)
+    )
+    lines.append(
+        f"total {result.total} entries from {result.files} files of {len(result.sources)} sources "
+        f"in {result.seconds:.0f} s (candidates {result.stats['candidates']}, "
+        f"after dedup {result.stats['after dedup']})"
+    )
+    dropped = {k: v for k, v in result.stats.items() if k not in ("entries", "candidates", "after dedup")}
+    if dropped:
+        lines.append("dropped uses: " + ", ".join(f"{k} {v}" for k, v in sorted(dropped.items(), key=lambda i: -i[1])))
+    return "\n".join(lines)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``python -m model_training.data.build``; exit 1 when fewer than ``--min-entries``."""
+    parser = argparse.ArgumentParser(prog="python -m model_training.data.build", description=__doc__.split("\n")[0])
+    parser.add_argument(
+        "--corpus", type=Path, default=Path("bench/.corpus"), help="folder of <name>-<version>/ sources"
+    )
+    parser.add_argument("--out", type=Path, default=Path("data/built"), help="output folder")
+    parser.add_argument("--fetch", action="store_true", help="download the default old releases first (pip)")
+    parser.add_argument("--min-entries", type=int, default=2000, help="exit 1 when fewer entries are built")
+    parser.add_argument("--max-lines", type=int, default=80, help="skip functions longer than this")
+    parser.add_argument("--max-per-change", type=int, default=0, help="cap entries per change id (0: no cap)")
+    parser.add_argument("--safe-only", action="store_true", help="only fixes the knowledge base marks safe")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--jobs", type=int, default=None, help="worker processes (default: CPU count)")
+    args = parser.parse_args(argv)
+    try:
+        if args.fetch:
+            fetch_corpora(args.corpus)
+        result = build(
+            args.corpus,
+            jobs=args.jobs,
+            max_lines=args.max_lines,
+            unsafe=not args.safe_only,
+            seed=args.seed,
+            max_per_change=args.max_per_change,
+            progress=True,
+        )
+    except BuildError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    write_result(result, args.out, args.seed)
+    print(report(result))
+    print(f"wrote {', '.join(str(args.out / f'{n}.jsonl') for n in SPLITS)} and manifest.json")
+    if result.total < args.min_entries:
+        print(
+            f"only {result.total} entries, fewer than --min-entries {args.min_entries}: "
+            "add old-release corpora (--fetch, or folders under --corpus)",
+            file=sys.stderr,
+        )
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,1 @@
+"""Tests of model_training: rewards, ReCode data loading, the training-set builder."""
