@@ -9,6 +9,7 @@ is the Python version (``python==3.12``).
 
 from __future__ import annotations
 
+import os
 import re
 import sys
 from collections.abc import Iterable, Mapping
@@ -130,7 +131,9 @@ def installed_versions(libraries: Iterable[str], python: str | None = None) -> d
     Another interpreter is asked in a subprocess; nothing is imported, only metadata read.
     """
     names = sorted({normalise_name(name) for name in libraries if name != PYTHON})
-    if python is None or Path(python).resolve() == Path(sys.executable).resolve():
+    # Compare unresolved paths: every venv's python links to the same base binary, but each
+    # venv is its own environment.
+    if python is None or os.path.abspath(python) == os.path.abspath(sys.executable):
         from importlib import metadata
 
         raw = {PYTHON: ".".join(map(str, sys.version_info[:3]))}

@@ -1,0 +1,378 @@
+"""Model-written migrations: ask the served ReCode model, then let the validator decide.
+
+Rules cover renames and moves; a changed signature or behaviour needs code rewritten, which is
+what the ReCode model was trained for. This module turns one finding into the model's prompt,
+calls the model, and returns an edit only when it passes the same checks as a rule fix:
+
+1. **Prompt.** :func:`recode_lsp.prompt.build_messages`, exactly as in training: the update
+   information is what the *target* version says about the new API (signature and docstring,
+   from :mod:`recode_lsp.api_docs` when given, else the knowledge base's text), the
+   knowledge-base note and the change in one line; the old code is the innermost function
+   around the finding (else the top-level statement), dedented as the training snippets were.
+2. **Answer.** The code is read with :func:`recode_lsp.prompt.extract_code` (the reward's
+   reader), must parse on its own, is re-indented to the region and spliced over exactly the
+   region's text: the edit cannot touch anything else.
+3. **Validation.** The new module parses; the finding's change is gone from the region; the
+   names the region defined are still defined; nothing is flagged that was not before and no
+   name is left undefined (the checks of :func:`recode_lsp.engine.validator.validate_fix`, less
+   its "apply twice" check, which is about rule fixes); and, when a name checker is given, every
+   library name the answer introduces exists in the target version.
+
+Whatever goes wrong (no server, a timeout, a 500, an answer without code or that still uses the
+old API) comes back as ``ok=False`` with a reason a user can read; model and server problems
+never raise. Model fixes are unsafe by nature: the caller offers them, never applies them alone.
+"""
+
+from __future__ import annotations
+
+import ast
+import asyncio
+import textwrap
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from recode_lsp.engine.analysis import LineIndex
+from recode_lsp.engine.changes import DISPLAY_NAMES, ApiChange
+from recode_lsp.engine.detector import SourceError, analyse, detect
+from recode_lsp.engine.knowledge import KnowledgeBase
+from recode_lsp.engine.model import Finding, TextEdit
+from recode_lsp.engine.options import DetectOptions
+from recode_lsp.engine.validator import NameChecker, parses, undefined_names
+from recode_lsp.model_client import ModelClient, ModelError
+from recode_lsp.prompt import build_messages, extract_code
+
+if TYPE_CHECKING:
+    from recode_lsp.api_docs import ApiDoc
+
+__all__ = ["ModelFixResult", "Region", "describe_update", "enclosing_region", "propose", "propose_sync"]
+
+
+@dataclass
+class ModelFixResult:
+    """The model's proposal for one finding, and whether it may be offered."""
+
+    ok: bool
+    #: The whole document with the edit applied (only when ``ok``).
+    new_source: str | None
+    #: ``[start, end)`` offsets (code points) of the replaced text in the *original* source.
+    edits_region: tuple[int, int] | None
+    #: Why it was rejected, or what was checked when it was accepted.
+    reason: str
+    #: The messages sent to the model (system, user, prefilled assistant).
+    prompt_messages: list[dict[str, str]]
+    #: The model's whole assistant turn, when it answered.
+    raw_answer: str | None
+    #: The text that replaces ``edits_region`` (only when ``ok``).
+    new_text: str | None = None
+
+    @property
+    def edits(self) -> list[TextEdit]:
+        """The edit as engine :class:`~recode_lsp.engine.model.TextEdit` values (empty unless ``ok``)."""
+        if not self.ok or self.edits_region is None or self.new_text is None:
+            return []
+        return [TextEdit(self.edits_region[0], self.edits_region[1], self.new_text)]
+
+
+@dataclass(frozen=True)
+class Region:
+    """The text given to the model as old code, and replaced by its answer."""
+
+    start: int
+    end: int
+    #: Indentation of the region's first line (the answer is re-indented to it).
+    indent: str
+    #: ``"function"``, ``"statement"`` or ``"selection"``.
+    kind: str
+    #: Names the region defines at its top level (a function's name...): the answer must keep them.
+    defines: frozenset[str] = field(default=frozenset())
+
+
+def _defined_names(statements: Sequence[ast.stmt]) -> set[str]:
+    names: set[str] = set()
+    for statement in statements:
+        if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            names.add(statement.name)
+        elif isinstance(statement, (ast.Assign, ast.AnnAssign, ast.AugAssign)):
+            targets = statement.targets if isinstance(statement, ast.Assign) else [statement.target]
+            for target in targets:
+                names.update(n.id for n in ast.walk(target) if isinstance(n, ast.Name))
+    return names
+
+
+def _statement_span(lines: LineIndex, source: str, node: ast.stmt) -> tuple[int, int, str]:
+    """Span of a statement, decorators included, from its line's start when it begins the line."""
+    decorators = getattr(node, "decorator_list", None) or []
+    first = decorators[0] if decorators else node
+    start = lines.offset(first.lineno, first.col_offset)
+    if decorators:
+        start -= 1  # the ``@``
+        while start > 0 and source[start] != "@":
+            start -= 1
+    end = lines.offset(node.end_lineno or node.lineno, node.end_col_offset or 0)
+    line_start = lines.line_starts[first.lineno - 1]
+    before = source[line_start:start]
+    if before.strip():
+        return start, end, ""  # shares its line with other code
+    return line_start, end, before
+
+
+def enclosing_region(source: str, finding: Finding, tree: ast.Module | None = None) -> Region | None:
+    """The innermost function around the finding, else its top-level statement (None: not found)."""
+    tree = tree or ast.parse(source)
+    lines = LineIndex(source)
+    start, end = finding.start_offset, finding.end_offset
+    best: tuple[int, int, str, ast.stmt] | None = None
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            span_start, span_end, indent = _statement_span(lines, source, node)
+            if span_start <= start and end <= span_end and (best is None or span_start >= best[0]):
+                best = (span_start, span_end, indent, node)
+    if best is not None:
+        return Region(best[0], best[1], best[2], "function", frozenset(_defined_names([best[3]])))
+    for node in tree.body:
+        span_start, span_end, indent = _statement_span(lines, source, node)
+        if span_start <= start and end <= span_end:
+            return Region(span_start, span_end, indent, "statement", frozenset(_defined_names([node])))
+    return None
+
+
+def _selection_region(source: str, start: int, end: int) -> Region:
+    """A selection widened to whole lines (without the last line break)."""
+    line_start = source.rfind("\n", 0, start) + 1
+    if end > start and source[end - 1] == "\n":
+        end -= 1
+    line_end = source.find("\n", end)
+    line_end = len(source) if line_end == -1 else line_end
+    text = source[line_start:line_end]
+    indent = text[: len(text) - len(text.lstrip())] if text.strip() else ""
+    try:
+        defines = frozenset(_defined_names(ast.parse(textwrap.dedent(text)).body))
+    except SyntaxError:
+        defines = frozenset()
+    return Region(line_start, line_end, indent, "selection", defines)
+
+
+def target_version(change: ApiChange, options: DetectOptions) -> str:
+    """The version the prompt names: the project's target, else the version that changed the API."""
+    version = options.targets.get(change.library) or change.removed_in or change.deprecated_in
+    return str(version) if version is not None else "its latest release"
+
+
+def describe_update(change: ApiChange, docs: ApiDoc | None, version: str) -> str:
+    """The prompt's update information: what changed, and the new API as the target defines it."""
+    library = DISPLAY_NAMES.get(change.library, change.library)
+    parts: list[str] = [change.message()]
+    if change.note and change.note not in parts[0]:
+        parts.append(change.note)
+    name = (docs.qualified_name if docs is not None else None) or change.new
+    signature = docs.signature if docs is not None else None
+    docstring = docs.docstring if docs is not None else change.doc
+    if docs is not None and not docstring:
+        docstring = change.doc
+    if signature or (docstring and docstring not in parts):
+        where = docs.version if docs is not None and docs.version else version
+        header = f"`{name}` in {library} {where}:" if name else f"In {library} {where}:"
+        block = [header]
+        if signature:
+            block.append(textwrap.indent(signature, "    "))
+        if docstring and docstring not in parts:
+            block.append(docstring.strip())
+        parts.append("\n".join(block))
+    return "\n\n".join(parts)
+
+
+def _rejected(reason: str, messages: list[dict[str, str]], raw: str | None = None) -> ModelFixResult:
+    return ModelFixResult(False, None, None, reason, messages, raw)
+
+
+def _strip_repeated_imports(code: str, module: ast.Module) -> str:
+    """Drop imports the answer repeats from the module (models add the ones they assume)."""
+    try:
+        tree = ast.parse(code)
+    except SyntaxError:
+        return code
+    present = {ast.dump(node) for node in module.body if isinstance(node, (ast.Import, ast.ImportFrom))}
+    drop_until = 0
+    for node in tree.body:
+        if isinstance(node, (ast.Import, ast.ImportFrom)) and ast.dump(node) in present:
+            drop_until = node.end_lineno or node.lineno
+            continue
+        break
+    if not drop_until or drop_until >= len(code.splitlines()):
+        return code
+    return "\n".join(code.splitlines()[drop_until:]).lstrip("\n")
+
+
+def _library_names(source: str, start: int, end: int, top: str) -> set[str]:
+    """Qualified names under package ``top`` that code in ``[start, end)`` refers to."""
+    analysis = analyse(source)
+    lines = analysis.lines
+    names: set[str] = set()
+    inner: set[int] = set()
+    for node in ast.walk(analysis.tree):
+        if isinstance(node, ast.Attribute):
+            inner.add(id(node.value))
+    for node in ast.walk(analysis.tree):
+        if not isinstance(node, (ast.Attribute, ast.Name)) or id(node) in inner:
+            continue
+        offset = lines.offset(node.lineno, node.col_offset)
+        if not start <= offset < end:
+            continue
+        qualified = analysis.qualified_name(node)
+        if qualified and qualified.split(".", 1)[0] == top:
+            names.add(qualified)
+    return names
+
+
+def _still_uses(change: ApiChange) -> str:
+    if change.old_keyword:
+        return f"the model's answer still passes `{change.old_keyword}=` to `{change.old}`"
+    return f"the model's answer still uses {change.old}"
+
+
+async def propose(
+    source: str,
+    finding: Finding,
+    kb: KnowledgeBase,
+    options: DetectOptions,
+    client: ModelClient,
+    docs: ApiDoc | None = None,
+    path: str = "<string>",
+    *,
+    name_exists: NameChecker | None = None,
+    selection: tuple[int, int] | None = None,
+    max_tokens: int = 1024,
+    temperature: float = 0.0,
+) -> ModelFixResult:
+    """Ask the model to migrate the code around ``finding``; validated, never raises for model problems.
+
+    ``selection`` (offsets) replaces the enclosing function as the region, widened to whole lines.
+    ``name_exists`` (e.g. :meth:`recode_lsp.api_docs.ApiDocs.name_checker`) checks that the
+    library names the answer introduces exist in the target version.
+    """
+    change = finding.change
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError) as exc:
+        return _rejected(f"the file does not parse, so it cannot be migrated: {exc}", [])
+    if not 0 <= finding.start_offset <= finding.end_offset <= len(source):
+        return _rejected("the finding is no longer in the document", [])
+    if selection is not None:
+        region = _selection_region(source, *selection)
+    else:
+        found = enclosing_region(source, finding, tree)
+        if found is None:
+            return _rejected("no function or statement encloses the finding", [])
+        region = found
+    old_text = source[region.start : region.end]
+    version = target_version(change, options)
+    messages = build_messages(
+        change.library, version, describe_update(change, docs, version), textwrap.dedent(old_text)
+    )
+
+    try:
+        raw = await client.complete(messages, max_tokens=max_tokens, temperature=temperature)
+    except ModelError as exc:
+        return _rejected(str(exc), messages)
+    except Exception as exc:  # noqa: BLE001 - a model problem must never break the editor
+        return _rejected(f"the model call failed: {type(exc).__name__}: {exc}", messages)
+
+    code = extract_code(raw)
+    if code is None or not code.strip():
+        return _rejected("the model returned no code", messages, raw)
+    code = textwrap.dedent(code.strip("\n")).rstrip()
+    try:
+        answer_tree = ast.parse(code)
+    except SyntaxError as exc:
+        return _rejected(f"the model's answer does not parse (line {exc.lineno}: {exc.msg})", messages, raw)
+    if region.kind == "function":
+        code = _strip_repeated_imports(code, tree)
+        answer_tree = ast.parse(code)
+    if missing := region.defines - _defined_names(answer_tree.body):
+        names = ", ".join(f"`{name}`" for name in sorted(missing))
+        return _rejected(f"the model's answer drops {names}", messages, raw)
+    new_text = textwrap.indent(code, region.indent) if region.indent else code
+    new_source = source[: region.start] + new_text + source[region.end :]
+    new_end = region.start + len(new_text)
+
+    verdict = parses(new_source)
+    if not verdict.ok:
+        return _rejected(f"the file would not parse after the model's edit: {verdict.reason}", messages, raw)
+    try:
+        before = detect(source, kb, options, path, apply_suppressions=False)
+        after = detect(new_source, kb, options, path, apply_suppressions=False)
+    except SourceError as exc:
+        return _rejected(f"the model's edit cannot be checked: {exc}", messages, raw)
+    if any(f.code == finding.code and region.start <= f.start_offset < new_end for f in after):
+        return _rejected(_still_uses(change), messages, raw)
+    count_before = Counter(f.code for f in before)
+    for code_id, number in Counter(f.code for f in after).items():
+        allowed = count_before.get(code_id, 0) - (1 if code_id == finding.code else 0)
+        if number > allowed:
+            new = next((f for f in after if f.code == code_id and region.start <= f.start_offset < new_end), None)
+            what = new.message if new is not None else code_id
+            return _rejected(f"the model's answer introduces {code_id}: {what}", messages, raw)
+    # validate_fix's other checks; not its "apply twice" one, which is about rule fixes (the
+    # same change elsewhere in the file is still fixable by rules, and that is fine).
+    if new_undefined := undefined_names(new_source) - undefined_names(source):
+        names = ", ".join(sorted(new_undefined))
+        return _rejected(f"the model's answer uses undefined name(s): {names}", messages, raw)
+    if name_exists is not None:
+        top = (change.new or change.old).split(".", 1)[0]
+        introduced = _library_names(new_source, region.start, new_end, top) - _library_names(
+            source, region.start, region.end, top
+        )
+        for name in sorted(introduced):
+            if name_exists(name, change.library) is False:
+                library = DISPLAY_NAMES.get(change.library, change.library)
+                return _rejected(
+                    f"the model's answer uses `{name}`, which does not exist in {library} {version}", messages, raw
+                )
+    return ModelFixResult(
+        True,
+        new_source,
+        (region.start, region.end),
+        f"the model's migration of {change.old} passed validation",
+        messages,
+        raw,
+        new_text,
+    )
+
+
+def propose_sync(
+    source: str,
+    finding: Finding,
+    kb: KnowledgeBase,
+    options: DetectOptions,
+    client: ModelClient,
+    docs: ApiDoc | None = None,
+    path: str = "<string>",
+    *,
+    name_exists: NameChecker | None = None,
+    selection: tuple[int, int] | None = None,
+    max_tokens: int = 1024,
+    temperature: float = 0.0,
+) -> ModelFixResult:
+    """:func:`propose` for synchronous callers (the CLI); not for use inside an event loop."""
+
+    async def once() -> ModelFixResult:
+        try:
+            return await propose(
+                source,
+                finding,
+                kb,
+                options,
+                client,
+                docs,
+                path,
+                name_exists=name_exists,
+                selection=selection,
+                max_tokens=max_tokens,
+                temperature=temperature,
+            )
+        finally:
+            await client.aclose()
+
+    return asyncio.run(once())
