@@ -81,6 +81,18 @@ def undefined_names(source: str) -> set[str]:
     return loaded - bound
 
 
+def _written_lines(original: str, new: str) -> set[int]:
+    """0-based lines of ``new`` that the fix inserted or replaced."""
+    import difflib
+
+    matcher = difflib.SequenceMatcher(None, original.splitlines(), new.splitlines(), autojunk=False)
+    written: set[int] = set()
+    for tag, _, _, start, end in matcher.get_opcodes():
+        if tag != "equal":
+            written.update(range(start, end))
+    return written
+
+
 def _module_bindings(source: str) -> set[str]:
     names: set[str] = set()
     if not source:
@@ -132,7 +144,8 @@ def validate_fix(
     if not verdict.ok:
         return verdict
     try:
-        after = detect(new_source, kb, options, path, module_name, apply_suppressions=False)
+        # Detected as ``before`` was (suppression comments move with their lines).
+        after = detect(new_source, kb, options, path, module_name)
     except SourceError as exc:
         return Verdict(False, str(exc))
     if shadowed := _new_builtin_shadows(original_source, new_source):
@@ -147,8 +160,18 @@ def validate_fix(
             return Verdict(False, f"the fix introduces a new finding {code}")
         if number > count_before[code] - count_fixed.get(code, 0):
             return Verdict(False, f"{code} is still found after the fix")
-    # Applying the same fixes a second time must change nothing.
-    again = [f for f in after if f.code in count_fixed and f.fixable]
+    # Applying the fixes a second time must change nothing. A code whose every use was fixed
+    # must not be fixable again in the lines the fix wrote; when only some uses were selected
+    # (a quick fix), the others are not this fix's business.
+    complete = {code for code, number in count_fixed.items() if number >= count_before[code]}
+    written = _written_lines(original_source, new_source) if original_source else None
+    again = [
+        f
+        for f in after
+        if f.code in complete
+        and f.fixable
+        and (written is None or any(line in written for line in range(f.range.start.line, f.range.end.line + 1)))
+    ]
     if again:
         second = fix_findings(analyse(new_source, path, module_name), again)
         if second.source != new_source:

@@ -319,3 +319,19 @@ def test_only_import_in_block_becomes_pass():
     result = migrate(before, KB)
     assert result.source.startswith("try:\n    pass\nexcept ImportError:\n") or "collections.abc" in result.source
     compile(result.source, "<fixed>", "exec")
+
+
+def test_a_suppressed_use_does_not_block_fixing_the_others():
+    before = "import numpy as np\na = np.float_  # recode: ignore[NPY001]\nb = np.float_\n"
+    check(before, "import numpy as np\na = np.float_  # recode: ignore[NPY001]\nb = np.float64\n")
+
+
+def test_one_quick_fix_when_the_change_is_used_twice():
+    from recode_lsp.engine import DetectOptions, analyse, detect, fix_and_validate
+
+    source = "import numpy as np\na = np.float_\nb = np.float_\n"
+    analysis = analyse(source)
+    findings = detect(source, KB, DetectOptions(), analysis=analysis)
+    outcome = fix_and_validate(analysis, findings, KB, DetectOptions(), selected=[findings[1]])
+    assert outcome.source == "import numpy as np\na = np.float_\nb = np.float64\n"
+    assert outcome.skipped == []

@@ -1,0 +1,3 @@
+from recode_lsp.server.main import main
+
+raise SystemExit(main())

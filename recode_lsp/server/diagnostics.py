@@ -1,0 +1,196 @@
+"""Diagnostics: findings as the editor's squiggles, pulled by the client or pushed by the server.
+
+LSP has two models. In the older *push* model the server sends
+``textDocument/publishDiagnostics`` whenever it has results; it decides when, so it debounces
+(analysing on every keystroke of a burst is wasted work) and drops results of versions the
+user has typed past. In the *pull* model (LSP 3.17) the client asks with
+``textDocument/diagnostic`` when it wants them and the server answers that request; the answer
+carries a ``resultId``, and a client that sends it back gets "unchanged" when nothing changed.
+The server pulls when the client declares ``textDocument.diagnostic`` support and pushes
+otherwise, never both (the client would show everything twice).
+
+A diagnostic carries the change's id as ``code``, ``source: "recode"``, severity by the target
+version (removed: error; deprecated: warning, tagged *deprecated* where the client supports
+it), a ``codeDescription`` link when the knowledge base cites a URL (the explanation is added
+to the message otherwise), and ``data`` with the id, the finding's key and the document
+version, which code actions use to find the finding again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import logging
+import re
+import weakref
+from typing import TYPE_CHECKING, Any
+
+from lsprotocol import types
+
+from recode_lsp.engine.changes import Severity
+from recode_lsp.engine.document import DocumentAnalysis, finding_key
+from recode_lsp.engine.edits import PositionMap
+from recode_lsp.server.convert import lsp_range
+from recode_lsp.server.guard import guarded, report_error
+
+if TYPE_CHECKING:
+    from recode_lsp.server.documents import Snapshot
+    from recode_lsp.server.server import RecodeLanguageServer
+
+logger = logging.getLogger(__name__)
+
+SOURCE = "recode"
+_URL = re.compile(r"https?://[^\s)>\]]+")
+
+
+def change_url(source: str) -> str | None:
+    """The first URL the knowledge base cites for a change, if any."""
+    match = _URL.search(source)
+    return match.group(0).rstrip(".,;") if match else None
+
+
+class Diagnostics:
+    """Converts analyses to LSP diagnostics and, in push mode, publishes them."""
+
+    def __init__(self, server: RecodeLanguageServer) -> None:
+        self._server = server
+        self._tasks: dict[str, asyncio.Task[None]] = {}
+        self._converted: weakref.WeakKeyDictionary[DocumentAnalysis, tuple[int | None, str, list[types.Diagnostic]]]
+        self._converted = weakref.WeakKeyDictionary()
+        self._serial = itertools.count(1)
+
+    @property
+    def pull(self) -> bool:
+        return self._server.client.pull_diagnostics
+
+    # --- events --------------------------------------------------------------------------------
+
+    def document_changed(self, uri: str, opened: bool = False) -> None:
+        if not self.pull:
+            self._schedule(uri, 0.0 if opened else None)
+
+    def document_closed(self, uri: str) -> None:
+        task = self._tasks.pop(uri, None)
+        if task is not None:
+            task.cancel()
+        if not self.pull:
+            self._server.text_document_publish_diagnostics(types.PublishDiagnosticsParams(uri=uri, diagnostics=[]))
+
+    def settings_changed(self) -> None:
+        if self.pull:
+            self._refresh_pull()
+        else:
+            for uri in self._server.documents.uris:
+                self._schedule(uri, 0.0)
+
+    def refresh(self, uri: str) -> None:
+        """The diagnostics of ``uri`` changed without an edit (settings, a settled analysis)."""
+        if self.pull:
+            self._refresh_pull()
+        else:
+            self._schedule(uri, 0.0)
+
+    def _refresh_pull(self) -> None:
+        if self._server.client.diagnostic_refresh:
+            future = self._server.workspace_diagnostic_refresh(None)
+            future.add_done_callback(lambda done: done.cancelled() or done.exception())
+
+    # --- push ----------------------------------------------------------------------------------
+
+    def _schedule(self, uri: str, delay: float | None) -> None:
+        previous = self._tasks.pop(uri, None)
+        if previous is not None:
+            previous.cancel()  # a newer version supersedes it; its analysis stops if nobody else waits
+        task = asyncio.ensure_future(self._publish_after(uri, delay))
+        self._tasks[uri] = task
+        task.add_done_callback(lambda done: self._tasks.get(uri) is done and self._tasks.pop(uri, None))
+
+    async def _publish_after(self, uri: str, delay: float | None) -> None:
+        try:
+            if delay is None:
+                delay = (await self._server.settings.for_uri(uri)).debounce_ms / 1000
+            if delay > 0:
+                await asyncio.sleep(delay)
+            snapshot = await self._server.documents.snapshot(uri)
+            if snapshot is None:
+                return
+            current = self._server.workspace.get_text_document(uri).version
+            if current is not None and current != snapshot.version:
+                return  # stale: the task of the newer version publishes
+            diagnostics, _ = self.of(snapshot)
+            self._server.text_document_publish_diagnostics(
+                # For a version with a syntax error these are the last good version's findings:
+                # what the server still reports for this version.
+                types.PublishDiagnosticsParams(uri=uri, diagnostics=diagnostics, version=snapshot.version)
+            )
+        except asyncio.CancelledError:
+            raise
+        except Exception as error:  # noqa: BLE001 - a failed publish must not stop the next one
+            report_error(self._server, f"diagnostics of {uri}", error)
+
+    # --- conversion ----------------------------------------------------------------------------
+
+    def of(self, snapshot: Snapshot) -> tuple[list[types.Diagnostic], str]:
+        """The diagnostics to show for a snapshot, and their result id."""
+        generation = self._server.settings.generation
+        if snapshot.shown is None:
+            return [], f"{generation}:{snapshot.version}:none"
+        diagnostics, serial = self.convert(snapshot.shown, snapshot.shown_version)
+        return diagnostics, f"{generation}:{snapshot.shown_version}:{serial}"
+
+    def convert(self, analysis: DocumentAnalysis, version: int | None) -> tuple[list[types.Diagnostic], str]:
+        cached = self._converted.get(analysis)
+        if cached is not None and cached[0] == version:
+            return cached[2], cached[1]
+        client = self._server.client
+        encoding = self._server.encoding
+        positions = PositionMap(analysis.source)
+        diagnostics = []
+        for finding in analysis.findings:
+            change = finding.change
+            url = change_url(change.source)
+            message = finding.message
+            data: dict[str, Any] = {"id": change.id, "key": finding_key(finding), "version": version}
+            if url is None or not client.code_description:
+                explanation = change.note or change.source
+                data["explanation"] = explanation
+                if explanation and explanation not in message:
+                    message = f"{message}\n{explanation}"
+            deprecated = finding.severity is Severity.WARNING and client.deprecated_tag
+            diagnostics.append(
+                types.Diagnostic(
+                    range=lsp_range(positions, finding.start_offset, finding.end_offset, encoding),
+                    message=message,
+                    severity=(
+                        types.DiagnosticSeverity.Error
+                        if finding.severity is Severity.ERROR
+                        else types.DiagnosticSeverity.Warning
+                    ),
+                    code=change.id,
+                    code_description=types.CodeDescription(href=url) if url and client.code_description else None,
+                    source=SOURCE,
+                    tags=[types.DiagnosticTag.Deprecated] if deprecated else None,
+                    data=data,
+                )
+            )
+        serial = str(next(self._serial))
+        self._converted[analysis] = (version, serial, diagnostics)
+        return diagnostics, serial
+
+
+def register(server: RecodeLanguageServer) -> None:
+    """``textDocument/diagnostic`` (pull); pushing is driven by document events."""
+
+    @server.feature(
+        types.TEXT_DOCUMENT_DIAGNOSTIC,
+        types.DiagnosticOptions(identifier=SOURCE, inter_file_dependencies=False, workspace_diagnostics=False),
+    )
+    @guarded(lambda params: types.RelatedFullDocumentDiagnosticReport(items=[]))
+    async def diagnostic(ls: RecodeLanguageServer, params: types.DocumentDiagnosticParams) -> Any:
+        snapshot = await ls.documents.snapshot(params.text_document.uri)
+        if snapshot is None:
+            return types.RelatedFullDocumentDiagnosticReport(items=[])
+        diagnostics, result_id = ls.diagnostics.of(snapshot)
+        if params.previous_result_id == result_id:
+            return types.RelatedUnchangedDocumentDiagnosticReport(result_id=result_id)
+        return types.RelatedFullDocumentDiagnosticReport(items=diagnostics, result_id=result_id)

@@ -1,0 +1,230 @@
+"""Hover: what changed about the API under the cursor, and how the target version documents it.
+
+In LSP the client sends ``textDocument/hover`` with a position; the server answers with
+content (Markdown when the client declares ``hover.contentFormat`` Markdown, plain text
+otherwise) and the range it describes. On a flagged API, ReCode shows the old and new names,
+the versions that deprecated and removed it, the knowledge base's note and doc text, and,
+when :mod:`recode_lsp.api_docs` is installed, the new API's signature and docstring *as the
+target version defines it* (read from the installed package or a fetched release).
+
+Fetching docs can take seconds (it may download a release), so it never runs on the event
+loop and never holds up diagnostics: lookups run in their own daemon threads, hover waits for
+them at most ``recode.hoverDocsTimeoutMs`` and otherwise shows the knowledge base's text (the
+lookup finishes in the background and the next hover has it).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from lsprotocol import types
+
+from recode_lsp.engine.changes import DISPLAY_NAMES, ApiChange
+from recode_lsp.engine.edits import PositionMap
+from recode_lsp.engine.model import Finding
+from recode_lsp.engine.versions import Version
+from recode_lsp.server.convert import engine_position, lsp_range
+from recode_lsp.server.diagnostics import change_url
+from recode_lsp.server.guard import guarded, nothing
+
+if TYPE_CHECKING:
+    from recode_lsp.server.server import RecodeLanguageServer
+    from recode_lsp.server.settings import ProjectContext
+
+logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+NOT_INSTALLED = (
+    "Current API docs are not available (recode_lsp.api_docs is not installed); this is the knowledge base's text."
+)
+DISABLED = "Current API docs are turned off (recode.apiDocs); this is the knowledge base's text."
+LOADING = "The target version's docs are still loading; this is the knowledge base's text."
+
+
+def _api_docs_class() -> Any | None:
+    """``recode_lsp.api_docs.ApiDocs`` if that module is installed."""
+    try:
+        from recode_lsp.api_docs import ApiDocs
+    except ImportError:
+        return None
+    return ApiDocs
+
+
+def cache_dir() -> Path:
+    base = os.environ.get("RECODE_CACHE_DIR") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "recode"
+    )
+    return Path(base) / "api-docs"
+
+
+def run_in_daemon_thread(fn: Callable[[], T]) -> asyncio.Future[T]:
+    """Run blocking ``fn`` in a daemon thread (the server can exit while it runs)."""
+    loop = asyncio.get_running_loop()
+    future: asyncio.Future[T] = loop.create_future()
+
+    def settle(result: T | None, error: BaseException | None) -> None:
+        if future.done():
+            return
+        if error is not None:
+            future.set_exception(error)
+        else:
+            future.set_result(result)  # type: ignore[arg-type]
+
+    def target() -> None:
+        try:
+            result = fn()
+        except BaseException as error:  # noqa: BLE001 - handed to the event loop
+            loop.call_soon_threadsafe(settle, None, error)
+        else:
+            loop.call_soon_threadsafe(settle, result, None)
+
+    threading.Thread(target=target, name="recode-api-docs", daemon=True).start()
+    return future
+
+
+class DocsLookups:
+    """Shared ``ApiDocs`` instances and the lookups in flight or done."""
+
+    def __init__(self) -> None:
+        self._instances: dict[str | None, Any] = {}
+        self._lookups: dict[tuple[str, str, str | None, str | None], asyncio.Future[Any]] = {}
+
+    def clear(self) -> None:
+        self._lookups.clear()
+
+    def lookup(self, change: ApiChange, qualified_name: str, version: Version | None, interpreter: str | None) -> Any:
+        """The future of an ``ApiDoc`` (None when api_docs is not installed)."""
+        api_docs = _api_docs_class()
+        if api_docs is None:
+            return None
+        key = (qualified_name, change.library, str(version) if version else None, interpreter)
+        future = self._lookups.get(key)
+        if future is None or (future.done() and future.exception() is not None):
+            instance = self._instances.get(interpreter)
+            if instance is None:
+                instance = self._instances[interpreter] = api_docs(cache_dir(), interpreter=interpreter)
+            future = run_in_daemon_thread(lambda: instance.lookup(qualified_name, change.library, version, change))
+            future.add_done_callback(lambda done: done.cancelled() or done.exception())
+            self._lookups[key] = future
+        return future
+
+
+def _versions(change: ApiChange) -> str:
+    library = DISPLAY_NAMES.get(change.library, change.library)
+    parts = []
+    if change.deprecated_in is not None:
+        parts.append(f"deprecated in {library} {change.deprecated_in}")
+    if change.removed_in is not None:
+        parts.append(f"removed in {library} {change.removed_in}")
+    if change.restored_in is not None:
+        parts.append(f"restored in {library} {change.restored_in}")
+    return ", ".join(parts) or "changed"
+
+
+def _sentence(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
+def render(finding: Finding, project: ProjectContext, doc: Any | None, doc_note: str, markdown: bool) -> str:
+    """The hover text of one finding (Markdown or plain text)."""
+    change = finding.change
+    target = project.analysis.options.targets.get(change.library)
+    library = DISPLAY_NAMES.get(change.library, change.library)
+    old = change.old + (f"({change.old_keyword}=...)" if change.old_keyword else "")
+    new = change.describe_new().strip("`")
+    code = (lambda text: f"`{text}`") if markdown else (lambda text: text)
+    bold = (lambda text: f"**{text}**") if markdown else (lambda text: text)
+    lines = [
+        f"{bold('ReCode ' + change.id)}: {code(old)} → {code(new)}",
+        "",
+        _sentence(_versions(change))
+        + (f" (target: {library} {target})" if target is not None else " (target: the newest known version)"),
+    ]
+    if change.note:
+        lines += ["", change.note]
+    signature = getattr(doc, "signature", None) if doc is not None else None
+    docstring = getattr(doc, "docstring", None) if doc is not None else None
+    origin = getattr(doc, "origin", "knowledge-base") if doc is not None else "knowledge-base"
+    if signature or (docstring and origin != "knowledge-base"):
+        version = getattr(doc, "version", None)
+        where = f"{library} {version}" if version else library
+        lines += ["", f"{bold(change.new or new)} in {where} ({origin}):"]
+        if signature:
+            lines += ["```python", signature, "```"] if markdown else [signature]
+        if docstring:
+            lines += ["", docstring.strip()]
+        note = getattr(doc, "note", "")
+        if note:
+            lines += ["", f"_{note}_" if markdown else note]
+    else:
+        if change.doc:
+            lines += ["", f"{bold(change.new or new)}: {change.doc}"]
+        note = getattr(doc, "note", "") if doc is not None else ""
+        lines += ["", f"_{note or doc_note}_" if markdown else (note or doc_note)]
+    url = change_url(change.source)
+    lines += ["", f"Source: {url or change.source}"]
+    return "\n".join(lines)
+
+
+async def hover(ls: RecodeLanguageServer, params: types.HoverParams) -> types.Hover | None:
+    snapshot = await ls.documents.snapshot(params.text_document.uri)
+    if snapshot is None or snapshot.shown is None:
+        return None
+    analysis = snapshot.shown
+    positions = PositionMap(analysis.source)
+    position = engine_position(positions, params.position, ls.encoding)
+    findings = analysis.findings_at(position.line, position.column)
+    if not findings:
+        return None
+    markdown = ls.client.markdown_hover
+    parts = []
+    for finding in findings:
+        doc, note = await docs_for(ls, finding, snapshot.project)
+        parts.append(render(finding, snapshot.project, doc, note, markdown))
+    first = findings[0]
+    return types.Hover(
+        contents=types.MarkupContent(
+            kind=types.MarkupKind.Markdown if markdown else types.MarkupKind.PlainText,
+            value=("\n\n---\n\n" if markdown else "\n\n").join(parts),
+        ),
+        range=lsp_range(positions, first.start_offset, first.end_offset, ls.encoding),
+    )
+
+
+async def docs_for(ls: RecodeLanguageServer, finding: Finding, project: ProjectContext) -> tuple[Any | None, str]:
+    """The target version's docs of the new API, or None and why the knowledge base is shown."""
+    settings = project.settings
+    change = finding.change
+    if not settings.api_docs:
+        return None, DISABLED
+    if not change.new:
+        return None, "The change names no new API to document; this is the knowledge base's text."
+    target = project.analysis.options.targets.get(change.library)
+    try:
+        future = ls.docs.lookup(change, change.new, target, settings.interpreter)
+    except Exception as error:  # noqa: BLE001 - docs are optional; hover still answers
+        logger.warning("cannot look API docs up: %r", error)
+        return None, f"Current API docs are not available ({error}); this is the knowledge base's text."
+    if future is None:
+        return None, NOT_INSTALLED
+    try:
+        return await asyncio.wait_for(asyncio.shield(future), settings.hover_docs_timeout_ms / 1000), ""
+    except asyncio.TimeoutError:
+        return None, LOADING
+    except Exception as error:  # noqa: BLE001 - docs are optional
+        logger.warning("API docs lookup failed: %r", error)
+        return None, f"Looking up the current API docs failed ({error}); this is the knowledge base's text."
+
+
+def register(server: RecodeLanguageServer) -> None:
+    @server.feature(types.TEXT_DOCUMENT_HOVER)
+    @guarded(nothing)
+    async def on_hover(ls: RecodeLanguageServer, params: types.HoverParams) -> types.Hover | None:
+        return await hover(ls, params)

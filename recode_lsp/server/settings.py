@@ -1,0 +1,351 @@
+"""Settings: the editor's ``recode`` section merged over the project's ``[tool.recode]``.
+
+LSP has two ways to get settings. The current one is *pull*: the server sends a
+``workspace/configuration`` request naming a section (``recode``) and a scope (the document's
+URI, so a multi-root workspace can differ per folder), and the client answers with the values.
+When the user changes a setting, the client sends ``workspace/didChangeConfiguration``; its
+payload is often empty, so the server forgets what it pulled and pulls again. Clients
+without ``workspace/configuration`` support get the older behaviour: values come from
+``initializationOptions`` and from the ``settings`` of ``didChangeConfiguration``.
+
+The section (all keys optional)::
+
+    {
+      "targets": ["numpy==2.0"],          // versions the project moves to (before [tool.recode])
+      "interpreter": ".venv/bin/python",  // whose installed versions count
+      "model": {"endpoint": "http://localhost:8000/v1", "name": "recode"},
+      "unsafeFixes": false,                // offer unsafe quick fixes; fix-all applies them
+      "libraries": ["numpy", "pandas"],   // only these libraries
+      "debounceMs": 150,                   // push diagnostics this long after the last edit
+      "maxFileBytes": 2000000, "maxFileLines": 50000,  // larger files are skipped
+      "apiDocs": true,                     // hover shows the target version's docs (may fetch)
+      "hoverDocsTimeoutMs": 1500           // how long hover waits for them
+    }
+
+The editor's values win over ``[tool.recode]`` (targets per library; the rest key by key),
+as the architecture orders the sources of a target version.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from lsprotocol import types
+
+from recode_lsp.cli.config import ConfigError, ProjectConfig, find_project_root, load_config
+from recode_lsp.engine.document import AnalysisContext
+from recode_lsp.engine.knowledge import KnowledgeBaseError, load_knowledge_base
+from recode_lsp.engine.options import DetectOptions
+from recode_lsp.engine.versions import Version, parse_target, resolve_targets
+
+if TYPE_CHECKING:
+    from recode_lsp.server.server import RecodeLanguageServer
+
+logger = logging.getLogger(__name__)
+
+SECTION = "recode"
+
+
+@dataclass(frozen=True)
+class EditorSettings:
+    """The editor's ``recode`` section, checked; bad values are dropped with a warning."""
+
+    targets: tuple[str, ...] = ()
+    interpreter: str | None = None
+    model_endpoint: str | None = None
+    model_name: str | None = None
+    #: None: as ``[tool.recode] unsafe-fixes`` says.
+    unsafe_fixes: bool | None = None
+    libraries: tuple[str, ...] | None = None
+    debounce_ms: int = 150
+    max_file_bytes: int = 2_000_000
+    max_file_lines: int = 50_000
+    api_docs: bool = True
+    hover_docs_timeout_ms: int = 1500
+    #: What was wrong with the raw values (shown once in the log).
+    problems: tuple[str, ...] = field(default=(), compare=False)
+
+    @classmethod
+    def parse(cls, raw: object) -> EditorSettings:
+        """Read the section as a client sends it (nested objects or dotted keys)."""
+        values = _flatten(raw) if isinstance(raw, Mapping) else {}
+        problems: list[str] = []
+
+        def strings(key: str) -> tuple[str, ...] | None:
+            value = values.get(key)
+            if value is None:
+                return None
+            if isinstance(value, str):
+                return (value,)
+            if isinstance(value, (list, tuple)) and all(isinstance(item, str) for item in value):
+                return tuple(value)
+            problems.append(f"recode.{key} must be a list of strings")
+            return None
+
+        def text(key: str) -> str | None:
+            value = values.get(key)
+            if value is None or (isinstance(value, str) and not value.strip()):
+                return None
+            if isinstance(value, str):
+                return value.strip()
+            problems.append(f"recode.{key} must be a string")
+            return None
+
+        def number(key: str, default: int) -> int:
+            value = values.get(key)
+            if value is None:
+                return default
+            if isinstance(value, (int, float)) and not isinstance(value, bool) and value >= 0:
+                return int(value)
+            problems.append(f"recode.{key} must be a non-negative number")
+            return default
+
+        api_docs = values.get("apiDocs", True)
+        if not isinstance(api_docs, bool):
+            problems.append("recode.apiDocs must be true or false")
+            api_docs = True
+        unsafe = values.get("unsafeFixes")
+        if unsafe is not None and not isinstance(unsafe, bool):
+            problems.append("recode.unsafeFixes must be true or false")
+            unsafe = None
+        targets = strings("targets") or ()
+        for target in targets:
+            try:
+                parse_target(target)
+            except ValueError as exc:
+                problems.append(f"recode.targets: {exc}")
+        libraries = strings("libraries")
+        return cls(
+            targets=tuple(t for t in targets if _valid_target(t)),
+            interpreter=text("interpreter"),
+            model_endpoint=text("model.endpoint"),
+            model_name=text("model.name"),
+            unsafe_fixes=unsafe,
+            libraries=tuple(name.lower() for name in libraries) if libraries is not None else None,
+            debounce_ms=number("debounceMs", 150),
+            max_file_bytes=number("maxFileBytes", 2_000_000),
+            max_file_lines=number("maxFileLines", 50_000),
+            api_docs=api_docs,
+            hover_docs_timeout_ms=number("hoverDocsTimeoutMs", 1500),
+            problems=tuple(problems),
+        )
+
+
+def _valid_target(text: str) -> bool:
+    try:
+        parse_target(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _flatten(raw: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    """``{"model": {"endpoint": x}}`` and ``{"model.endpoint": x}`` both give ``model.endpoint``."""
+    flat: dict[str, Any] = {}
+    for key, value in raw.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, Mapping) and name == "model":
+            flat.update(_flatten(value, f"{name}."))
+        else:
+            flat[name] = value
+    return flat
+
+
+@dataclass(frozen=True, eq=False)
+class ProjectContext:
+    """Everything needed to analyse one project's documents, resolved from the settings."""
+
+    analysis: AnalysisContext
+    settings: EditorSettings
+    root: Path
+    #: ``numpy==2.0 (editor)`` and so on, for the log.
+    targets: tuple[str, ...]
+    #: Problems met while resolving (a malformed ``[tool.recode]``...), for the log.
+    problems: tuple[str, ...] = ()
+
+
+def resolve_context(settings: EditorSettings, path: Path) -> ProjectContext:
+    """The project of ``path``: its ``[tool.recode]``, knowledge base and target versions.
+
+    Blocking (reads files; may ask another interpreter for its versions): call it off the
+    event loop.
+    """
+    root = find_project_root(path)
+    problems = list(settings.problems)
+    try:
+        config = load_config(root)
+    except ConfigError as exc:
+        problems.append(str(exc))
+        config = ProjectConfig(root=root)
+    try:
+        kb = load_knowledge_base(config.extra_changes)
+    except KnowledgeBaseError as exc:
+        problems.append(str(exc))
+        kb = load_knowledge_base()
+    editor_targets: dict[str, Version] = {}
+    for text in settings.targets:
+        library, version = parse_target(text)
+        editor_targets[library] = version
+    libraries = list(settings.libraries) if settings.libraries is not None else config.libraries
+    probe = DetectOptions(select=config.select, ignore=config.ignore, libraries=libraries)
+    wanted = sorted({change.library for change in kb.changes if probe.severity(change) is not None})
+    python = settings.interpreter or config.python
+    if python is not None and not os.path.isabs(python) and os.sep in python:
+        python = str(root / python)
+    try:
+        targets = resolve_targets(
+            wanted, cli_targets=editor_targets, config_targets=config.targets, project_root=root, python=python
+        )
+    except RuntimeError as exc:
+        problems.append(str(exc))
+        targets = resolve_targets(
+            wanted, cli_targets=editor_targets, config_targets=config.targets, project_root=root, use_installed=False
+        )
+    options = DetectOptions(
+        targets={library: targets.version(library) for library in wanted},
+        select=config.select,
+        ignore=config.ignore,
+        libraries=libraries,
+    )
+    name_exists = None
+    if python is None:
+        from recode_lsp.engine.names import InstalledNames
+        from recode_lsp.engine.versions import installed_versions
+
+        name_exists = InstalledNames(options.targets, installed_versions(kb.libraries))
+    unsafe = settings.unsafe_fixes if settings.unsafe_fixes is not None else config.unsafe_fixes
+    described = tuple(
+        line.replace("(--target)", "(editor setting)") for line in targets.describe() if line.split("==")[0] in wanted
+    )
+    return ProjectContext(
+        analysis=AnalysisContext(kb, options, unsafe=unsafe, name_exists=name_exists),
+        settings=settings,
+        root=root,
+        targets=described,
+        problems=tuple(problems),
+    )
+
+
+def project_key(settings: EditorSettings, path: Path) -> tuple[object, ...]:
+    """What a resolved context depends on: the settings, the project root and its pyproject."""
+    root = find_project_root(path)
+    try:
+        stat = (root / "pyproject.toml").stat()
+        stamp: tuple[int, int] | None = (stat.st_mtime_ns, stat.st_size)
+    except OSError:
+        stamp = None
+    return (settings, str(root), stamp)
+
+
+class SettingsStore:
+    """The settings of each open document, pulled from the client and cached until they change."""
+
+    def __init__(self, server: RecodeLanguageServer) -> None:
+        self._server = server
+        #: ``initializationOptions`` and pushed ``didChangeConfiguration`` settings.
+        self._fallback: dict[str, Any] = {}
+        self._by_uri: dict[str, asyncio.Future[EditorSettings]] = {}
+        self._contexts: dict[tuple[object, ...], asyncio.Future[ProjectContext]] = {}
+        self._reported: set[str] = set()
+        #: Bumped on every configuration change; part of diagnostic result ids.
+        self.generation = 0
+
+    def set_fallback(self, raw: object) -> None:
+        """Settings sent without being asked (``initializationOptions``, pushed changes)."""
+        if isinstance(raw, Mapping):
+            section = raw.get(SECTION, raw)
+            if isinstance(section, Mapping):
+                self._fallback = dict(section)
+
+    def invalidate(self) -> None:
+        """Forget everything pulled or resolved: the next request pulls again."""
+        self.generation += 1
+        self._by_uri.clear()
+        self._contexts.clear()
+        self._reported.clear()
+
+    async def for_uri(self, uri: str) -> EditorSettings:
+        future = self._by_uri.get(uri)
+        if future is None:
+            future = asyncio.ensure_future(self._pull(uri))
+            self._by_uri[uri] = future
+        return await asyncio.shield(future)
+
+    async def _pull(self, uri: str) -> EditorSettings:
+        raw: object = self._fallback
+        if self._server.client.configuration:
+            try:
+                answer = await asyncio.wait_for(
+                    self._server.workspace_configuration_async(
+                        types.ConfigurationParams(items=[types.ConfigurationItem(scope_uri=uri, section=SECTION)])
+                    ),
+                    timeout=10,
+                )
+                if answer and isinstance(answer[0], Mapping):
+                    raw = {**self._fallback, **answer[0]}
+            except (asyncio.TimeoutError, Exception) as exc:  # noqa: BLE001 - fall back to what we have
+                logger.warning("workspace/configuration failed: %r; using the settings sent at start", exc)
+        return EditorSettings.parse(raw)
+
+    async def context_for(self, uri: str, path: Path) -> ProjectContext:
+        """The resolved project context of a document (resolved off the event loop, cached)."""
+        settings = await self.for_uri(uri)
+        key = project_key(settings, path)
+        future = self._contexts.get(key)
+        if future is None:
+            loop = asyncio.get_running_loop()
+            future = asyncio.ensure_future(
+                loop.run_in_executor(self._server.executor, resolve_context, settings, path)
+            )
+            self._contexts[key] = future
+        project = await asyncio.shield(future)
+        self._report(project)
+        return project
+
+    def _report(self, project: ProjectContext) -> None:
+        """Log what a project resolved to, once per project and configuration."""
+        key = str(project.root)
+        if key in self._reported:
+            return
+        self._reported.add(key)
+        targets = ", ".join(project.targets) or "none (the newest versions the knowledge base knows)"
+        self._server.log(f"project {project.root}: targets {targets}")
+        for problem in project.problems:
+            self._server.log(problem, types.MessageType.Warning)
+
+
+def register(server: RecodeLanguageServer) -> None:
+    """``workspace/didChangeConfiguration``: forget the settings, pull again, re-analyse."""
+
+    @server.feature(types.INITIALIZED)
+    def initialized(ls: RecodeLanguageServer, params: types.InitializedParams) -> None:
+        # A client that pulls settings sends change events only to servers that ask for them.
+        if not ls.client.dynamic_configuration:
+            return
+        registration = types.Registration(
+            id="recode-configuration",
+            method=types.WORKSPACE_DID_CHANGE_CONFIGURATION,
+            register_options=types.DidChangeConfigurationRegistrationOptions(section=SECTION),
+        )
+        future = ls.client_register_capability(types.RegistrationParams(registrations=[registration]))
+        future.add_done_callback(_log_refusal)
+
+    @server.feature(types.WORKSPACE_DID_CHANGE_CONFIGURATION)
+    def did_change_configuration(ls: RecodeLanguageServer, params: types.DidChangeConfigurationParams) -> None:
+        # Synchronous on purpose: requests that arrive after this notification must not see
+        # the old settings, and pygls runs a plain function before it reads the next message.
+        if params.settings:
+            ls.settings.set_fallback(params.settings)
+        ls.settings.invalidate()
+        ls.documents.settings_changed()
+
+
+def _log_refusal(future: Any) -> None:
+    if not future.cancelled() and future.exception() is not None:
+        logger.info("the client did not accept the configuration registration: %r", future.exception())
