@@ -110,6 +110,7 @@ class _Phase1:
         self._module_bindings = analysis.module_scope.bindings
         #: For the expression being fixed: qualified prefixes it spells -> their text there.
         self.site_prefixes: dict[str, str] = {}
+        self._spans: dict[tuple[int, int], ast.AST] | None = None
 
     # --- references to qualified names ---------------------------------------------
 
@@ -191,10 +192,13 @@ class _Phase1:
         return text
 
     def _node_at(self, span: tuple[int, int]) -> ast.AST | None:
-        for node in ast.walk(self.tree):
-            if isinstance(node, ast.expr) and self.lines.node_span(node) == span:
-                return node
-        return None
+        """The outermost expression at exactly ``span`` (an index built on first use)."""
+        if self._spans is None:
+            self._spans = {}
+            for node in ast.walk(self.tree):  # breadth first: outer expressions come first
+                if isinstance(node, ast.expr):
+                    self._spans.setdefault(self.lines.node_span(node), node)
+        return self._spans.get(span)
 
     # --- sites ------------------------------------------------------------------------
 
