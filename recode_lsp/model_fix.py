@@ -252,6 +252,37 @@ async def propose(
     ``name_exists`` (e.g. :meth:`recode_lsp.api_docs.ApiDocs.name_checker`) checks that the
     library names the answer introduces exist in the target version.
     """
+    prepared = await asyncio.to_thread(_prepare, source, finding, options, docs, selection)
+    if isinstance(prepared, ModelFixResult):
+        return prepared
+    try:
+        raw = await client.complete(prepared.messages, max_tokens=max_tokens, temperature=temperature)
+    except ModelError as exc:
+        return _rejected(str(exc), prepared.messages)
+    except Exception as exc:  # noqa: BLE001 - a model problem must never break the editor
+        return _rejected(f"the model call failed: {type(exc).__name__}: {exc}", prepared.messages)
+    # Detection and validation of a large file take a while: off the event loop.
+    return await asyncio.to_thread(_check, source, finding, kb, options, path, name_exists, prepared, raw)
+
+
+@dataclass(frozen=True)
+class _Prepared:
+    """What :func:`propose` sends to the model, and where the answer goes."""
+
+    tree: ast.Module
+    region: Region
+    version: str
+    messages: list[dict[str, str]]
+
+
+def _prepare(
+    source: str,
+    finding: Finding,
+    options: DetectOptions,
+    docs: ApiDoc | None,
+    selection: tuple[int, int] | None,
+) -> _Prepared | ModelFixResult:
+    """Parse the document, find the region and build the prompt (CPU work, run in a thread)."""
     change = finding.change
     try:
         tree = ast.parse(source)
@@ -271,14 +302,22 @@ async def propose(
     messages = build_messages(
         change.library, version, describe_update(change, docs, version), textwrap.dedent(old_text)
     )
+    return _Prepared(tree, region, version, messages)
 
-    try:
-        raw = await client.complete(messages, max_tokens=max_tokens, temperature=temperature)
-    except ModelError as exc:
-        return _rejected(str(exc), messages)
-    except Exception as exc:  # noqa: BLE001 - a model problem must never break the editor
-        return _rejected(f"the model call failed: {type(exc).__name__}: {exc}", messages)
 
+def _check(
+    source: str,
+    finding: Finding,
+    kb: KnowledgeBase,
+    options: DetectOptions,
+    path: str,
+    name_exists: NameChecker | None,
+    prepared: _Prepared,
+    raw: str,
+) -> ModelFixResult:
+    """Read the model's answer, splice it over the region and validate (CPU work, run in a thread)."""
+    change = finding.change
+    tree, region, version, messages = prepared.tree, prepared.region, prepared.version, prepared.messages
     code = extract_code(raw)
     if code is None or not code.strip():
         return _rejected("the model returned no code", messages, raw)

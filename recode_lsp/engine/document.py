@@ -9,7 +9,7 @@ into the editor's units.
 
 Fixes are computed on demand, one at a time, and validated before anyone sees them:
 
-* the result parses (``ast`` and libcst);
+* the result parses (``ast`` for the module, libcst for the statements the fix wrote);
 * re-detection finds none of the fixed findings and nothing new;
 * the fix uses no name the module did not have;
 * every new name exists in the target version, where that can be checked.
@@ -67,7 +67,13 @@ from recode_lsp.engine.fixer import FixOutcome, expand_groups, fix_findings, wan
 from recode_lsp.engine.knowledge import KnowledgeBase
 from recode_lsp.engine.model import Finding, Position, Range, TextEdit
 from recode_lsp.engine.options import DetectOptions
-from recode_lsp.engine.validator import NameChecker, Verdict, introduced_names, parses, undefined_names
+from recode_lsp.engine.validator import (
+    NameChecker,
+    Verdict,
+    introduced_names,
+    parses_where_written,
+    undefined_names,
+)
 
 __all__ = [
     "AnalysisContext",
@@ -649,7 +655,7 @@ class DocumentAnalysis:
 
     def _validate(self, fixed: Sequence[Finding], new_source: str) -> Verdict:
         """The validator's checks of one result (see the module notes for the differences)."""
-        verdict = parses(new_source)
+        verdict = parses_where_written(new_source, self.source)
         if not verdict.ok:
             return verdict
         context = self.context

@@ -51,6 +51,31 @@ def parses(source: str) -> Verdict:
     return Verdict(True)
 
 
+def parses_where_written(new_source: str, original_source: str) -> Verdict:
+    """Like :func:`parses`, with libcst reading only the top-level statements the fix wrote.
+
+    The whole module is still parsed with :mod:`ast`; libcst (the slow, exact parser) sees
+    the statements that contain a changed line, which is where a fix can break it.
+    """
+    try:
+        tree = ast.parse(new_source)
+    except SyntaxError as exc:
+        return Verdict(False, f"does not parse: {exc.msg} (line {exc.lineno})")
+    written = _written_lines(original_source, new_source)
+    if not written:
+        return Verdict(True)
+    lines = new_source.splitlines(keepends=True)
+    pieces = []
+    for statement in tree.body:
+        first, last = statement.lineno - 1, (statement.end_lineno or statement.lineno) - 1
+        if any(first <= line <= last for line in written):
+            pieces.append("".join(lines[first : last + 1]))
+    if not pieces:
+        return Verdict(True)
+    text = "".join(piece if piece.endswith("\n") else piece + "\n" for piece in pieces)
+    return parses(text)
+
+
 def undefined_names(source: str) -> set[str]:
     """Names loaded somewhere but bound nowhere in the module (nor builtins)."""
     import builtins
@@ -140,7 +165,7 @@ def validate_fix(
     original_source: str = "",
 ) -> Verdict:
     """Whether ``new_source`` is an acceptable result of fixing ``fixed`` out of ``before``."""
-    verdict = parses(new_source)
+    verdict = parses_where_written(new_source, original_source) if original_source else parses(new_source)
     if not verdict.ok:
         return verdict
     try:

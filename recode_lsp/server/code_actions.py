@@ -16,6 +16,7 @@ Listed, in order:
   say "(unsafe)" in their title;
 * "Migrate with ReCode model" per finding, when a model endpoint is configured and the model
   client is installed: never preferred, never part of fix-all (see :func:`_model_action`);
+  with a non-empty selection holding a finding, also "Migrate selection with ReCode model";
 * ``source.fixAll.recode``: every safe fix of the document (and unsafe ones when allowed), the
   kind editors run on save (``editor.codeActionsOnSave``);
 * "Ignore ID on this line", last: adds ``# recode: ignore[ID]`` (merged into an existing one).
@@ -23,15 +24,18 @@ Listed, in order:
 
 from __future__ import annotations
 
+import asyncio
 import importlib.util
 import logging
-from typing import TYPE_CHECKING, Any
+import uuid
+from collections.abc import Coroutine
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from lsprotocol import types
 
 from recode_lsp.engine.changes import FixSafety
 from recode_lsp.engine.document import finding_key
-from recode_lsp.engine.edits import PositionMap, diff_edits
+from recode_lsp.engine.edits import PositionMap
 from recode_lsp.engine.fixer import describe_fix, wanted
 from recode_lsp.engine.model import Finding
 from recode_lsp.server.convert import engine_position, text_edits, workspace_edit
@@ -45,6 +49,7 @@ logger = logging.getLogger(__name__)
 
 FIX_ALL = f"{types.CodeActionKind.SourceFixAll.value}.recode"
 MODEL_TITLE = "Migrate with ReCode model"
+SELECTION_TITLE = "Migrate selection with ReCode model"
 
 #: What ``data`` says an action is.
 FIX, ALL, IGNORE, MODEL = "fix", "fixAll", "ignore", "model"
@@ -116,6 +121,14 @@ async def list_actions(ls: RecodeLanguageServer, params: types.CodeActionParams)
             model = _model_action(ls, snapshot, finding)
             if model is not None:
                 model.diagnostics = _diagnostic_list(diagnostics_by_key, finding)
+                actions.append(model)
+        selected = (
+            positions.offset(params.range.start.line, params.range.start.character, encoding),
+            positions.offset(params.range.end.line, params.range.end.character, encoding),
+        )
+        if findings and selected[1] > selected[0]:
+            model = _model_action(ls, snapshot, findings[0], selection=selected)
+            if model is not None:
                 actions.append(model)
 
     if _kind_requested(FIX_ALL, only) and any(wanted(f, unsafe) for f in analysis.findings):
@@ -221,33 +234,41 @@ def _model_fix_available() -> bool:
     return importlib.util.find_spec("recode_lsp.model_fix") is not None
 
 
-def _model_action(ls: RecodeLanguageServer, snapshot: Snapshot, finding: Finding) -> types.CodeAction | None:
-    """HOOK for the model fix: the "Migrate with ReCode model" action of one finding, or None.
+def _model_action(
+    ls: RecodeLanguageServer, snapshot: Snapshot, finding: Finding, selection: tuple[int, int] | None = None
+) -> types.CodeAction | None:
+    """The "Migrate with ReCode model" action of one finding, or None.
 
     Listed only when ``recode.model.endpoint`` is set and ``recode_lsp.model_fix`` is
     installed. It is a quick fix that is never preferred and never part of fix-all (model
-    fixes are always unsafe); its edit comes from :func:`_resolve_model_action`.
+    fixes are always unsafe); its edit comes from :func:`_resolve_model_action`. With a
+    ``selection`` (engine offsets of a non-empty range), the model rewrites the selected lines
+    instead of the function around the finding ("Migrate selection with ReCode model").
     """
     if not snapshot.project.settings.model_endpoint or not _model_fix_available():
         return None
+    data = _data(snapshot, MODEL, finding)
+    if selection is not None:
+        data["selection"] = [selection[0], selection[1]]
     return types.CodeAction(
-        title=MODEL_TITLE,
+        title=MODEL_TITLE if selection is None else SELECTION_TITLE,
         kind=types.CodeActionKind.QuickFix,
         is_preferred=False,
-        data=_data(snapshot, MODEL, finding),
+        data=data,
     )
 
 
 async def _resolve_model_action(
     ls: RecodeLanguageServer, snapshot: Snapshot, finding: Finding, action: types.CodeAction
 ) -> None:
-    """HOOK for the model fix: ask :func:`recode_lsp.model_fix.propose` for a validated edit.
+    """Ask :func:`recode_lsp.model_fix.propose` for a validated edit, under cancellable progress.
 
-    ``propose`` builds the ReCode prompt, calls the endpoint and validates the answer; only a
-    result with ``ok`` becomes the action's edit. Otherwise the reason is shown to the user.
+    ``propose`` builds the ReCode prompt, calls the endpoint (asynchronously, bounded by
+    ``recode.model.timeout``) and validates the answer off the event loop; only a result with
+    ``ok`` becomes the action's edit. Otherwise the reason is shown to the user
+    (``window/showMessage``) and the action comes back without an edit.
     """
     try:
-        from recode_lsp.model_client import ModelClient
         from recode_lsp.model_fix import propose
     except ImportError:
         ls.log("the ReCode model fix is not installed", types.MessageType.Warning)
@@ -256,14 +277,23 @@ async def _resolve_model_action(
     context = snapshot.project.analysis
     if not settings.model_endpoint:
         return
-    client_key = (settings.model_endpoint, settings.model_name or "recode")
-    client = ls.model_clients.get(client_key)
-    if client is None:
-        client = ls.model_clients[client_key] = ModelClient(*client_key)
+    client = _model_client(ls, settings.model_endpoint, settings.model_name or "recode", settings.model_timeout)
     from recode_lsp.server.hover import docs_for
 
     docs, _ = await docs_for(ls, finding, snapshot.project)
-    result = await propose(
+    data = action.data if isinstance(action.data, dict) else {}
+    selection = data.get("selection")
+    span = (
+        (int(selection[0]), int(selection[1]))
+        if isinstance(selection, list) and len(selection) == 2 and all(isinstance(n, int) for n in selection)
+        else None
+    )
+    if span is not None and data.get("version") != snapshot.version:
+        message = "ReCode model: the document changed since the selection was made; select the code again"
+        ls.log(message)
+        ls.window_show_message(types.ShowMessageParams(type=types.MessageType.Info, message=message))
+        return
+    call = propose(
         snapshot.source,
         finding,
         context.kb,
@@ -272,13 +302,82 @@ async def _resolve_model_action(
         docs=docs,
         path=str(snapshot.analysis.path if snapshot.analysis else snapshot.uri),
         name_exists=context.name_exists,
+        selection=span,
     )
-    if not result.ok or not result.new_source:
+    result = await _with_progress(ls, f"asking the model to migrate {finding.change.old}", call)
+    if result is None:
+        message = f"ReCode model: the migration of {finding.code} was cancelled"
+        ls.log(message)
+        ls.window_show_message(types.ShowMessageParams(type=types.MessageType.Info, message=message))
+        return
+    if not result.ok or not result.edits:
         message = f"ReCode model: no migration offered for {finding.code}: {result.reason}"
         ls.log(message, types.MessageType.Warning)
         ls.window_show_message(types.ShowMessageParams(type=types.MessageType.Warning, message=message))
         return
-    _attach(ls, snapshot, action, diff_edits(snapshot.source, result.new_source))
+    _attach(ls, snapshot, action, result.edits)
+
+
+def _model_client(ls: RecodeLanguageServer, endpoint: str, name: str, timeout: float) -> Any:
+    """One :class:`~recode_lsp.model_client.ModelClient` per (endpoint, model, timeout), kept for reuse."""
+    from recode_lsp.model_client import ModelClient
+
+    clients: dict[Any, Any] = ls.model_clients
+    key = (endpoint, name, timeout)
+    client = clients.get(key)
+    if client is None:
+        client = clients[key] = ModelClient(endpoint, name, timeout=timeout)
+    return client
+
+
+_T = TypeVar("_T")
+
+
+async def _with_progress(ls: RecodeLanguageServer, message: str, call: Coroutine[Any, Any, _T]) -> _T | None:
+    """Run ``call`` under cancellable work-done progress when the client supports it.
+
+    Returns None when the user cancelled the progress (``window/workDoneProgress/cancel``);
+    a cancelled request (``$/cancelRequest``) still cancels the call and propagates.
+    """
+    task: asyncio.Task[_T] = asyncio.ensure_future(call)
+    capabilities = ls.client_capabilities.window
+    if capabilities is None or not capabilities.work_done_progress:
+        return await task
+    progress = ls.work_done_progress
+    token = f"recode-model-{uuid.uuid4().hex}"
+    try:
+        await asyncio.wait_for(progress.create_async(token), timeout=5)
+    except Exception as exc:  # noqa: BLE001 - progress is a nicety: without it, the call still runs
+        logger.info("no work-done progress for the model call: %s", exc)
+        progress.tokens.pop(token, None)
+        return await task
+    loop = asyncio.get_running_loop()
+    cancelled_by_user = False
+
+    def on_cancel(future: Any) -> None:
+        nonlocal cancelled_by_user
+        if future.cancelled() and not task.done():
+            cancelled_by_user = True
+            loop.call_soon_threadsafe(task.cancel)
+
+    progress.begin(token, types.WorkDoneProgressBegin(title="ReCode model", message=message, cancellable=True))
+    cancel_future = progress.tokens.get(token)
+    if cancel_future is not None:
+        cancel_future.add_done_callback(on_cancel)
+    outcome = "cancelled"
+    try:
+        result = await task
+        outcome = "done"
+        return result
+    except asyncio.CancelledError:
+        current = asyncio.current_task()
+        if cancelled_by_user and not (current is not None and current.cancelling()):
+            return None
+        task.cancel()
+        raise
+    finally:
+        progress.end(token, types.WorkDoneProgressEnd(message=outcome))
+        progress.tokens.pop(token, None)
 
 
 def register(server: RecodeLanguageServer) -> None:

@@ -31,6 +31,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -60,6 +61,8 @@ class EditorSettings:
     interpreter: str | None = None
     model_endpoint: str | None = None
     model_name: str | None = None
+    #: Seconds the whole model call may take (retries included).
+    model_timeout: float = 30.0
     #: None: as ``[tool.recode] unsafe-fixes`` says.
     unsafe_fixes: bool | None = None
     libraries: tuple[str, ...] | None = None
@@ -106,6 +109,10 @@ class EditorSettings:
             problems.append(f"recode.{key} must be a non-negative number")
             return default
 
+        model_timeout = values.get("model.timeout", 30.0)
+        if isinstance(model_timeout, bool) or not isinstance(model_timeout, (int, float)) or model_timeout <= 0:
+            problems.append("recode.model.timeout must be a positive number of seconds")
+            model_timeout = 30.0
         api_docs = values.get("apiDocs", True)
         if not isinstance(api_docs, bool):
             problems.append("recode.apiDocs must be true or false")
@@ -126,6 +133,7 @@ class EditorSettings:
             interpreter=text("interpreter"),
             model_endpoint=text("model.endpoint"),
             model_name=text("model.name"),
+            model_timeout=float(model_timeout),
             unsafe_fixes=unsafe,
             libraries=tuple(name.lower() for name in libraries) if libraries is not None else None,
             debounce_ms=number("debounceMs", 150),
@@ -320,11 +328,25 @@ class SettingsStore:
             self._server.log(problem, types.MessageType.Warning)
 
 
+def _warm_up() -> None:
+    try:
+        import libcst  # noqa: F401
+
+        from recode_lsp.engine import rules
+
+        rules.all_rules()
+    except Exception:  # noqa: BLE001 - a warm-up that fails only costs time later
+        return
+
+
 def register(server: RecodeLanguageServer) -> None:
     """``workspace/didChangeConfiguration``: forget the settings, pull again, re-analyse."""
 
     @server.feature(types.INITIALIZED)
     def initialized(ls: RecodeLanguageServer, params: types.InitializedParams) -> None:
+        # The fixer's validator needs libcst (~0.3 s to import): load it now, in the
+        # background, so the first quick fix does not pay for it.
+        threading.Thread(target=_warm_up, name="recode-warm-up", daemon=True).start()
         # A client that pulls settings sends change events only to servers that ask for them.
         if not ls.client.dynamic_configuration:
             return
