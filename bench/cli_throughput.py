@@ -46,12 +46,12 @@ import shutil
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
-import zipfile
 from collections import Counter
 from collections.abc import Sequence
-from pathlib import Path, PurePosixPath
+from pathlib import Path
+
+from model_training.corpus import extract_py
 
 BENCH = Path(__file__).resolve().parent
 WHEEL_CACHE = BENCH / ".cache"
@@ -126,28 +126,6 @@ def _download(name: str, version: str) -> Path:
     return wheel
 
 
-def _extract_py(wheel: Path, dest: Path) -> int:
-    """Unpack only the ``*.py`` members of ``wheel`` into ``dest`` (atomically: temp folder, then rename)."""
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", dir=dest.parent))
-    count = 0
-    try:
-        with zipfile.ZipFile(wheel) as archive:
-            for member in archive.infolist():
-                name = PurePosixPath(member.filename)
-                if member.is_dir() or name.suffix != ".py" or name.is_absolute() or ".." in name.parts:
-                    continue
-                target = staging.joinpath(*name.parts)
-                target.parent.mkdir(parents=True, exist_ok=True)
-                target.write_bytes(archive.read(member))
-                count += 1
-        os.replace(staging, dest)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
-    return count
-
-
 def ensure_corpus(corpus: Path, skip_download: bool) -> None:
     """Make ``corpus/<name>-<version>/`` for each package; what already exists is kept."""
     corpus.mkdir(parents=True, exist_ok=True)
@@ -164,7 +142,7 @@ def ensure_corpus(corpus: Path, skip_download: bool) -> None:
             wheel = _download(name, version)
         if dest.exists():
             shutil.rmtree(dest)
-        count = _extract_py(wheel, dest)
+        count = extract_py(wheel, dest)
         print(f"extracted {count} .py files of {wheel.name} into {dest}", flush=True)
     marker = corpus / "pyproject.toml"
     if not marker.exists():

@@ -37,12 +37,9 @@ import json
 import os
 import random
 import re
-import shutil
 import subprocess
 import sys
-import tempfile
 import time
-import zipfile
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -50,6 +47,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
+from model_training.corpus import extract_py
 from model_training.data.recode_data import ReCodeRecord, write_recode_jsonl
 from model_training.rewards import normalise_code
 
@@ -182,28 +180,6 @@ def _find_wheel(folder: Path, name: str, version: str) -> Path | None:
     return found[0] if found else None
 
 
-def _extract_py(wheel: Path, dest: Path) -> int:
-    """Unpack only the ``*.py`` members of ``wheel`` into ``dest`` (temp folder, then rename)."""
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", dir=dest.parent))
-    count = 0
-    try:
-        with zipfile.ZipFile(wheel) as archive:
-            for member in archive.infolist():
-                name = PurePosixPath(member.filename)
-                if member.is_dir() or name.suffix != ".py" or name.is_absolute() or ".." in name.parts:
-                    continue
-                target = staging.joinpath(*name.parts)
-                target.parent.mkdir(parents=True, exist_ok=True)
-                target.write_bytes(archive.read(member))
-                count += 1
-        os.replace(staging, dest)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
-    return count
-
-
 def fetch_corpora(corpus: Path, packages: Sequence[tuple[str, str]] = DEFAULT_CORPORA) -> None:
     """Download (pip, wheels only, no dependencies) and unpack the ``.py`` files of ``packages``.
 
@@ -228,7 +204,7 @@ def fetch_corpora(corpus: Path, packages: Sequence[tuple[str, str]] = DEFAULT_CO
             if completed.returncode != 0 or wheel is None:
                 tail = "\n".join((completed.stdout + completed.stderr).strip().splitlines()[-10:])
                 raise BuildError(f"pip download {name}=={version} failed (exit {completed.returncode}):\n{tail}")
-        count = _extract_py(wheel, dest)
+        count = extract_py(wheel, dest)
         print(f"extracted {count} .py files of {wheel.name} into {dest}", flush=True)
 
 
