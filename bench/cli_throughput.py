@@ -355,7 +355,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.corpus == DEFAULT_CORPUS or not corpus.is_dir() or not any(corpus.rglob("*.py")):
             ensure_corpus(corpus, args.skip_download)
-        files = corpus_files(corpus)
+        # The corpus is the three releases; other folders (the training-set builder
+        # keeps more old releases beside them) are left out.
+        parts = [f"{name}-{version}" for name, version in PACKAGES if (corpus / f"{name}-{version}").is_dir()]
+        paths = parts if args.corpus == DEFAULT_CORPUS and parts else ["."]
+        files = [f for p in paths for f in corpus_files(corpus / p)] if paths != ["."] else corpus_files(corpus)
         if not files:
             raise BenchError(f"no .py files under {corpus}")
         size = read_all(files)
@@ -374,7 +378,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         recode = Tool(
             "recode",
             [find_tool("recode-migrate"), "--check", "--select", "numpy", "--target", "numpy==2.0",
-             "--format", "json", "--jobs", str(args.jobs), "."],
+             "--format", "json", "--jobs", str(args.jobs), *paths],
             root / ".recode_cache",
             (0, 1),
         )  # fmt: skip
@@ -382,7 +386,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         ruff = Tool(
             "ruff",
             [find_tool("ruff"), "check", "--isolated", "--no-respect-gitignore", "--select", "NPY201",
-             "--output-format", "json", "--no-fix", "--exit-zero", "--cache-dir", str(ruff_cache), "."],
+             "--output-format", "json", "--no-fix", "--exit-zero", "--cache-dir", str(ruff_cache), *paths],
             ruff_cache,
             (0,),
         )  # fmt: skip
@@ -412,8 +416,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.verify_prefilter:
             # The byte prefilter must hide nothing: parse every file and compare.
             unfiltered = subprocess.run(
-                [*recode.command[:-1], "--no-cache", "."], check=False, cwd=corpus, capture_output=True, text=True,
-                env={**env, "RECODE_NO_PREFILTER": "1"}, timeout=TIMEOUT_S,
+                [*recode.command[: -len(paths)], "--no-cache", *paths], check=False, cwd=corpus,
+                capture_output=True, text=True, env={**env, "RECODE_NO_PREFILTER": "1"}, timeout=TIMEOUT_S,
             ).stdout  # fmt: skip
             full = _normalised("recode", unfiltered)
             filtered = _normalised("recode", recode.output)
@@ -427,7 +431,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         ruff_doc = json.loads(ruff.output)
         recode_checked = recode_doc.get("summary", {}).get("files")
         listed = subprocess.run(
-            [ruff.command[0], "check", "--isolated", "--no-respect-gitignore", "--show-files", "."],
+            [ruff.command[0], "check", "--isolated", "--no-respect-gitignore", "--show-files", *paths],
             check=False, cwd=corpus, env=env, capture_output=True, text=True, timeout=TIMEOUT_S,
         ).stdout  # fmt: skip
         ruff_checked = sum(1 for line in listed.splitlines() if line.strip().endswith((".py", ".pyi")))
