@@ -35,7 +35,7 @@ from lsprotocol import types
 
 from recode_lsp.engine.changes import FixSafety
 from recode_lsp.engine.document import finding_key
-from recode_lsp.engine.edits import PositionMap
+from recode_lsp.engine.edits import position_map
 from recode_lsp.engine.fixer import describe_fix, wanted
 from recode_lsp.engine.model import Finding
 from recode_lsp.server.convert import engine_position, text_edits, workspace_edit
@@ -81,7 +81,7 @@ async def list_actions(ls: RecodeLanguageServer, params: types.CodeActionParams)
     analysis = snapshot.analysis
     only = [str(kind) for kind in params.context.only] if params.context.only else None
     encoding = ls.encoding
-    positions = PositionMap(snapshot.source)
+    positions = position_map(snapshot.source)
     start = engine_position(positions, params.range.start, encoding)
     end = engine_position(positions, params.range.end, encoding)
     findings = analysis.findings_in(start, end)
@@ -221,7 +221,7 @@ async def _resolve_fix_all(ls: RecodeLanguageServer, snapshot: Snapshot, action:
 
 
 def _attach(ls: RecodeLanguageServer, snapshot: Snapshot, action: types.CodeAction, edits: list[Any]) -> None:
-    positions = PositionMap(snapshot.source)
+    positions = position_map(snapshot.source)
     action.edit = workspace_edit(
         snapshot.uri, snapshot.version, text_edits(positions, edits, ls.encoding), ls.client.document_changes
     )

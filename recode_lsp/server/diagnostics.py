@@ -29,7 +29,7 @@ from lsprotocol import types
 
 from recode_lsp.engine.changes import Severity
 from recode_lsp.engine.document import DocumentAnalysis, finding_key
-from recode_lsp.engine.edits import PositionMap
+from recode_lsp.engine.edits import position_map
 from recode_lsp.server.convert import lsp_range
 from recode_lsp.server.guard import guarded, report_error
 
@@ -144,7 +144,7 @@ class Diagnostics:
             return cached[2], cached[1]
         client = self._server.client
         encoding = self._server.encoding
-        positions = PositionMap(analysis.source)
+        positions = position_map(analysis.source)
         diagnostics = []
         for finding in analysis.findings:
             change = finding.change

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from lsprotocol import types
 
 from recode_lsp.engine.changes import DISPLAY_NAMES, ApiChange
-from recode_lsp.engine.edits import PositionMap
+from recode_lsp.engine.edits import position_map
 from recode_lsp.engine.model import Finding
 from recode_lsp.engine.versions import Version
 from recode_lsp.server.convert import engine_position, lsp_range
@@ -178,7 +178,7 @@ async def hover(ls: RecodeLanguageServer, params: types.HoverParams) -> types.Ho
     if snapshot is None or snapshot.shown is None:
         return None
     analysis = snapshot.shown
-    positions = PositionMap(analysis.source)
+    positions = position_map(analysis.source)
     position = engine_position(positions, params.position, ls.encoding)
     findings = analysis.findings_at(position.line, position.column)
     if not findings:
