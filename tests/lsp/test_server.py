@@ -268,6 +268,40 @@ async def test_hover_with_api_docs_that_cannot_be_fetched(start: Starter, tmp_pa
     assert "Double-precision" in hover.contents.value
 
 
+async def test_hover_docs_come_from_the_fetched_target_release(start: Starter, tmp_path) -> None:
+    """NumPy 2.0 is not installed: the release is fetched once from the package index pip is
+    configured for (a local folder here) and its docstring, not the knowledge base's, is shown."""
+    from tests.models.packages import build_wheel
+
+    wheels = tmp_path / "index"
+    build_wheel(
+        wheels,
+        "numpy",
+        "2.0.0",
+        {
+            "numpy/__init__.py": (
+                "def prod(a, axis=None, dtype=None):\n"
+                '    """Product of array elements over a given axis (from the fetched 2.0.0 release)."""\n'
+            )
+        },
+    )
+    session = await start(
+        client_capabilities("visual-studio-code"),
+        settings={"apiDocs": True, "hoverDocsTimeoutMs": 60000},
+        env={"PIP_NO_INDEX": "1", "PIP_FIND_LINKS": str(wheels), "PIP_DISABLE_PIP_VERSION_CHECK": "1"},
+    )
+    uri = session.open("module.py")
+    diagnostics = await session.diagnostics(uri)
+    product = next(d for d in diagnostics if "numpy.product" in d.message)
+    hover = await session.client.text_document_hover_async(
+        types.HoverParams(text_document=types.TextDocumentIdentifier(uri=uri), position=product.range.start)
+    )
+    assert hover is not None and isinstance(hover.contents, types.MarkupContent)
+    text = hover.contents.value
+    assert "from the fetched 2.0.0 release" in text
+    assert "prod(a, axis=None, dtype=None)" in text
+
+
 # --- robustness -------------------------------------------------------------------------------
 
 
