@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import ast
 import bisect
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import cast
 
@@ -114,6 +114,39 @@ CLASS_ALIASES: dict[str, str] = {
 }
 
 UNKNOWN = None
+
+
+def _is_class_name(qname: str, classes: Mapping[str, object]) -> bool:
+    return qname in classes or qname.rsplit(".", 1)[-1][:1].isupper()
+
+
+def call_type(
+    call: ast.Call,
+    qname_of: Callable[[ast.AST], str | None],
+    type_of: Callable[[ast.AST], str | None],
+    classes: Mapping[str, object],
+) -> str | None:
+    """Class of the value a call returns, when known: a constructor, a factory such as
+    ``pd.read_csv``, a method returning its receiver's class, or ``Model.parse_obj``.
+
+    ``qname_of`` and ``type_of`` resolve sub-expressions; the collector (during its pass)
+    and the finished analysis resolve names differently, and both ask here.
+    """
+    func = call.func
+    qname = qname_of(func)
+    if qname is not None:
+        qname = CLASS_ALIASES.get(qname, qname)
+        if qname in RETURN_TYPES:
+            return RETURN_TYPES[qname]
+        if _is_class_name(qname, classes):
+            return qname  # a class call constructs an instance of that class
+    if isinstance(func, ast.Attribute) and func.attr in SELF_RETURNING_METHODS:
+        return type_of(func.value)
+    if isinstance(func, ast.Attribute) and func.attr in FACTORY_METHODS:
+        owner = qname_of(func.value)
+        if owner is not None and _is_class_name(owner, classes):
+            return CLASS_ALIASES.get(owner, owner)
+    return None
 
 
 @dataclass
@@ -318,25 +351,9 @@ class ModuleAnalysis:
             binding = self.binding_of(node)
             return binding.type_qname if binding else None
         if isinstance(node, ast.Call):
-            func = node.func
-            qname = self.qualified_name(func)
-            if qname is not None:
-                qname = CLASS_ALIASES.get(qname, qname)
-                if qname in RETURN_TYPES:
-                    return RETURN_TYPES[qname]
-                if qname in self.classes:
-                    return qname
-                if qname.rsplit(".", 1)[-1][:1].isupper():
-                    return qname  # a class call constructs an instance of that class
-            if isinstance(func, ast.Attribute) and func.attr in SELF_RETURNING_METHODS:
-                return self.expression_type(func.value, depth + 1)
-            if isinstance(func, ast.Attribute) and func.attr in FACTORY_METHODS:
-                owner = self.qualified_name(func.value)
-                if owner is not None and (owner in self.classes or owner.rsplit(".", 1)[-1][:1].isupper()):
-                    return CLASS_ALIASES.get(owner, owner)
-            return None
-        if isinstance(node, ast.Subscript):
-            return None
+            return call_type(
+                node, self.qualified_name, lambda value: self.expression_type(value, depth + 1), self.classes
+            )
         return None
 
     def class_lineage(self, qname: str) -> list[str]:
@@ -543,20 +560,7 @@ class _BindingCollector(ast.NodeVisitor):
             binding = self.analysis.lookup(node.id, self.scope, self._offset(node))
             return binding.type_qname if binding else None
         if isinstance(node, ast.Call):
-            qname = self._qname_now(node.func)
-            if qname is not None:
-                qname = CLASS_ALIASES.get(qname, qname)
-                if qname in RETURN_TYPES:
-                    return RETURN_TYPES[qname]
-                if qname in self.analysis.classes or qname.rsplit(".", 1)[-1][:1].isupper():
-                    return qname
-            func = node.func
-            if isinstance(func, ast.Attribute) and func.attr in SELF_RETURNING_METHODS:
-                return self._type_now(func.value)
-            if isinstance(func, ast.Attribute) and func.attr in FACTORY_METHODS:
-                owner = self._qname_now(func.value)
-                if owner is not None and (owner in self.analysis.classes or owner.rsplit(".", 1)[-1][:1].isupper()):
-                    return CLASS_ALIASES.get(owner, owner)
+            return call_type(node, self._qname_now, self._type_now, self.analysis.classes)
         return None
 
     def _annotation_type(self, annotation: ast.AST) -> str | None:
