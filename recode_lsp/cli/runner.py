@@ -209,22 +209,25 @@ class ResultCache:
             return None
         return info.st_size, info.st_mtime_ns
 
-    def lookup(self, path: str) -> FileResult | None:
+    def _digest(self, path: str) -> str | None:
+        """Content digest of ``path``, trusted from the last run while its size and mtime hold."""
         current = self._stat(path)
         if current is None:
             return None
         known = self.by_stat.get(path)
-        digest: str | None = None
         if known is not None and known[:2] == current:
-            digest = known[2]
-        else:
-            try:
-                digest = content_digest(Path(path).read_bytes())
-            except OSError:
-                return None
-            self.by_stat[path] = (*current, digest)
-            self.dirty = True
-        entry = self.by_hash.get(digest)
+            return known[2]
+        try:
+            digest = content_digest(Path(path).read_bytes())
+        except OSError:
+            return None
+        self.by_stat[path] = (*current, digest)
+        self.dirty = True
+        return digest
+
+    def lookup(self, path: str) -> FileResult | None:
+        digest = self._digest(path)
+        entry = self.by_hash.get(digest) if digest is not None else None
         if entry is None:
             return None
         rows, error, prefiltered = entry
@@ -234,18 +237,9 @@ class ResultCache:
         return result
 
     def store(self, result: FileResult) -> None:
-        current = self._stat(result.path)
-        if current is None:
+        digest = self._digest(result.path)
+        if digest is None:
             return
-        known = self.by_stat.get(result.path)
-        if known is not None and known[:2] == current:
-            digest = known[2]
-        else:
-            try:
-                digest = content_digest(Path(result.path).read_bytes())
-            except OSError:
-                return
-        self.by_stat[result.path] = (*current, digest)
         rows = [tuple(vars(record).values()) for record in result.records]
         self.by_hash[digest] = (rows, result.error, result.skipped_by_prefilter)
         self.dirty = True

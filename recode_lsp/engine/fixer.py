@@ -144,7 +144,7 @@ class _Phase1:
                 return name
         for name, bindings in self._module_bindings.items():
             last = bindings[-1]
-            if last.qname == module and last.kind in ("import", "import_from") and _is_plain_import(last):
+            if last.qname == module and last.kind in ("import", "import_from"):
                 return f"{name}.{attr}"
         if any((m, a) == (module, attr) for m, a, _ in self.needed):
             return attr
@@ -402,11 +402,6 @@ class _Phase1:
 
 def _indent(source: str, statement: ast.stmt) -> str:
     return " " * statement.col_offset if source.isascii() else ""
-
-
-def _is_plain_import(binding: Binding) -> bool:
-    """``import numpy as np`` or ``from numpy import linalg``: a module bound to a name."""
-    return binding.kind in ("import", "import_from")
 
 
 def _conflicts(a: TextEdit, b: TextEdit) -> bool:
