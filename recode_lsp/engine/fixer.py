@@ -27,10 +27,9 @@ from recode_lsp.engine.imports import (
     alias_text,
     apply_edits,
     bound_names,
-    insertion_point,
+    import_edits,
     remove_aliases,
     render_import_from,
-    top_level_import_from,
     unused_import_edits,
 )
 from recode_lsp.engine.model import Finding, Site, TextEdit
@@ -442,38 +441,11 @@ def _accept(units: Sequence[_Unit]) -> tuple[list[_Unit], list[_Unit]]:
 
 def add_needed_imports(source: str, needed: Iterable[tuple[str, str, str | None]]) -> str:
     """Second phase: make every needed ``from M import name`` available."""
-    needed = list(dict.fromkeys(needed))
+    needed = list(needed)
     if not needed:
         return source
     tree = ast.parse(source)
-    lines = LineIndex(source)
-    by_module: dict[str, list[str]] = defaultdict(list)
-    for module, name, asname in needed:
-        wanted_text = f"{name} as {asname}" if asname else name
-        if wanted_text not in by_module[module]:
-            by_module[module].append(wanted_text)
-    edits: list[TextEdit] = []
-    new_lines: list[str] = []
-    for module, names in by_module.items():
-        if names == [""]:
-            new_lines.append(f"import {module}\n")
-            continue
-        names = [name for name in names if name]
-        existing = top_level_import_from(tree, module)
-        if existing is not None:
-            current = [alias_text(alias) for alias in existing.names]
-            merged = current + [n for n in names if n not in current]
-            start, end = lines.node_span(existing)
-            edits.append(TextEdit(start, end, render_import_from(module, 0, merged)))
-        else:
-            new_lines.append(render_import_from(module, 0, names) + "\n")
-    if new_lines:
-        offset = insertion_point(tree, source, lines)
-        text = "".join(new_lines)
-        if offset == len(source) and source and not source.endswith("\n"):
-            text = "\n" + text
-        edits.append(TextEdit(offset, offset, text))
-    return apply_edits(source, edits)
+    return apply_edits(source, import_edits(tree, source, LineIndex(source), needed))
 
 
 def fix_findings(analysis: ModuleAnalysis, findings: Sequence[Finding]) -> FixOutcome:

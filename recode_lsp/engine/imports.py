@@ -126,23 +126,50 @@ def _line_end(source: str, lines: LineIndex, statement: ast.stmt) -> int:
     return len(source) if newline == -1 else newline + 1
 
 
+def import_edits(
+    tree: ast.Module, source: str, lines: LineIndex, needed: Iterable[tuple[str, str, str | None]]
+) -> list[TextEdit]:
+    """Edits that make every ``(module, name, asname)`` importable at module level.
+
+    A name joins an existing unconditional ``from module import ...``; the others become new
+    lines after the module's leading imports. An empty name means ``import module``.
+    """
+    by_module: dict[str, list[str]] = {}
+    for module, name, asname in dict.fromkeys(needed):
+        wanted = f"{name} as {asname}" if asname else name
+        names = by_module.setdefault(module, [])
+        if wanted not in names:
+            names.append(wanted)
+    edits: list[TextEdit] = []
+    new_lines: list[str] = []
+    for module, names in by_module.items():
+        if names == [""]:
+            new_lines.append(f"import {module}\n")
+            continue
+        names = [name for name in names if name]
+        existing = top_level_import_from(tree, module)
+        if existing is not None:
+            current = [alias_text(alias) for alias in existing.names]
+            merged = current + [n for n in names if n not in current]
+            start, end = lines.node_span(existing)
+            edits.append(TextEdit(start, end, render_import_from(module, 0, merged)))
+        else:
+            new_lines.append(render_import_from(module, 0, names) + "\n")
+    if new_lines:
+        offset = insertion_point(tree, source, lines)
+        text = "".join(new_lines)
+        if offset == len(source) and source and not source.endswith("\n"):
+            text = "\n" + text
+        edits.append(TextEdit(offset, offset, text))
+    return edits
+
+
 def add_import_from(
     tree: ast.Module, source: str, lines: LineIndex, module: str, name: str, asname: str | None = None
 ) -> TextEdit:
     """Edit that makes ``from module import name [as asname]`` available at module level."""
-    wanted = f"{name} as {asname}" if asname else name
-    existing = top_level_import_from(tree, module)
-    if existing is not None:
-        names = [alias_text(alias) for alias in existing.names]
-        if wanted not in names:
-            names.append(wanted)
-        start, end = lines.node_span(existing)
-        return TextEdit(start, end, render_import_from(module, 0, names))
-    offset = insertion_point(tree, source, lines)
-    text = f"from {module} import {wanted}\n"
-    if offset == len(source) and source and not source.endswith("\n"):
-        text = "\n" + text
-    return TextEdit(offset, offset, text)
+    (edit,) = import_edits(tree, source, lines, [(module, name, asname)])
+    return edit
 
 
 def bound_names(tree: ast.Module) -> set[str]:
