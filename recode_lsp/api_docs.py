@@ -271,6 +271,8 @@ class ApiDocs:
         self._guard = threading.Lock()
         self._locks: dict[str, threading.Lock] = {}
         self._failures: dict[str, tuple[float, str]] = {}
+        #: Names whose release :meth:`name_checker` is reading in the background (once each).
+        self._background: set[tuple[str, str, str]] = set()
         self._loaded: OrderedDict[_Package, griffe.Module] = OrderedDict()
         self._probed: _Interpreter | None = None
         self._memos: dict[str, dict[str, _Entry]] = {}
@@ -305,15 +307,69 @@ class ApiDocs:
             return None
         return {"found": True, "missing": False}.get(entry.state)
 
+    def known(self, qualified_name: str, library: str, version: Version | None) -> bool | None:
+        """Like :meth:`exists`, answered only from what is at hand: never fetches nor loads.
+
+        A name is known when its release (installed, or fetched before) was already loaded or
+        its answer remembered on disk; anything else is None (cannot tell yet).
+        """
+        if not _is_qualified_name(qualified_name):
+            return None
+        try:
+            where, library, version = self._route(qualified_name, library, version)
+            if where.startswith("builtins."):
+                return True
+            package = self._package(where, library, version, fetch=False)
+            if isinstance(package, str):
+                return None
+            memo = self._memo(package)
+            with self._guard:
+                entry = memo.get(where) if memo is not None else None
+                module = self._loaded.get(package)
+            if entry is None:
+                if module is None:
+                    return None
+                found, dynamic = self._find(module, where)
+                entry = _Entry("found" if found is not None else "dynamic" if dynamic else "missing")
+        except Exception:  # noqa: BLE001 - "cannot tell" is the honest answer to any failure
+            return None
+        return {"found": True, "missing": False}.get(entry.state)
+
     def name_checker(
-        self, targets: Mapping[str, Version | None], *, fetch: bool = True
+        self, targets: Mapping[str, Version | None], *, fetch: bool = True, wait: bool = True
     ) -> Callable[[str, str], bool | None]:
-        """A validator ``NameChecker``: ``(qualified name, library) -> bool | None`` at ``targets``."""
+        """A validator ``NameChecker``: ``(qualified name, library) -> bool | None`` at ``targets``.
+
+        ``wait=False`` is for the language server, where a quick fix must never wait for a
+        download or for griffe to read a package: the checker answers what is :meth:`known`
+        now, and otherwise says "cannot tell" and reads the release in a background thread, so
+        that the next fix that introduces a name of that release is checked.
+        """
 
         def check(qualified_name: str, library: str) -> bool | None:
-            return self.exists(qualified_name, library, targets.get(library), fetch=fetch)
+            version = targets.get(library)
+            if wait:
+                return self.exists(qualified_name, library, version, fetch=fetch)
+            answer = self.known(qualified_name, library, version)
+            if answer is None:
+                self._read_in_background(qualified_name, library, version, fetch)
+            return answer
 
         return check
+
+    def _read_in_background(self, qualified_name: str, library: str, version: Version | None, fetch: bool) -> None:
+        key = (qualified_name, library, str(version))
+        with self._guard:
+            if key in self._background:
+                return
+            self._background.add(key)
+        threading.Thread(
+            target=self.exists,
+            args=(qualified_name, library, version),
+            kwargs={"fetch": fetch},
+            name="recode-api-docs-names",
+            daemon=True,
+        ).start()
 
     # --- lookup ------------------------------------------------------------------------
 
@@ -399,12 +455,17 @@ class ApiDocs:
             paths = tuple(p for p in interpreter.paths if Path(p).is_dir())
             return _Package(top, paths, str(installed), "installed", f"installed in {interpreter.executable}")
         if not fetch:
-            return f"{library} {version} is not installed"
-        wanted = f"{dist}=={version}" if version is not None else f"{dist} (newest release)"
-        try:
-            src, fetched = self._fetch(dist, version)
-        except FetchError as exc:
-            return f"could not fetch {wanted}: {exc}"
+            # No network: a release fetched before is as good as an installed one.
+            release = self._fetched(dist, version)
+            if release is None:
+                return f"{library} {version} is not installed"
+            src, fetched = release
+        else:
+            wanted = f"{dist}=={version}" if version is not None else f"{dist} (newest release)"
+            try:
+                src, fetched = self._fetch(dist, version)
+            except FetchError as exc:
+                return f"could not fetch {wanted}: {exc}"
         root = _package_root(src, top)
         if root is None:
             return f"{dist} {fetched} has no Python sources for `{top}`"
@@ -482,10 +543,19 @@ class ApiDocs:
         with self._guard:
             return self._locks.setdefault(key, threading.Lock())
 
+    def _release_folder(self, dist: str, version: Version | None) -> tuple[str, Path]:
+        key = f"{normalise_name(dist)}-{version if version is not None else 'latest'}"
+        return key, self.cache_dir / key
+
+    def _fetched(self, dist: str, version: Version | None) -> tuple[Path, str] | None:
+        """The release if it was fetched before (no network, no lock), else None."""
+        _, folder = self._release_folder(dist, version)
+        cached = self._cached(folder, latest=version is None)
+        return (folder / "src", cached) if cached is not None else None
+
     def _fetch(self, dist: str, version: Version | None) -> tuple[Path, str]:
         """Folder of the release's unpacked sources, and its exact version."""
-        key = f"{normalise_name(dist)}-{version if version is not None else 'latest'}"
-        folder = self.cache_dir / key
+        key, folder = self._release_folder(dist, version)
         cached = self._cached(folder, latest=version is None)
         if cached is None:
             with self._lock(key):

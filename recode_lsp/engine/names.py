@@ -14,7 +14,7 @@ import ast
 import builtins
 import importlib.util
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from functools import lru_cache
 from pathlib import Path
 
@@ -119,3 +119,16 @@ class InstalledNames:
             # A library's fix that introduces a name of another package (numpy -> math).
             return name_exists_in_installed(qname) if qname.split(".", 1)[0] in sys.stdlib_module_names else None
         return name_exists_in_installed(qname)
+
+
+def first_answer(checkers: Sequence[Callable[[str, str], bool | None]]) -> Callable[[str, str], bool | None]:
+    """A ``NameChecker`` that asks ``checkers`` in order and keeps the first definite answer."""
+
+    def check(qname: str, library: str) -> bool | None:
+        for checker in checkers:
+            answer = checker(qname, library)
+            if answer is not None:
+                return answer
+        return None
+
+    return check

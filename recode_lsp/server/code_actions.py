@@ -205,11 +205,17 @@ async def _resolve_fix(
 ) -> None:
     result = await ls.documents.fix(snapshot, finding)
     if not result.changed:
-        ls.log(
-            f"{finding.code}: no fix applied: {result.reason or 'the fix changes nothing'}", types.MessageType.Warning
-        )
+        _reject(ls, action, f"ReCode: no fix applied for {finding.code}: {result.reason or 'the fix changes nothing'}")
         return
     _attach(ls, snapshot, action, result.edits)
+
+
+def _reject(ls: RecodeLanguageServer, action: types.CodeAction, message: str) -> None:
+    """The picked action has no edit to give: say why (log and message), and mark it disabled
+    with that reason for clients that look at a resolved action's ``disabled``."""
+    ls.log(message, types.MessageType.Warning)
+    ls.window_show_message(types.ShowMessageParams(type=types.MessageType.Warning, message=message))
+    action.disabled = types.CodeActionDisabled(reason=message)
 
 
 async def _resolve_fix_all(ls: RecodeLanguageServer, snapshot: Snapshot, action: types.CodeAction) -> None:
@@ -266,7 +272,8 @@ async def _resolve_model_action(
     ``propose`` builds the ReCode prompt, calls the endpoint (asynchronously, bounded by
     ``recode.model.timeout``) and validates the answer off the event loop; only a result with
     ``ok`` becomes the action's edit. Otherwise the reason is shown to the user
-    (``window/showMessage``) and the action comes back without an edit.
+    (``window/showMessage``) and the action comes back without an edit, ``disabled`` with
+    that reason.
     """
     try:
         from recode_lsp.model_fix import propose
@@ -311,9 +318,7 @@ async def _resolve_model_action(
         ls.window_show_message(types.ShowMessageParams(type=types.MessageType.Info, message=message))
         return
     if not result.ok or not result.edits:
-        message = f"ReCode model: no migration offered for {finding.code}: {result.reason}"
-        ls.log(message, types.MessageType.Warning)
-        ls.window_show_message(types.ShowMessageParams(type=types.MessageType.Warning, message=message))
+        _reject(ls, action, f"ReCode model: no migration offered for {finding.code}: {result.reason}")
         return
     _attach(ls, snapshot, action, result.edits)
 

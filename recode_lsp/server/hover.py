@@ -57,6 +57,23 @@ def _api_docs_class() -> Any | None:
     return ApiDocs
 
 
+_shared_guard = threading.Lock()
+_shared: dict[str | None, Any] = {}
+
+
+def shared_api_docs(interpreter: str | None) -> Any | None:
+    """The one ``ApiDocs`` of ``interpreter`` (None: not installed), shared by hover and the
+    validator's name check, so a release read for one is at hand for the other."""
+    api_docs = _api_docs_class()
+    if api_docs is None:
+        return None
+    with _shared_guard:
+        instance = _shared.get(interpreter)
+        if instance is None:
+            instance = _shared[interpreter] = api_docs(cache_dir(), interpreter=interpreter)
+        return instance
+
+
 def cache_dir() -> Path:
     base = os.environ.get("RECODE_CACHE_DIR") or os.path.join(
         os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "recode"
@@ -93,7 +110,6 @@ class DocsLookups:
     """Shared ``ApiDocs`` instances and the lookups in flight or done."""
 
     def __init__(self) -> None:
-        self._instances: dict[str | None, Any] = {}
         self._lookups: dict[tuple[str, str, str | None, str | None], asyncio.Future[Any]] = {}
 
     def clear(self) -> None:
@@ -101,15 +117,12 @@ class DocsLookups:
 
     def lookup(self, change: ApiChange, qualified_name: str, version: Version | None, interpreter: str | None) -> Any:
         """The future of an ``ApiDoc`` (None when api_docs is not installed)."""
-        api_docs = _api_docs_class()
-        if api_docs is None:
+        instance = shared_api_docs(interpreter)
+        if instance is None:
             return None
         key = (qualified_name, change.library, str(version) if version else None, interpreter)
         future = self._lookups.get(key)
         if future is None or (future.done() and future.exception() is not None):
-            instance = self._instances.get(interpreter)
-            if instance is None:
-                instance = self._instances[interpreter] = api_docs(cache_dir(), interpreter=interpreter)
             future = run_in_daemon_thread(lambda: instance.lookup(qualified_name, change.library, version, change))
             future.add_done_callback(lambda done: done.cancelled() or done.exception())
             self._lookups[key] = future

@@ -41,8 +41,9 @@ from lsprotocol import types
 
 from recode_lsp.cli.config import ConfigError, ProjectConfig, find_project_root, load_config
 from recode_lsp.engine.document import AnalysisContext
-from recode_lsp.engine.knowledge import KnowledgeBaseError, load_knowledge_base
+from recode_lsp.engine.knowledge import KnowledgeBase, KnowledgeBaseError, load_knowledge_base
 from recode_lsp.engine.options import DetectOptions
+from recode_lsp.engine.validator import NameChecker
 from recode_lsp.engine.versions import Version, parse_target, resolve_targets
 
 if TYPE_CHECKING:
@@ -221,12 +222,7 @@ def resolve_context(settings: EditorSettings, path: Path) -> ProjectContext:
         ignore=config.ignore,
         libraries=libraries,
     )
-    name_exists = None
-    if python is None:
-        from recode_lsp.engine.names import InstalledNames
-        from recode_lsp.engine.versions import installed_versions
-
-        name_exists = InstalledNames(options.targets, installed_versions(kb.libraries))
+    name_exists = _name_checker(settings, python, options, kb)
     unsafe = settings.unsafe_fixes if settings.unsafe_fixes is not None else config.unsafe_fixes
     described = tuple(
         line.replace("(--target)", "(editor setting)") for line in targets.describe() if line.split("==")[0] in wanted
@@ -238,6 +234,30 @@ def resolve_context(settings: EditorSettings, path: Path) -> ProjectContext:
         targets=described,
         problems=tuple(problems),
     )
+
+
+def _name_checker(
+    settings: EditorSettings, python: str | None, options: DetectOptions, kb: KnowledgeBase
+) -> NameChecker | None:
+    """How the validator checks that a name a fix introduces exists in the target version.
+
+    First the packages installed in this process at their target version (fast, read with
+    :mod:`ast`); then, with ``apiDocs`` on, the target release as :mod:`recode_lsp.api_docs`
+    reads it (installed in the workspace's interpreter, or fetched from the package index),
+    without ever waiting: a release not read yet is read in the background and checks the
+    fixes asked for after that.
+    """
+    from recode_lsp.engine.names import InstalledNames, first_answer
+    from recode_lsp.engine.versions import installed_versions
+    from recode_lsp.server.hover import shared_api_docs
+
+    checkers: list[NameChecker] = []
+    if python is None:
+        checkers.append(InstalledNames(options.targets, installed_versions(kb.libraries)))
+    docs = shared_api_docs(python) if settings.api_docs else None
+    if docs is not None:
+        checkers.append(docs.name_checker(options.targets, wait=False))
+    return first_answer(checkers) if checkers else None
 
 
 def project_key(settings: EditorSettings, path: Path) -> tuple[object, ...]:

@@ -302,6 +302,40 @@ async def test_hover_docs_come_from_the_fetched_target_release(start: Starter, t
     assert "prod(a, axis=None, dtype=None)" in text
 
 
+async def test_quick_fix_refused_when_the_fetched_target_release_lacks_the_new_name(start: Starter, tmp_path) -> None:
+    """The validator checks the names a fix introduces against the target release fetched for
+    the docs: a NumPy "2.0.0" without ``prod`` makes the ``np.product`` fix unsafe to offer."""
+    from tests.models.packages import build_wheel
+
+    wheels = tmp_path / "index"
+    build_wheel(wheels, "numpy", "2.0.0", {"numpy/__init__.py": "float64 = float\ninf = float('inf')\n"})
+    session = await start(
+        client_capabilities("visual-studio-code"),
+        settings={"apiDocs": True, "hoverDocsTimeoutMs": 60000},
+        env={"PIP_NO_INDEX": "1", "PIP_FIND_LINKS": str(wheels), "PIP_DISABLE_PIP_VERSION_CHECK": "1"},
+    )
+    uri = session.open("module.py")
+    diagnostics = await session.diagnostics(uri)
+    product = next(d for d in diagnostics if "numpy.product" in d.message)
+    # Hover reads the release (fetched once); the name check then answers from it at once.
+    hover = await session.client.text_document_hover_async(
+        types.HoverParams(text_document=types.TextDocumentIdentifier(uri=uri), position=product.range.start)
+    )
+    assert hover is not None and isinstance(hover.contents, types.MarkupContent)
+    assert "is not defined in NumPy 2.0.0" in hover.contents.value
+    (fix, *_) = await session.actions(uri, "np.product")
+    refused = await session.client.code_action_resolve_async(fix)
+    assert refused.edit is None
+    assert refused.disabled is not None
+    assert "`numpy.prod` does not exist in the target version of numpy" in refused.disabled.reason
+    assert any("numpy.prod" in m.message for m in session.client.messages)
+    # A fix whose new name the release defines is still offered.
+    (float_fix, *_) = await session.actions(uri, "np.float_")
+    resolved = await session.client.code_action_resolve_async(float_fix)
+    assert resolved.edit is not None
+    assert session.apply(uri, resolved.edit) == FIXTURE.replace("np.float_(0)", "np.float64(0)")
+
+
 # --- robustness -------------------------------------------------------------------------------
 
 

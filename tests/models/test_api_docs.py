@@ -397,3 +397,20 @@ def test_name_checker_for_the_validator(fakelib_2_installed: Path, tmp_path: Pat
     check = docs_for(tmp_path / "no-index", tmp_path / "cache").name_checker({"fakelib": Version("2.0")})
     assert check("fakelib.new_function", "fakelib") is True
     assert check("fakelib.old_function", "fakelib") is False
+
+
+def test_name_checker_that_never_waits(fakelib_1_installed: Path, index: Path, tmp_path: Path) -> None:
+    """The language server's checker: "cannot tell" until the target release has been read in
+    the background, then definite answers, and no network once the release is in the cache."""
+    docs = docs_for(index, tmp_path / "cache")
+    check = docs.name_checker({"fakelib": Version("2.0")}, wait=False)
+    assert check("fakelib.old_function", "fakelib") is None  # not read yet: starts reading it
+    deadline = time.monotonic() + 60
+    while check("fakelib.old_function", "fakelib") is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert check("fakelib.old_function", "fakelib") is False
+    assert check("fakelib.compute", "fakelib") is not None  # the release is loaded now
+    # A new instance (a restarted server) finds the fetched release in the cache, offline.
+    again = ApiDocs(tmp_path / "cache", pip_command=[str(tmp_path / "no-such-pip")])
+    assert again.exists("fakelib.compute", "fakelib", Version("2.0"), fetch=False) is True
+    assert again.exists("fakelib.old_function", "fakelib", Version("2.0"), fetch=False) is False
