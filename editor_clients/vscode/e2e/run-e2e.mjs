@@ -1,0 +1,375 @@
+// End-to-end test of the packaged extension in a real VS Code: code-server with the .vsix installed,
+// driven by Playwright in Debian's Chromium, headless. It opens a file with a NumPy 2 finding, checks
+// the Problems panel, applies the quick fix from the Ctrl+. menu, saves, and checks the file on disk.
+// Then: the restart command, a changed `recode.targets` reaching the server, a changed
+// `recode.interpreter` restarting it, and a missing interpreter giving one clear error.
+//
+//   node e2e/run-e2e.mjs            (from editor_clients/vscode, after `npm run build` and packaging)
+//
+// Environment: RECODE_PYTHON (the Python with recode-migrate; default <repo>/.venv/bin/python),
+// RECODE_VSIX (default: the newest recode-*.vsix), RECODE_CHROMIUM (default /usr/bin/chromium),
+// RECODE_E2E_OUTPUT (default test-output/e2e), RECODE_E2E_TIMEOUT_S (default 240).
+// Screenshots, the code-server log and VS Code's logs (the ReCode output channel among them) land in
+// the output folder.
+
+import { spawn, spawnSync } from 'node:child_process';
+import {
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { basename, dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+import { chromium } from 'playwright-core';
+
+const E2E_DIR = dirname(fileURLToPath(import.meta.url));
+const EXTENSION_DIR = resolve(E2E_DIR, '..');
+const REPO = resolve(EXTENSION_DIR, '../..');
+const OUTPUT = resolve(process.env.RECODE_E2E_OUTPUT ?? join(EXTENSION_DIR, 'test-output', 'e2e'));
+const PYTHON = process.env.RECODE_PYTHON ?? join(REPO, '.venv', 'bin', 'python');
+const CHROMIUM = process.env.RECODE_CHROMIUM ?? '/usr/bin/chromium';
+// code-server 4.139 wants Node 24; the npm package `node` puts one here.
+const NODE24 = join(E2E_DIR, 'node_modules', 'node', 'bin', 'node');
+const CODE_SERVER = join(E2E_DIR, 'node_modules', 'code-server', 'out', 'node', 'entry.js');
+const TIMEOUT_S = Number(process.env.RECODE_E2E_TIMEOUT_S ?? 240);
+
+const SOURCE = 'import numpy as np\n\ntotal = np.float_(0)\n';
+const FIXED = 'import numpy as np\n\ntotal = np.float64(0)\n';
+
+const started = Date.now();
+function step(message) {
+  console.log(`[e2e ${((Date.now() - started) / 1000).toFixed(1)}s] ${message}`);
+}
+
+function newestVsix() {
+  if (process.env.RECODE_VSIX) return resolve(process.env.RECODE_VSIX);
+  const found = readdirSync(EXTENSION_DIR)
+    .filter((name) => /^recode-.*\.vsix$/.test(name))
+    .map((name) => join(EXTENSION_DIR, name))
+    .sort((a, b) => statSync(b).mtimeMs - statSync(a).mtimeMs);
+  if (found.length === 0) throw new Error(`no recode-*.vsix in ${EXTENSION_DIR}: run npm run build && npm run package`);
+  return found[0];
+}
+
+function freePort() {
+  return new Promise((resolvePort, reject) => {
+    const server = createServer();
+    server.on('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address();
+      server.close(() => resolvePort(port));
+    });
+  });
+}
+
+async function waitForHttp(url, timeoutMs, isAlive) {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (!isAlive()) throw new Error('code-server exited before it was ready (see code-server.log)');
+    try {
+      const response = await fetch(url);
+      if (response.ok) return;
+    } catch {
+      // Not listening yet.
+    }
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  throw new Error(`${url} did not answer within ${timeoutMs / 1000}s`);
+}
+
+/** A fresh user-data-dir, extensions-dir and project, so nothing from earlier runs leaks in. */
+function prepareDirs() {
+  const root = mkdtempSync(join(tmpdir(), 'recode-vscode-e2e-'));
+  const dirs = {
+    root,
+    userData: join(root, 'user-data'),
+    extensions: join(root, 'extensions'),
+    project: join(root, 'project'),
+  };
+  mkdirSync(join(dirs.userData, 'User'), { recursive: true });
+  mkdirSync(dirs.extensions, { recursive: true });
+  mkdirSync(dirs.project, { recursive: true });
+  writeFileSync(join(dirs.project, 'pyproject.toml'), '[tool.recode]\ntargets = ["numpy==2.0"]\n');
+  writeFileSync(join(dirs.project, 'mod.py'), SOURCE);
+  const settings = {
+    // Restricted Mode would keep the extension from running.
+    'security.workspace.trust.enabled': false,
+    'recode.interpreter': PYTHON,
+    'recode.trace.server': 'messages',
+    // Nothing that pops up over the editor or reaches for the network.
+    'workbench.startupEditor': 'none',
+    'workbench.tips.enabled': false,
+    'workbench.enableExperiments': false,
+    'workbench.secondarySideBar.defaultVisibility': 'hidden',
+    'workbench.welcomePage.walkthroughs.openOnInstall': false,
+    'chat.disableAIFeatures': true,
+    'extensions.autoUpdate': false,
+    'extensions.autoCheckUpdates': false,
+    'extensions.ignoreRecommendations': true,
+    'telemetry.telemetryLevel': 'off',
+    'update.mode': 'none',
+    'git.enabled': false,
+    'files.autoSave': 'off',
+    'editor.lightbulb.enabled': 'on',
+  };
+  writeSettings(dirs, settings);
+  return dirs;
+}
+
+function writeSettings(dirs, changes) {
+  const file = join(dirs.userData, 'User', 'settings.json');
+  const settings = existsSync(file) ? JSON.parse(readFileSync(file, 'utf8')) : {};
+  writeFileSync(file, JSON.stringify({ ...settings, ...changes }, null, 2));
+}
+
+/** The ReCode output channel as VS Code writes it to disk (server log, stderr and trace). */
+function recodeLog(dirs) {
+  const logs = join(dirs.userData, 'logs');
+  if (!existsSync(logs)) return '';
+  const files = readdirSync(logs, { recursive: true }).filter((name) =>
+    String(name).endsWith(join('recode.recode', 'ReCode.log')),
+  );
+  return files.map((name) => readFileSync(join(logs, String(name)), 'utf8')).join('\n');
+}
+
+async function waitForLog(dirs, pattern, timeoutMs) {
+  const deadline = Date.now() + timeoutMs;
+  while (!pattern.test(recodeLog(dirs))) {
+    if (Date.now() > deadline) throw new Error(`the ReCode log never matched ${pattern}`);
+    await new Promise((r) => setTimeout(r, 500));
+  }
+}
+
+function installExtension(vsix, dirs) {
+  const result = spawnSync(
+    NODE24,
+    [CODE_SERVER, '--user-data-dir', dirs.userData, '--extensions-dir', dirs.extensions, '--install-extension', vsix],
+    { encoding: 'utf8', timeout: 120_000 },
+  );
+  writeFileSync(join(OUTPUT, 'install-extension.log'), `${result.stdout}\n${result.stderr}`);
+  if (result.status !== 0) {
+    throw new Error(
+      `--install-extension failed (${result.status ?? result.signal}):\n${result.stdout}\n${result.stderr}`,
+    );
+  }
+  const installed = readdirSync(dirs.extensions).filter((name) => name.startsWith('recode.recode-'));
+  if (installed.length === 0) throw new Error(`the extension is not in ${dirs.extensions}:\n${result.stdout}`);
+}
+
+function startCodeServer(port, dirs) {
+  const args = [
+    CODE_SERVER,
+    '--auth',
+    'none',
+    '--bind-addr',
+    `127.0.0.1:${port}`,
+    '--disable-telemetry',
+    '--disable-update-check',
+    '--disable-workspace-trust',
+    '--user-data-dir',
+    dirs.userData,
+    '--extensions-dir',
+    dirs.extensions,
+    dirs.project,
+  ];
+  // Its own process group, so the whole tree (extension host, language server) goes at the end.
+  const child = spawn(NODE24, args, { detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+  const log = [];
+  child.stdout.on('data', (chunk) => log.push(chunk));
+  child.stderr.on('data', (chunk) => log.push(chunk));
+  child.saveLog = () => writeFileSync(join(OUTPUT, 'code-server.log'), Buffer.concat(log));
+  return child;
+}
+
+function stopProcessTree(child) {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  try {
+    process.kill(-child.pid, 'SIGTERM');
+  } catch {
+    // Already gone.
+  }
+}
+
+async function screenshot(page, name) {
+  const file = join(OUTPUT, name);
+  await page.screenshot({ path: file });
+  step(`screenshot ${file}`);
+}
+
+async function readEventually(file, expected, timeoutMs) {
+  const deadline = Date.now() + timeoutMs;
+  let text = readFileSync(file, 'utf8');
+  while (text !== expected && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 250));
+    text = readFileSync(file, 'utf8');
+  }
+  return text;
+}
+
+/** The conversation with VS Code itself. */
+async function drive(page, port, dirs) {
+  await page.goto(`http://127.0.0.1:${port}/?folder=${encodeURIComponent(dirs.project)}`);
+  await page.locator('.monaco-workbench').waitFor({ timeout: 90_000 });
+  step('workbench loaded');
+
+  // Opening a Python file activates the extension (onLanguage:python).
+  const row = page.locator('.explorer-folders-view .monaco-list-row', { hasText: 'mod.py' });
+  await row.waitFor({ timeout: 60_000 });
+  await row.click();
+  const editor = page.locator('.editor-instance .monaco-editor').first();
+  await editor.locator('.view-lines', { hasText: 'np.float_' }).waitFor({ timeout: 30_000 });
+  step('mod.py open');
+
+  // The server starts, reads pyproject.toml and reports NPY023 on np.float_.
+  await editor.locator('.squiggly-error').first().waitFor({ timeout: 90_000 });
+  await page.keyboard.press('Control+Shift+M');
+  const problem = page.locator('.markers-panel .monaco-list-row', { hasText: 'NPY023' });
+  await problem.first().waitFor({ timeout: 30_000 });
+  const problemText = (await problem.first().innerText()).replace(/\s+/g, ' ');
+  step(`problem: ${problemText}`);
+  if (!/removed in NumPy 2\.0/.test(problemText)) throw new Error(`unexpected problem text: ${problemText}`);
+  await screenshot(page, 'diagnostic.png');
+
+  // Cursor onto np.float_ (line 3, column 9), then the quick-fix menu.
+  await editor.locator('.view-line', { hasText: 'total' }).click();
+  await page.keyboard.press('Control+G');
+  await page.locator('.quick-input-widget input').waitFor({ timeout: 10_000 });
+  await page.keyboard.type('3:10');
+  await page.keyboard.press('Enter');
+  await page.locator('.quick-input-widget').waitFor({ state: 'hidden', timeout: 10_000 });
+  await page.keyboard.press('Control+.');
+  const menu = page.locator('.action-widget', { has: page.locator('.monaco-list-row') });
+  const fix = menu.locator('.monaco-list-row', { hasText: 'numpy.float64' });
+  await fix.first().waitFor({ timeout: 30_000 });
+  step(`quick-fix menu: ${(await menu.first().innerText()).replace(/\s+/g, ' ')}`);
+  await screenshot(page, 'quick-fix-menu.png');
+  await fix.first().click();
+
+  // The edit comes from codeAction/resolve; then save and look at the file itself.
+  await editor.locator('.view-lines', { hasText: 'np.float64(0)' }).waitFor({ timeout: 30_000 });
+  step('quick fix applied in the editor');
+  await page.keyboard.press('Control+S');
+  const onDisk = await readEventually(join(dirs.project, 'mod.py'), FIXED, 20_000);
+  await screenshot(page, 'after-fix.png');
+  if (onDisk !== FIXED) {
+    throw new Error(`mod.py on disk is ${JSON.stringify(onDisk)}, expected ${JSON.stringify(FIXED)}`);
+  }
+  step('mod.py on disk has the fix');
+
+  // The restart command brings up a new server.
+  await page.keyboard.press('F1');
+  await page.locator('.quick-input-widget input').waitFor({ timeout: 10_000 });
+  await page.keyboard.type('ReCode: Restart Server');
+  await page
+    .locator('.quick-input-list .monaco-list-row', { hasText: 'ReCode: Restart Server' })
+    .first()
+    .waitFor({ timeout: 10_000 });
+  await page.keyboard.press('Enter');
+  await waitForLog(dirs, /\(Re\)starting: restart command[\s\S]*Server running/, 60_000);
+  step('restarted by the recode.restart command');
+
+  // A changed setting reaches the running server through workspace/configuration.
+  mkdirSync(join(dirs.project, '.vscode'), { recursive: true });
+  writeFileSync(join(dirs.project, '.vscode', 'settings.json'), JSON.stringify({ 'recode.targets': ['numpy==1.26'] }));
+  await waitForLog(dirs, /targets numpy==1\.26 \(editor setting\)/, 60_000);
+  step('recode.targets reached the server');
+
+  // A changed interpreter restarts the server (the same Python, spelt another way).
+  const samePython = `${dirname(PYTHON)}/../${basename(dirname(PYTHON))}/${basename(PYTHON)}`;
+  writeFileSync(
+    join(dirs.project, '.vscode', 'settings.json'),
+    JSON.stringify({ 'recode.targets': ['numpy==1.26'], 'recode.interpreter': samePython }),
+  );
+  await waitForLog(dirs, /\(Re\)starting: recode\.interpreter changed[\s\S]*Server running/, 60_000);
+  step('restarted when recode.interpreter changed');
+
+  // A wrong interpreter gets one message that says what to set.
+  writeFileSync(
+    join(dirs.project, '.vscode', 'settings.json'),
+    JSON.stringify({ 'recode.interpreter': join(dirs.root, 'no-such-python') }),
+  );
+  const toast = page.locator('.notification-toast', { hasText: 'ReCode: the server did not start' });
+  await toast.first().waitFor({ timeout: 60_000 });
+  step(`error shown: ${(await toast.first().innerText()).replace(/\s+/g, ' ')}`);
+  await screenshot(page, 'bad-interpreter.png');
+}
+
+async function main() {
+  for (const [what, file] of [
+    ['Node 24 (npm ci in e2e/)', NODE24],
+    ['code-server (npm ci in e2e/)', CODE_SERVER],
+    ['Chromium (apt-get install chromium)', CHROMIUM],
+    ['the Python with recode-migrate (RECODE_PYTHON)', PYTHON],
+  ]) {
+    if (!existsSync(file)) throw new Error(`missing ${what}: ${file}`);
+  }
+  rmSync(OUTPUT, { recursive: true, force: true });
+  mkdirSync(OUTPUT, { recursive: true });
+  const vsix = newestVsix();
+  const dirs = prepareDirs();
+  step(`vsix ${vsix}; python ${PYTHON}; scratch ${dirs.root}`);
+
+  installExtension(vsix, dirs);
+  step('extension installed');
+  const port = await freePort();
+  const codeServer = startCodeServer(port, dirs);
+  let browser;
+  let page;
+  const watchdog = setTimeout(() => {
+    console.error(`[e2e] timed out after ${TIMEOUT_S}s`);
+    codeServer.saveLog();
+    stopProcessTree(codeServer);
+    process.exit(1);
+  }, TIMEOUT_S * 1000);
+  try {
+    await waitForHttp(`http://127.0.0.1:${port}/healthz`, 60_000, () => codeServer.exitCode === null);
+    step(`code-server listening on ${port}`);
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      headless: true,
+      args: [
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
+    });
+    page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+    await drive(page, port, dirs);
+  } catch (error) {
+    if (page) await page.screenshot({ path: join(OUTPUT, 'failure.png') }).catch(() => {});
+    throw error;
+  } finally {
+    clearTimeout(watchdog);
+    await browser?.close().catch(() => {});
+    stopProcessTree(codeServer);
+    codeServer.saveLog();
+    // VS Code's logs hold the ReCode output channel (server stderr and the LSP trace).
+    const logs = join(dirs.userData, 'logs');
+    if (existsSync(logs)) cpSync(logs, join(OUTPUT, 'vscode-logs'), { recursive: true });
+    cpSync(join(dirs.project, 'mod.py'), join(OUTPUT, 'mod.py'));
+    rmSync(dirs.root, { recursive: true, force: true });
+  }
+}
+
+main().then(
+  () => {
+    step('PASS');
+    process.exit(0);
+  },
+  (error) => {
+    console.error(`[e2e] FAIL: ${error instanceof Error ? (error.stack ?? error.message) : error}`);
+    console.error(`[e2e] screenshots and logs: ${OUTPUT}`);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,80 @@
+/**
+ * The `recode.*` settings: read, checked, and turned into the section the server asks for.
+ *
+ * This module does not import `vscode` (the caller passes a reader), so it is unit-tested in plain Node.
+ */
+
+/** Returns the value the user set for a key (such as `model.endpoint`), or undefined when unset. */
+export type SettingReader = (key: string) => unknown;
+
+export interface RecodeSettings {
+  serverPath?: string;
+  interpreter?: string;
+  targets?: string[];
+  modelEndpoint?: string;
+  modelName?: string;
+  unsafeFixes?: boolean;
+  libraries?: string[];
+}
+
+/**
+ * What the server gets for the `recode` section (see recode_lsp/server/settings.py). Every key is
+ * present, null when unset: the server merges what it pulls over what was pushed earlier, so a key
+ * left out would let an old pushed value through.
+ */
+export interface ServerSection {
+  targets: string[] | null;
+  interpreter: string | null;
+  model: { endpoint: string | null; name: string | null };
+  unsafeFixes: boolean | null;
+  libraries: string[] | null;
+}
+
+function text(value: unknown): string | undefined {
+  return typeof value === 'string' && value.trim() !== '' ? value.trim() : undefined;
+}
+
+function strings(value: unknown): string[] | undefined {
+  if (!Array.isArray(value)) {
+    return undefined;
+  }
+  const items = value.filter((item): item is string => typeof item === 'string').map((item) => item.trim());
+  const kept = items.filter((item) => item !== '');
+  // An empty list means "not set", so pyproject.toml's [tool.recode] decides.
+  return kept.length > 0 ? kept : undefined;
+}
+
+/** Reads the settings; values of the wrong type and empty values count as unset. */
+export function readSettings(read: SettingReader): RecodeSettings {
+  const settings: RecodeSettings = {};
+  const serverPath = text(read('serverPath'));
+  const interpreter = text(read('interpreter'));
+  const targets = strings(read('targets'));
+  const modelEndpoint = text(read('model.endpoint'));
+  const modelName = text(read('model.name'));
+  const unsafeFixes = read('unsafeFixes');
+  const libraries = strings(read('libraries'));
+  if (serverPath !== undefined) settings.serverPath = serverPath;
+  if (interpreter !== undefined) settings.interpreter = interpreter;
+  if (targets !== undefined) settings.targets = targets;
+  if (modelEndpoint !== undefined) settings.modelEndpoint = modelEndpoint;
+  if (modelName !== undefined) settings.modelName = modelName;
+  if (typeof unsafeFixes === 'boolean') settings.unsafeFixes = unsafeFixes;
+  if (libraries !== undefined) settings.libraries = libraries;
+  return settings;
+}
+
+/**
+ * The section sent to the server. Unset keys are null rather than defaults: the server then falls
+ * back to `[tool.recode]` in pyproject.toml, which the editor's values only override. `serverPath`
+ * is the extension's business, so it is not sent.
+ */
+export function serverSection(settings: RecodeSettings, interpreter?: string): ServerSection {
+  return {
+    targets: settings.targets ?? null,
+    interpreter: interpreter ?? settings.interpreter ?? null,
+    model: { endpoint: settings.modelEndpoint ?? null, name: settings.modelName ?? null },
+    unsafeFixes: settings.unsafeFixes ?? null,
+    libraries: settings.libraries ?? null,
+  };
+}

@@ -1,0 +1,34 @@
+/** Entry point: wires the output channel, the server, the commands and the settings watcher. */
+import * as vscode from 'vscode';
+
+import { LAUNCH_SETTINGS } from './common/constants';
+import { createLog } from './common/log';
+import { ServerController } from './common/server';
+
+let controller: ServerController | undefined;
+
+export async function activate(context: vscode.ExtensionContext): Promise<void> {
+  const log = createLog();
+  const server = new ServerController(log);
+  controller = server;
+  context.subscriptions.push(
+    log,
+    server,
+    vscode.commands.registerCommand('recode.restart', () => server.restart('restart command')),
+    vscode.commands.registerCommand('recode.showLogs', () => log.show()),
+    vscode.workspace.onDidChangeConfiguration((event) => {
+      // Other recode.* settings reach the running server (it pulls them again); these decide how it starts.
+      const changed = LAUNCH_SETTINGS.filter((key) => event.affectsConfiguration(key));
+      if (changed.length > 0) {
+        void server.restart(`${changed.join(', ')} changed`);
+      }
+    }),
+    vscode.workspace.onDidChangeWorkspaceFolders(() => server.restart('workspace folders changed')),
+  );
+  await server.restart('activation');
+}
+
+export async function deactivate(): Promise<void> {
+  await controller?.stop();
+  controller = undefined;
+}
