@@ -291,8 +291,21 @@ class ApiDocs:
     def exists(self, qualified_name: str, library: str, version: Version | None, *, fetch: bool = True) -> bool | None:
         """Whether ``qualified_name`` is defined in ``library`` at ``version``; None: cannot tell.
 
-        With ``fetch=False`` only an installed release is consulted (no network).
+        With ``fetch=False`` only an installed or an earlier fetched release is consulted (no network).
         """
+        return self._answer(qualified_name, library, version, fetch=fetch, at_hand=False)
+
+    def known(self, qualified_name: str, library: str, version: Version | None) -> bool | None:
+        """Like :meth:`exists`, answered only from what is at hand: never fetches nor loads.
+
+        A name is known when its release (installed, or fetched before) was already loaded or
+        its answer remembered on disk; anything else is None (cannot tell yet).
+        """
+        return self._answer(qualified_name, library, version, fetch=False, at_hand=True)
+
+    def _answer(
+        self, qualified_name: str, library: str, version: Version | None, *, fetch: bool, at_hand: bool
+    ) -> bool | None:
         if not _is_qualified_name(qualified_name):
             return None
         try:
@@ -302,38 +315,21 @@ class ApiDocs:
             package = self._package(where, library, version, fetch=fetch)
             if isinstance(package, str):
                 return None
-            entry = self._read(package, where)
+            entry = self._entry_at_hand(package, where) if at_hand else self._read(package, where)
         except Exception:  # noqa: BLE001 - "cannot tell" is the honest answer to any failure
             return None
-        return {"found": True, "missing": False}.get(entry.state)
+        return {"found": True, "missing": False}.get(entry.state) if entry is not None else None
 
-    def known(self, qualified_name: str, library: str, version: Version | None) -> bool | None:
-        """Like :meth:`exists`, answered only from what is at hand: never fetches nor loads.
-
-        A name is known when its release (installed, or fetched before) was already loaded or
-        its answer remembered on disk; anything else is None (cannot tell yet).
-        """
-        if not _is_qualified_name(qualified_name):
-            return None
-        try:
-            where, library, version = self._route(qualified_name, library, version)
-            if where.startswith("builtins."):
-                return True
-            package = self._package(where, library, version, fetch=False)
-            if isinstance(package, str):
-                return None
-            memo = self._memo(package)
-            with self._guard:
-                entry = memo.get(where) if memo is not None else None
-                module = self._loaded.get(package)
-            if entry is None:
-                if module is None:
-                    return None
-                found, dynamic = self._find(module, where)
-                entry = _Entry("found" if found is not None else "dynamic" if dynamic else "missing")
-        except Exception:  # noqa: BLE001 - "cannot tell" is the honest answer to any failure
-            return None
-        return {"found": True, "missing": False}.get(entry.state)
+    def _entry_at_hand(self, package: _Package, where: str) -> _Entry | None:
+        """What :meth:`_read` would say, if it can be said without loading the package."""
+        memo = self._memo(package)
+        with self._guard:
+            entry = memo.get(where) if memo is not None else None
+            module = self._loaded.get(package)
+        if entry is not None or module is None:
+            return entry
+        found, dynamic = self._find(module, where)
+        return _Entry("found" if found is not None else "dynamic" if dynamic else "missing")
 
     def name_checker(
         self, targets: Mapping[str, Version | None], *, fetch: bool = True, wait: bool = True

@@ -21,29 +21,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
+from tests.lsp.conftest import FIXTURE
+
 REPO = Path(__file__).resolve().parents[2]
 PLUGIN = REPO / "editor_clients" / "nvim"
 SERVER_CMD = [sys.executable, "-m", "recode_lsp.server"]
 MIN_VERSION = (0, 11)
 NVIM_WANTED = "Neovim >= 0.11 ($RECODE_NVIM, nvim next to sys.executable, or on PATH)"
 
-FIXTURE = textwrap.dedent(
-    '''\
-    """Fixture module."""
-    import numpy as np
-
-
-    def scale(values):
-        s = "é😀"; total = np.float_(0)
-        for value in values:
-            total += np.product(value)
-        return total, np.in1d(values, [1]), s
-
-
-    def infinity():
-        return np.NINF
-    '''
-)
+# The language server tests' fixture: findings with safe, unsafe and multi-byte neighbours.
 CODES = ["NPY023", "NPY042", "NPY067", "NPY035"]
 FIXED_SAFE = (
     FIXTURE.replace("np.float_(0)", "np.float64(0)").replace("np.product(", "np.prod(").replace("np.NINF", "-np.inf")

@@ -268,23 +268,15 @@ async def test_hover_with_api_docs_that_cannot_be_fetched(start: Starter, tmp_pa
     assert "Double-precision" in hover.contents.value
 
 
-async def test_hover_docs_come_from_the_fetched_target_release(start: Starter, tmp_path) -> None:
-    """NumPy 2.0 is not installed: the release is fetched once from the package index pip is
-    configured for (a local folder here) and its docstring, not the knowledge base's, is shown."""
+async def _hover_numpy_product_with_fetched_release(
+    start: Starter, tmp_path, numpy_init: str
+) -> tuple[Session, str, str]:
+    """A session whose package index has a NumPy 2.0.0 with ``numpy_init`` as its
+    ``__init__.py`` (NumPy 2.0 is not installed), and the hover text on ``np.product``."""
     from tests.models.packages import build_wheel
 
     wheels = tmp_path / "index"
-    build_wheel(
-        wheels,
-        "numpy",
-        "2.0.0",
-        {
-            "numpy/__init__.py": (
-                "def prod(a, axis=None, dtype=None):\n"
-                '    """Product of array elements over a given axis (from the fetched 2.0.0 release)."""\n'
-            )
-        },
-    )
+    build_wheel(wheels, "numpy", "2.0.0", {"numpy/__init__.py": numpy_init})
     session = await start(
         client_capabilities("visual-studio-code"),
         settings={"apiDocs": True, "hoverDocsTimeoutMs": 60000},
@@ -297,7 +289,18 @@ async def test_hover_docs_come_from_the_fetched_target_release(start: Starter, t
         types.HoverParams(text_document=types.TextDocumentIdentifier(uri=uri), position=product.range.start)
     )
     assert hover is not None and isinstance(hover.contents, types.MarkupContent)
-    text = hover.contents.value
+    return session, uri, hover.contents.value
+
+
+async def test_hover_docs_come_from_the_fetched_target_release(start: Starter, tmp_path) -> None:
+    """NumPy 2.0 is not installed: the release is fetched once from the package index pip is
+    configured for (a local folder here) and its docstring, not the knowledge base's, is shown."""
+    _, _, text = await _hover_numpy_product_with_fetched_release(
+        start,
+        tmp_path,
+        "def prod(a, axis=None, dtype=None):\n"
+        '    """Product of array elements over a given axis (from the fetched 2.0.0 release)."""\n',
+    )
     assert "from the fetched 2.0.0 release" in text
     assert "prod(a, axis=None, dtype=None)" in text
 
@@ -305,24 +308,11 @@ async def test_hover_docs_come_from_the_fetched_target_release(start: Starter, t
 async def test_quick_fix_refused_when_the_fetched_target_release_lacks_the_new_name(start: Starter, tmp_path) -> None:
     """The validator checks the names a fix introduces against the target release fetched for
     the docs: a NumPy "2.0.0" without ``prod`` makes the ``np.product`` fix unsafe to offer."""
-    from tests.models.packages import build_wheel
-
-    wheels = tmp_path / "index"
-    build_wheel(wheels, "numpy", "2.0.0", {"numpy/__init__.py": "float64 = float\ninf = float('inf')\n"})
-    session = await start(
-        client_capabilities("visual-studio-code"),
-        settings={"apiDocs": True, "hoverDocsTimeoutMs": 60000},
-        env={"PIP_NO_INDEX": "1", "PIP_FIND_LINKS": str(wheels), "PIP_DISABLE_PIP_VERSION_CHECK": "1"},
-    )
-    uri = session.open("module.py")
-    diagnostics = await session.diagnostics(uri)
-    product = next(d for d in diagnostics if "numpy.product" in d.message)
     # Hover reads the release (fetched once); the name check then answers from it at once.
-    hover = await session.client.text_document_hover_async(
-        types.HoverParams(text_document=types.TextDocumentIdentifier(uri=uri), position=product.range.start)
+    session, uri, text = await _hover_numpy_product_with_fetched_release(
+        start, tmp_path, "float64 = float\ninf = float('inf')\n"
     )
-    assert hover is not None and isinstance(hover.contents, types.MarkupContent)
-    assert "is not defined in NumPy 2.0.0" in hover.contents.value
+    assert "is not defined in NumPy 2.0.0" in text
     (fix, *_) = await session.actions(uri, "np.product")
     refused = await session.client.code_action_resolve_async(fix)
     assert refused.edit is None
