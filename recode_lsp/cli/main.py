@@ -12,9 +12,13 @@ import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from recode_lsp import __version__
+
+if TYPE_CHECKING:
+    from recode_lsp.cli.runner import FileResult, RunSettings
+    from recode_lsp.engine.knowledge import KnowledgeBase
 
 EXIT_CLEAN = 0
 EXIT_FOUND = 1
@@ -76,6 +80,20 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="LIB",
         help="print the knowledge base (optionally of one library) and exit",
     )
+    model = parser.add_argument_group(
+        "model fixes",
+        "ask a served ReCode model (an OpenAI-compatible server such as `recode-serve`) to fix findings no rule "
+        "fixes; only fixes the validator accepts are kept, always unsafe",
+    )
+    model.add_argument("--model", metavar="URL", default=None, help="the model server, e.g. http://127.0.0.1:8000/v1")
+    model.add_argument("--model-name", default="recode", metavar="NAME", help="the model to ask (default: recode)")
+    model.add_argument(
+        "--model-timeout",
+        type=float,
+        default=60.0,
+        metavar="S",
+        help="seconds one answer may take, retries included (default: 60)",
+    )
     parser.add_argument("--version", action="version", version=f"recode-migrate {__version__}")
     parser.set_defaults(mode="check")
     return parser
@@ -131,6 +149,36 @@ def list_changes(library: str, out: TextIO) -> int:
     return EXIT_CLEAN
 
 
+def _model_fixes(
+    args: argparse.Namespace, results: list[FileResult], kb: KnowledgeBase, settings: RunSettings, unsafe: bool
+) -> None:
+    """Ask the served model about display-only findings (after the pool; see :mod:`recode_lsp.cli.model_fixes`)."""
+    from recode_lsp.cli.model_fixes import ModelSettings, apply_model_fixes, wants_model
+
+    if not any(wants_model(result) for result in results):
+        return
+    if args.mode == "check":
+        sys.stderr.write("recode-migrate: --model proposes fixes with --diff or --apply; this run only checks\n")
+        return
+    if args.mode == "apply" and not unsafe:
+        sys.stderr.write(
+            "recode-migrate: model fixes are unsafe: pass --unsafe-fixes to --apply them (or use --diff)\n"
+        )
+        return
+    model = ModelSettings(args.model, args.model_name, args.model_timeout)
+    run = apply_model_fixes(results, kb, settings, model, write=True)
+    if run.outage is not None:
+        sys.stderr.write(
+            f"recode-migrate: the model server at {args.model} is unavailable ({run.outage}); "
+            "no model fixes this run, the rule fixes go on\n"
+        )
+    elif run.asked:
+        sys.stderr.write(
+            f"recode-migrate: the model fixed {run.accepted} of {run.asked} findings without a rule "
+            f"(validated, unsafe); {run.rejected} rejected by the validator\n"
+        )
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -159,6 +207,10 @@ def _run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         parser.error(f"no such file or folder: {', '.join(missing)}")
     if args.jobs is not None and args.jobs < 1:
         parser.error("--jobs must be at least 1")
+    if args.model is not None and not args.model.startswith(("http://", "https://")):
+        parser.error(f"--model must be an http(s) URL, not {args.model!r}")
+    if args.model_timeout <= 0:
+        parser.error("--model-timeout must be positive")
     cli_targets = {}
     for text in args.target:
         try:
@@ -227,6 +279,8 @@ def _run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     progress = Progress(sys.stderr)
     results = run_files(files, kb, settings, jobs, cache, progress)
     progress.close()
+    if args.model is not None:
+        _model_fixes(args, results, kb, settings, unsafe)
 
     out = sys.stdout
     if args.mode == "diff":

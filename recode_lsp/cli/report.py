@@ -47,6 +47,10 @@ def write_text(out: TextIO, results: Sequence[FileResult], root: Path, unsafe: b
         for record, reason in result.not_fixed:
             if record.safety != "display":
                 out.write(f"{name}:{record.line}:{record.column}: {record.code} not fixed: {reason}\n")
+        for record in result.model_fixed:
+            out.write(f"{name}:{record.line}:{record.column}: {record.code} model fix [unsafe]: passed validation\n")
+        for record, reason in result.model_rejected:
+            out.write(f"{name}:{record.line}:{record.column}: {record.code} model fix rejected: {reason}\n")
     summary = summarise(results)
     write_summary(out, results, summary, unsafe, mode)
 

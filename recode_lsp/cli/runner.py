@@ -81,6 +81,9 @@ class FileResult:
     not_fixed: list[tuple[Record, str]] = field(default_factory=list)
     from_cache: bool = False
     skipped_by_prefilter: bool = False
+    #: Display-only findings the served model fixed (validated; unsafe), and the ones it did not, why.
+    model_fixed: list[Record] = field(default_factory=list)
+    model_rejected: list[tuple[Record, str]] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
