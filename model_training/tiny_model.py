@@ -26,7 +26,12 @@ from recode_lsp.prompt import ASSISTANT_PREFIX, SYSTEM_PROMPT, build_messages
 PAD_TOKEN = "<|endoftext|>"
 IM_START = "<|im_start|>"
 IM_END = "<|im_end|>"
-SPECIAL_TOKENS = (PAD_TOKEN, IM_START, IM_END, "<think>", "</think>", "<answer>", "</answer>")
+SPECIAL_TOKENS = (PAD_TOKEN, IM_START, IM_END)
+#: ReCode's answer tags: one token each, but *not* special. Decoding with
+#: ``skip_special_tokens=True`` (what TRL's GRPOTrainer does to completions) must keep them, or
+#: every completion loses its ``</think>``/``<answer>`` and scores the format penalty; in
+#: Qwen2.5's own tokenizer they are plain text too.
+TAG_TOKENS = ("<think>", "</think>", "<answer>", "</answer>")
 
 #: ChatML as Qwen2.5 renders it (without the tool-call branches). transformers implements
 #: ``continue_final_message`` by cutting the rendered text after the last message's content,
@@ -71,7 +76,7 @@ def tokenizer_corpus(extra: Iterable[str] = ()) -> Iterator[str]:
 
 def train_tokenizer(vocab_size: int = 2048, extra_texts: Iterable[str] = ()) -> object:
     """A byte-level BPE tokenizer (a ``PreTrainedTokenizerFast``) trained on ReCode's own text."""
-    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+    from tokenizers import AddedToken, Tokenizer, decoders, models, pre_tokenizers, trainers
     from transformers import PreTrainedTokenizerFast
 
     tokenizer = Tokenizer(models.BPE())
@@ -84,6 +89,7 @@ def train_tokenizer(vocab_size: int = 2048, extra_texts: Iterable[str] = ()) -> 
         show_progress=False,
     )
     tokenizer.train_from_iterator(tokenizer_corpus(extra_texts), trainer=trainer)
+    tokenizer.add_tokens([AddedToken(tag, special=False, normalized=False) for tag in TAG_TOKENS])
     fast = PreTrainedTokenizerFast(
         tokenizer_object=tokenizer,
         eos_token=IM_END,
@@ -169,5 +175,5 @@ def make_lora_adapter(
             if "lora_B" in name:
                 parameter.normal_(0.0, scale)
     folder = Path(out)
-    peft_model.save_pretrained(folder)
+    peft_model.save_pretrained(str(folder))
     return folder

@@ -1,0 +1,5 @@
+"""``python -m model_training`` is ``recode-train``."""
+
+from model_training.cli import main
+
+raise SystemExit(main())
