@@ -12,6 +12,7 @@ Format (the trainer writes adapters this way; :func:`register` does it for any P
         adapter_config.json            PEFT's files, as ``PeftModel.save_pretrained`` writes them
         adapter_model.safetensors
         recode_adapter.json            the metadata, written last (its presence marks a complete version)
+        training.json                  what recode-train recorded (config, reward curve), when it trained it
 
 ``recode_adapter.json``::
 
@@ -61,6 +62,8 @@ __all__ = [
 
 FORMAT = "recode-adapter/1"
 METADATA_FILE = "recode_adapter.json"
+#: The trainer's own record of a version (config, reward curve), kept beside the metadata.
+TRAINING_FILE = "training.json"
 PEFT_CONFIG = "adapter_config.json"
 WEIGHT_FILES = ("adapter_model.safetensors", "adapter_model.bin")
 NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
@@ -275,10 +278,15 @@ class AdapterRegistry:
         check_name(name)
         source = Path(path).expanduser().resolve()
         config = check_adapter_folder(source)
+        # What ``recode-train`` wrote beside the adapter gives the defaults.
+        trained = _training_metadata(source)
         if base_model is None:
-            base_model = str(config.get("base_model_name_or_path") or "")
+            base_model = str(trained.get("base_model") or config.get("base_model_name_or_path") or "")
             if not base_model:
                 raise RegistryError(f"{source}: the adapter does not name its base model; pass base_model")
+        data_hash = data_hash or str(trained.get("data_hash") or "")
+        if scores is None and isinstance(trained.get("scores"), Mapping):
+            scores = {k: v for k, v in trained["scores"].items() if isinstance(v, (int, float))}
         clean_scores: dict[str, float] = {}
         for key, value in (scores or {}).items():
             try:
@@ -293,7 +301,7 @@ class AdapterRegistry:
                 f"adapter {name!r} is already registered ({target}); versions are immutable, "
                 "register the new adapter under a new name"
             )
-        if in_place and (target / METADATA_FILE).exists():
+        if in_place and (target / METADATA_FILE).exists() and not trained:
             raise RegistryError(f"adapter {name!r} is already registered ({target})")
         staging: Path | None = None
         folder = target
@@ -303,6 +311,9 @@ class AdapterRegistry:
             (staging / METADATA_FILE).unlink(missing_ok=True)
             folder = staging
         try:
+            if trained:
+                # The trainer's record (its config, reward curve) stays with the version.
+                (folder / TRAINING_FILE).write_text(json.dumps(trained, indent=2) + "\n", encoding="utf-8")
             files = {
                 weights: {"size": (folder / weights).stat().st_size, "sha256": _sha256(folder / weights)}
                 for weights in WEIGHT_FILES
@@ -329,6 +340,20 @@ class AdapterRegistry:
             if staging is not None:
                 shutil.rmtree(staging, ignore_errors=True)
         return version
+
+
+def _training_metadata(folder: Path) -> dict[str, object]:
+    """The ``recode_adapter.json`` that ``recode-train`` writes (no ``format`` key), else {}.
+
+    The trainer and the registry share the file name: a trainer's output folder carries its
+    base model, data hash, scores, config and reward curve, which :meth:`AdapterRegistry.register`
+    takes as defaults and keeps in ``training.json``.
+    """
+    try:
+        data = json.loads((folder / METADATA_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) and "format" not in data else {}
 
 
 def register(

@@ -159,3 +159,32 @@ def test_cli_add_and_list(tmp_path: Path, capsys: pytest.CaptureFixture[str]) ->
     # Server commands without a server: a clear message, exit 1.
     assert main([*args, "promote", "v1"]) == 1
     assert "no server is running" in capsys.readouterr().err
+
+
+def test_a_trainer_output_folder_gives_its_facts(tmp_path: Path) -> None:
+    """``recode-train`` writes its own recode_adapter.json (no format key): its base model, data hash
+    and scores become the defaults, and its record is kept as training.json."""
+    source = tmp_path / "run" / "adapter"
+    source.mkdir(parents=True)
+    (source / "adapter_config.json").write_text(
+        json.dumps({"peft_type": "LORA", "r": 16, "base_model_name_or_path": "x"})
+    )
+    (source / "adapter_model.safetensors").write_bytes(b"weights")
+    trained = {
+        "name": "grpo",
+        "base_model": "Qwen/Qwen2.5-Coder-7B-Instruct",
+        "data_hash": "sha256:abc",
+        "scores": {"eval_reward": 2.1},
+        "created": "2026-12-02T10:00:00+00:00",
+        "config": {"method": "grpo"},
+        "reward_curve": [[1, 0.5]],
+    }
+    (source / "recode_adapter.json").write_text(json.dumps(trained))
+    version = AdapterRegistry(tmp_path / "registry").register(source, "recode-v7")
+    assert (version.base_model, version.data_hash, version.scores) == (
+        "Qwen/Qwen2.5-Coder-7B-Instruct",
+        "sha256:abc",
+        {"eval_reward": 2.1},
+    )
+    assert json.loads((version.path / "training.json").read_text()) == trained
+    assert AdapterRegistry(tmp_path / "registry").get("recode-v7").data_hash == "sha256:abc"

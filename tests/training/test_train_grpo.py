@@ -45,6 +45,17 @@ def test_one_grpo_step_saves_an_adapter(tiny_qwen2: Path, tmp_path: Path) -> Non
     assert any("rewards/format_reward/mean" in record for record in log)
     assert any("rewards/es_star_reward/mean" in record for record in log)
 
+    # The serving registry takes the folder as it is, with the trainer's facts.
+    from serving.registry import AdapterRegistry, register
+
+    version = register(folder, "recode-grpo-test", registry=tmp_path / "registry")
+    assert version.base_model == str(tiny_qwen2)
+    assert version.data_hash == metadata["data_hash"] and version.rank == 8
+    listed = AdapterRegistry(tmp_path / "registry").get("recode-grpo-test")
+    assert listed.data_hash == metadata["data_hash"]
+    training = json.loads((listed.path / "training.json").read_text())
+    assert training["reward_curve"] == metadata["reward_curve"]
+
 
 def test_vllm_accepts_lora_but_not_dora(tiny_qwen2: Path, tmp_path: Path) -> None:
     """vLLM's own adapter check: our LoRA passes; a DoRA adapter (the 7B configs) must be merged first."""
