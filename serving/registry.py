@@ -285,8 +285,9 @@ class AdapterRegistry:
             if not base_model:
                 raise RegistryError(f"{source}: the adapter does not name its base model; pass base_model")
         data_hash = data_hash or str(trained.get("data_hash") or "")
-        if scores is None and isinstance(trained.get("scores"), Mapping):
-            scores = {k: v for k, v in trained["scores"].items() if isinstance(v, (int, float))}
+        trained_scores = trained.get("scores")
+        if scores is None and isinstance(trained_scores, Mapping):
+            scores = {str(k): v for k, v in trained_scores.items() if isinstance(v, (int, float))}
         clean_scores: dict[str, float] = {}
         for key, value in (scores or {}).items():
             try:
