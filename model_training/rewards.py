@@ -219,7 +219,8 @@ def _normalise_by_scanning(code: str) -> str:
     return "\n".join(kept)
 
 
-def _parses(code: str) -> bool:
+def parses_as_python(code: str) -> bool:
+    """Whether ``ast.parse`` accepts ``code`` (any failure, even running out of memory, is no)."""
     try:
         ast.parse(code)
     except (SyntaxError, ValueError, RecursionError, MemoryError):
@@ -283,14 +284,14 @@ def format_reward(completions: Sequence[Completion], **kwargs: Any) -> list[floa
 
 def es_star(prediction: str | None, target: str) -> float:
     """ES* of one extracted prediction against its target (see :func:`es_star_reward`)."""
-    if prediction is None or not _parses(prediction):
+    if prediction is None or not parses_as_python(prediction):
         return ES_INVALID
     return ES_SCALE * similarity(normalise_code(prediction), normalise_code(_target_code(target))) - ES_SHIFT
 
 
 def em_star(prediction: str | None, target: str) -> float:
     """EM* of one extracted prediction against its target (see :func:`em_star_reward`)."""
-    if prediction is None or not _parses(prediction):
+    if prediction is None or not parses_as_python(prediction):
         return EM_INVALID
     return EM_EXACT if normalise_code(prediction) == normalise_code(_target_code(target)) else EM_DIFFERENT
 
@@ -453,7 +454,7 @@ def make_edit_aware_reward(
     def score(prediction: str | None, target: str, old: str | None) -> float:
         if old is None:
             return es_star(prediction, target)
-        if prediction is None or not _parses(prediction):
+        if prediction is None or not parses_as_python(prediction):
             return ES_INVALID
         old_norm = normalise_code(old)
         predicted = change_set(old_norm, normalise_code(prediction))

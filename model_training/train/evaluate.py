@@ -8,13 +8,12 @@ comparable: same prompts, same decoding, no sampling noise.
 
 from __future__ import annotations
 
-import ast
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
-from model_training.rewards import format_score, recode_reward
+from model_training.rewards import format_score, parses_as_python, recode_reward
 from recode_lsp.prompt import extract_code
 
 if TYPE_CHECKING:
@@ -57,19 +56,11 @@ def detector_check(kb: KnowledgeBase | None = None) -> OldApiCheck:
             return frozenset()
 
     def gone(prediction: str | None, old_code: str) -> bool:
-        if prediction is None or not prediction.strip() or not _parses(prediction):
+        if prediction is None or not prediction.strip() or not parses_as_python(prediction):
             return False
         return not (ids(old_code) & ids(prediction))
 
     return gone
-
-
-def _parses(code: str) -> bool:
-    try:
-        ast.parse(code)
-    except (SyntaxError, ValueError, RecursionError, MemoryError):
-        return False
-    return True
 
 
 def score_completions(
@@ -100,7 +91,7 @@ def score_completions(
         reward=mean,
         reward_sem=math.sqrt(variance / n),
         format_ok=sum(format_score(text) > 0 for text in completions) / n,
-        parses=sum(p is not None and _parses(p) for p in predictions) / n,
+        parses=sum(p is not None and parses_as_python(p) for p in predictions) / n,
         old_api_gone=sum(check(p, row["old_code"]) for p, row in zip(predictions, rows, strict=True)) / n,
     )
 
