@@ -137,6 +137,26 @@ async def _load_through_promote(served: Served, clients: int = 20) -> tuple[list
     return results, out.decode()
 
 
+def test_an_adapter_trained_by_recode_train_is_served(served: Served, tmp_path: Path) -> None:
+    """The trainer's output goes live: one SFT step on the served base, register, load, answer."""
+    pytest.importorskip("trl")
+    from model_training.train.config import load_run_config
+    from model_training.train.sft import SFTRunConfig, run_sft
+    from tests.training.conftest import CONFIGS, tiny_overrides
+
+    overrides = tiny_overrides(served.tiny.base, tmp_path / "run", max_steps=1)
+    adapter = run_sft(load_run_config(SFTRunConfig, CONFIGS / "sft_tiny_cpu.yaml", overrides))
+    added = served.cli("adapters", "add", "trained-sft", str(adapter))
+    assert added.returncode == 0, added.stderr
+    assert served.cli("adapters", "load", "trained-sft").returncode == 0
+    try:
+        answer = chat(served, "trained-sft")
+        assert answer.status_code == 200 and answer.json()["model"] == "trained-sft"
+        assert text_of(answer)
+    finally:
+        assert served.cli("adapters", "unload", "trained-sft").returncode == 0
+
+
 def test_promote_under_load_fails_no_request_and_rollback_returns(served: Served) -> None:
     expected_v1 = text_of(chat(served, "v1"))
     results, report = asyncio.run(_load_through_promote(served))
