@@ -507,13 +507,11 @@ class ApiDocs:
     def _interpreter(self) -> _Interpreter:
         executable = self.interpreter
         if executable is None or _same_interpreter(executable, sys.executable):
-            import sysconfig
-
             # Read every time: the current process's path may change (and tests change it).
             return _Interpreter(
                 sys.executable,
                 Version(".".join(map(str, sys.version_info[:3]))),
-                sysconfig.get_paths()["stdlib"],
+                _own_stdlib(),
                 [p for p in sys.path if p and p != "."],
             )
         with self._guard:
@@ -866,15 +864,29 @@ def _describe(found: Any, name: str) -> tuple[str, str | None, str | None]:
     return str(getattr(target.kind, "value", "attribute")), None, docstring
 
 
+@lru_cache(maxsize=1)
+def _own_stdlib() -> str:
+    import sysconfig
+
+    return sysconfig.get_paths()["stdlib"]
+
+
 def _installed_version(dist: str, paths: Sequence[str]) -> Version | None:
     """Version of ``dist`` installed on ``paths`` (metadata only, nothing imported)."""
     from importlib import metadata
 
     for found in metadata.Distribution.discover(name=dist, path=list(paths)):
-        try:
-            return Version(found.version)
-        except (InvalidVersion, TypeError):
-            return None
+        # The Version header, read directly: ``found.version`` parses the whole METADATA with
+        # the email parser (milliseconds for a long description, and the validator asks often).
+        text = found.read_text("METADATA") or found.read_text("PKG-INFO") or ""
+        headers = text.partition("\n\n")[0]  # the headers end at the first blank line
+        for line in headers.splitlines():
+            if line.startswith("Version:"):
+                try:
+                    return Version(line.partition(":")[2].strip())
+                except InvalidVersion:
+                    return None
+        return None
     return None
 
 
