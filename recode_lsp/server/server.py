@@ -44,6 +44,7 @@ class ClientFeatures:
     deprecated_tag: bool = False
     configuration: bool = False
     dynamic_configuration: bool = False
+    dynamic_watched_files: bool = False
     resolve_edit: bool = False
     document_changes: bool = False
     markdown_hover: bool = False
@@ -64,6 +65,7 @@ class ClientFeatures:
             deprecated_tag=bool(tags and types.DiagnosticTag.Deprecated in tags.value_set),
             configuration=bool(has("workspace.configuration")),
             dynamic_configuration=bool(has("workspace.did_change_configuration.dynamic_registration")),
+            dynamic_watched_files=bool(has("workspace.did_change_watched_files.dynamic_registration")),
             resolve_edit=bool(resolve and "edit" in resolve.properties),
             document_changes=bool(has("workspace.workspace_edit.document_changes")),
             markdown_hover=types.MarkupKind.Markdown in hover_formats,

@@ -29,6 +29,7 @@ as the architecture orders the sources of a target version.
 from __future__ import annotations
 
 import asyncio
+import fnmatch
 import logging
 import os
 import threading
@@ -52,6 +53,8 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 SECTION = "recode"
+#: Files whose changes can change a project's targets or options (``[tool.recode]``, pins).
+PROJECT_FILES = ("pyproject.toml", "requirements*.txt", "setup.cfg")
 
 
 @dataclass(frozen=True)
@@ -367,16 +370,30 @@ def register(server: RecodeLanguageServer) -> None:
         # The fixer's validator needs libcst (~0.3 s to import): load it now, in the
         # background, so the first quick fix does not pay for it.
         threading.Thread(target=_warm_up, name="recode-warm-up", daemon=True).start()
+        registrations = []
         # A client that pulls settings sends change events only to servers that ask for them.
-        if not ls.client.dynamic_configuration:
-            return
-        registration = types.Registration(
-            id="recode-configuration",
-            method=types.WORKSPACE_DID_CHANGE_CONFIGURATION,
-            register_options=types.DidChangeConfigurationRegistrationOptions(section=SECTION),
-        )
-        future = ls.client_register_capability(types.RegistrationParams(registrations=[registration]))
-        future.add_done_callback(_log_refusal)
+        if ls.client.dynamic_configuration:
+            registrations.append(
+                types.Registration(
+                    id="recode-configuration",
+                    method=types.WORKSPACE_DID_CHANGE_CONFIGURATION,
+                    register_options=types.DidChangeConfigurationRegistrationOptions(section=SECTION),
+                )
+            )
+        # The project files that decide the targets: the editor watches them for us.
+        if ls.client.dynamic_watched_files:
+            registrations.append(
+                types.Registration(
+                    id="recode-project-files",
+                    method=types.WORKSPACE_DID_CHANGE_WATCHED_FILES,
+                    register_options=types.DidChangeWatchedFilesRegistrationOptions(
+                        watchers=[types.FileSystemWatcher(glob_pattern=f"**/{name}") for name in PROJECT_FILES]
+                    ),
+                )
+            )
+        if registrations:
+            future = ls.client_register_capability(types.RegistrationParams(registrations=registrations))
+            future.add_done_callback(_log_refusal)
 
     @server.feature(types.WORKSPACE_DID_CHANGE_CONFIGURATION)
     def did_change_configuration(ls: RecodeLanguageServer, params: types.DidChangeConfigurationParams) -> None:
@@ -386,6 +403,19 @@ def register(server: RecodeLanguageServer) -> None:
             ls.settings.set_fallback(params.settings)
         ls.settings.invalidate()
         ls.documents.settings_changed()
+
+    @server.feature(types.WORKSPACE_DID_CHANGE_WATCHED_FILES)
+    def did_change_watched_files(ls: RecodeLanguageServer, params: types.DidChangeWatchedFilesParams) -> None:
+        # A saved pyproject.toml (targets, select, ...) or a changed pin re-analyses the open
+        # documents at once, as a settings change does, instead of at their next edit.
+        if any(_is_project_file(change.uri) for change in params.changes):
+            ls.settings.invalidate()
+            ls.documents.settings_changed()
+
+
+def _is_project_file(uri: str) -> bool:
+    name = uri.rstrip("/").rsplit("/", 1)[-1]
+    return any(fnmatch.fnmatch(name, pattern) for pattern in PROJECT_FILES)
 
 
 def _log_refusal(future: Any) -> None:

@@ -124,6 +124,21 @@ async def test_configuration_change_takes_effect_without_restart(session: Sessio
     assert codes(await session.diagnostics(uri, after=mark)) == ["NPY023", "NPY042", "NPY067", "NPY035"]
 
 
+async def test_saved_pyproject_takes_effect_without_an_edit(session: Session) -> None:
+    """The editor reports the saved pyproject.toml (didChangeWatchedFiles): the open document's
+    diagnostics follow the new targets at once, with no edit to the document."""
+    uri = session.open("module.py")
+    assert codes(await session.diagnostics(uri)) == ["NPY023", "NPY042", "NPY067", "NPY035"]
+    mark = session.mark()
+    pyproject = session.write("pyproject.toml", '[tool.recode]\ntargets = ["numpy==1.26"]\n')
+    session.client.workspace_did_change_watched_files(
+        types.DidChangeWatchedFilesParams(
+            changes=[types.FileEvent(uri=pyproject.as_uri(), type=types.FileChangeType.Changed)]
+        )
+    )
+    assert codes(await session.diagnostics(uri, after=mark)) == ["NPY042"]
+
+
 # --- code actions ------------------------------------------------------------------------------
 
 
