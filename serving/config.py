@@ -26,13 +26,18 @@ class ServeError(Exception):
     """A serving command failed; the message says why and what to do."""
 
 
-def default_state_dir() -> Path:
-    """``$RECODE_SERVE_STATE``, else ``$XDG_CACHE_HOME/recode/serve`` (``~/.cache/recode/serve``)."""
-    explicit = os.environ.get("RECODE_SERVE_STATE")
+def cache_folder(variable: str, leaf: str) -> Path:
+    """``$variable`` if set, else ``$XDG_CACHE_HOME/recode/<leaf>`` (``~/.cache/recode/<leaf>``)."""
+    explicit = os.environ.get(variable)
     if explicit:
         return Path(explicit).expanduser()
     cache = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(cache) / "recode" / "serve"
+    return Path(cache) / "recode" / leaf
+
+
+def default_state_dir() -> Path:
+    """``$RECODE_SERVE_STATE``, else ``$XDG_CACHE_HOME/recode/serve`` (``~/.cache/recode/serve``)."""
+    return cache_folder("RECODE_SERVE_STATE", "serve")
 
 
 @dataclass(frozen=True)

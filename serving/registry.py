@@ -48,6 +48,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
+from serving.config import cache_folder
+
 __all__ = [
     "FORMAT",
     "METADATA_FILE",
@@ -75,11 +77,7 @@ class RegistryError(Exception):
 
 def default_registry_dir() -> Path:
     """``$RECODE_ADAPTER_REGISTRY``, else ``$XDG_CACHE_HOME/recode/adapters`` (``~/.cache/...``)."""
-    explicit = os.environ.get("RECODE_ADAPTER_REGISTRY")
-    if explicit:
-        return Path(explicit).expanduser()
-    cache = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(cache) / "recode" / "adapters"
+    return cache_folder("RECODE_ADAPTER_REGISTRY", "adapters")
 
 
 def check_name(name: str) -> str:
