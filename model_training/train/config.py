@@ -91,6 +91,27 @@ class DataSettings:
 T = TypeVar("T")
 
 
+@dataclass
+class RunConfigBase:
+    """The sections every method's ``*RunConfig`` has; each adds its own and its TRL defaults."""
+
+    model: ModelSettings = field(default_factory=ModelSettings)
+    peft: PeftSettings = field(default_factory=PeftSettings)
+    data: DataSettings = field(default_factory=DataSettings)
+    output_dir: str = "runs/run"
+    #: The adapter's name in the registry (default: the last part of ``output_dir``).
+    adapter_name: str | None = None
+    #: Greedy completion length for the optional evaluation after training.
+    eval_max_new_tokens: int = 1024
+    #: Keyword arguments of the method's TRL config class, merged over the method's defaults.
+    trainer: dict[str, Any] = field(default_factory=dict)
+
+    def validate(self, where: str) -> None:
+        """Checks TRL would only make at the first step, or not at all."""
+        if "output_dir" in self.trainer:
+            raise ConfigError(f"{where} trainer.output_dir: set the top-level output_dir instead")
+
+
 def _type_hints(cls: type) -> dict[str, Any]:
     return typing.get_type_hints(cls)
 

@@ -34,7 +34,7 @@ from model_training.train.common import (
     to_dataset,
     training_kwargs,
 )
-from model_training.train.config import ConfigError, DataSettings, ModelSettings, PeftSettings
+from model_training.train.config import ConfigError, RunConfigBase
 
 logger = logging.getLogger(__name__)
 
@@ -65,21 +65,14 @@ def grpo_trainer_defaults() -> dict[str, Any]:
 
 
 @dataclass
-class GRPORunConfig:
+class GRPORunConfig(RunConfigBase):
     """One GRPO run: model, adapter, data, reward, output and TRL ``GRPOConfig`` arguments."""
 
-    model: ModelSettings = field(default_factory=ModelSettings)
-    peft: PeftSettings = field(default_factory=PeftSettings)
-    data: DataSettings = field(default_factory=DataSettings)
-    #: ``recode`` (format + ES*, the paper) or ``edit_aware`` (format + edit-aware ES*).
-    reward: str = "recode"
     output_dir: str = "runs/grpo"
-    #: The adapter's name in the registry (default: the last part of ``output_dir``).
-    adapter_name: str | None = None
-    #: Greedy completion length for the optional evaluation after training.
-    eval_max_new_tokens: int = 1024
     #: ``trl.GRPOConfig`` keyword arguments, merged over :func:`grpo_trainer_defaults`.
     trainer: dict[str, Any] = field(default_factory=grpo_trainer_defaults)
+    #: ``recode`` (format + ES*, the paper) or ``edit_aware`` (format + edit-aware ES*).
+    reward: str = "recode"
 
     @staticmethod
     def trl_config_class() -> type:
@@ -88,11 +81,9 @@ class GRPORunConfig:
         return GRPOConfig
 
     def validate(self, where: str) -> None:
-        """Checks TRL would only make at the first step, or not at all."""
+        super().validate(where)
         if self.reward not in REWARD_NAMES:
             raise ConfigError(f"{where} reward: {self.reward!r} is not one of {', '.join(REWARD_NAMES)}")
-        if "output_dir" in self.trainer:
-            raise ConfigError(f"{where} trainer.output_dir: set the top-level output_dir instead")
 
 
 def run_rl(

@@ -29,7 +29,7 @@ from model_training.train.common import (
     to_dataset,
     training_kwargs,
 )
-from model_training.train.config import ConfigError, DataSettings, ModelSettings, PeftSettings
+from model_training.train.config import RunConfigBase
 
 logger = logging.getLogger(__name__)
 
@@ -55,17 +55,10 @@ def sft_trainer_defaults() -> dict[str, Any]:
 
 
 @dataclass
-class SFTRunConfig:
+class SFTRunConfig(RunConfigBase):
     """One SFT run: model, adapter, data, output and TRL ``SFTConfig`` arguments."""
 
-    model: ModelSettings = field(default_factory=ModelSettings)
-    peft: PeftSettings = field(default_factory=PeftSettings)
-    data: DataSettings = field(default_factory=DataSettings)
     output_dir: str = "runs/sft"
-    #: The adapter's name in the registry (default: the last part of ``output_dir``).
-    adapter_name: str | None = None
-    #: Greedy completion length for the optional evaluation after training.
-    eval_max_new_tokens: int = 1024
     #: ``trl.SFTConfig`` keyword arguments, merged over :func:`sft_trainer_defaults`.
     trainer: dict[str, Any] = field(default_factory=sft_trainer_defaults)
 
@@ -74,10 +67,6 @@ class SFTRunConfig:
         from trl import SFTConfig
 
         return SFTConfig
-
-    def validate(self, where: str) -> None:
-        if "output_dir" in self.trainer:
-            raise ConfigError(f"{where} trainer.output_dir: set the top-level output_dir instead")
 
 
 def run_sft(config: SFTRunConfig, callbacks: Sequence[Any] = ()) -> Path:
