@@ -1,0 +1,47 @@
+"""Time ``recode-kb scrape`` of one SciPy release pair, cold (empty cache) and warm.
+
+    python bench/kb_scrape.py [--library scipy] [--from 1.11.4] [--to 1.14.1] [--cache-dir DIR]
+
+Cold downloads both releases through pip (the user's pip configuration) and reads them;
+warm runs the same command again on the filled cache. Targets (2 cores): cold <= 60 s, warm <= 10 s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--library", default="scipy")
+    parser.add_argument("--from", dest="old", default="1.11.4")
+    parser.add_argument("--to", dest="new", default="1.14.1")
+    parser.add_argument("--cache-dir", type=Path, help="kept between runs when given (default: a fresh temporary one)")
+    args = parser.parse_args()
+    cache = args.cache_dir or Path(tempfile.mkdtemp(prefix="recode-kb-bench-"))
+    shutil.rmtree(cache, ignore_errors=True)
+    command = [sys.executable, "-m", "recode_lsp.kb.cli", "scrape", args.library, "--from", args.old, "--to", args.new]
+    command += ["--cache-dir", str(cache), "--output", os.devnull]
+    print("command:", " ".join(command), f"(cores: {os.cpu_count()})")
+    for label in ("cold", "warm"):
+        started = time.perf_counter()
+        result = subprocess.run(command, capture_output=True, text=True, check=False)
+        elapsed = time.perf_counter() - started
+        summary = result.stderr.strip().splitlines()[-1] if result.stderr.strip() else ""
+        print(f"{label}: {elapsed:.1f} s  rc={result.returncode}  {summary}")
+        if result.returncode != 0:
+            return result.returncode
+    if args.cache_dir is None:
+        shutil.rmtree(cache, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
