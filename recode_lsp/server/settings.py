@@ -12,7 +12,8 @@ The section (all keys optional)::
 
     {
       "targets": ["numpy==2.0"],          // versions the project moves to (before [tool.recode])
-      "interpreter": ".venv/bin/python",  // whose installed versions count
+      "interpreter": ".venv/bin/python",  // whose installed versions count (run: the user chose it)
+      "trustProjectInterpreter": false,    // run [tool.recode] python too (else its files are read)
       "model": {"endpoint": "http://localhost:8000/v1", "name": "recode"},
       "unsafeFixes": false,                // offer unsafe quick fixes; fix-all applies them
       "libraries": ["numpy", "pandas"],   // only these libraries
@@ -24,6 +25,11 @@ The section (all keys optional)::
 
 The editor's values win over ``[tool.recode]`` (targets per library; the rest key by key),
 as the architecture orders the sources of a target version.
+
+An interpreter named by the project (``[tool.recode] python``) is never run unless the user
+trusts it (``trustProjectInterpreter``, or ``RECODE_TRUST_PYTHON=1`` in the server's
+environment): opening a file of a cloned repository must not run a program it names. The
+versions installed in its virtual environment are then read from its files instead.
 """
 
 from __future__ import annotations
@@ -45,7 +51,7 @@ from recode_lsp.engine.document import AnalysisContext
 from recode_lsp.engine.knowledge import KnowledgeBase, KnowledgeBaseError, load_knowledge_base
 from recode_lsp.engine.options import DetectOptions
 from recode_lsp.engine.validator import NameChecker
-from recode_lsp.engine.versions import Version, parse_target, resolve_targets
+from recode_lsp.engine.versions import Version, parse_target, resolve_targets, trusted_by_environment
 
 if TYPE_CHECKING:
     from recode_lsp.server.server import RecodeLanguageServer
@@ -63,6 +69,8 @@ class EditorSettings:
 
     targets: tuple[str, ...] = ()
     interpreter: str | None = None
+    #: Run the interpreter ``[tool.recode] python`` names (the project's, not the user's choice).
+    trust_project_interpreter: bool = False
     model_endpoint: str | None = None
     model_name: str | None = None
     #: Seconds the whole model call may take (retries included).
@@ -121,6 +129,10 @@ class EditorSettings:
         if not isinstance(api_docs, bool):
             problems.append("recode.apiDocs must be true or false")
             api_docs = True
+        trust = values.get("trustProjectInterpreter", False)
+        if not isinstance(trust, bool):
+            problems.append("recode.trustProjectInterpreter must be true or false")
+            trust = False
         unsafe = values.get("unsafeFixes")
         if unsafe is not None and not isinstance(unsafe, bool):
             problems.append("recode.unsafeFixes must be true or false")
@@ -135,6 +147,7 @@ class EditorSettings:
         return cls(
             targets=tuple(t for t in targets if _valid_target(t)),
             interpreter=text("interpreter"),
+            trust_project_interpreter=trust,
             model_endpoint=text("model.endpoint"),
             model_name=text("model.name"),
             model_timeout=float(model_timeout),
@@ -210,9 +223,21 @@ def resolve_context(settings: EditorSettings, path: Path) -> ProjectContext:
     python = settings.interpreter or config.python
     if python is not None and not os.path.isabs(python) and os.sep in python:
         python = str(root / python)
+    run_python = settings.interpreter is not None or settings.trust_project_interpreter or trusted_by_environment()
+    if python is not None and not run_python:
+        problems.append(
+            f"not running {python!r} from [tool.recode] python in {config.path}: a project's settings do not run "
+            "programs; its installed versions are read from its virtual environment's files instead. To run it, "
+            'set "recode.interpreter" to it or "recode.trustProjectInterpreter": true'
+        )
     try:
         targets = resolve_targets(
-            wanted, cli_targets=editor_targets, config_targets=config.targets, project_root=root, python=python
+            wanted,
+            cli_targets=editor_targets,
+            config_targets=config.targets,
+            project_root=root,
+            python=python,
+            run_python=run_python,
         )
     except RuntimeError as exc:
         problems.append(str(exc))
@@ -225,7 +250,8 @@ def resolve_context(settings: EditorSettings, path: Path) -> ProjectContext:
         ignore=config.ignore,
         libraries=libraries,
     )
-    name_exists = _name_checker(settings, python, options, kb)
+    # An interpreter that may not run is not handed on either (API docs would ask it for its paths).
+    name_exists = _name_checker(settings, python if run_python else None, options, kb)
     unsafe = settings.unsafe_fixes if settings.unsafe_fixes is not None else config.unsafe_fixes
     described = tuple(
         line.replace("(--target)", "(editor setting)") for line in targets.describe() if line.split("==")[0] in wanted

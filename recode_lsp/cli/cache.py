@@ -1,0 +1,303 @@
+"""The check-result cache: plain JSON in the user's cache folder, never in the analysed tree.
+
+A cache is data, not code: entries are JSON (never pickle), and the folder is the user's own
+(``$RECODE_CACHE_DIR``, else ``$XDG_CACHE_HOME/recode``, else ``~/.cache/recode``), so a cloned
+repository cannot plant entries; a ``.recode_cache/`` committed to a project is never read.
+One file holds one project's results: its name digests the project's absolute root, the tool
+version, the knowledge base's fingerprint and the options. Inside, results are keyed by the
+digest of a file's content; ``(size, mtime)`` per absolute path only saves re-hashing.
+
+Reading tolerates anything (a file of the wrong shape, truncated, huge, a symlink): the cache
+is then empty. Writing never follows a symlink: the folder is opened with ``O_NOFOLLOW``,
+the temporary file is created with ``O_CREAT | O_EXCL | O_NOFOLLOW`` under a random name, and
+``os.replace`` renames it over the entry (a rename replaces a link, it does not write through it).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import stat
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from recode_lsp import __version__
+from recode_lsp.engine.digest import digest as content_digest
+
+if TYPE_CHECKING:
+    from recode_lsp.cli.runner import FileResult
+    from recode_lsp.engine.knowledge import KnowledgeBase
+    from recode_lsp.engine.options import DetectOptions
+
+#: Bump when the layout of a cache file changes; older files are then ignored.
+FORMAT = 1
+#: A cache file larger than this is ignored (a 10,000-file project needs ~2 MB).
+MAX_CACHE_BYTES = 64 * 1024 * 1024
+#: ``Record``'s fields in order, with their JSON types (a row that differs is dropped).
+_RECORD_TYPES = (str, str, int, int, int, int, str, str, str, str)
+
+_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
+_DIRECTORY = getattr(os, "O_DIRECTORY", 0)
+_BINARY = getattr(os, "O_BINARY", 0)
+_CLOEXEC = getattr(os, "O_CLOEXEC", 0)
+
+
+def cache_home() -> Path:
+    """The user's recode cache folder (shared with the knowledge base and API docs caches)."""
+    base = os.environ.get("RECODE_CACHE_DIR") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "recode"
+    )
+    return Path(os.path.abspath(base))
+
+
+def cache_key(*, root: Path, kb: KnowledgeBase, options: DetectOptions) -> str:
+    """What a cached result depends on besides the file's content, as one string."""
+    return json.dumps(
+        [
+            FORMAT,
+            os.path.abspath(root),
+            __version__,
+            kb.fingerprint,
+            sorted([k, str(v)] for k, v in options.targets.items()),
+            list(options.select),
+            list(options.ignore),
+            sorted(options.libraries) if options.libraries is not None else None,
+        ]
+    )
+
+
+def _valid_row(row: object) -> bool:
+    return (
+        isinstance(row, list)
+        and len(row) == len(_RECORD_TYPES)
+        and all(type(value) is kind for value, kind in zip(row, _RECORD_TYPES, strict=True))
+    )
+
+
+def _open_folder(folder: Path, *, create: bool) -> int | None:
+    """A descriptor of ``folder`` opened without following a symlink; None when unusable.
+
+    A folder that is a symlink, or is owned by another user, is refused: either could let
+    someone else decide what is read or where it is written.
+    """
+    if create:
+        try:
+            folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+        except OSError:
+            return None
+    try:
+        fd = os.open(folder, os.O_RDONLY | _DIRECTORY | _NOFOLLOW | _CLOEXEC)
+    except OSError:
+        return None
+    try:
+        info = os.fstat(fd)
+        getuid = getattr(os, "getuid", None)
+        if not stat.S_ISDIR(info.st_mode) or (getuid is not None and info.st_uid != getuid()):
+            os.close(fd)
+            return None
+    except OSError:
+        os.close(fd)
+        return None
+    return fd
+
+
+def _prune(fd: int, *, keep: str, max_age_days: int = 30) -> None:
+    """Drop other projects' cache files not written for a month (one file per project and options)."""
+    import time
+
+    limit = time.time() - max_age_days * 86400
+    try:
+        names = os.listdir(fd)
+    except OSError:
+        return
+    for name in names:
+        if name == keep or not name.startswith("check-") or not name.endswith(".json"):
+            continue
+        try:
+            if os.stat(name, dir_fd=fd, follow_symlinks=False).st_mtime < limit:
+                os.unlink(name, dir_fd=fd)
+        except OSError:
+            continue
+
+
+class ResultCache:
+    """Check results keyed by file content, in the user's cache folder (see the module docstring).
+
+    Entries are looked up by (path, size, mtime) first, so unchanged files are not even read;
+    a file whose stat changed is hashed and looked up by content.
+    """
+
+    def __init__(self, root: Path, kb: KnowledgeBase, options: DetectOptions, *, folder: Path | None = None) -> None:
+        key = cache_key(root=root, kb=kb, options=options)
+        self.key = key
+        self.folder = folder if folder is not None else cache_home() / "check"
+        self.name = f"check-{content_digest(key.encode(), 16)}.json"
+        #: absolute path -> (size, mtime_ns, content digest)
+        self.by_stat: dict[str, tuple[int, int, str]] = {}
+        #: content digest -> (record rows, error, skipped by the prefilter)
+        self.by_hash: dict[str, tuple[list[list[object]], str | None, bool]] = {}
+        self.dirty = False
+        self._load()
+
+    # --- reading --------------------------------------------------------------------------
+
+    def _read_bytes(self) -> bytes | None:
+        fd = _open_folder(self.folder, create=False)
+        if fd is None:
+            return None
+        try:
+            handle = os.open(self.name, os.O_RDONLY | _NOFOLLOW | _BINARY | _CLOEXEC, dir_fd=fd)
+        except (OSError, NotImplementedError):
+            return None
+        finally:
+            os.close(fd)
+        try:
+            info = os.fstat(handle)
+            if not stat.S_ISREG(info.st_mode) or info.st_size > MAX_CACHE_BYTES:
+                return None
+            chunks = []
+            left = MAX_CACHE_BYTES + 1  # never trust st_size alone: read at most the cap
+            while left > 0:
+                chunk = os.read(handle, min(left, 1 << 20))
+                if not chunk:
+                    break
+                chunks.append(chunk)
+                left -= len(chunk)
+            data = b"".join(chunks)
+            return data if len(data) <= MAX_CACHE_BYTES else None
+        except OSError:
+            return None
+        finally:
+            os.close(handle)
+
+    def _load(self) -> None:
+        """Read the cache file; anything unexpected leaves the cache empty (it only costs time)."""
+        data = self._read_bytes()
+        if data is None:
+            return
+        try:
+            document = json.loads(data)
+        except (ValueError, RecursionError):
+            return
+        if not isinstance(document, dict) or document.get("format") != FORMAT or document.get("key") != self.key:
+            return
+        by_stat = document.get("by_stat")
+        by_hash = document.get("by_hash")
+        if not isinstance(by_stat, dict) or not isinstance(by_hash, dict):
+            return
+        for path, entry in by_stat.items():
+            if (
+                isinstance(entry, list)
+                and len(entry) == 3
+                and type(entry[0]) is int
+                and type(entry[1]) is int
+                and isinstance(entry[2], str)
+            ):
+                self.by_stat[path] = (entry[0], entry[1], entry[2])
+        for digest, entry in by_hash.items():
+            if not (isinstance(entry, list) and len(entry) == 3):
+                continue
+            rows, error, prefiltered = entry
+            if (
+                isinstance(rows, list)
+                and all(_valid_row(row) for row in rows)
+                and (error is None or isinstance(error, str))
+                and isinstance(prefiltered, bool)
+            ):
+                self.by_hash[digest] = (rows, error, prefiltered)
+
+    # --- lookups --------------------------------------------------------------------------
+
+    @staticmethod
+    def _stat(path: str) -> tuple[int, int] | None:
+        try:
+            info = os.stat(path)
+        except OSError:
+            return None
+        return info.st_size, info.st_mtime_ns
+
+    def _digest(self, path: str) -> str | None:
+        """Content digest of ``path``, trusted from the last run while its size and mtime hold."""
+        current = self._stat(path)
+        if current is None:
+            return None
+        absolute = os.path.abspath(path)
+        known = self.by_stat.get(absolute)
+        if known is not None and known[:2] == current:
+            return known[2]
+        try:
+            digest = content_digest(Path(path).read_bytes())
+        except OSError:
+            return None
+        self.by_stat[absolute] = (*current, digest)
+        self.dirty = True
+        return digest
+
+    def lookup(self, path: str) -> FileResult | None:
+        from recode_lsp.cli.runner import FileResult, Record
+
+        digest = self._digest(path)
+        entry = self.by_hash.get(digest) if digest is not None else None
+        if entry is None:
+            return None
+        rows, error, prefiltered = entry
+        result = FileResult(path, [Record(*row) for row in rows], error)  # type: ignore[arg-type]
+        result.from_cache = True
+        result.skipped_by_prefilter = prefiltered
+        result.read_digest = digest
+        return result
+
+    def store(self, result: FileResult) -> None:
+        """Remember ``result`` under the digest of the bytes it was computed from."""
+        # The digest of what the worker read, not of the file now: it may have changed since.
+        digest = result.read_digest or self._digest(result.path)
+        if digest is None:
+            return
+        rows: list[list[object]] = [list(vars(record).values()) for record in result.records]
+        self.by_hash[digest] = (rows, result.error, result.skipped_by_prefilter)
+        self.dirty = True
+
+    # --- writing --------------------------------------------------------------------------
+
+    def save(self) -> None:
+        """Write the cache atomically, never through a symlink; a failure only costs time."""
+        if not self.dirty:
+            return
+        document = {
+            "format": FORMAT,
+            "key": self.key,
+            "by_stat": {path: list(entry) for path, entry in self.by_stat.items()},
+            "by_hash": {digest: [rows, error, pre] for digest, (rows, error, pre) in self.by_hash.items()},
+        }
+        data = json.dumps(document, separators=(",", ":")).encode()
+        if len(data) > MAX_CACHE_BYTES:
+            return  # it would be ignored when read
+        fd = _open_folder(self.folder, create=True)
+        if fd is None:
+            return
+        temporary = f".{self.name}.{secrets.token_hex(8)}.tmp"
+        created = False
+        try:
+            handle = os.open(
+                temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NOFOLLOW | _BINARY | _CLOEXEC, 0o600, dir_fd=fd
+            )
+            created = True
+            try:
+                view = memoryview(data)
+                while view:
+                    view = view[os.write(handle, view) :]
+            finally:
+                os.close(handle)
+            os.replace(temporary, self.name, src_dir_fd=fd, dst_dir_fd=fd)
+            created = False
+            _prune(fd, keep=self.name)
+        except (OSError, NotImplementedError):
+            pass
+        finally:
+            if created:
+                try:
+                    os.unlink(temporary, dir_fd=fd)
+                except OSError:
+                    pass
+            os.close(fd)
