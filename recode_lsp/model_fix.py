@@ -14,8 +14,9 @@ calls the model, and returns an edit only when it passes the same checks as a ru
    region's text: the edit cannot touch anything else.
 3. **Validation.** The new module parses; the finding's change is gone from the region; the
    names the region defined are still defined; nothing is flagged that was not before and no
-   name is left undefined (the checks of :func:`recode_lsp.engine.validator.validate_fix`, less
-   its "apply twice" check, which is about rule fixes); and, when a name checker is given, every
+   name is left undefined nor builtin newly shadowed
+   (:func:`recode_lsp.engine.validator.check_names`, as for rule fixes; not the "apply twice"
+   check, which is about rule fixes); and, when a name checker is given, every
    library name the answer introduces exists in the target version.
 
 Whatever goes wrong (no server, a timeout, a 500, an answer without code or that still uses the
@@ -39,7 +40,7 @@ from recode_lsp.engine.detector import SourceError, analyse, detect
 from recode_lsp.engine.knowledge import KnowledgeBase
 from recode_lsp.engine.model import Finding, TextEdit
 from recode_lsp.engine.options import DetectOptions
-from recode_lsp.engine.validator import NameChecker, parses, undefined_names
+from recode_lsp.engine.validator import Baseline, NameChecker, check_names, parses
 from recode_lsp.model_client import ModelClient, ModelError
 from recode_lsp.prompt import build_messages, extract_code
 
@@ -340,7 +341,8 @@ def _check(
     if not verdict.ok:
         return _rejected(f"the file would not parse after the model's edit: {verdict.reason}", messages, raw)
     try:
-        before = detect(source, kb, options, path, apply_suppressions=False)
+        original = analyse(source, path)
+        before = detect(source, kb, options, path, analysis=original, apply_suppressions=False)
         after = detect(new_source, kb, options, path, apply_suppressions=False)
     except SourceError as exc:
         return _rejected(f"the model's edit cannot be checked: {exc}", messages, raw)
@@ -353,11 +355,12 @@ def _check(
             new = next((f for f in after if f.code == code_id and region.start <= f.start_offset < new_end), None)
             what = new.message if new is not None else code_id
             return _rejected(f"the model's answer introduces {code_id}: {what}", messages, raw)
-    # validate_fix's other checks; not its "apply twice" one, which is about rule fixes (the
-    # same change elsewhere in the file is still fixable by rules, and that is fine).
-    if new_undefined := undefined_names(new_source) - undefined_names(source):
-        names = ", ".join(sorted(new_undefined))
-        return _rejected(f"the model's answer uses undefined name(s): {names}", messages, raw)
+    # The validator's name checks, against the module before the edit (the ones rule fixes
+    # pass: no new undefined name, no new module-level builtin binding); not its "apply twice"
+    # check, which is about rule fixes (the same change elsewhere is still fixable by rules).
+    checked = check_names(baseline=Baseline(analysis=original, findings=before, path=path), new_source=new_source)
+    if not checked.ok:
+        return _rejected(f"the model's answer {checked.reason}", messages, raw)
     if name_exists is not None:
         top = (change.new or change.old).split(".", 1)[0]
         introduced = _library_names(new_source, region.start, new_end, top) - _library_names(

@@ -8,8 +8,9 @@ the changes), and turns each use into one ReCode entry:
 * ``old_code``: the innermost enclosing function (or, outside any function, class) with
   the module-level imports it uses, dedented; units longer than ``--max-lines`` are skipped;
 * ``new_code``: the same unit (and its imports) taken from the module after the engine fixed
-  every use of that change with :func:`recode_lsp.engine.fix_and_validate` (the validator's
-  checks: parses, old API gone, nothing new flagged, idempotent);
+  every use of that change through the one fix pipeline,
+  :func:`recode_lsp.engine.pipeline.run_fix_pipeline` (the validator's checks: parses, old
+  API gone, nothing new flagged, no new undefined name or builtin shadow, idempotent);
 * ``update_info``: the change's note, the new API's doc and an ``old -> new`` line;
   ``description``: the change's message; ``dependency``: the library;
   ``new_version``: ``"==" + (removed_in or deprecated_in)``;
@@ -497,8 +498,9 @@ def mine_file(item: SourceFile) -> tuple[list[dict[str, Any]], Counter[str]]:
 
 
 def _mine_source(source: str, item: SourceFile, stats: Counter[str]) -> list[dict[str, Any]]:
-    from recode_lsp.engine import SourceError, analyse, detect, fix_and_validate
+    from recode_lsp.engine import SourceError, analyse, detect
     from recode_lsp.engine.fixer import wanted
+    from recode_lsp.engine.pipeline import run_fix_pipeline
 
     kb: KnowledgeBase = _WORKER["kb"]
     options = _WORKER["options"]
@@ -533,10 +535,19 @@ def _mine_source(source: str, item: SourceFile, stats: Counter[str]) -> list[dic
     for change_id in sorted(by_change):
         per_unit = by_change[change_id]
         selected = [f for f in usable if f.code == change_id]
-        outcome = fix_and_validate(
-            analysis, findings, kb, options, unsafe=settings.unsafe, path=path, module_name=item.module,
+        # The one fix pipeline (as the CLI and the language server fix), one round: the entry
+        # pairs the module before and after this change's fixes, nothing else.
+        outcome = run_fix_pipeline(
+            analysis=analysis,
+            findings=findings,
+            kb=kb,
+            options=options,
+            unsafe=settings.unsafe,
             selected=selected,
-        )  # fmt: skip
+            path=path,
+            module_name=item.module,
+            max_rounds=1,
+        )
         if not outcome.applied:
             stats["fix rejected or not applicable"] += len(per_unit)
             continue

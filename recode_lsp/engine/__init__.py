@@ -1,4 +1,4 @@
-"""The migration engine: knowledge base, detector, fixer and validator.
+"""The migration engine: knowledge base, detector, fixer, validator and the one fix pipeline.
 
 Imports only the standard library, ``packaging`` and (lazily, when fixing) ``libcst``; it
 knows nothing of LSP, so the language server, the CLI and training all use it the same way.
@@ -14,7 +14,8 @@ if TYPE_CHECKING:
     from recode_lsp.engine.knowledge import KnowledgeBase, KnowledgeBaseError, load_knowledge_base
     from recode_lsp.engine.model import Finding, Fix, FixOrigin, Position, Range, Site, TextEdit
     from recode_lsp.engine.options import DetectOptions
-    from recode_lsp.engine.validator import Verdict, fix_and_validate, validate_fix
+    from recode_lsp.engine.pipeline import PipelineResult, Skipped, run_fix_pipeline
+    from recode_lsp.engine.validator import Baseline, Verdict, check_fix, fix_and_validate, validate_fix
 
 # Names are imported on first use (PEP 562), so ``recode-migrate --check`` on a cached tree
 # does not pay for the fixer and the validator.
@@ -43,7 +44,12 @@ _WHERE = {
     "Range": "model",
     "Site": "model",
     "TextEdit": "model",
+    "PipelineResult": "pipeline",
+    "Skipped": "pipeline",
+    "run_fix_pipeline": "pipeline",
+    "Baseline": "validator",
     "Verdict": "validator",
+    "check_fix": "validator",
     "fix_and_validate": "validator",
     "validate_fix": "validator",
 }
@@ -60,6 +66,7 @@ def __getattr__(name: str) -> Any:
 
 __all__ = [
     "ApiChange",
+    "Baseline",
     "ChangeKind",
     "DetectOptions",
     "Finding",
@@ -69,21 +76,25 @@ __all__ = [
     "FixSafety",
     "KnowledgeBase",
     "KnowledgeBaseError",
+    "PipelineResult",
     "Position",
     "Range",
     "Scope",
     "Severity",
     "Site",
+    "Skipped",
     "SourceError",
     "TemplateOn",
     "TextEdit",
     "Verdict",
     "analyse",
+    "check_fix",
     "describe_fix",
     "detect",
     "fix_and_validate",
     "fix_findings",
     "load_knowledge_base",
+    "run_fix_pipeline",
     "suppressions",
     "validate_fix",
 ]

@@ -7,20 +7,12 @@ everything the editor asks about that version (diagnostics, quick fixes, "fix al
 :class:`~recode_lsp.engine.model.TextEdit` values; :mod:`recode_lsp.engine.edits` turns them
 into the editor's units.
 
-Fixes are computed on demand, one at a time, and validated before anyone sees them:
-
-* the result parses (``ast`` for the module, libcst for the statements the fix wrote);
-* re-detection finds none of the fixed findings and nothing new;
-* the fix uses no name the module did not have;
-* every new name exists in the target version, where that can be checked.
-
-This mirrors :func:`recode_lsp.engine.validator.fix_and_validate`, with two differences that
-an editor needs: findings the user silenced with ``# recode: ignore[ID]`` are silenced on
-both sides of the comparison (the validator re-detects without suppressions, so one ignored
-``np.float_`` would reject every other ``np.float_`` fix), and fixing one finding out of
-several with the same id is not rejected by the "applying twice changes nothing" check (which
-re-fixes the *other* sites). That check adds nothing once counts are compared: a fix whose
-output is flagged again raises its id's count.
+Fixes are computed on demand, one at a time, through the one fix pipeline
+(:func:`recode_lsp.engine.pipeline.run_fix_pipeline`, as the CLI and the data builder use it):
+the same selection, fixer, validation (:func:`recode_lsp.engine.validator.check_fix`, against
+this version of the module) and split into units. A quick fix is one round; fix-all iterates
+to a fixed point as ``recode-migrate --apply`` does. The document may analyse less (an excerpt,
+below), never validate differently.
 
 Speed: parsing and analysing a 3,000-line module costs 100-200 ms, and validating one fix
 of it several times that, so two shortcuts keep typing and quick fixes fast. Both work on an
@@ -63,17 +55,11 @@ from recode_lsp.engine.analysis import LineIndex, ModuleAnalysis
 from recode_lsp.engine.changes import ApiChange
 from recode_lsp.engine.detector import SourceError, analyse, detect
 from recode_lsp.engine.edits import apply_text_edits, common_prefix_length, common_suffix_length, diff_edits
-from recode_lsp.engine.fixer import FixOutcome, expand_groups, fix_findings, wanted
 from recode_lsp.engine.knowledge import KnowledgeBase
 from recode_lsp.engine.model import Finding, Position, Range, TextEdit
 from recode_lsp.engine.options import DetectOptions
-from recode_lsp.engine.validator import (
-    NameChecker,
-    Verdict,
-    introduced_names,
-    parses_where_written,
-    undefined_names,
-)
+from recode_lsp.engine.pipeline import PipelineResult, run_fix_pipeline
+from recode_lsp.engine.validator import Baseline, NameChecker
 
 __all__ = [
     "AnalysisContext",
@@ -492,7 +478,7 @@ class DocumentAnalysis:
         self._lines: LineIndex | None = analysis.lines if analysis is not None else None
         self._keys: dict[str, Finding] | None = None
         self._exact: DocumentAnalysis | None = None if incremental else self
-        self._undefined: set[str] | None = None
+        self._baseline: Baseline | None = None
         self._name_cache: _Names | None = None
         self._global: bool | None = None
 
@@ -601,89 +587,39 @@ class DocumentAnalysis:
         return self._exact if self._exact.ok else None
 
     def _fix(self, selected: Sequence[Finding] | None, unsafe: bool, check: CancelCheck) -> FixResult:
-        """Fix ``selected`` (None: everything wanted), keeping only what passes validation.
+        """Fix ``selected`` (None: everything wanted, to a fixed point), keeping what validates.
 
-        The steps are those of :func:`recode_lsp.engine.validator.fix_and_validate`.
+        Through the one fix pipeline (:func:`recode_lsp.engine.pipeline.run_fix_pipeline`),
+        exactly as the CLI fixes a file: the same selection, fixer, validation and units.
         """
         analysis = self._analysis
         assert analysis is not None, "fixes need a full analysis"
-        chosen = [f for f in (selected if selected is not None else self.findings) if wanted(f, unsafe)]
-        chosen = expand_groups(chosen, self.findings)
-        blocked = {f.group for f in chosen if f.group and not wanted(f, unsafe)}
-        chosen = [f for f in chosen if f.group not in blocked]
-        if not chosen:
-            asked = list(selected or [])
-            return FixResult(self.source, skipped=[(f, "its fix is not enabled") for f in asked])
-        check()
-        outcome = fix_findings(analysis, chosen)
-        if outcome.applied:
-            check()
-            verdict = self._validate(outcome.applied, outcome.source)
-            if not verdict.ok:
-                outcome = self._fix_units(analysis, outcome, check)
-        return self._result(outcome)
-
-    def _fix_units(self, analysis: ModuleAnalysis, outcome: FixOutcome, check: CancelCheck) -> FixOutcome:
-        """Something in a batch failed: keep the units that pass alone, then re-check together."""
-        passing: list[Finding] = []
-        rejected: list[tuple[Finding, str]] = list(outcome.skipped)
-        units: dict[str, list[Finding]] = {}
-        for index, finding in enumerate(outcome.applied):
-            units.setdefault(finding.group or f"#{index}", []).append(finding)
-        for unit in units.values():
-            check()
-            single = fix_findings(analysis, unit)
-            if not single.applied:
-                rejected.extend(single.skipped)
-                continue
-            alone = self._validate(single.applied, single.source)
-            if alone.ok:
-                passing.extend(unit)
-            else:
-                rejected.extend((f, f"fix rejected by the validator: {alone.reason}") for f in unit)
-        if not passing:
-            return FixOutcome(analysis.source, [], rejected)
-        combined = fix_findings(analysis, passing)
-        if self._validate(combined.applied, combined.source).ok:
-            combined.skipped = rejected + combined.skipped
-            return combined
-        first = next(iter(units.values()))
-        single = fix_findings(analysis, [f for f in first if f in passing] or first)
-        rest = [f for f in passing if f not in single.applied]
-        single.skipped = rejected + [(f, "conflicts with another fix; run again to fix it") for f in rest]
-        return single
-
-    def _validate(self, fixed: Sequence[Finding], new_source: str) -> Verdict:
-        """The validator's checks of one result (see the module notes for the differences)."""
-        verdict = parses_where_written(new_source, self.source)
-        if not verdict.ok:
-            return verdict
+        if self._baseline is None:
+            # Kept per version: the names the module leaves undefined are computed once.
+            self._baseline = Baseline(
+                analysis=analysis, findings=self.findings, path=self.path, module_name=self.context.module_name
+            )
         context = self.context
-        try:
-            after = detect(new_source, context.kb, context.options, self.path, context.module_name)
-        except SourceError as exc:
-            return Verdict(False, str(exc))
-        if self._undefined is None:
-            self._undefined = undefined_names(self.source)
-        if new_undefined := undefined_names(new_source) - self._undefined:
-            return Verdict(False, f"the fix uses undefined name(s): {', '.join(sorted(new_undefined))}")
-        count_before = Counter(f.code for f in self.findings)
-        count_fixed = Counter(f.code for f in fixed)
-        for code, number in Counter(f.code for f in after).items():
-            if code not in count_before:
-                return Verdict(False, f"the fix introduces a new finding {code}")
-            if number > count_before[code] - count_fixed.get(code, 0):
-                return Verdict(False, f"{code} is still found after the fix")
-        if context.name_exists is not None:
-            for qname, library in sorted(introduced_names(fixed)):
-                if context.name_exists(qname, library) is False:
-                    return Verdict(False, f"`{qname}` does not exist in the target version of {library}")
-        return Verdict(True)
+        result = run_fix_pipeline(
+            analysis=analysis,
+            findings=self.findings,
+            kb=context.kb,
+            options=context.options,
+            unsafe=unsafe,
+            selected=selected,
+            name_exists=context.name_exists,
+            cancel=check,
+            path=self.path,
+            module_name=context.module_name,
+            baseline=self._baseline,
+        )
+        return self._result(result)
 
-    def _result(self, outcome: FixOutcome) -> FixResult:
+    def _result(self, outcome: PipelineResult) -> FixResult:
+        skipped = [(s.finding, s.reason) for s in outcome.skipped]
         if not outcome.applied or outcome.source == self.source:
-            return FixResult(self.source, [], [], list(outcome.skipped))
-        return FixResult(outcome.source, diff_edits(self.source, outcome.source), outcome.applied, outcome.skipped)
+            return FixResult(self.source, [], [], skipped)
+        return FixResult(outcome.source, diff_edits(self.source, outcome.source), outcome.applied, skipped)
 
     def _fix_in_excerpt(self, finding: Finding, check: CancelCheck) -> FixResult | None:
         """The fix computed on the finding's function alone; None when that does not apply."""

@@ -1,11 +1,18 @@
-"""Check a fix before anyone sees it (rule fixes here, model fixes later use the same checks).
+"""Check a fix before anyone sees it (rule fixes here; model fixes use the same name checks).
 
 A fixed module passes when:
 
 * it parses, with libcst (the parser that preserves everything) and with :mod:`ast`;
 * re-running the detector finds none of the fixed findings and nothing new;
+* it binds no builtin at module level and uses no name the module did not have (compared
+  with the module *before* the fix, a :class:`Baseline`: a name that was already undefined
+  is not the fix's doing);
 * applying the same fixes again changes nothing;
 * every name the fix introduces exists in the target version, where that can be checked.
+
+:func:`check_fix` is the one validation; :mod:`recode_lsp.engine.pipeline` (select -> fix ->
+validate -> split into units) is the one caller for rule fixes, used by the CLI, the language
+server and the data builder.
 """
 
 from __future__ import annotations
@@ -14,11 +21,11 @@ import ast
 import re
 from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from recode_lsp.engine.analysis import ModuleAnalysis
 from recode_lsp.engine.detector import SourceError, analyse, detect
-from recode_lsp.engine.fixer import FixOutcome, expand_groups, fix_findings, wanted
+from recode_lsp.engine.fixer import FixOutcome, fix_findings
 from recode_lsp.engine.knowledge import KnowledgeBase
 from recode_lsp.engine.model import Finding
 from recode_lsp.engine.options import DetectOptions
@@ -31,8 +38,13 @@ _QUALIFIED_IN_TEMPLATE = re.compile(r"\{q:([A-Za-z_][\w.]*)\}")
 
 @dataclass
 class Verdict:
+    """The validator's answer; a passing verdict of :func:`check_fix` carries the new module's analysis."""
+
     ok: bool
     reason: str = ""
+    #: The analysis and findings of the fixed module (set by :func:`check_fix` when it passes).
+    analysis: ModuleAnalysis | None = field(default=None, repr=False, compare=False)
+    findings: list[Finding] | None = field(default=None, repr=False, compare=False)
 
 
 def parses(source: str) -> Verdict:
@@ -51,7 +63,7 @@ def parses(source: str) -> Verdict:
     return Verdict(True)
 
 
-def parses_where_written(new_source: str, original_source: str) -> Verdict:
+def parses_where_written(new_source: str, original_source: str, written: set[int] | None = None) -> Verdict:
     """Like :func:`parses`, with libcst reading only the top-level statements the fix wrote.
 
     The whole module is still parsed with :mod:`ast`; libcst (the slow, exact parser) sees
@@ -61,7 +73,8 @@ def parses_where_written(new_source: str, original_source: str) -> Verdict:
         tree = ast.parse(new_source)
     except SyntaxError as exc:
         return Verdict(False, f"does not parse: {exc.msg} (line {exc.lineno})")
-    written = _written_lines(original_source, new_source)
+    if written is None:
+        written = _written_lines(original_source, new_source)
     if not written:
         return Verdict(True)
     lines = new_source.splitlines(keepends=True)
@@ -108,21 +121,20 @@ def undefined_names(source: str) -> set[str]:
 
 def _written_lines(original: str, new: str) -> set[int]:
     """0-based lines of ``new`` that the fix inserted or replaced."""
-    import difflib
+    from recode_lsp.engine.line_diff import line_opcodes  # linear; difflib was quadratic here (issue 11)
 
-    matcher = difflib.SequenceMatcher(None, original.splitlines(), new.splitlines(), autojunk=False)
     written: set[int] = set()
-    for tag, _, _, start, end in matcher.get_opcodes():
+    for tag, _, _, start, end in line_opcodes(original.splitlines(), new.splitlines()):
         if tag != "equal":
             written.update(range(start, end))
     return written
 
 
-def _module_bindings(source: str) -> set[str]:
+def _module_bindings(source: str, tree: ast.Module | None = None) -> set[str]:
     names: set[str] = set()
     if not source:
         return names
-    for statement in ast.parse(source).body:
+    for statement in (tree if tree is not None else ast.parse(source)).body:
         if isinstance(statement, (ast.Import, ast.ImportFrom)):
             names.update((a.asname or a.name).split(".", 1)[0] for a in statement.names)
         elif isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
@@ -132,14 +144,62 @@ def _module_bindings(source: str) -> set[str]:
     return names
 
 
-def _new_builtin_shadows(original_source: str, new_source: str) -> set[str]:
-    """Builtins that the fix binds at module level and the original did not (``from numpy import all``)."""
+class Baseline:
+    """The module before a fix: what the validator compares a fixed module with.
+
+    Built once per analysed version (the language server keeps one per document version), so
+    the names the module left undefined and the names it binds are computed once, not per fix.
+    """
+
+    def __init__(
+        self,
+        *,
+        analysis: ModuleAnalysis,
+        findings: Sequence[Finding],
+        path: str = "<string>",
+        module_name: str | None = None,
+    ) -> None:
+        self.analysis = analysis
+        self.findings = list(findings)
+        self.path = path
+        self.module_name = module_name if module_name is not None else analysis.module_name
+        self._undefined: set[str] | None = None
+        self._bindings: set[str] | None = None
+
+    @property
+    def source(self) -> str:
+        return self.analysis.source
+
+    @property
+    def undefined(self) -> set[str]:
+        """Names the module loads and binds nowhere before any fix (not the fix's doing)."""
+        if self._undefined is None:
+            self._undefined = undefined_names(self.source) if self.source else set()
+        return self._undefined
+
+    @property
+    def bindings(self) -> set[str]:
+        """Names bound by the module's top-level statements before any fix."""
+        if self._bindings is None:
+            self._bindings = _module_bindings(self.source, self.analysis.tree)
+        return self._bindings
+
+
+def check_names(*, baseline: Baseline, new_source: str) -> Verdict:
+    """The result binds no new builtin at module level and uses no name the module did not have.
+
+    Shared by rule fixes (:func:`check_fix`) and model fixes (:mod:`recode_lsp.model_fix`);
+    a reason reads after "the fix" or "the model's answer".
+    """
     import builtins
 
-    if not original_source:
-        return set()
-    added = _module_bindings(new_source) - _module_bindings(original_source)
-    return {name for name in added if hasattr(builtins, name)}
+    if baseline.source:
+        added = _module_bindings(new_source) - baseline.bindings
+        if shadowed := {name for name in added if hasattr(builtins, name)}:
+            return Verdict(False, f"would shadow the builtin(s) {', '.join(sorted(shadowed))}")
+    if new_undefined := undefined_names(new_source) - baseline.undefined:
+        return Verdict(False, f"uses undefined name(s): {', '.join(sorted(new_undefined))}")
+    return Verdict(True)
 
 
 def introduced_names(findings: Sequence[Finding]) -> set[tuple[str, str]]:
@@ -153,31 +213,38 @@ def introduced_names(findings: Sequence[Finding]) -> set[tuple[str, str]]:
     return names
 
 
-def validate_fix(
-    before: Sequence[Finding],
+def check_fix(
+    *,
+    baseline: Baseline,
     fixed: Sequence[Finding],
     new_source: str,
     kb: KnowledgeBase,
     options: DetectOptions,
-    path: str = "<string>",
-    module_name: str | None = None,
     name_exists: NameChecker | None = None,
-    original_source: str = "",
 ) -> Verdict:
-    """Whether ``new_source`` is an acceptable result of fixing ``fixed`` out of ``before``."""
-    verdict = parses_where_written(new_source, original_source) if original_source else parses(new_source)
+    """Whether ``new_source`` is an acceptable result of fixing ``fixed`` in ``baseline``.
+
+    The one validation of a rule fix: the CLI, the language server (on a whole module or an
+    excerpt of it) and the data builder all reach it through :mod:`recode_lsp.engine.pipeline`.
+    A passing verdict carries the analysis and findings of ``new_source``, where the next
+    round of the pipeline starts.
+    """
+    original_source = baseline.source
+    # The lines the fix wrote (a line diff: computed once, used twice).
+    written = _written_lines(original_source, new_source) if original_source else None
+    verdict = parses_where_written(new_source, original_source, written) if original_source else parses(new_source)
     if not verdict.ok:
         return verdict
     try:
-        # Detected as ``before`` was (suppression comments move with their lines).
-        after = detect(new_source, kb, options, path, module_name)
+        # Detected as the baseline was (suppression comments move with their lines).
+        after_analysis = analyse(new_source, baseline.path, baseline.module_name)
+        after = detect(new_source, kb, options, baseline.path, baseline.module_name, analysis=after_analysis)
     except SourceError as exc:
         return Verdict(False, str(exc))
-    if shadowed := _new_builtin_shadows(original_source, new_source):
-        return Verdict(False, f"the fix would shadow the builtin(s) {', '.join(sorted(shadowed))}")
-    if new_undefined := undefined_names(new_source) - undefined_names(original_source):
-        return Verdict(False, f"the fix uses undefined name(s): {', '.join(sorted(new_undefined))}")
-    count_before = Counter(f.code for f in before)
+    names = check_names(baseline=baseline, new_source=new_source)
+    if not names.ok:
+        return Verdict(False, f"the fix {names.reason}")
+    count_before = Counter(f.code for f in baseline.findings)
     count_fixed = Counter(f.code for f in fixed)
     count_after = Counter(f.code for f in after)
     for code, number in count_after.items():
@@ -189,7 +256,6 @@ def validate_fix(
     # must not be fixable again in the lines the fix wrote; when only some uses were selected
     # (a quick fix), the others are not this fix's business.
     complete = {code for code, number in count_fixed.items() if number >= count_before[code]}
-    written = _written_lines(original_source, new_source) if original_source else None
     again = [
         f
         for f in after
@@ -198,23 +264,42 @@ def validate_fix(
         and (written is None or any(line in written for line in range(f.range.start.line, f.range.end.line + 1)))
     ]
     if again:
-        second = fix_findings(analyse(new_source, path, module_name), again)
+        second = fix_findings(after_analysis, again)
         if second.source != new_source:
             return Verdict(False, "applying the fix twice changes the code again")
     if name_exists is not None:
         for qname, library in sorted(introduced_names(fixed)):
             if name_exists(qname, library) is False:
                 return Verdict(False, f"`{qname}` does not exist in the target version of {library}")
-    return Verdict(True)
+    return Verdict(True, analysis=after_analysis, findings=after)
 
 
-def _units(findings: Sequence[Finding]) -> list[list[Finding]]:
-    """Findings that are fixed together: a group, or one finding alone."""
-    units: dict[str, list[Finding]] = {}
-    for index, finding in enumerate(findings):
-        key = finding.group or f"#{index}"
-        units.setdefault(key, []).append(finding)
-    return list(units.values())
+def validate_fix(
+    before: Sequence[Finding],
+    fixed: Sequence[Finding],
+    new_source: str,
+    kb: KnowledgeBase,
+    options: DetectOptions,
+    path: str = "<string>",
+    module_name: str | None = None,
+    name_exists: NameChecker | None = None,
+    original_source: str = "",
+) -> Verdict:
+    """:func:`check_fix` with the module before the fix given as text (the 0.1 signature).
+
+    Without ``original_source`` nothing is known of the module before the fix: the whole result
+    is parsed, and every undefined name counts as the fix's.
+    """
+    tree = ast.parse(original_source) if original_source else ast.Module(body=[], type_ignores=[])
+    baseline = Baseline(
+        analysis=ModuleAnalysis(tree, original_source, module_name),
+        findings=before,
+        path=path,
+        module_name=module_name,
+    )
+    return check_fix(
+        baseline=baseline, fixed=fixed, new_source=new_source, kb=kb, options=options, name_exists=name_exists
+    )
 
 
 def fix_and_validate(
@@ -228,49 +313,22 @@ def fix_and_validate(
     name_exists: NameChecker | None = None,
     selected: Sequence[Finding] | None = None,
 ) -> FixOutcome:
-    """Fix the wanted findings (or ``selected``), keeping only what passes validation."""
-    chosen = [f for f in (selected if selected is not None else findings) if wanted(f, unsafe)]
-    chosen = expand_groups(chosen, findings)
-    # A group is fixed whole or not at all.
-    blocked = {f.group for f in chosen if f.group and not wanted(f, unsafe)}
-    chosen = [f for f in chosen if f.group not in blocked]
-    if not chosen:
-        return FixOutcome(analysis.source)
-    outcome = fix_findings(analysis, chosen)
-    if not outcome.applied:
-        return outcome
-    verdict = validate_fix(
-        findings, outcome.applied, outcome.source, kb, options, path, module_name, name_exists, analysis.source
+    """Fix the wanted findings (or ``selected``), keeping only what passes validation.
+
+    A thin wrapper of :func:`recode_lsp.engine.pipeline.run_fix_pipeline` (the one fix
+    pipeline, which the clients call) returning the fixer's :class:`FixOutcome`.
+    """
+    from recode_lsp.engine.pipeline import run_fix_pipeline
+
+    result = run_fix_pipeline(
+        analysis=analysis,
+        findings=findings,
+        kb=kb,
+        options=options,
+        unsafe=unsafe,
+        selected=selected,
+        name_exists=name_exists,
+        path=path,
+        module_name=module_name,
     )
-    if verdict.ok:
-        return outcome
-    # Something in the batch is wrong: keep the units that pass alone, then re-check together.
-    passing: list[Finding] = []
-    rejected: list[tuple[Finding, str]] = list(outcome.skipped)
-    for unit in _units(outcome.applied):
-        single = fix_findings(analysis, unit)
-        if not single.applied:
-            rejected.extend(single.skipped)
-            continue
-        alone = validate_fix(
-            findings, single.applied, single.source, kb, options, path, module_name, name_exists, analysis.source
-        )
-        if alone.ok:
-            passing.extend(unit)
-        else:
-            rejected.extend((f, f"fix rejected by the validator: {alone.reason}") for f in unit)
-    if passing:
-        combined = fix_findings(analysis, passing)
-        verdict = validate_fix(
-            findings, combined.applied, combined.source, kb, options, path, module_name, name_exists
-        )
-        if verdict.ok:
-            combined.skipped = rejected + combined.skipped
-            return combined
-        first = _units(passing)[0]
-        single = fix_findings(analysis, first)
-        rest = [f for f in passing if f not in first]
-        rejected.extend((f, "conflicts with another fix; run again to fix it") for f in rest)
-        single.skipped = rejected + single.skipped
-        return single
-    return FixOutcome(analysis.source, [], rejected)
+    return result.outcome()
