@@ -176,6 +176,9 @@ class ScopeInfo:
     globals: set[str] = field(default_factory=set)
     #: For class scopes: the class's own qualified key.
     class_key: str | None = None
+    #: For comprehensions: the span of the first iterable, which Python evaluates in the
+    #: enclosing scope (in a class body it sees the class's names).
+    outer_span: tuple[int, int] | None = None
 
     def add(self, binding: Binding) -> None:
         self.bindings.setdefault(binding.name, []).append(binding)
@@ -292,7 +295,8 @@ class ModuleAnalysis:
         index = bisect.bisect_right(self._scope_starts, offset) - 1
         while index >= 0:
             start, end, scope = self._scope_spans[index]
-            if start <= offset < end:
+            outer = scope.outer_span
+            if start <= offset < end and not (outer is not None and outer[0] <= offset < outer[1]):
                 return scope
             index -= 1
         return self.module_scope
@@ -313,7 +317,11 @@ class ModuleAnalysis:
                     # Used from inside a function: the module's final state counts.
                     meaningful = [b for b in bindings if b.kind != "none"]
                     return meaningful[-1] if meaningful else None
-                before = [b for b in bindings if b.offset <= offset and b.kind != "none"]
+                # ``x = None`` is skipped as a placeholder (a later assignment gives the type),
+                # except in a class body, which runs once, top to bottom: there ``np = None``
+                # followed by ``np.float_`` is None, not the module.
+                keep_none = first and current.kind == "class"
+                before = [b for b in bindings if b.offset <= offset and (keep_none or b.kind != "none")]
                 if before:
                     return before[-1]
                 if current.kind in ("function", "comprehension"):
@@ -731,6 +739,7 @@ class _BindingCollector(ast.NodeVisitor):
         self.visit(generators[0].iter)  # the first iterable is evaluated in the outer scope
         outer = self.scope
         self.scope = self._push("comprehension", node)
+        self.scope.outer_span = (self._offset(generators[0].iter), self._end_offset(generators[0].iter))
         for index, generator in enumerate(generators):
             if index:
                 self.visit(generator.iter)

@@ -202,9 +202,14 @@ class _Collector:
 
     def check_member(self, node: ast.Attribute) -> None:
         receiver = node.value
+        #: A class of the module between the receiver and the library class defines the
+        #: member itself (``def dict(self)``): the call reaches that override, so renaming it
+        #: to the library's new name would bypass the override.
+        overridden = False
         for owner in self._receiver_classes(receiver):
             members = self.kb.by_member.get(owner)
             if not members:
+                overridden = overridden or _defines_member(self.analysis, owner, node.attr)
                 continue
             for change in members.get(node.attr, ()):
                 if change.old_keyword is not None:
@@ -229,6 +234,8 @@ class _Collector:
                     extra.update(more)
                     if change.template_on is TemplateOn.EXPR:
                         safety = None
+                if overridden:
+                    safety = FixSafety.DISPLAY_ONLY
                 self.add(change, attr_start, end, Site.MEMBER, safety, None, **extra)
             return
 
@@ -309,6 +316,22 @@ class _Collector:
                 for change in changes:
                     self.add(change, start, end, Site.IMPORT, FixSafety.DISPLAY_ONLY)
                 return
+
+
+def _defines_member(analysis: ModuleAnalysis, class_key: str, member: str) -> bool:
+    """Whether the module's class ``class_key`` defines ``member`` in its own body."""
+    local = analysis.classes.get(class_key)
+    if local is None:
+        return False
+    for statement in local.node.body:
+        if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            if statement.name == member:
+                return True
+        elif isinstance(statement, (ast.Assign, ast.AnnAssign, ast.AugAssign)):
+            targets = statement.targets if isinstance(statement, ast.Assign) else [statement.target]
+            if any(isinstance(target, ast.Name) and target.id == member for target in targets):
+                return True
+    return False
 
 
 def _all_scopes(analysis: ModuleAnalysis) -> Iterable[ScopeInfo]:

@@ -20,14 +20,17 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from recode_lsp.engine.analysis import Binding, LineIndex, ModuleAnalysis, dotted_parts
+from recode_lsp.engine.analysis import Binding, LineIndex, ModuleAnalysis, ScopeInfo, dotted_parts
 from recode_lsp.engine.changes import ApiChange, ChangeKind, FixSafety, TemplateOn
 from recode_lsp.engine.imports import (
     add_import_from,
     alias_text,
     apply_edits,
     bound_names,
+    comment_spans,
+    guarded_roots,
     import_edits,
+    keeping_comments,
     remove_aliases,
     render_import_from,
     unused_import_edits,
@@ -36,6 +39,9 @@ from recode_lsp.engine.model import Finding, Site, TextEdit
 from recode_lsp.engine.rules import rule_by_code
 
 _PLACEHOLDER = re.compile(r"\{(q:[A-Za-z_][\w.]*|arg[0-9]|recv)\}")
+#: A self-documenting f-string field (``{x=}``, ``{x = !r}``, ``{x=:>4}``): its source text is
+#: printed, so an edit inside it changes the output. Conservative: a literal ``=}`` also matches.
+_FSTRING_DEBUG = re.compile(r"(?<![=!<>])=\s*(?:\}|![rsa]|:)")
 _ATOMS = (ast.Name, ast.Attribute, ast.Call, ast.Subscript, ast.Constant, ast.List, ast.Tuple, ast.Dict, ast.Set)
 _SAFE_PARENTS = (
     ast.Assign,
@@ -89,6 +95,9 @@ class _StatementPlan:
     statement: ast.Import | ast.ImportFrom
     renamed: dict[int, str] = field(default_factory=dict)  # id(alias) -> new imported name
     removed: set[int] = field(default_factory=set)
+    #: ``(module, name, asname)`` imported in the statement's place: a guarded or nested
+    #: import is rewritten where it stands, never moved out of its block.
+    added: list[tuple[str, str, str | None]] = field(default_factory=list)
 
 
 class _Phase1:
@@ -110,23 +119,94 @@ class _Phase1:
         #: For the expression being fixed: qualified prefixes it spells -> their text there.
         self.site_prefixes: dict[str, str] = {}
         self._spans: dict[tuple[int, int], ast.AST] | None = None
+        #: The node being fixed: names the fix writes must mean at that point what it intends.
+        self.site: ast.AST | None = None
+        #: Packages a new module-level import must not pull out of a guard or a lazy import.
+        self._guarded_roots = guarded_roots(self.tree)
+        self._debug_fstrings: list[tuple[int, int]] | None = None
+
+    # --- what a name means at the site ------------------------------------------------
+
+    def _site_scopes(self) -> list[ScopeInfo]:
+        """Scopes a load at the site looks in, innermost first, the module last.
+
+        A class body is seen only by code directly in it (and the first iterable of a
+        comprehension there), not by its methods or comprehension bodies, as in Python.
+        """
+        if self.site is None or not hasattr(self.site, "lineno"):
+            return [self.analysis.module_scope]
+        scopes: list[ScopeInfo] = []
+        scope: ScopeInfo | None = self.analysis.scope_at(self.site)
+        first = True
+        while scope is not None:
+            if scope.kind != "class" or first:
+                scopes.append(scope)
+            first = False
+            scope = scope.parent
+        return scopes
+
+    def _require_builtin(self, name: str) -> None:
+        """Refuse when ``name`` (a builtin the fix writes) is bound where it is written."""
+        for scope in self._site_scopes():
+            if name in scope.bindings:
+                where = "this module" if scope.kind == "module" else f"the enclosing {scope.kind}"
+                raise FixError(f"the builtin `{name}` is shadowed in {where}; fix by hand")
+
+    def _require_module_name(self, name: str) -> None:
+        """Refuse when the module-level ``name`` the fix writes is hidden by a local binding."""
+        for scope in self._site_scopes()[:-1]:
+            if name in scope.bindings:
+                raise FixError(f"`{name}` is shadowed by a local name here; fix by hand")
+
+    def _require_unguarded(self, module: str) -> None:
+        """Refuse a module-level import of a package the module imports only under a guard."""
+        root = module.split(".", 1)[0]
+        if root in self._guarded_roots:
+            raise FixError(
+                f"`{root}` is imported only conditionally (an import guard) or inside a function here;"
+                " a module-level import would defeat that: fix by hand"
+            )
+
+    def check_edits(self, edits: Sequence[TextEdit]) -> None:
+        """Refuse edits that would change printed f-string text or drop a comment."""
+        for edit in edits:
+            for start, end in self._debug_fstring_spans():
+                if edit.start < end and start < edit.end:
+                    raise FixError("inside an f-string with a self-documenting `=` field, whose text is printed")
+            if "#" in self.source[edit.start : edit.end]:
+                for start, end in comment_spans(self.source):
+                    if edit.start <= start < edit.end and self.source[start:end] not in edit.text:
+                        raise FixError("the replaced code contains a comment; fix by hand to keep it")
+
+    def _debug_fstring_spans(self) -> list[tuple[int, int]]:
+        if self._debug_fstrings is None:
+            spans: list[tuple[int, int]] = []
+            if "=" in self.source and "{" in self.source:
+                for node in ast.walk(self.tree):
+                    if isinstance(node, ast.JoinedStr):
+                        start, end = self.lines.node_span(node)
+                        if _FSTRING_DEBUG.search(self.source, start, end):
+                            spans.append((start, end))
+            self._debug_fstrings = spans
+        return self._debug_fstrings
 
     # --- references to qualified names ---------------------------------------------
 
     def reference(self, qname: str) -> str:
         """Text that denotes ``qname`` at module level, planning an import when needed."""
         if "." not in qname and hasattr(builtins, qname):
-            if qname in self._module_bindings:
-                raise FixError(f"the builtin `{qname}` is shadowed in this module")
+            self._require_builtin(qname)
             return qname
         if "." not in qname:
             # A top-level module (``{q:math}``): reuse its import or add ``import math``.
             for name, bindings in self._module_bindings.items():
                 if bindings[-1].qname == qname and bindings[-1].kind == "import":
+                    self._require_module_name(name)
                     return name
             if qname in self.taken and not any(m == qname and a == "" for m, a, _ in self.needed):
                 raise FixError(f"`{qname}` is already a name in this module; import it by hand")
             if not any(m == qname and a == "" for m, a, _ in self.needed):
+                self._require_unguarded(qname)
                 self.needed.append((qname, "", None))
             self.taken.add(qname)
             return qname
@@ -140,14 +220,17 @@ class _Phase1:
         for name, bindings in self._module_bindings.items():
             last = bindings[-1]
             if last.qname == qname and last.kind in ("import", "import_from"):
+                self._require_module_name(name)
                 return name
         for name, bindings in self._module_bindings.items():
             last = bindings[-1]
             if last.qname == module and last.kind in ("import", "import_from"):
+                self._require_module_name(name)
                 return f"{name}.{attr}"
         if any((m, a) == (module, attr) for m, a, _ in self.needed):
             return attr
         if attr not in self.taken and not hasattr(builtins, attr):
+            self._require_unguarded(module)
             self.needed.append((module, attr, None))
             self.taken.add(attr)
             return attr
@@ -157,7 +240,10 @@ class _Phase1:
         root_is_module = bool(root_binding) and root_binding[-1].qname == root  # type: ignore[index]
         if root in self.taken and not root_is_module:
             raise FixError(f"`{attr}` and `{root}` are already names in this module; import `{qname}` by hand")
+        if root_is_module:
+            self._require_module_name(root)
         if not any(m == module and a == "" for m, a, _ in self.needed):
+            self._require_unguarded(module)
             self.needed.append((module, "", None))
         self.taken.add(root)
         return qname
@@ -165,6 +251,10 @@ class _Phase1:
     def render(
         self, template: str, args: Sequence[tuple[int, int]] = (), receiver: tuple[int, int] | None = None
     ) -> str:
+        for name in _template_names(template):
+            if hasattr(builtins, name):
+                self._require_builtin(name)  # ``list({recv})``, ``dtype=float``
+
         def substitute(match: re.Match[str]) -> str:
             key = match.group(1)
             following = template[match.end() : match.end() + 1]
@@ -211,10 +301,12 @@ class _Phase1:
         if parts is None or written != ".".join(parts):
             raise FixError("the expression spans comments or line breaks; fix it by hand")
         self.site_prefixes = self._prefixes(node, parts)
+        self.site = node
         try:
             self._qualified(finding, node, span)
         finally:
             self.site_prefixes = {}
+            self.site = None
         self.maybe_unused.add(parts[0])
 
     def _prefixes(self, node: ast.AST, parts: list[str]) -> dict[str, str]:
@@ -283,6 +375,10 @@ class _Phase1:
         plan = self.statements.setdefault(id(statement), _StatementPlan(statement))
         local = alias.asname or alias.name
         uses = self._uses_of(binding, local) if binding is not None else []
+        # An import in a guard or a function is replaced where it stands, never moved out.
+        in_place = statement not in self.tree.body
+        if new_module and new_module != old_module and not in_place:
+            self._require_unguarded(new_module)
         if alias.asname:
             if not new_module:
                 raise FixError(f"cannot import the builtin `{new_name}` under an alias")
@@ -290,7 +386,10 @@ class _Phase1:
                 plan.renamed[id(alias)] = new_name
             else:
                 plan.removed.add(id(alias))
-                self.needed.append((new_module, new_name, alias.asname))
+                if in_place:
+                    plan.added.append((new_module, new_name, alias.asname))
+                else:
+                    self.needed.append((new_module, new_name, alias.asname))
             return id(statement)
         if not new_module:
             if new_name in self._module_bindings and new_name != local:
@@ -310,11 +409,23 @@ class _Phase1:
             if not (already and already[-1].qname == change.new):
                 if new_name != local and new_name in self.taken:
                     raise FixError(f"`{new_name}` is already a name in this module")
-                self.needed.append((new_module, new_name, None))
+                if in_place:
+                    plan.added.append((new_module, new_name, None))
+                else:
+                    self.needed.append((new_module, new_name, None))
         if new_name != local and new_module and hasattr(builtins, new_name):
             raise FixError(f"`from {new_module} import {new_name}` would shadow the builtin `{new_name}`; fix by hand")
         if new_name != local:
             for use in uses:
+                self.site = use
+                try:
+                    # The new name must mean, at every use, what the fix intends.
+                    if new_module:
+                        self._require_module_name(new_name)
+                    else:
+                        self._require_builtin(new_name)
+                finally:
+                    self.site = None
                 start, end = self.lines.node_span(use)
                 self.edits.append(TextEdit(start, end, new_name))
             self.taken.add(new_name)
@@ -346,6 +457,15 @@ class _Phase1:
         return uses
 
     def member(self, finding: Finding) -> None:
+        self.site = self._node_at((finding.start_offset, finding.end_offset)) or _position_node(
+            self.lines, finding.start_offset
+        )
+        try:
+            self._member(finding)
+        finally:
+            self.site = None
+
+    def _member(self, finding: Finding) -> None:
         change = finding.change
         if change.template is not None:
             receiver = finding.detail("receiver")
@@ -378,7 +498,8 @@ class _Phase1:
     def statement_edit(self, plan: _StatementPlan) -> TextEdit:
         """One edit that renders ``plan``'s statement with its aliases renamed or removed."""
         statement = plan.statement
-        if plan.removed and not plan.renamed and all(id(a) in plan.removed for a in statement.names):
+        everything = plan.removed and not plan.renamed and all(id(a) in plan.removed for a in statement.names)
+        if everything and not plan.added:
             return remove_aliases(self.tree, self.source, self.lines, statement, statement.names)
         names = []
         for alias in statement.names:
@@ -392,11 +513,41 @@ class _Phase1:
         # Drop duplicates that a rename can create (``from m import a, a``).
         unique = list(dict.fromkeys(names))
         start, end = self.lines.node_span(statement)
-        if isinstance(statement, ast.ImportFrom):
-            text = render_import_from(statement.module or "", statement.level, unique, _indent(self.source, statement))
-        else:
-            text = "import " + ", ".join(unique)
-        return TextEdit(start, end, text)
+        indent = _indent(self.source, statement)
+        rendered: list[str] = []
+        if unique:
+            if isinstance(statement, ast.ImportFrom):
+                rendered.append(render_import_from(statement.module or "", statement.level, unique, indent))
+            else:
+                rendered.append("import " + ", ".join(unique))
+        by_module: dict[str, list[str]] = {}
+        for module, name, asname in plan.added:
+            by_module.setdefault(module, []).append(f"{name} as {asname}" if asname else name)
+        rendered.extend(
+            render_import_from(module, 0, list(dict.fromkeys(n)), indent) for module, n in by_module.items()
+        )
+        line_start = self.lines.line_starts[statement.lineno - 1]
+        # On a line of its own, one statement a line; after other code (``try: from m import a``), ``;``.
+        own_line = not self.source[line_start:start].strip()
+        text = (f"\n{self.source[line_start:start]}" if own_line else "; ").join(rendered)
+        return TextEdit(start, end, keeping_comments(self.source, self.lines, statement, start, end, text))
+
+
+def _position_node(lines: LineIndex, offset: int) -> ast.AST:
+    """A node standing for a position (``scope_at`` needs ``lineno`` and ``col_offset``)."""
+    line, _ = lines.position(offset)
+    column = len(lines.source[lines.line_starts[line] : offset].encode("utf-8"))
+    return ast.Pass(lineno=line + 1, col_offset=column, end_lineno=line + 1, end_col_offset=column)
+
+
+def _template_names(template: str) -> set[str]:
+    """Names a template writes itself (not its placeholders): ``list({recv})`` -> {"list"}."""
+    text = _PLACEHOLDER.sub(lambda match: f"__recode_{abs(hash(match.group(1)))}__", template)
+    try:
+        tree = ast.parse(text, mode="eval")
+    except SyntaxError:
+        return set()
+    return {node.id for node in ast.walk(tree) if isinstance(node, ast.Name) and not node.id.startswith("__recode_")}
 
 
 def _indent(source: str, statement: ast.stmt) -> str:
@@ -475,6 +626,7 @@ def fix_findings(analysis: ModuleAnalysis, findings: Sequence[Finding]) -> FixOu
                 phase.keyword(finding)
             else:
                 raise FixError("no mechanical fix for this site")
+            phase.check_edits(phase.edits[before:])
         except FixError as exc:
             del phase.edits[before:]
             del phase.needed[needed_before:]
@@ -485,15 +637,17 @@ def fix_findings(analysis: ModuleAnalysis, findings: Sequence[Finding]) -> FixOu
     by_statement: dict[int, _Unit] = {}
     for members in groups.values():
         before, needed_before = len(phase.edits), len(phase.needed)
-        saved_plans = {key: (dict(p.renamed), set(p.removed)) for key, p in phase.statements.items()}
+        saved_plans = {key: (dict(p.renamed), set(p.removed), list(p.added)) for key, p in phase.statements.items()}
         try:
             statement_key = phase.imported_binding(members)
+            phase.check_edits(phase.edits[before:])
         except FixError as exc:
             del phase.edits[before:]
             del phase.needed[needed_before:]
             for key in list(phase.statements):
                 if key in saved_plans:
-                    phase.statements[key].renamed, phase.statements[key].removed = saved_plans[key]
+                    plan = phase.statements[key]
+                    plan.renamed, plan.removed, plan.added = saved_plans[key]
                 else:
                     del phase.statements[key]
             outcome.skipped.extend((f, str(exc)) for f in members)

@@ -8,12 +8,68 @@ statement it rewrites, so the rest of the file (comments, layout) is left as it 
 from __future__ import annotations
 
 import ast
+import dataclasses
+import io
+import re
+import sys
+import tokenize
 from collections.abc import Iterable
+from dataclasses import dataclass
+from functools import lru_cache
 
 from recode_lsp.engine.analysis import LineIndex
 from recode_lsp.engine.model import TextEdit
 
 MAX_LINE = 88
+
+_COMMENT = re.compile(r"#[^\r\n]*")
+
+
+def comment_spans(source: str) -> tuple[tuple[int, int], ...]:
+    """Offsets ``(start, end)`` of every comment in ``source``, in order."""
+    if "#" not in source:
+        return ()
+    return _comment_spans(source)
+
+
+@lru_cache(maxsize=8)
+def _comment_spans(source: str) -> tuple[tuple[int, int], ...]:
+    lines = LineIndex(source)
+    spans: list[tuple[int, int]] = []
+    try:
+        for token in tokenize.generate_tokens(io.StringIO(source).readline):
+            if token.type == tokenize.COMMENT:
+                start = lines.line_starts[token.start[0] - 1] + token.start[1]
+                spans.append((start, start + len(token.string)))
+    except (tokenize.TokenError, SyntaxError, IndentationError, IndexError):
+        # Cannot tokenize: treat every ``#`` as a comment, which only makes callers keep more.
+        return tuple(match.span() for match in _COMMENT.finditer(source))
+    return tuple(spans)
+
+
+def comments_between(source: str, start: int, end: int) -> list[str]:
+    """Text of the comments that start in ``source[start:end]``."""
+    if "#" not in source[start:end]:
+        return []
+    return [source[s:e] for s, e in comment_spans(source) if start <= s < end]
+
+
+def keeping_comments(source: str, lines: LineIndex, statement: ast.stmt, start: int, end: int, text: str) -> str:
+    """``text`` for the edit ``[start, end)`` of ``statement``, with the comments it removes.
+
+    A rewritten import keeps its comments on lines of their own above it (at the statement's
+    indentation); a removed one leaves them where it stood.
+    """
+    found = comments_between(source, start, end)
+    if not found:
+        return text
+    line_start = lines.line_starts[statement.lineno - 1]
+    line_end = source.find("\n", line_start)
+    line = source[line_start : line_end if line_end != -1 else len(source)]
+    indent = line[: len(line) - len(line.lstrip())]
+    if not text:  # the statement's whole lines go: the comments stay as lines
+        return "".join(f"{indent}{comment}\n" for comment in found)
+    return "".join(f"{comment}\n{indent}" for comment in found) + text
 
 
 def alias_text(alias: ast.alias) -> str:
@@ -78,14 +134,14 @@ def remove_aliases(
         else:
             text = render_import(names)
         start, end = lines.node_span(statement)
-        return TextEdit(start, end, text)
+        return TextEdit(start, end, keeping_comments(source, lines, statement, start, end, text))
     if _is_only_statement(tree, statement):
         start, end = lines.node_span(statement)
-        return TextEdit(start, end, "pass")
+        return TextEdit(start, end, keeping_comments(source, lines, statement, start, end, "pass"))
     start, end = statement_span_with_line(source, lines, statement)
     if (start, end) == lines.node_span(statement):
-        return TextEdit(start, end, "pass")
-    return TextEdit(start, end, "")
+        return TextEdit(start, end, keeping_comments(source, lines, statement, start, end, "pass"))
+    return TextEdit(start, end, keeping_comments(source, lines, statement, start, end, ""))
 
 
 def top_level_import_from(tree: ast.Module, module: str) -> ast.ImportFrom | None:
@@ -101,9 +157,31 @@ def top_level_import_from(tree: ast.Module, module: str) -> ast.ImportFrom | Non
     return None
 
 
+def header_end(source: str) -> int:
+    """Offset after the module's leading comment lines (shebang, coding cookie, licence...).
+
+    Nothing may go above a ``#!`` line or a coding cookie (the file would run with another
+    interpreter or stop decoding), and a comment block at the top belongs to the file.
+    """
+    offset = 1 if source.startswith("\ufeff") else 0
+    end = offset
+    for line in source[offset:].splitlines(keepends=True):
+        stripped = line.strip()
+        if stripped and not stripped.startswith("#"):
+            break
+        offset += len(line)
+        if stripped:
+            end = offset
+    return end
+
+
 def insertion_point(tree: ast.Module, source: str, lines: LineIndex) -> int:
-    """Offset after the module's leading docstring, ``__future__`` imports and imports."""
-    offset = 0
+    """Offset for a new import: after the leading comments, docstring and top-level imports.
+
+    Only unconditional top-level imports are passed over; an import inside ``try:`` (a
+    guard) or ``if`` is never entered, so a new import goes above it.
+    """
+    offset = header_end(source)
     body = tree.body
     index = 0
     if (
@@ -152,7 +230,8 @@ def import_edits(
             current = [alias_text(alias) for alias in existing.names]
             merged = current + [n for n in names if n not in current]
             start, end = lines.node_span(existing)
-            edits.append(TextEdit(start, end, render_import_from(module, 0, merged)))
+            text = keeping_comments(source, lines, existing, start, end, render_import_from(module, 0, merged))
+            edits.append(TextEdit(start, end, text))
         else:
             new_lines.append(render_import_from(module, 0, names) + "\n")
     if new_lines:
@@ -205,6 +284,67 @@ def names_in_dunder_all(tree: ast.Module) -> set[str]:
 
 def loaded_names(tree: ast.Module) -> set[str]:
     return {node.id for node in ast.walk(tree) if isinstance(node, ast.Name) and not isinstance(node.ctx, ast.Store)}
+
+
+@dataclass
+class ImportRoots:
+    """Where the module imports each top-level package."""
+
+    #: Imported by an unconditional statement at module level.
+    unconditional: set[str] = dataclasses.field(default_factory=set)
+    #: Imported under ``try:`` / ``if`` / ``with`` somewhere (an import guard).
+    guarded: set[str] = dataclasses.field(default_factory=set)
+    #: Imported inside a function or class body (a lazy import).
+    nested: set[str] = dataclasses.field(default_factory=set)
+
+
+def import_roots(tree: ast.Module) -> ImportRoots:
+    """The packages the module imports, by how: a new module-level import of a package that is
+    only imported under a guard or lazily would defeat that (an optional dependency)."""
+    roots = ImportRoots()
+
+    def visit(statements: list[ast.stmt], guarded: bool, nested: bool) -> None:
+        for statement in statements:
+            names: list[str] = []
+            if isinstance(statement, ast.Import):
+                names = [alias.name.split(".", 1)[0] for alias in statement.names]
+            elif isinstance(statement, ast.ImportFrom) and statement.level == 0 and statement.module:
+                names = [statement.module.split(".", 1)[0]]
+            if names:
+                (roots.guarded if guarded else roots.nested if nested else roots.unconditional).update(names)
+                continue
+            inner_nested = nested or isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))
+            inner_guarded = (
+                guarded
+                or isinstance(
+                    statement, (ast.Try, ast.If, ast.With, ast.AsyncWith, ast.While, ast.For, ast.AsyncFor, ast.Match)
+                )
+                or type(statement).__name__ == "TryStar"
+            )
+            for name in ("body", "orelse", "finalbody"):
+                block = getattr(statement, name, None)
+                if isinstance(block, list):
+                    visit(block, inner_guarded, inner_nested)
+            for handler in getattr(statement, "handlers", ()):
+                visit(handler.body, True, inner_nested)
+            for case in getattr(statement, "cases", ()):
+                visit(case.body, True, inner_nested)
+
+    visit(tree.body, False, False)
+    return roots
+
+
+def guarded_roots(tree: ast.Module) -> set[str]:
+    """Packages a new module-level import must not pull out of a guard or a lazy import.
+
+    Such a package may be an optional dependency: importing it at module level would make the
+    module fail where it is missing. The standard library is always there, so a lazily
+    imported stdlib module may be imported at module level; a guarded one may not
+    (``try: import tomllib``).
+    """
+    roots = import_roots(tree)
+    lazy = {root for root in roots.nested if root not in sys.stdlib_module_names}
+    return (roots.guarded | lazy) - roots.unconditional
 
 
 def unused_import_edits(tree: ast.Module, source: str, lines: LineIndex, candidates: set[str]) -> list[TextEdit]:

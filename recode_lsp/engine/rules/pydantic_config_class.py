@@ -9,7 +9,7 @@ import tokenize
 from collections.abc import Callable
 from typing import TYPE_CHECKING, ClassVar
 
-from recode_lsp.engine.imports import add_import_from, bound_names
+from recode_lsp.engine.imports import add_import_from, bound_names, guarded_roots
 from recode_lsp.engine.model import Site, TextEdit
 from recode_lsp.engine.rules import CodeRule
 
@@ -347,6 +347,8 @@ def _factory_reference(analysis: ModuleAnalysis, module: str, name: str) -> tupl
             return f"{local}.{name}", None
     if name in bound_names(analysis.tree):
         return None  # ``ConfigDict`` means something else here
+    if module.split(".", 1)[0] in guarded_roots(analysis.tree):
+        return None  # pydantic is imported under a guard here: a module-level import would defeat it
     return name, add_import_from(analysis.tree, analysis.source, analysis.lines, module, name)
 
 

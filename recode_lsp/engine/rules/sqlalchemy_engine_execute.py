@@ -5,7 +5,7 @@ from __future__ import annotations
 import ast
 from typing import TYPE_CHECKING, ClassVar
 
-from recode_lsp.engine.imports import add_import_from, bound_names
+from recode_lsp.engine.imports import add_import_from, bound_names, guarded_roots
 from recode_lsp.engine.model import Site, TextEdit
 from recode_lsp.engine.rules import CodeRule
 
@@ -176,6 +176,8 @@ def _text_reference(analysis: ModuleAnalysis, call: ast.Call, taken: set[str]) -
             return f"{name}.text", None
     if "text" in taken:
         return None  # ``text`` is some other name here
+    if "sqlalchemy" in guarded_roots(analysis.tree):
+        return None  # sqlalchemy is imported under a guard here: a module-level import would defeat it
     return "text", add_import_from(analysis.tree, analysis.source, analysis.lines, "sqlalchemy", "text")
 
 
