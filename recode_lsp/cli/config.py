@@ -10,6 +10,11 @@ unsafe-fixes = false
 exclude = ["legacy/vendored"]
 python = ".venv/bin/python"                  # interpreter whose installed versions count
 ```
+
+``python`` comes with the project, so it is not run unless the user trusts it
+(``--trust-config-python``, ``RECODE_TRUST_PYTHON=1``, or the editor's
+``recode.trustProjectInterpreter``); otherwise the versions are read from its virtual
+environment's files (:func:`recode_lsp.engine.versions.static_installed_versions`).
 """
 
 from __future__ import annotations
@@ -25,7 +30,17 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover
     import tomli as tomllib
 
-KNOWN_KEYS = {"targets", "select", "ignore", "extra-changes", "unsafe-fixes", "exclude", "python", "libraries"}
+KNOWN_KEYS = {
+    "targets",
+    "select",
+    "ignore",
+    "extra-changes",
+    "unsafe-fixes",
+    "exclude",
+    "python",
+    "libraries",
+    "max-file-size",
+}
 
 
 class ConfigError(ValueError):
@@ -45,6 +60,8 @@ class ProjectConfig:
     exclude: list[str] = field(default_factory=list)
     python: str | None = None
     libraries: list[str] | None = None
+    #: ``max-file-size`` in bytes (0: no limit); None: the default.
+    max_file_size: int | None = None
 
 
 def find_project_root(start: Path) -> Path:
@@ -88,7 +105,10 @@ def load_config(root: Path) -> ProjectConfig:
     try:
         if isinstance(targets, dict):
             for name, version in targets.items():
-                library, parsed = parse_target(f"{name}=={version}")
+                spec = (
+                    version if isinstance(version, str) and version.lstrip()[:1] in tuple("<>=!~") else f"=={version}"
+                )
+                library, parsed = parse_target(f"{name}{spec}")
                 config.targets[library] = parsed
         else:
             for text in _strings(targets, "targets", path):
@@ -106,6 +126,13 @@ def load_config(root: Path) -> ProjectConfig:
     if not isinstance(unsafe, bool):
         raise ConfigError(f"{path}: [tool.recode] unsafe-fixes must be true or false")
     config.unsafe_fixes = unsafe
+    if "max-file-size" in section:
+        from recode_lsp.cli.files import parse_size
+
+        try:
+            config.max_file_size = parse_size(section["max-file-size"])
+        except ValueError as exc:
+            raise ConfigError(f"{path}: [tool.recode] max-file-size: {exc}") from None
     python = section.get("python")
     if python is not None:
         if not isinstance(python, str):

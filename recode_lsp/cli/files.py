@@ -5,7 +5,6 @@ from __future__ import annotations
 import codecs
 import io
 import os
-import stat
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,6 +37,26 @@ SKIPPED_DIRS = frozenset(
 SOURCE_SUFFIXES = (".py", ".pyi")
 
 
+#: Files larger than this are reported and skipped (``--max-file-size``, ``[tool.recode] max-file-size``):
+#: the same 2 MB the language server uses. Hand-written modules stay far below it (CPython's and
+#: pandas' largest are under 800 kB); a multi-megabyte one is generated. Per MB, checking costs
+#: about 2 s and 170 MB, fixing about 10 s and 350 MB (linear in size; measured for issue 11).
+DEFAULT_MAX_FILE_SIZE = 2_000_000
+_SIZE_UNITS = {"": 1, "b": 1, "k": 1000, "kb": 1000, "kib": 1024, "m": 10**6, "mb": 10**6, "mib": 2**20}
+
+
+def parse_size(text: str | int) -> int:
+    """``2000000``, ``500k``, ``2MB`` or ``1MiB`` as bytes (0: no limit); :class:`ValueError` otherwise."""
+    import re
+
+    if isinstance(text, int) and not isinstance(text, bool) and text >= 0:
+        return text
+    match = re.fullmatch(r"\s*([0-9]+(?:\.[0-9]+)?)\s*([A-Za-z]*)\s*", text) if isinstance(text, str) else None
+    if match is None or match[2].lower() not in _SIZE_UNITS:
+        raise ValueError(f"{text!r} is not a size (e.g. 2000000, 500k, 2MB, 1MiB; 0 for no limit)")
+    return int(float(match[1]) * _SIZE_UNITS[match[2].lower()])
+
+
 class DecodeError(Exception):
     """The file's bytes are not text in its declared encoding."""
 
@@ -46,15 +65,21 @@ class DecodeError(Exception):
 class SourceText:
     """A decoded file, with what is needed to write it back byte-faithfully."""
 
+    #: The text, with "\n" line endings when the file used one other style throughout.
     text: str
     encoding: str
-    #: "\r\n" when every line ends so (the text then holds "\n" only), else "".
-    crlf: bool
+    #: "\r\n" or "\r" when every line of the file ends so (``text`` then holds "\n" only);
+    #: "" when ``text`` keeps the file's own line endings ("\n", or mixed "\n" and "\r\n").
+    newline: str
     bom: bool
 
+    @property
+    def crlf(self) -> bool:
+        return self.newline == "\r\n"
+
     def encode(self, text: str) -> bytes:
-        if self.crlf:
-            text = text.replace("\n", "\r\n")
+        if self.newline:
+            text = text.replace("\n", self.newline)
         data = text.encode(self.encoding)
         if self.bom and not data.startswith(codecs.BOM_UTF8):
             data = codecs.BOM_UTF8 + data
@@ -62,43 +87,75 @@ class SourceText:
 
 
 def decode_source(data: bytes) -> SourceText:
-    """Decode as Python does (BOM, PEP 263 cookie, default UTF-8)."""
+    """Decode as Python does (BOM, PEP 263 cookie, default UTF-8).
+
+    Raises :class:`DecodeError` for what is not Python source: a binary file (NUL bytes, which
+    Python refuses too), bytes that do not decode, and a file whose lines end in a lone CR
+    mixed with other endings (one newline style per file is what a rewrite can keep).
+    """
     import tokenize
 
+    if b"\0" in data:  # memchr: cheap even for files the prefilter would skip
+        raise DecodeError("binary file (contains NUL bytes), not Python source")
     bom = data.startswith(codecs.BOM_UTF8)
     try:
         encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
     except SyntaxError as exc:
-        raise DecodeError(str(exc)) from None
+        raise DecodeError(f"cannot decode: {exc}") from None
     payload = data[len(codecs.BOM_UTF8) :] if bom else data
     codec = "utf-8" if encoding == "utf-8-sig" else encoding
     try:
         text = payload.decode(codec)
     except (UnicodeDecodeError, LookupError) as exc:
         raise DecodeError(f"cannot decode as {encoding}: {exc}") from None
-    crlf = "\r\n" in text and text.count("\r\n") == text.count("\n")
-    if crlf:
-        text = text.replace("\r\n", "\n")
-    return SourceText(text, codec, crlf, bom)
+    newline = ""
+    if "\r" in text:
+        crs, crlfs, lfs = text.count("\r"), text.count("\r\n"), text.count("\n")
+        if crs == crlfs == lfs:
+            newline = "\r\n"
+            text = text.replace("\r\n", "\n")
+        elif lfs == 0:
+            newline = "\r"  # classic Mac line endings: Python reads "\r" as a newline too
+            text = text.replace("\r", "\n")
+        elif crs != crlfs:
+            raise DecodeError('mixed line endings with lone "\\r" (carriage return); use one newline style')
+    return SourceText(text, codec, newline, bom)
 
 
-def write_atomic(path: Path, data: bytes) -> None:
-    """Replace ``path``'s content with ``data`` atomically, keeping its permission bits."""
-    import tempfile
+def source_problem(data: bytes, path: str) -> str | None:
+    """Why ``data`` is not Python source that can be checked (binary, undecodable, unparsable), or None.
 
-    mode = stat.S_IMODE(path.stat().st_mode)
-    fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".recode-tmp", dir=path.parent)
+    For the files the byte prefilter rules out: they are never analysed, but a broken one is
+    still reported, as ruff reports every file that does not parse. The check is
+    :func:`symtable.symtable`: CPython's parser without building Python AST objects, about half
+    the cost of :func:`ast.parse` (it also reports the few errors Python's symbol table finds,
+    such as a duplicate parameter, which an import would raise too).
+    """
     try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(temporary, mode)
-        os.replace(temporary, path)
-    except BaseException:
-        if os.path.exists(temporary):
-            os.unlink(temporary)
-        raise
+        source = decode_source(data)
+    except DecodeError as exc:
+        return str(exc)
+    import symtable
+
+    try:
+        symtable.symtable(source.text, path, "exec")
+    except SyntaxError as exc:
+        where = f"line {exc.lineno}" + (f", column {exc.offset}" if exc.offset else "")
+        return f"syntax error at {where}: {exc.msg}"  # the detector's wording (engine/detector.py)
+    except (ValueError, RecursionError, MemoryError) as exc:
+        return f"cannot parse: {exc}"
+    return None
+
+
+def write_atomic(path: Path, data: bytes, *, expected_digest: str | None = None) -> None:
+    """Replace ``path``'s content with ``data`` atomically, keeping its permission bits.
+
+    See :func:`recode_lsp.cli.writes.write_checked` (symlinks, read-only files, the re-check
+    of ``expected_digest``); raises ``WriteRefused`` or ``OSError`` and leaves no temporary file.
+    """
+    from recode_lsp.cli.writes import write_checked
+
+    write_checked(path, data, expected_digest=expected_digest)
 
 
 def in_git_work_tree(path: Path) -> bool:

@@ -17,6 +17,8 @@ from typing import TYPE_CHECKING, TextIO
 from recode_lsp import __version__
 
 if TYPE_CHECKING:
+    from recode_lsp.cli.config import ProjectConfig
+    from recode_lsp.cli.report import FileDiff
     from recode_lsp.cli.runner import FileResult, RunSettings
     from recode_lsp.engine.knowledge import KnowledgeBase
 
@@ -67,10 +69,23 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--no-cache", action="store_true", help="do not read or write the result cache")
     parser.add_argument(
+        "--max-file-size",
+        type=_size_argument,
+        default=None,
+        metavar="SIZE",
+        help="report and skip larger files, e.g. 500k, 5MB; 0 for no limit (default: 2MB)",
+    )
+    parser.add_argument(
         "--allow-dirty", action="store_true", help="let --apply write into a git work tree with uncommitted changes"
     )
     parser.add_argument(
         "--python", metavar="PATH", help="interpreter whose installed library versions count (default: this one)"
+    )
+    parser.add_argument(
+        "--trust-config-python",
+        action="store_true",
+        help="run the interpreter named by [tool.recode] python (a project's settings cannot run programs "
+        "otherwise; also RECODE_TRUST_PYTHON=1)",
     )
     parser.add_argument(
         "--list-changes",
@@ -179,11 +194,159 @@ def _model_fixes(
         )
 
 
+def _interpreter(args: argparse.Namespace, config: ProjectConfig) -> tuple[str | None, bool]:
+    """The interpreter whose installed versions count, and whether it may be run.
+
+    ``--python`` is the user's own choice and runs. ``[tool.recode] python`` comes with the
+    project (a cloned repository can name any program), so it runs only when the user trusts
+    it (``--trust-config-python`` or ``RECODE_TRUST_PYTHON=1``); otherwise its environment's
+    versions are read from its files, and a message says so.
+    """
+    from recode_lsp.engine.versions import TRUST_ENV, trusted_by_environment
+
+    if args.python is not None:
+        return args.python, True
+    if config.python is None:
+        return None, False
+    if args.trust_config_python or trusted_by_environment():
+        return config.python, True
+    sys.stderr.write(
+        f"recode-migrate: not running {config.python!r} from [tool.recode] python in {config.path}: "
+        "a project's settings do not run programs; its installed versions are read from its virtual "
+        "environment's files instead (or this interpreter's, if it is in none). To run it, pass "
+        f"--python {config.python} or --trust-config-python, or set {TRUST_ENV}=1\n"
+    )
+    return config.python, False
+
+
+def _size_argument(text: str) -> int:
+    from recode_lsp.cli.files import parse_size
+
+    try:
+        return parse_size(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _did_you_mean(name: str, candidates: Sequence[str]) -> str:
+    """The closest candidate (difflib) as "; did you mean 'pydantic'?", or "" when none is close."""
+    import difflib
+
+    by_key = {candidate.lower(): candidate for candidate in candidates}
+    close = difflib.get_close_matches(name.lower(), list(by_key), n=1, cutoff=0.6)
+    if close:
+        return f"; did you mean {by_key[close[0]]!r}?"
+    return ""
+
+
+def _unknown_names(
+    args: argparse.Namespace, config: ProjectConfig, cli_targets: dict[str, object], kb: KnowledgeBase
+) -> list[str]:
+    """Messages for ``--select`` / ``--ignore`` tokens and ``--target`` libraries the knowledge base lacks.
+
+    A typo must not silently select nothing (or ignore nothing): each unknown name is an error
+    naming the closest known id, id prefix or library. ``[tool.recode]`` is checked the same way.
+    """
+    from recode_lsp.engine.options import selected
+
+    libraries = sorted(kb.libraries)
+    prefixes = sorted({change.id.rstrip("0123456789") for change in kb.changes})
+    ids = [change.id for change in kb.changes]
+    listing = f" (libraries: {', '.join(libraries)}; id prefixes: {', '.join(prefixes)})"
+    problems: list[str] = []
+
+    def check_tokens(tokens: Sequence[str], where: str) -> None:
+        for token in tokens:
+            if not any(selected(change, [token], []) for change in kb.changes):
+                hint = _did_you_mean(token, [*libraries, *prefixes, *ids]) or listing
+                problems.append(f"{where} {token!r}: no rule id, id prefix or library of that name{hint}")
+
+    def check_targets(names: Sequence[str], where: str) -> None:
+        for name in names:
+            if name not in libraries:
+                hint = _did_you_mean(name, libraries) or f" (libraries: {', '.join(libraries)})"
+                problems.append(f"{where}: no library {name!r} in the knowledge base{hint}")
+
+    check_tokens(_split(args.select), "--select")
+    check_tokens(_split(args.ignore), "--ignore")
+    check_targets(sorted(cli_targets), "--target")
+    where = f"{config.path}: [tool.recode]"
+    check_tokens(config.select, f"{where} select")
+    check_tokens(config.ignore, f"{where} ignore")
+    check_targets(sorted(config.targets), f"{where} targets")
+    return problems
+
+
+def _sized(files: Sequence[str], limit: int) -> tuple[list[str], dict[str, FileResult]]:
+    """``files`` within ``limit`` bytes, and a reported result for each larger one (0: no limit)."""
+    from recode_lsp.cli.runner import FileResult
+
+    if not limit:
+        return list(files), {}
+    kept: list[str] = []
+    skipped: dict[str, FileResult] = {}
+    for path in files:
+        try:
+            size = os.stat(path).st_size
+        except OSError:
+            size = 0  # the worker reports what cannot be read
+        if size > limit:
+            skipped[path] = FileResult(
+                path,
+                error=f"skipped: {size:,} bytes is over the size limit of {limit:,} "
+                "(raise it with --max-file-size or [tool.recode] max-file-size, 0 for none)",
+            )
+        else:
+            kept.append(path)
+    return kept, skipped
+
+
+def _write_bytes(stream: TextIO, data: bytes) -> None:
+    """Write ``data`` unchanged to a text stream's binary buffer (a patch keeps its own bytes)."""
+    stream.flush()
+    buffer = getattr(stream, "buffer", None)
+    if buffer is not None:
+        buffer.write(data)
+        buffer.flush()
+    else:  # an in-memory stream (tests): the closest text
+        stream.write(data.decode("utf-8", "surrogateescape"))
+
+
+def _diffs(results: Sequence[FileResult], root: Path) -> list[FileDiff]:
+    """The patch of every fixed file; a file whose diff cannot be made is said on stderr."""
+    from recode_lsp.cli.report import FileDiff, file_diff
+
+    diffs: list[FileDiff] = []
+    for result in results:
+        diff = file_diff(result, root)
+        if isinstance(diff, FileDiff):
+            diffs.append(diff)
+        elif diff is not None:
+            sys.stderr.write(f"recode-migrate: {result.path}: no diff: {diff}\n")
+    return diffs
+
+
+def _quiet_stdout() -> None:
+    """After a broken pipe: point stdout at /dev/null so the exit flush raises nothing."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError, AttributeError):
+        pass
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        return _run(args, parser)
+        code = _run(args, parser)
+        sys.stdout.flush()  # a closed pipe shows here, not at interpreter exit
+        return code
+    except BrokenPipeError:
+        # The reader went away (``| head``): stop quietly, as ruff and ripgrep do.
+        _quiet_stdout()
+        return EXIT_CLEAN
     except KeyboardInterrupt:
         sys.stderr.write("recode-migrate: interrupted\n")
         return EXIT_ERROR
@@ -226,9 +389,13 @@ def _run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         sys.stderr.write(f"recode-migrate: {exc}\n")
         return EXIT_ERROR
     unsafe = config.unsafe_fixes if args.unsafe_fixes is None else args.unsafe_fixes
+    unknown = _unknown_names(args, config, dict(cli_targets), kb)
+    if unknown:
+        sys.stderr.writelines(f"recode-migrate: {problem}\n" for problem in unknown)
+        return EXIT_ERROR
 
-    from recode_lsp.cli.files import dirty_files, discover, write_atomic
-    from recode_lsp.cli.report import unified_diff, write_github, write_json, write_sarif, write_text
+    from recode_lsp.cli.files import DEFAULT_MAX_FILE_SIZE, dirty_files, discover
+    from recode_lsp.cli.report import write_github, write_json, write_sarif, write_text
     from recode_lsp.cli.runner import ResultCache, RunSettings, run_files
     from recode_lsp.engine.options import DetectOptions
     from recode_lsp.engine.versions import resolve_targets
@@ -246,13 +413,15 @@ def _run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     ignore = _split(args.ignore) + config.ignore
     probe = DetectOptions(select=select, ignore=ignore, libraries=config.libraries)
     wanted = sorted({c.library for c in kb.changes if probe.severity(c) is not None})
+    python, run_python = _interpreter(args, config)
     try:
         targets = resolve_targets(
             wanted,
             cli_targets=cli_targets,
             config_targets=config.targets,
             project_root=root,
-            python=args.python or config.python,
+            python=python,
+            run_python=run_python,
         )
     except RuntimeError as exc:
         sys.stderr.write(f"recode-migrate: {exc}\n")
@@ -269,44 +438,65 @@ def _run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         sys.stderr.write(f"recode-migrate: {exc}\n")
         return EXIT_ERROR
     installed = {}
-    if args.mode != "check" and (args.python or config.python) is None:
+    if args.mode != "check" and python is None:
         from recode_lsp.engine.versions import installed_versions
 
         installed = installed_versions(kb.libraries)
     settings = RunSettings(args.mode, unsafe, options, installed)
-    cache = None if args.no_cache else ResultCache(root / ".recode_cache", kb, options)
+    cache = None if args.no_cache else ResultCache(root, kb, options)
     jobs = args.jobs or os.cpu_count() or 1
     progress = Progress(sys.stderr)
-    results = run_files(files, kb, settings, jobs, cache, progress)
+    limit = next(
+        size for size in (args.max_file_size, config.max_file_size, DEFAULT_MAX_FILE_SIZE) if size is not None
+    )
+    checked, oversized = _sized(files, limit)
+    by_path = dict(zip(checked, run_files(checked, kb, settings, jobs, cache, progress), strict=True))
+    results = [oversized[path] if path in oversized else by_path[path] for path in files]
     progress.close()
     if args.model is not None:
         _model_fixes(args, results, kb, settings, unsafe)
 
     out = sys.stdout
-    if args.mode == "diff":
-        for result in results:
-            if result.new_text is not None:
-                out.write(unified_diff(result, Path.cwd()))
+    # stdout carries one thing: the patch (text format; the report then goes to stderr) or the
+    # machine-readable report (json and sarif carry the patches inside; github's go to stderr).
+    diffs = _diffs(results, Path.cwd()) if args.mode == "diff" else None
+    if diffs and args.format in ("text", "github"):
+        _write_bytes(out if args.format == "text" else sys.stderr, b"".join(diff.patch for diff in diffs))
     written = 0
+    write_failed = False
     if args.mode == "apply":
-        for result in results:
-            if result.new_bytes is not None:
-                try:
-                    write_atomic(Path(result.path), result.new_bytes)
-                    written += 1
-                except OSError as exc:
-                    sys.stderr.write(f"recode-migrate: {result.path}: cannot write: {exc.strerror}\n")
-                    return EXIT_ERROR
+        from recode_lsp.cli.writes import write_results
+
+        outcome = write_results(results)
+        written = len(outcome.written)
+        # Every file that was not written, once the writes are done (the others went on).
+        for problem in outcome.problems:
+            sys.stderr.write(f"recode-migrate: {problem.path}: not written: {problem.reason}\n")
+        if outcome.problems:
+            sys.stderr.write(
+                f"recode-migrate: {len(outcome.problems)} of {len(outcome.problems) + written} files with fixes "
+                "were not written (reasons above)\n"
+            )
+        if outcome.interrupted is not None:
+            sys.stderr.write(
+                f"recode-migrate: interrupted by {outcome.interrupted}: {written} files written, "
+                f"{len(outcome.not_attempted)} left unchanged\n"
+            )
+        write_failed = bool(outcome.problems or outcome.interrupted)
     report_root = Path.cwd()
+    if not results:
+        sys.stderr.write("recode-migrate: warning: No Python files found under the given path(s)\n")
     if args.format == "json":
-        write_json(out, results, report_root)
+        write_json(out, results, report_root, diffs=diffs)
     elif args.format == "sarif":
-        write_sarif(out, results, report_root, kb)
+        write_sarif(out, results, report_root, kb, diffs=diffs)
     elif args.format == "github":
         write_github(out, results, report_root)
-    else:
+    elif results:
         # With a diff on stdout the human report goes to stderr, so the diff stays a patch.
         write_text(sys.stderr if args.mode == "diff" else out, results, report_root, unsafe, args.mode)
+    if write_failed:
+        return EXIT_ERROR
     found = any(r.records or r.error for r in results)
     return EXIT_FOUND if found or written else EXIT_CLEAN
 

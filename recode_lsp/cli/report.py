@@ -5,12 +5,14 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
 from recode_lsp import __version__
 from recode_lsp.cli.runner import FileResult, Record, summarise
 from recode_lsp.engine.knowledge import KnowledgeBase
+from recode_lsp.engine.line_diff import Opcode, line_opcodes
 
 FORMATS = ("text", "json", "sarif", "github")
 INFORMATION_URI = "https://github.com/recode-migrate/recode"
@@ -113,7 +115,10 @@ def record_json(record: Record, name: str) -> dict[str, object]:
     }
 
 
-def write_json(out: TextIO, results: Sequence[FileResult], root: Path) -> None:
+def write_json(
+    out: TextIO, results: Sequence[FileResult], root: Path, *, diffs: Sequence[FileDiff] | None = None
+) -> None:
+    """The JSON report; with ``--diff``, ``diffs`` holds each fixed file's patch (stdout stays one document)."""
     findings: list[dict[str, object]] = []
     errors: list[dict[str, str]] = []
     fixed: list[dict[str, object]] = []
@@ -132,11 +137,21 @@ def write_json(out: TextIO, results: Sequence[FileResult], root: Path) -> None:
         "errors": errors,
         "summary": {**summarise(results), "files": len(results)},
     }
+    if diffs is not None:
+        document["diffs"] = [diff.as_json() for diff in diffs]
     out.write(json.dumps(document))  # dumps, not dump: only the one-shot encoder is in C
     out.write("\n")
 
 
-def write_sarif(out: TextIO, results: Sequence[FileResult], root: Path, kb: KnowledgeBase) -> None:
+def write_sarif(
+    out: TextIO,
+    results: Sequence[FileResult],
+    root: Path,
+    kb: KnowledgeBase,
+    *,
+    diffs: Sequence[FileDiff] | None = None,
+) -> None:
+    """SARIF 2.1.0; with ``--diff``, the patches go in the run's property bag (``properties.diffs``)."""
     used = sorted({record.code for result in results for record in result.records})
     rule_index = {code: index for index, code in enumerate(used)}
     rules = []
@@ -205,6 +220,7 @@ def write_sarif(out: TextIO, results: Sequence[FileResult], root: Path, kb: Know
                 "originalUriBaseIds": {"%SRCROOT%": {"uri": root.resolve().as_uri() + "/"}},
                 "invocations": [{"executionSuccessful": True, "toolExecutionNotifications": notifications}],
                 "results": sarif_results,
+                **({"properties": {"diffs": [diff.as_json() for diff in diffs]}} if diffs is not None else {}),
             }
         ],
     }
@@ -236,16 +252,125 @@ def write_github(out: TextIO, results: Sequence[FileResult], root: Path) -> None
             )
 
 
-def unified_diff(result: FileResult, root: Path) -> str:
-    import difflib  # only in --diff mode
+@dataclass(frozen=True)
+class FileDiff:
+    """One file's fixes as a unified diff of its bytes (what ``git apply`` reads)."""
 
-    assert result.original_text is not None and result.new_text is not None
-    name = relative(result.path, root)
-    return "".join(
-        difflib.unified_diff(
-            result.original_text.splitlines(keepends=True),
-            result.new_text.splitlines(keepends=True),
-            fromfile=f"a/{name}",
-            tofile=f"b/{name}",
-        )
-    )
+    #: The path as the report prints it (relative to the report root when inside it).
+    path: str
+    #: The patch: ``--- a/PATH`` / ``+++ b/PATH`` headers and hunks, byte for byte.
+    patch: bytes
+    #: The file's encoding: ``patch.decode(encoding)`` is the patch as text (for JSON and SARIF).
+    encoding: str
+
+    def as_json(self) -> dict[str, str]:
+        """The diff for a machine format; ``diff.encode(encoding)`` gives back the exact patch."""
+        return {
+            "path": self.path,
+            "encoding": self.encoding,
+            "diff": self.patch.decode(self.encoding, "surrogateescape"),
+        }
+
+
+def _git_lines(data: bytes) -> list[bytes]:
+    """Lines as git sees them: ended by "\\n" only (a CR stays part of its line)."""
+    lines = data.split(b"\n")
+    ends = [line + b"\n" for line in lines[:-1]]
+    if lines[-1]:
+        ends.append(lines[-1])
+    return ends
+
+
+def _grouped(opcodes: list[Opcode], context: int = 3) -> list[list[Opcode]]:
+    """Hunks with ``context`` lines around each change (``SequenceMatcher.get_grouped_opcodes``)."""
+    codes = list(opcodes) or [("equal", 0, 1, 0, 1)]
+    if codes[0][0] == "equal":
+        _, i1, i2, j1, j2 = codes[0]
+        codes[0] = ("equal", max(i1, i2 - context), i2, max(j1, j2 - context), j2)
+    if codes[-1][0] == "equal":
+        _, i1, i2, j1, j2 = codes[-1]
+        codes[-1] = ("equal", i1, min(i2, i1 + context), j1, min(j2, j1 + context))
+    groups: list[list[Opcode]] = []
+    group: list[Opcode] = []
+    for tag, i1, i2, j1, j2 in codes:
+        if tag == "equal" and i2 - i1 > 2 * context:
+            group.append((tag, i1, min(i2, i1 + context), j1, min(j2, j1 + context)))
+            groups.append(group)
+            group = []
+            i1, j1 = max(i1, i2 - context), max(j1, j2 - context)
+        group.append((tag, i1, i2, j1, j2))
+    if group and not (len(group) == 1 and group[0][0] == "equal"):
+        groups.append(group)
+    return groups
+
+
+def _hunk_range(start: int, stop: int) -> bytes:
+    length = stop - start
+    if length == 1:
+        return b"%d" % (start + 1)
+    return b"%d,%d" % (start + 1 if length else start, length)
+
+
+def unified_diff_bytes(path: str, original: bytes, new: bytes, root: Path) -> bytes:
+    """A unified diff of ``original`` -> ``new`` that ``git apply`` applies byte for byte.
+
+    Built on bytes, not decoded text: CRLF, lone CR, a BOM and a legacy encoding stay exactly as
+    in the file, and a last line without a newline gets git's "\\ No newline at end of file".
+    Time and memory are about linear in the file's size (:func:`line_opcodes`).
+    """
+    name = relative(path, root).encode("utf-8", "surrogateescape")
+    a, b = _git_lines(original), _git_lines(new)
+    groups = _grouped(line_opcodes(a, b))
+    if not groups:
+        return b""
+    chunks = [b"--- a/" + name + b"\n", b"+++ b/" + name + b"\n"]
+
+    def emit(prefix: bytes, line: bytes) -> None:
+        chunks.append(prefix + line)
+        if not line.endswith(b"\n"):
+            chunks.append(b"\n\\ No newline at end of file\n")
+
+    for group in groups:
+        first, last = group[0], group[-1]
+        chunks.append(b"@@ -%s +%s @@\n" % (_hunk_range(first[1], last[2]), _hunk_range(first[3], last[4])))
+        for tag, i1, i2, j1, j2 in group:
+            if tag == "equal":
+                for line in a[i1:i2]:
+                    emit(b" ", line)
+                continue
+            for line in a[i1:i2]:
+                emit(b"-", line)
+            for line in b[j1:j2]:
+                emit(b"+", line)
+    return b"".join(chunks)
+
+
+def file_diff(result: FileResult, root: Path) -> FileDiff | str | None:
+    """The diff of one fixed file against its bytes on disk; a message when it cannot be made.
+
+    The original is read again (not re-encoded from the decoded text), so the patch's context
+    is exactly what ``git apply`` will find.
+    """
+    if result.new_bytes is None:
+        return None
+    from recode_lsp.cli.files import DecodeError, decode_source
+    from recode_lsp.engine.digest import digest
+
+    try:
+        original = Path(result.path).read_bytes()
+        encoding = decode_source(original).encoding
+    except (OSError, DecodeError) as exc:
+        return f"cannot read it again for the diff: {exc}"
+    read_digest = getattr(result, "read_digest", None)
+    if read_digest is not None and digest(original) != read_digest:
+        return "the file changed during the run; run again"
+    if original == result.new_bytes:
+        return None
+    patch = unified_diff_bytes(result.path, original, result.new_bytes, root)
+    return FileDiff(relative(result.path, root), patch, encoding)
+
+
+def unified_diff(result: FileResult, root: Path) -> str:
+    """The diff as text (tests and callers that want a string); see :func:`unified_diff_bytes`."""
+    diff = file_diff(result, root)
+    return diff.patch.decode(diff.encoding, "surrogateescape") if isinstance(diff, FileDiff) else ""

@@ -2,20 +2,20 @@
 
 A worker reads a file, skips it when its bytes mention none of the names that could matter,
 otherwise parses it with :mod:`ast`, detects, and (in diff/apply mode) fixes and validates.
-Check results are cached by content hash together with the tool version, the knowledge
-base's fingerprint and the options, so a second run over unchanged files parses nothing.
+Check results are cached (as JSON in the user's cache folder, :mod:`recode_lsp.cli.cache`) by
+content hash together with the project root, the tool version, the knowledge base's fingerprint
+and the options, so a second run over unchanged files parses nothing.
 """
 
 from __future__ import annotations
 
 import os
-import pickle
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from recode_lsp import __version__
+from recode_lsp.cli.cache import ResultCache
 from recode_lsp.engine.changes import FixSafety, Severity
 from recode_lsp.engine.digest import digest as content_digest
 from recode_lsp.engine.knowledge import KnowledgeBase
@@ -84,6 +84,8 @@ class FileResult:
     #: Display-only findings the served model fixed (validated; unsafe), and the ones it did not, why.
     model_fixed: list[Record] = field(default_factory=list)
     model_rejected: list[tuple[Record, str]] = field(default_factory=list)
+    #: Digest of the bytes the result was computed from: a write re-checks it, the cache keys by it.
+    read_digest: str | None = None
 
 
 @dataclass(frozen=True)
@@ -134,8 +136,13 @@ def process_file(path_text: str) -> FileResult:
     except OSError as exc:
         result.error = f"cannot read: {exc.strerror}"
         return result
+    result.read_digest = content_digest(data)  # what a write re-checks (cli/writes.py)
     if not _STATE.get("no_prefilter") and not prefilter.may_match(data):
-        result.skipped_by_prefilter = True
+        # Not analysed, but a binary, undecodable or unparsable file is still reported (issue 11).
+        from recode_lsp.cli.files import source_problem
+
+        result.error = source_problem(data, path_text)
+        result.skipped_by_prefilter = result.error is None
         return result
     try:
         source = decode_source(data)
@@ -154,113 +161,27 @@ def process_file(path_text: str) -> FileResult:
     result.records = [Record.of(f) for f in findings]
     if settings.mode == "check" or not findings:
         return result
-    from recode_lsp.engine.validator import fix_and_validate
+    from recode_lsp.engine.pipeline import run_fix_pipeline
 
     names = _STATE.get("names")
-    outcome = fix_and_validate(
-        analysis,
-        findings,
-        kb,
-        settings.options,
+    # The one fix pipeline (as the language server and the data builder use it), to a fixed
+    # point: one --diff shows, and one --apply writes, what repeated runs would.
+    outcome = run_fix_pipeline(
+        analysis=analysis,
+        findings=findings,
+        kb=kb,
+        options=settings.options,
         unsafe=settings.unsafe,
         path=path_text,
         name_exists=names if callable(names) else None,
     )
     result.fixed = [Record.of(f) for f in outcome.applied]
-    result.not_fixed = [(Record.of(f), reason) for f, reason in outcome.skipped]
+    result.not_fixed = [(Record.of(skip.finding), skip.reason) for skip in outcome.skipped]
     if outcome.applied and outcome.source != source.text:
         result.original_text = source.text
         result.new_text = outcome.source
         result.new_bytes = source.encode(outcome.source)
     return result
-
-
-class ResultCache:
-    """Check results keyed by file content, in ``.recode_cache/`` at the project root.
-
-    Entries are looked up by (path, size, mtime) first, so unchanged files are not even read;
-    a file whose stat changed is hashed and looked up by content.
-    """
-
-    def __init__(self, folder: Path, kb: KnowledgeBase, options: DetectOptions) -> None:
-        key = repr(
-            (
-                __version__,
-                kb.fingerprint,
-                sorted((k, str(v)) for k, v in options.targets.items()),
-                list(options.select),
-                list(options.ignore),
-                sorted(options.libraries) if options.libraries is not None else None,
-            )
-        )
-        self.folder = folder
-        self.file = folder / f"check-{content_digest(key.encode(), 8)}.pickle"
-        self.by_stat: dict[str, tuple[int, int, str]] = {}
-        self.by_hash: dict[str, tuple[list[tuple[object, ...]], str | None, bool]] = {}
-        self.dirty = False
-        try:
-            with self.file.open("rb") as handle:
-                self.by_stat, self.by_hash = pickle.load(handle)
-        except (OSError, EOFError, pickle.UnpicklingError, ValueError, TypeError, AttributeError):
-            pass
-
-    @staticmethod
-    def _stat(path: str) -> tuple[int, int] | None:
-        try:
-            info = os.stat(path)
-        except OSError:
-            return None
-        return info.st_size, info.st_mtime_ns
-
-    def _digest(self, path: str) -> str | None:
-        """Content digest of ``path``, trusted from the last run while its size and mtime hold."""
-        current = self._stat(path)
-        if current is None:
-            return None
-        known = self.by_stat.get(path)
-        if known is not None and known[:2] == current:
-            return known[2]
-        try:
-            digest = content_digest(Path(path).read_bytes())
-        except OSError:
-            return None
-        self.by_stat[path] = (*current, digest)
-        self.dirty = True
-        return digest
-
-    def lookup(self, path: str) -> FileResult | None:
-        digest = self._digest(path)
-        entry = self.by_hash.get(digest) if digest is not None else None
-        if entry is None:
-            return None
-        rows, error, prefiltered = entry
-        result = FileResult(path, [Record(*row) for row in rows], error)  # type: ignore[arg-type]
-        result.from_cache = True
-        result.skipped_by_prefilter = prefiltered
-        return result
-
-    def store(self, result: FileResult) -> None:
-        digest = self._digest(result.path)
-        if digest is None:
-            return
-        rows = [tuple(vars(record).values()) for record in result.records]
-        self.by_hash[digest] = (rows, result.error, result.skipped_by_prefilter)
-        self.dirty = True
-
-    def save(self) -> None:
-        if not self.dirty:
-            return
-        try:
-            self.folder.mkdir(parents=True, exist_ok=True)
-            gitignore = self.folder / ".gitignore"
-            if not gitignore.exists():
-                gitignore.write_text("# Created by recode-migrate.\n*\n")
-            temporary = self.file.with_suffix(f".tmp{os.getpid()}")
-            with temporary.open("wb") as handle:
-                pickle.dump((self.by_stat, self.by_hash), handle, protocol=pickle.HIGHEST_PROTOCOL)
-            os.replace(temporary, self.file)
-        except OSError:
-            pass  # a cache that cannot be written only costs time
 
 
 def run_files(
@@ -275,8 +196,9 @@ def run_files(
     results: dict[str, FileResult] = {}
     todo: list[str] = []
     for path in paths:
-        cached = cache.lookup(path) if cache is not None and settings.mode == "check" else None
-        if cached is not None:
+        cached = cache.lookup(path) if cache is not None else None
+        # In diff/apply mode a cached result serves only when there is nothing to fix.
+        if cached is not None and (settings.mode == "check" or not cached.records):
             results[path] = cached
         else:
             todo.append(path)
@@ -300,7 +222,7 @@ def run_files(
             done += 1
             if progress:
                 progress(done, len(paths))
-    if cache is not None and settings.mode == "check":
+    if cache is not None:
         for path in todo:
             cache.store(results[path])
         cache.save()

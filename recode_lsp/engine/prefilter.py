@@ -18,9 +18,10 @@ from collections.abc import Iterable
 from recode_lsp.engine.changes import ApiChange, Scope
 
 _IMPORT = re.compile(
-    rb"[ \t]*(?:from[ \t]+(?P<module>[\w.]+)[ \t]+import[ \t]+(?P<names>\([^)]*\)|[^\n#;]*)"
-    rb"|import[ \t]+(?P<modules>[^\n#;]*))"
+    rb"[ \t]*(?:from[ \t]+(?P<module>[\w.]+)[ \t]+import[ \t]+(?P<names>\([^)]*\)|[^\r\n#;]*)"
+    rb"|import[ \t]+(?P<modules>[^\r\n#;]*))"
 )
+_BOM = b"\xef\xbb\xbf"
 _ALIAS = re.compile(rb"^\s*([\w.]+)(?:\s+as\s+(\w+))?\s*$")
 _IDENTIFIER_BYTES = frozenset(b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_")
 _BLANK = frozenset(b" \t")
@@ -91,12 +92,19 @@ def _call_arguments(data: bytes, position: int) -> bytes:
 
 
 def _statement_starts(data: bytes) -> list[int]:
-    """Offsets of lines that may start an import statement (found by ``bytes.find``)."""
+    """Offsets of lines that may start an import statement (found by ``bytes.find``).
+
+    A line starts after LF or a lone CR (Python reads both as newlines), and the first
+    line after a UTF-8 BOM.
+    """
     starts: list[int] = []
     seen = -1
     position = data.find(b"import")
     while position != -1:
         line_start = data.rfind(b"\n", 0, position) + 1
+        line_start = data.rfind(b"\r", line_start, position) + 1 or line_start  # within this line only
+        if line_start == 0 and data.startswith(_BOM):
+            line_start = len(_BOM)
         if line_start != seen:
             starts.append(line_start)
             seen = line_start
