@@ -44,7 +44,7 @@ _CLOEXEC = getattr(os, "O_CLOEXEC", 0)
 
 
 def cache_home() -> Path:
-    """The user's recode cache folder (shared with the knowledge base and API docs caches)."""
+    """The user's recode cache folder (shared with the API docs cache)."""
     base = os.environ.get("RECODE_CACHE_DIR") or os.path.join(
         os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "recode"
     )

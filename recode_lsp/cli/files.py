@@ -8,6 +8,10 @@ import os
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import subprocess
 
 #: Folders never worth reading: virtual environments, caches and build output.
 SKIPPED_DIRS = frozenset(
@@ -93,13 +97,17 @@ def decode_source(data: bytes) -> SourceText:
     Python refuses too), bytes that do not decode, and a file whose lines end in a lone CR
     mixed with other endings (one newline style per file is what a rewrite can keep).
     """
+    import re
     import tokenize
 
     if b"\0" in data:  # memchr: cheap even for files the prefilter would skip
         raise DecodeError("binary file (contains NUL bytes), not Python source")
     bom = data.startswith(codecs.BOM_UTF8)
+    # The cookie counts only on the first two lines, as Python splits them ("\r\n", "\r" or
+    # "\n"); detect_encoding splits on "\n" alone, so a lone-CR file would be one long line.
+    head = b"\n".join(re.split(rb"\r\n|\r|\n", data, maxsplit=2)[:2]) + b"\n"
     try:
-        encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
+        encoding, _ = tokenize.detect_encoding(io.BytesIO(head).readline)
     except SyntaxError as exc:
         raise DecodeError(f"cannot decode: {exc}") from None
     payload = data[len(codecs.BOM_UTF8) :] if bom else data
@@ -174,58 +182,111 @@ def in_git_work_tree(path: Path) -> bool:
         current = parent
 
 
-def git_toplevel(path: Path) -> Path | None:
+#: Settings that make git run a program, switched off on every call: a repository can arrive
+#: (a tarball, a shared folder) with its own ``.git/config``, and ``git status`` runs its
+#: ``core.fsmonitor`` command; no command used here runs hooks, the empty hooks path keeps it so.
+#: ``-c`` settings also reach the git processes git itself starts (submodules).
+_GIT_OVERRIDES = ("--no-pager", "-c", "core.fsmonitor=false", "-c", f"core.hooksPath={os.devnull}")
+#: Config scopes the user wrote (filters there, such as git-lfs, are kept).
+_USER_SCOPES = frozenset({"system", "global"})
+
+
+def _run_git(folder: str, *args: str, timeout: float) -> subprocess.CompletedProcess[bytes] | None:
+    """``git -C folder args`` with no program from the repository's own config run; None if git failed to run.
+
+    Besides :data:`_GIT_OVERRIDES`, the clean filters a repository configures for itself
+    (``filter.<driver>.clean`` / ``.process`` in ``.git/config`` or a file it includes) are
+    emptied: ``git status`` runs them on every tracked file whose stat changed.
+    """
     import subprocess
 
+    base = ["git", "-C", folder, *_GIT_OVERRIDES]
     try:
-        completed = subprocess.run(
-            ["git", "-C", str(path if path.is_dir() else path.parent), "rev-parse", "--show-toplevel"],
+        return subprocess.run(
+            [*base, *_filter_overrides(folder), *args],
             capture_output=True,
-            text=True,
             check=False,
-            timeout=20,
+            timeout=timeout,
+            stdin=subprocess.DEVNULL,
+            env={**os.environ, "GIT_TERMINAL_PROMPT": "0", "GIT_OPTIONAL_LOCKS": "0"},
         )
     except (OSError, subprocess.SubprocessError):
         return None
-    if completed.returncode != 0:
+
+
+def _filter_overrides(folder: str) -> list[str]:
+    """``-c`` options that disable the filter drivers the repository (not the user) configures.
+
+    Reading the configuration runs nothing. Where ``--show-scope`` is missing (git < 2.26),
+    every configured driver is disabled: a few files may then look modified, which only
+    makes ``--apply`` more careful.
+    """
+    import subprocess
+
+    query = ["config", "--name-only", "--null", "--get-regexp", r"^filter\..+\.(clean|smudge|process|required)$"]
+    listed: list[tuple[str, str]] = []
+    for scoped in (True, False):
+        try:
+            completed = subprocess.run(
+                ["git", "-C", folder, *_GIT_OVERRIDES, *query[:1], *(["--show-scope"] if scoped else []), *query[1:]],
+                capture_output=True,
+                check=False,
+                timeout=20,
+                stdin=subprocess.DEVNULL,
+            )
+        except (OSError, subprocess.SubprocessError):
+            return []
+        if completed.returncode == 1:  # no such key
+            return []
+        if completed.returncode == 0:
+            items = completed.stdout.decode("utf-8", "surrogateescape").split("\0")[:-1]
+            # --null --show-scope: "scope\0name\0" per key; without the scope, count it as the repository's.
+            listed = list(zip(items[0::2], items[1::2], strict=False)) if scoped else [("local", i) for i in items]
+            break
+    drivers = {name[len("filter.") :].rpartition(".")[0] for scope, name in listed if scope not in _USER_SCOPES}
+    overrides: list[str] = []
+    for driver in sorted(drivers):
+        for key, value in (("clean", ""), ("smudge", ""), ("process", ""), ("required", "false")):
+            overrides += ["-c", f"filter.{driver}.{key}={value}"]
+    return overrides
+
+
+def git_toplevel(path: Path) -> Path | None:
+    completed = _run_git(str(path if path.is_dir() else path.parent), "rev-parse", "--show-toplevel", timeout=20)
+    if completed is None or completed.returncode != 0:
         return None
-    return Path(completed.stdout.strip())
+    return Path(os.fsdecode(completed.stdout.strip()))
 
 
 def dirty_files(paths: Iterable[Path]) -> list[str]:
-    """Uncommitted changes (staged, unstaged or untracked) under ``paths`` in their git work trees."""
+    """Uncommitted changes (staged, unstaged or untracked) under ``paths`` in their git work trees.
+
+    A work tree git cannot report on counts as dirty (its top folder is listed): ``--apply``
+    then refuses rather than writing over changes nobody could see.
+    """
     dirty: list[str] = []
     for path in paths:
         top = git_toplevel(path)
         if top is None:
             continue
-        import subprocess
-
-        completed = subprocess.run(
-            ["git", "-C", str(top), "status", "--porcelain", "--untracked-files=normal", "--", str(path.resolve())],
-            capture_output=True,
-            text=True,
-            check=False,
-            timeout=60,
+        completed = _run_git(
+            str(top), "status", "--porcelain", "--untracked-files=normal", "--", str(path.resolve()), timeout=60
         )
-        dirty.extend(line[3:] for line in completed.stdout.splitlines() if line.strip())
+        if completed is None or completed.returncode != 0:
+            why = completed.stderr.decode("utf-8", "replace").strip().splitlines()[:1] if completed else []
+            dirty.append(f"{top} (git status failed{': ' + why[0] if why else ''})")
+            continue
+        text = completed.stdout.decode("utf-8", "surrogateescape")
+        dirty.extend(line[3:] for line in text.splitlines() if line.strip())
     return sorted(set(dirty))
 
 
 def _git_files(folder: Path) -> list[str] | None:
     """Files git would track under ``folder`` (tracked plus untracked, minus ignored)."""
-    import subprocess
-
-    try:
-        completed = subprocess.run(
-            ["git", "-C", str(folder), "ls-files", "-z", "--cached", "--others", "--exclude-standard", "--", "."],
-            capture_output=True,
-            check=False,
-            timeout=120,
-        )
-    except (OSError, subprocess.SubprocessError):
-        return None
-    if completed.returncode != 0:
+    completed = _run_git(
+        str(folder), "ls-files", "-z", "--cached", "--others", "--exclude-standard", "--", ".", timeout=120
+    )
+    if completed is None or completed.returncode != 0:
         return None
     names = completed.stdout.decode("utf-8", "surrogateescape").split("\0")
     return [name for name in names if name.endswith(SOURCE_SUFFIXES)]

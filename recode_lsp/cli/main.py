@@ -469,6 +469,8 @@ def _run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
 
         outcome = write_results(results)
         written = len(outcome.written)
+        for leftover in outcome.removed_leftovers:
+            sys.stderr.write(f"recode-migrate: removed {leftover} (left by an interrupted --apply)\n")
         # Every file that was not written, once the writes are done (the others went on).
         for problem in outcome.problems:
             sys.stderr.write(f"recode-migrate: {problem.path}: not written: {problem.reason}\n")

@@ -13,13 +13,16 @@ Every write:
 
 A failed write does not stop the others; every failure is returned for the report. SIGINT,
 SIGTERM and SIGHUP stop the run between two files, so a signal leaves no ``*.recode-tmp`` file
-behind and no file half-written.
+behind and no file half-written. Only SIGKILL (or a crash) can leave one: a later ``--apply``
+removes ``.NAME.<12 hex digits>.recode-tmp`` next to a file NAME it writes, when that is a
+regular file of this user not modified for :data:`LEFTOVER_AGE` seconds, and reports it.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import re
 import secrets
 import signal
 import stat
@@ -35,6 +38,9 @@ if TYPE_CHECKING:
     from recode_lsp.cli.runner import FileResult
 
 TEMP_SUFFIX = ".recode-tmp"
+#: A leftover temporary untouched this long (seconds) belongs to no running write: one file's
+#: write takes well under a second, and another run still writing would keep touching it.
+LEFTOVER_AGE = 600
 _NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 _DIRECTORY = getattr(os, "O_DIRECTORY", 0)
 _BINARY = getattr(os, "O_BINARY", 0)
@@ -63,6 +69,8 @@ class WriteOutcome:
     not_attempted: list[str] = field(default_factory=list)
     #: The name of the signal that stopped the run ("SIGTERM"), if one did.
     interrupted: str | None = None
+    #: Temporary files of an earlier, killed run that were removed (see :func:`remove_leftovers`).
+    removed_leftovers: list[str] = field(default_factory=list)
 
 
 def _inside(path: str, folder: str) -> bool:
@@ -161,6 +169,52 @@ def write_checked(path: str | os.PathLike[str], data: bytes, *, expected_digest:
     return target
 
 
+def remove_leftovers(target: str, *, listing: dict[str, list[str]]) -> list[str]:
+    """Remove the temporaries a killed write of ``target`` left next to it; returns their paths.
+
+    Only names this module creates for ``target`` (``.NAME.<12 hex>.recode-tmp``), only regular
+    files (never a link or a folder) owned by this user and unmodified for :data:`LEFTOVER_AGE`
+    seconds: a recent one may belong to a run still writing. ``listing`` caches each folder's
+    candidate names, so a folder is listed once per run. Failures are ignored (it is tidying).
+    """
+    import time
+
+    folder, name = os.path.split(os.path.abspath(target))
+    if folder not in listing:
+        try:
+            listing[folder] = [entry for entry in os.listdir(folder) if entry.endswith(TEMP_SUFFIX)]
+        except OSError:
+            listing[folder] = []
+    pattern = re.compile(rf"\.{re.escape(name)}\.[0-9a-f]{{12}}{re.escape(TEMP_SUFFIX)}")
+    candidates = [entry for entry in listing[folder] if pattern.fullmatch(entry)]
+    if not candidates:
+        return []
+    removed: list[str] = []
+    getuid = getattr(os, "getuid", None)
+    limit = time.time() - LEFTOVER_AGE
+    try:
+        dir_fd = os.open(folder, os.O_RDONLY | _DIRECTORY | _CLOEXEC)
+    except OSError:
+        return []
+    try:
+        for entry in candidates:
+            try:
+                info = os.stat(entry, dir_fd=dir_fd, follow_symlinks=False)
+                if (
+                    stat.S_ISREG(info.st_mode)
+                    and (getuid is None or info.st_uid == getuid())
+                    and info.st_mtime < limit
+                ):
+                    # Unlinking by name in this folder: were it swapped for a link meanwhile, the link goes.
+                    os.unlink(entry, dir_fd=dir_fd)
+                    removed.append(os.path.join(os.path.dirname(target), entry))
+            except OSError:
+                continue
+    finally:
+        os.close(dir_fd)
+    return removed
+
+
 class _StopRequest:
     """The first stop signal that arrived while files were written (None: none did)."""
 
@@ -227,6 +281,7 @@ def write_results(results: Iterable[FileResult]) -> WriteOutcome:
     # The real file each write went to, with the bytes written: a symlink and its target
     # are both listed by a walk, and the second write of the same fix is no change.
     done: dict[str, bytes] = {}
+    listing: dict[str, list[str]] = {}
     with _stop_between_files() as stop:
         for index, result in enumerate(pending):
             if stop.signum is not None:
@@ -243,6 +298,7 @@ def write_results(results: Iterable[FileResult]) -> WriteOutcome:
                     if done[real] != data:
                         raise WriteRefused("another path to the same file was written first")
                     continue
+                outcome.removed_leftovers += remove_leftovers(write_target(result.path), listing=listing)
                 write_checked(result.path, data, expected_digest=result.read_digest)
                 done[real] = data
                 outcome.written.append(result.path)

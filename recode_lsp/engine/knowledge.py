@@ -9,8 +9,6 @@ reported with its file and line.
 from __future__ import annotations
 
 import json
-import os
-import pickle
 import re
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
@@ -18,10 +16,6 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
-from packaging import __version__ as packaging_version
-
-from recode_lsp.engine import changes as changes_module
-from recode_lsp.engine import versions as versions_module
 from recode_lsp.engine.changes import ApiChange, ChangeKind, FixSafety, Scope, TemplateOn
 from recode_lsp.engine.digest import hasher
 from recode_lsp.engine.versions import InvalidVersion, Version
@@ -276,15 +270,11 @@ def shipped_files() -> list[tuple[str, str]]:
     return out
 
 
-def _cache_folder() -> Path:
-    base = os.environ.get("RECODE_CACHE_DIR") or os.path.join(
-        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "recode"
-    )
-    return Path(base)
-
-
 @lru_cache(maxsize=8)
 def _load(extra: tuple[str, ...]) -> KnowledgeBase:
+    # No on-disk cache: parsing and validating the ~700 shipped entries takes ~20 ms, while a
+    # cache would be a file in the user's folder read on every run (it was a pickle, which
+    # runs code when loaded). The per-process lru_cache is enough for the language server.
     sources = list(shipped_files())
     for path_text in extra:
         path = Path(path_text)
@@ -295,46 +285,8 @@ def _load(extra: tuple[str, ...]) -> KnowledgeBase:
     digest = hasher(8)
     for name, text in sources:
         digest.update(name.encode() + b"\0" + text.encode() + b"\0")
-    fingerprint = digest.hexdigest()[:16]
-    # Validating 700 entries costs ~0.1 s; a run over an unchanged tree should not pay it.
-    # The pickle also depends on the classes it holds: key it by their source and packaging's.
-    code = hasher(8)
-    for module_file in (__file__, changes_module.__file__, versions_module.__file__):
-        code.update(Path(module_file).read_bytes())
-    code.update(packaging_version.encode())
-    cached = _cache_folder() / f"kb-{fingerprint}-{code.hexdigest()[:8]}.pickle"
-    try:
-        with cached.open("rb") as handle:
-            changes = pickle.load(handle)
-        if isinstance(changes, list):
-            return KnowledgeBase(changes, fingerprint=fingerprint)
-    except (OSError, EOFError, pickle.UnpicklingError, AttributeError, TypeError, ValueError, ImportError):
-        pass
     changes = [change for name, text in sources for change in iter_jsonl(text, name)]
-    knowledge_base = KnowledgeBase(changes, fingerprint=fingerprint)
-    try:
-        cached.parent.mkdir(parents=True, exist_ok=True)
-        temporary = cached.with_suffix(f".tmp{os.getpid()}")
-        with temporary.open("wb") as handle:
-            pickle.dump(changes, handle, protocol=pickle.HIGHEST_PROTOCOL)
-        os.replace(temporary, cached)
-        _prune(cached.parent, keep=cached)
-    except OSError:
-        pass
-    return knowledge_base
-
-
-def _prune(folder: Path, keep: Path, max_age_days: int = 30) -> None:
-    """Drop cached knowledge bases nobody loaded for a month (one per version and project)."""
-    import time
-
-    limit = time.time() - max_age_days * 86400
-    for old in folder.glob("kb-*.pickle"):
-        try:
-            if old != keep and old.stat().st_atime < limit:
-                old.unlink()
-        except OSError:
-            continue
+    return KnowledgeBase(changes, fingerprint=digest.hexdigest()[:16])
 
 
 def load_knowledge_base(extra_files: Sequence[str | Path] = ()) -> KnowledgeBase:

@@ -24,6 +24,8 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
       }
     }),
     vscode.workspace.onDidChangeWorkspaceFolders(() => server.restart('workspace folders changed')),
+    // The workspace's recode.interpreter and recode.serverPath count from now on.
+    vscode.workspace.onDidGrantWorkspaceTrust(() => server.restart('workspace trusted')),
   );
   await server.restart('activation');
 }

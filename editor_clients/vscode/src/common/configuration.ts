@@ -6,29 +6,18 @@ import * as vscode from 'vscode';
 
 import { SECTION } from './constants';
 import type { LaunchEnvironment } from './launch';
-import type { SettingReader } from './settings';
+import { effectiveValue, type SettingReader } from './settings';
 
 /**
  * Reads what the user set, ignoring the contributed defaults: an unset key is then left out of what
  * the server gets, so `[tool.recode]` in pyproject.toml decides (`recode.unsafeFixes: false` by default
- * would otherwise always override `unsafe-fixes = true` there).
+ * would otherwise always override `unsafe-fixes = true` there). `inspect` ignores workspace trust, so
+ * `effectiveValue` drops a workspace's program-naming settings in an untrusted workspace itself.
  */
 export function settingReader(scope?: vscode.ConfigurationScope): SettingReader {
   const configuration = vscode.workspace.getConfiguration(SECTION, scope);
-  return (key) => {
-    const values = configuration.inspect(key);
-    if (values === undefined) {
-      return undefined;
-    }
-    return (
-      values.workspaceFolderLanguageValue ??
-      values.workspaceLanguageValue ??
-      values.globalLanguageValue ??
-      values.workspaceFolderValue ??
-      values.workspaceValue ??
-      values.globalValue
-    );
-  };
+  const trusted = vscode.workspace.isTrusted;
+  return (key) => effectiveValue(key, configuration.inspect(key), trusted);
 }
 
 function isExecutable(file: string): boolean {

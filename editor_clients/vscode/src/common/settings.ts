@@ -7,9 +7,54 @@
 /** Returns the value the user set for a key (such as `model.endpoint`), or undefined when unset. */
 export type SettingReader = (key: string) => unknown;
 
+/**
+ * Settings that name a program the extension or the server runs. A repository's own
+ * `.vscode/settings.json` must not choose one in a workspace the user has not trusted; the manifest
+ * lists them in `capabilities.untrustedWorkspaces.restrictedConfigurations`, and because the reader
+ * below uses `inspect` (which still reports workspace values), it drops them there too.
+ */
+export const RESTRICTED_SETTINGS = ['interpreter', 'serverPath'] as const;
+/** Settings only the user's own settings may set (never a workspace, trusted or not). */
+export const USER_ONLY_SETTINGS = ['trustProjectInterpreter'] as const;
+
+/** What VS Code's `WorkspaceConfiguration.inspect` returns for one key (the values used here). */
+export interface InspectedValues {
+  globalValue?: unknown;
+  workspaceValue?: unknown;
+  workspaceFolderValue?: unknown;
+  globalLanguageValue?: unknown;
+  workspaceLanguageValue?: unknown;
+  workspaceFolderLanguageValue?: unknown;
+}
+
+/**
+ * The value that counts for `key`, most specific first; workspace and folder values of the restricted
+ * settings count only in a trusted workspace, and those of the user-only settings never.
+ */
+export function effectiveValue(key: string, values: InspectedValues | undefined, trusted: boolean): unknown {
+  if (values === undefined) {
+    return undefined;
+  }
+  const userOnly = (USER_ONLY_SETTINGS as readonly string[]).includes(key);
+  const fromWorkspace = !userOnly && (trusted || !(RESTRICTED_SETTINGS as readonly string[]).includes(key));
+  if (!fromWorkspace) {
+    return values.globalLanguageValue ?? values.globalValue;
+  }
+  return (
+    values.workspaceFolderLanguageValue ??
+    values.workspaceLanguageValue ??
+    values.globalLanguageValue ??
+    values.workspaceFolderValue ??
+    values.workspaceValue ??
+    values.globalValue
+  );
+}
+
 export interface RecodeSettings {
   serverPath?: string;
   interpreter?: string;
+  /** Let the server run `[tool.recode] python` of the project (user settings only). */
+  trustProjectInterpreter?: boolean;
   targets?: string[];
   modelEndpoint?: string;
   modelName?: string;
@@ -25,6 +70,8 @@ export interface RecodeSettings {
 export interface ServerSection {
   targets: string[] | null;
   interpreter: string | null;
+  /** Always sent (false when unset): the server's default, and a pushed true must not linger. */
+  trustProjectInterpreter: boolean;
   model: { endpoint: string | null; name: string | null };
   unsafeFixes: boolean | null;
   libraries: string[] | null;
@@ -54,6 +101,7 @@ export function readSettings(read: SettingReader): RecodeSettings {
   const modelName = text(read('model.name'));
   const unsafeFixes = read('unsafeFixes');
   const libraries = strings(read('libraries'));
+  const trustProjectInterpreter = read('trustProjectInterpreter');
   if (serverPath !== undefined) settings.serverPath = serverPath;
   if (interpreter !== undefined) settings.interpreter = interpreter;
   if (targets !== undefined) settings.targets = targets;
@@ -61,6 +109,7 @@ export function readSettings(read: SettingReader): RecodeSettings {
   if (modelName !== undefined) settings.modelName = modelName;
   if (typeof unsafeFixes === 'boolean') settings.unsafeFixes = unsafeFixes;
   if (libraries !== undefined) settings.libraries = libraries;
+  if (typeof trustProjectInterpreter === 'boolean') settings.trustProjectInterpreter = trustProjectInterpreter;
   return settings;
 }
 
@@ -73,6 +122,7 @@ export function serverSection(settings: RecodeSettings, interpreter?: string): S
   return {
     targets: settings.targets ?? null,
     interpreter: interpreter ?? settings.interpreter ?? null,
+    trustProjectInterpreter: settings.trustProjectInterpreter ?? false,
     model: { endpoint: settings.modelEndpoint ?? null, name: settings.modelName ?? null },
     unsafeFixes: settings.unsafeFixes ?? null,
     libraries: settings.libraries ?? null,

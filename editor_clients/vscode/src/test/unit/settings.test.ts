@@ -1,7 +1,7 @@
 import * as assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 
-import { readSettings, serverSection } from '../../common/settings';
+import { effectiveValue, readSettings, serverSection } from '../../common/settings';
 
 /** A reader over what the user set, as VS Code's `inspect` gives it. */
 function reader(values: Record<string, unknown>): (key: string) => unknown {
@@ -63,6 +63,7 @@ describe('serverSection', () => {
   const unset = {
     targets: null,
     interpreter: null,
+    trustProjectInterpreter: false,
     model: { endpoint: null, name: null },
     unsafeFixes: null,
     libraries: null,
@@ -80,6 +81,7 @@ describe('serverSection', () => {
     assert.deepEqual(section, {
       targets: ['numpy==2.0'],
       interpreter: null,
+      trustProjectInterpreter: false,
       model: { endpoint: 'http://localhost:8000/v1', name: 'recode' },
       unsafeFixes: false,
       libraries: ['numpy'],
@@ -101,5 +103,47 @@ describe('serverSection', () => {
       interpreter: '/work/project/.venv/bin/python',
     });
     assert.equal(serverSection({ interpreter: 'python3' }).interpreter, 'python3');
+  });
+});
+
+describe('trustProjectInterpreter', () => {
+  it('is read as a boolean and always sent', () => {
+    assert.deepEqual(readSettings(reader({ trustProjectInterpreter: true })), { trustProjectInterpreter: true });
+    assert.deepEqual(readSettings(reader({ trustProjectInterpreter: 'yes' })), {});
+    assert.equal(serverSection({ trustProjectInterpreter: true }).trustProjectInterpreter, true);
+    assert.equal(serverSection({}).trustProjectInterpreter, false);
+  });
+});
+
+describe('effectiveValue (workspace trust)', () => {
+  const repository = { globalValue: '/usr/bin/python3', workspaceValue: './tool.sh', workspaceFolderValue: './run.sh' };
+
+  it('takes the most specific value in a trusted workspace', () => {
+    assert.equal(effectiveValue('interpreter', repository, true), './run.sh');
+    assert.equal(effectiveValue('serverPath', { workspaceValue: './lsp' }, true), './lsp');
+  });
+
+  it("ignores a workspace's interpreter and serverPath until the workspace is trusted", () => {
+    assert.equal(effectiveValue('interpreter', repository, false), '/usr/bin/python3');
+    assert.equal(effectiveValue('serverPath', { workspaceValue: './lsp' }, false), undefined);
+    assert.equal(effectiveValue('interpreter', { workspaceLanguageValue: './x' }, false), undefined);
+  });
+
+  it('keeps the harmless workspace settings in an untrusted workspace', () => {
+    assert.deepEqual(effectiveValue('targets', { globalValue: ['numpy==2.0'], workspaceValue: ['pandas==2.2'] }, false), [
+      'pandas==2.2',
+    ]);
+  });
+
+  it('never lets a workspace set trustProjectInterpreter, trusted or not', () => {
+    for (const trusted of [true, false]) {
+      assert.equal(effectiveValue('trustProjectInterpreter', { workspaceValue: true }, trusted), undefined);
+      assert.equal(effectiveValue('trustProjectInterpreter', { workspaceFolderValue: true, globalValue: false }, trusted), false);
+      assert.equal(effectiveValue('trustProjectInterpreter', { globalValue: true }, trusted), true);
+    }
+  });
+
+  it('reads nothing when VS Code knows no such key', () => {
+    assert.equal(effectiveValue('interpreter', undefined, true), undefined);
   });
 });
