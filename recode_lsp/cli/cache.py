@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from recode_lsp import __version__
+from recode_lsp.cache_home import cache_home
 from recode_lsp.engine.digest import digest as content_digest
 
 if TYPE_CHECKING:
@@ -41,14 +42,6 @@ _NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 _DIRECTORY = getattr(os, "O_DIRECTORY", 0)
 _BINARY = getattr(os, "O_BINARY", 0)
 _CLOEXEC = getattr(os, "O_CLOEXEC", 0)
-
-
-def cache_home() -> Path:
-    """The user's recode cache folder (shared with the API docs cache)."""
-    base = os.environ.get("RECODE_CACHE_DIR") or os.path.join(
-        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "recode"
-    )
-    return Path(os.path.abspath(base))
 
 
 def cache_key(*, root: Path, kb: KnowledgeBase, options: DetectOptions) -> str:

@@ -48,10 +48,9 @@ class Release:
 
 def default_cache_dir() -> Path:
     """The folder hover uses for fetched releases (shared on purpose)."""
-    base = os.environ.get("RECODE_CACHE_DIR") or os.path.join(
-        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "recode"
-    )
-    return Path(base) / "api-docs"
+    from recode_lsp.cache_home import api_docs_cache_dir
+
+    return api_docs_cache_dir()
 
 
 def obtain(

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -75,10 +74,9 @@ def shared_api_docs(interpreter: str | None) -> Any | None:
 
 
 def cache_dir() -> Path:
-    base = os.environ.get("RECODE_CACHE_DIR") or os.path.join(
-        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "recode"
-    )
-    return Path(base) / "api-docs"
+    from recode_lsp.cache_home import api_docs_cache_dir
+
+    return api_docs_cache_dir()
 
 
 def run_in_daemon_thread(fn: Callable[[], T]) -> asyncio.Future[T]:

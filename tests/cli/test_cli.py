@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import codecs
 import json
-import os
 import stat
 import subprocess
-import sys
 import textwrap
 from importlib import resources
 from pathlib import Path
@@ -16,6 +14,7 @@ import jsonschema
 import pytest
 
 from recode_lsp.engine.knowledge import load_knowledge_base
+from tests.cli_process import run_migrate
 
 KB = load_knowledge_base()
 
@@ -29,15 +28,7 @@ def code_of(old: str, keyword: str | None = None) -> str:
 
 
 def run(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "recode_lsp", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        env={**os.environ, **(env or {})},
-        check=False,
-        timeout=120,
-    )
+    return run_migrate(*args, cwd=cwd, env=env)
 
 
 def git(*args: str, cwd: Path) -> str:

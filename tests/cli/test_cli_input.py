@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from recode_lsp.engine.knowledge import load_knowledge_base
+from tests.cli_process import run_migrate
 
 KB = load_knowledge_base()
 
@@ -27,14 +28,7 @@ def code_of(old: str) -> str:
 
 
 def run(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "recode_lsp", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=120,
-    )
+    return run_migrate(*args, cwd=cwd)
 
 
 def run_bytes(*args: str, cwd: Path) -> subprocess.CompletedProcess[bytes]:

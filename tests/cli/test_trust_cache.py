@@ -12,7 +12,6 @@ import os
 import pickle
 import stat
 import subprocess
-import sys
 import textwrap
 import time
 from pathlib import Path
@@ -22,6 +21,7 @@ import pytest
 from recode_lsp import __version__
 from recode_lsp.engine.digest import digest
 from recode_lsp.engine.knowledge import load_knowledge_base
+from tests.cli_process import run_migrate
 
 KB = load_knowledge_base()
 TARGETS = {library: "99.0" for library in KB.libraries if library != "python"} | {"python": "3.12"}
@@ -29,18 +29,8 @@ SOURCE = "import numpy as np\n\nx = np.float_(1)\n"
 
 
 def run(*args: str, cwd: Path, cache: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    environment = {**os.environ, "RECODE_CACHE_DIR": str(cache), **(env or {})}
-    environment.pop("RECODE_TRUST_PYTHON", None)
-    environment.update(env or {})
-    return subprocess.run(
-        [sys.executable, "-m", "recode_lsp", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        env=environment,
-        check=False,
-        timeout=120,
-    )
+    # The interpreter-trust tests decide trust themselves, whatever the developer's shell says.
+    return run_migrate(*args, cwd=cwd, cache=cache, env={"RECODE_TRUST_PYTHON": "", **(env or {})})
 
 
 def findings(result: subprocess.CompletedProcess[str]) -> list[dict[str, object]]:

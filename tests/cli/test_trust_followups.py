@@ -19,21 +19,14 @@ from pathlib import Path
 import pytest
 
 import recode_lsp
+from tests.cli_process import run_migrate
 
 OLD = "import numpy as np\n\nx = np.float_(1)\n"
 NEW = "import numpy as np\n\nx = np.float64(1)\n"
 
 
 def run(*args: str, cwd: Path, cache: Path | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "recode_lsp", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        env={**os.environ, "RECODE_CACHE_DIR": str(cache or cwd.parent / "user-cache")},
-        check=False,
-        timeout=180,
-    )
+    return run_migrate(*args, cwd=cwd, cache=cache or cwd.parent / "user-cache", timeout=180)
 
 
 @pytest.fixture

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -11,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from recode_lsp.kb import overlay
+from tests.cli_process import run_migrate
 from tests.kb.fixture_lib import write_dist
 from tests.kb.test_kb_scrape import recode_kb
 
@@ -33,15 +33,7 @@ def ids_of(path: Path) -> dict[tuple[str, str | None], str]:
 
 
 def migrate(project: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "recode_lsp", *args],
-        cwd=project,
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=120,
-        env={**os.environ, "RECODE_CACHE_DIR": str(project / ".cache")},
-    )
+    return run_migrate(*args, cwd=project, cache=project / ".cache")
 
 
 def test_accepted_overlay_entries_change_what_recode_migrate_reports(tmp_path: Path, scraped: Path) -> None:

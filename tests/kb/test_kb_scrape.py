@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from recode_lsp.engine.knowledge import iter_jsonl
 from recode_lsp.kb import overlay
+from tests.cli_process import run_module
 from tests.kb.fixture_lib import V1, V2, write_dist, write_release
 
 #: (kind, old, old_keyword, new, new_keyword, deprecated_in, removed_in, fix) of every change in kblib 1.0 -> 2.0.
@@ -38,15 +38,7 @@ EXPECTED = {
 
 
 def recode_kb(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "recode_lsp.kb.cli", *args],
-        capture_output=True,
-        text=True,
-        cwd=cwd,
-        check=False,
-        timeout=300,
-        env={**os.environ, "RECODE_CACHE_DIR": str(Path(cwd or ".") / ".cache")},
-    )
+    return run_module("recode_lsp.kb.cli", *args, cwd=cwd, cache=Path(cwd or ".") / ".cache", timeout=300)
 
 
 def summary(entries: list[overlay.ScrapedEntry]) -> set[tuple[object, ...]]:
