@@ -9,13 +9,14 @@ name that shadows an import resolves to nothing.
 from __future__ import annotations
 
 import ast
+import dataclasses
 import re
 from collections.abc import Callable, Iterable
 
 from recode_lsp.engine.analysis import ModuleAnalysis, ScopeInfo
 from recode_lsp.engine.changes import ApiChange, ChangeKind, FixSafety, TemplateOn
 from recode_lsp.engine.knowledge import KnowledgeBase
-from recode_lsp.engine.model import Finding, Position, Range, Site
+from recode_lsp.engine.model import Finding, Position, Range, Site, SiteDetails
 from recode_lsp.engine.options import DetectOptions
 
 _SUPPRESSION = re.compile(r"#\s*recode:\s*ignore(?:\[(?P<codes>[^\]]*)\])?", re.IGNORECASE)
@@ -88,7 +89,8 @@ class _Collector:
         site: Site,
         safety: FixSafety | None = None,
         group: str | None = None,
-        **details: object,
+        *,
+        details: SiteDetails | None = None,
     ) -> None:
         severity = self.options.severity(change)
         if severity is None:
@@ -111,7 +113,7 @@ class _Collector:
                 end_offset=end,
                 group=group,
                 safety=change.fix if safety is None else safety,
-                details=tuple(sorted(details.items())),
+                details=details or SiteDetails(),
             )
         )
 
@@ -174,31 +176,30 @@ class _Collector:
             site = Site.IMPORTED_NAME
         call = self.analysis.is_callee(node)
         for change in changes:
-            safety, extra = self._template_safety(change, call, None)
+            safety, details = self._template_safety(change, call, None)
             if binding is not None and change.template is not None:
                 safety = FixSafety.DISPLAY_ONLY  # a template cannot rewrite ``from m import old``
             group = None
             if binding is not None:
-                group = f"import:{self.analysis.lines.node_span(binding.node)[0]}"  # type: ignore[arg-type]
-                extra["binding_offset"] = group
-            self.add(change, start, end, site, safety, group, **extra)
+                offset = self.analysis.lines.node_span(binding.node)[0]  # type: ignore[arg-type]
+                group = f"import:{offset}"
+                details = dataclasses.replace(details, binding=offset)
+            self.add(change, start, end, site, safety, group, details=details)
 
     def _template_safety(
         self, change: ApiChange, call: ast.Call | None, receiver: ast.AST | None
-    ) -> tuple[FixSafety | None, dict[str, object]]:
+    ) -> tuple[FixSafety | None, SiteDetails]:
         """Whether a template fix applies at this site, and the offsets it needs."""
-        extra: dict[str, object] = {}
+        none = SiteDetails()
         if change.template is None or change.template_on is not TemplateOn.CALL:
-            return None, extra
+            return None, none
         if call is None:
-            return FixSafety.DISPLAY_ONLY, extra
+            return FixSafety.DISPLAY_ONLY, none
         wanted = {int(i) for i in _TEMPLATE_ARG.findall(change.template)}
         count = max(wanted) + 1 if wanted else 0
         if call.keywords or any(isinstance(a, ast.Starred) for a in call.args) or len(call.args) != count:
-            return FixSafety.DISPLAY_ONLY, extra
-        extra["call"] = self.span(call)
-        extra["args"] = tuple(self.span(arg) for arg in call.args)
-        return None, extra
+            return FixSafety.DISPLAY_ONLY, none
+        return None, SiteDetails(call=self.span(call), args=tuple(self.span(arg) for arg in call.args))
 
     def check_member(self, node: ast.Attribute) -> None:
         receiver = node.value
@@ -219,10 +220,12 @@ class _Collector:
                 if self.analysis.source[attr_start:end] != node.attr:
                     attr_start = start  # attribute split over lines with comments: flag it all
                 safety: FixSafety | None = None
-                extra: dict[str, object] = {"receiver": self.span(receiver), "expression": (start, end)}
                 call = self.analysis.is_callee(node)
-                if call is not None:
-                    extra["call"] = self.span(call)
+                details = SiteDetails(
+                    call=self.span(call) if call is not None else None,
+                    receiver=self.span(receiver),
+                    expression=(start, end),
+                )
                 if change.rule is not None:
                     pass  # the rule checks the shape of the call when it fixes
                 elif change.template is None:
@@ -230,13 +233,13 @@ class _Collector:
                     if change.kind is ChangeKind.RENAME and not same_owner:
                         safety = FixSafety.DISPLAY_ONLY
                 elif change.template is not None:
-                    safety, more = self._template_safety(change, self.analysis.is_callee(node), receiver)
-                    extra.update(more)
+                    safety, more = self._template_safety(change, call, receiver)
+                    details = dataclasses.replace(details, call=more.call or details.call, args=more.args)
                     if change.template_on is TemplateOn.EXPR:
                         safety = None
                 if overridden:
                     safety = FixSafety.DISPLAY_ONLY
-                self.add(change, attr_start, end, Site.MEMBER, safety, None, **extra)
+                self.add(change, attr_start, end, Site.MEMBER, safety, None, details=details)
             return
 
     def _receiver_classes(self, receiver: ast.AST) -> list[str]:
@@ -289,7 +292,7 @@ class _Collector:
             group = f"import:{start}"
             for change in changes:
                 safety = FixSafety.DISPLAY_ONLY if change.template is not None else None
-                self.add(change, start, end, Site.IMPORT_FROM, safety, group, binding_offset=group)
+                self.add(change, start, end, Site.IMPORT_FROM, safety, group, details=SiteDetails(binding=start))
         if not specific:
             self._module_prefix(node, module)
 

@@ -14,6 +14,7 @@ The validator then checks the result; a fix that fails is dropped, never written
 from __future__ import annotations
 
 import ast
+import bisect
 import builtins
 import re
 from collections import defaultdict
@@ -31,6 +32,7 @@ from recode_lsp.engine.imports import (
     guarded_roots,
     import_edits,
     keeping_comments,
+    referenced_outside_code,
     remove_aliases,
     render_import_from,
     unused_import_edits,
@@ -54,6 +56,12 @@ _SAFE_PARENTS = (
     ast.Set,
     ast.Dict,
     ast.Yield,
+)
+
+
+_KEPT_REASON = (
+    "the name is still used by a string annotation, `__all__` or a `# type:` comment, so its import"
+    " stays: fix those by hand"
 )
 
 
@@ -84,7 +92,19 @@ def wanted(finding: Finding, unsafe: bool) -> bool:
 def expand_groups(selected: Sequence[Finding], every: Sequence[Finding]) -> list[Finding]:
     """Add the other members of each selected finding's group (an import and its uses)."""
     groups = {f.group for f in selected if f.group}
-    extra = [f for f in every if f.group in groups and f not in selected]
+    if not groups:
+        return list(selected)
+    # ``f not in selected`` on a list was quadratic on finding-dense modules (issue 11): compare
+    # by identity, then by value only with the selected findings at the same place.
+    taken = {id(f) for f in selected}
+    at_place: dict[tuple[str, int, int], list[Finding]] = defaultdict(list)
+    for f in selected:
+        at_place[(f.code, f.start_offset, f.end_offset)].append(f)
+
+    def already_selected(f: Finding) -> bool:
+        return id(f) in taken or f in at_place.get((f.code, f.start_offset, f.end_offset), ())
+
+    extra = [f for f in every if f.group in groups and not already_selected(f)]
     return [*selected, *extra]
 
 
@@ -124,6 +144,14 @@ class _Phase1:
         #: Packages a new module-level import must not pull out of a guard or a lazy import.
         self._guarded_roots = guarded_roots(self.tree)
         self._debug_fstrings: list[tuple[int, int]] | None = None
+        self._outside: set[str] | None = None
+        #: The import statement the site's name was reached through when it is not an
+        #: unconditional module-level one (a function or class body, a guard): an import the
+        #: fix needs goes next to it, in the same scope, or the fix is refused.
+        self.anchor: ast.stmt | None = None
+        #: Names this phase imports next to an anchor: name -> (id(anchor), module).
+        self._local_names: dict[str, tuple[int, str]] = {}
+        self._stored: set[str] | None = None
 
     # --- what a name means at the site ------------------------------------------------
 
@@ -199,10 +227,15 @@ class _Phase1:
             return qname
         if "." not in qname:
             # A top-level module (``{q:math}``): reuse its import or add ``import math``.
+            visible = self._visible_import(qname, qname)
+            if visible is not None:
+                return visible
             for name, bindings in self._module_bindings.items():
                 if bindings[-1].qname == qname and bindings[-1].kind == "import":
                     self._require_module_name(name)
                     return name
+            if self.anchor is not None:
+                return self._import_next_to_anchor(qname, "")
             if qname in self.taken and not any(m == qname and a == "" for m, a, _ in self.needed):
                 raise FixError(f"`{qname}` is already a name in this module; import it by hand")
             if not any(m == qname and a == "" for m, a, _ in self.needed):
@@ -217,6 +250,9 @@ class _Phase1:
             return self.site_prefixes[qname]
         if module in self.site_prefixes:
             return f"{self.site_prefixes[module]}.{attr}"
+        visible = self._visible_import(qname, module)
+        if visible is not None:
+            return visible
         for name, bindings in self._module_bindings.items():
             last = bindings[-1]
             if last.qname == qname and last.kind in ("import", "import_from"):
@@ -227,6 +263,8 @@ class _Phase1:
             if last.qname == module and last.kind in ("import", "import_from"):
                 self._require_module_name(name)
                 return f"{name}.{attr}"
+        if self.anchor is not None:
+            return self._import_next_to_anchor(module, attr)
         if any((m, a) == (module, attr) for m, a, _ in self.needed):
             return attr
         if attr not in self.taken and not hasattr(builtins, attr):
@@ -300,14 +338,104 @@ class _Phase1:
         written = re.sub(r"\s+", "", self.source[span[0] : span[1]])
         if parts is None or written != ".".join(parts):
             raise FixError("the expression spans comments or line breaks; fix it by hand")
+        self._refuse_stored(node)
         self.site_prefixes = self._prefixes(node, parts)
         self.site = node
+        self.anchor = self._anchor_of(node)
         try:
             self._qualified(finding, node, span)
         finally:
             self.site_prefixes = {}
             self.site = None
+            self.anchor = None
         self.maybe_unused.add(parts[0])
+
+    def _refuse_stored(self, node: ast.AST) -> None:
+        """Refuse a name the module assigns or deletes as an attribute (``np.float_ = ...``,
+        ``for np.float_ in ...``): a load then reads that value, and a store target is never
+        rewritten, so every use of it is left alone alike."""
+        if self._stored is None:
+            self._stored = set()
+            for other in ast.walk(self.tree):
+                if isinstance(other, ast.Attribute) and isinstance(other.ctx, (ast.Store, ast.Del)):
+                    qname = self.analysis.qualified_name(other)
+                    if qname is not None:
+                        self._stored.add(qname)
+        if not self._stored:
+            return
+        qname = self.analysis.qualified_name(node)
+        if qname is None:
+            return
+        parts = qname.split(".")
+        for length in range(2, len(parts) + 1):
+            if ".".join(parts[:length]) in self._stored:
+                raise FixError(
+                    f"`{'.'.join(parts[:length])}` is assigned or deleted as an attribute in this module; fix by hand"
+                )
+
+    def _anchor_of(self, node: ast.AST | None) -> ast.stmt | None:
+        """The import binding the root name of ``node``, when it is not an unconditional
+        module-level statement (then a new import belongs next to it, not at the top)."""
+        while isinstance(node, ast.Attribute):
+            node = node.value
+        if not isinstance(node, ast.Name):
+            return None
+        binding = self.analysis.binding_of(node)
+        if binding is None or binding.kind not in ("import", "import_from") or binding.statement is None:
+            return None
+        return None if binding.statement in self.tree.body else binding.statement
+
+    def _visible_import(self, qname: str, module: str) -> str | None:
+        """Text for ``qname`` through an import in a function or class scope visible at the site."""
+        if self.site is None or not hasattr(self.site, "lineno"):
+            return None
+        scope = self.analysis.scope_at(self.site)
+        offset = self.lines.offset(self.site.lineno, self.site.col_offset)  # type: ignore[attr-defined]
+        for outer in self._site_scopes()[:-1]:
+            for name, bindings in outer.bindings.items():
+                for binding in bindings:
+                    if binding.kind not in ("import", "import_from") or binding.qname not in (qname, module):
+                        continue
+                    if self.analysis.lookup(name, scope, offset) is binding:
+                        return name if binding.qname == qname else f"{name}.{qname.rpartition('.')[2]}"
+        return None
+
+    def _import_next_to_anchor(self, module: str, name: str) -> str:
+        """Import ``name`` from ``module`` (``import module`` when ``name`` is empty) on the line
+        after the anchor, at its indentation; returns the text that denotes it there."""
+        anchor = self.anchor
+        assert anchor is not None
+        parent = self.analysis.parents.get(id(anchor))
+        in_body = isinstance(parent, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and anchor in parent.body
+        if not in_body:
+            raise FixError(
+                "the name is imported conditionally here (an import guard); a new import next to it or at module"
+                " level would change when it runs: fix by hand"
+            )
+        bound = name or module.split(".", 1)[0]
+        planned = self._local_names.get(bound)
+        if planned != (id(anchor), module):
+            if planned is not None or bound in self.taken or hasattr(builtins, bound):
+                raise FixError(f"`{bound}` is already a name in this module; import it by hand")
+            self._local_names[bound] = (id(anchor), module)
+            self.taken.add(bound)
+        text = f"from {module} import {name}" if name else f"import {module}"
+        start, end = self.lines.node_span(anchor)
+        line_start = self.lines.line_starts[anchor.lineno - 1]
+        newline = self.source.find("\n", end)
+        rest = self.source[end : newline if newline != -1 else len(self.source)].strip()
+        own_line = not self.source[line_start:start].strip()
+        if own_line and (not rest or rest.startswith("#")):
+            indent = self.source[line_start:start]
+            if newline == -1:
+                edit = TextEdit(len(self.source), len(self.source), f"\n{indent}{text}")
+            else:
+                ending = "\r\n" if self.source[newline - 1 : newline] == "\r" else "\n"
+                edit = TextEdit(newline + 1, newline + 1, f"{indent}{text}{ending}")
+        else:  # ``def f(): import asyncio; ...``
+            edit = TextEdit(end, end, f"; {text}")
+        self.edits.append(edit)
+        return name or module
 
     def _prefixes(self, node: ast.AST, parts: list[str]) -> dict[str, str]:
         root = node
@@ -328,11 +456,11 @@ class _Phase1:
         change = finding.change
         if change.template is not None:
             if change.template_on is TemplateOn.CALL:
-                call_span = finding.detail("call")
-                arg_spans = finding.detail("args", ())
-                if not isinstance(call_span, tuple):
+                call_span = finding.details.call
+                if call_span is None:
                     raise FixError("the template applies to calls only")
-                self.edits.append(TextEdit(call_span[0], call_span[1], self.render(change.template, arg_spans)))  # type: ignore[arg-type]
+                text = self.render(change.template, finding.details.args)
+                self.edits.append(TextEdit(call_span[0], call_span[1], text))
             else:
                 text = self.render(change.template)
                 self.edits.append(TextEdit(span[0], span[1], self._parenthesise(node, text)))
@@ -357,15 +485,18 @@ class _Phase1:
             return text
         return f"({text})"
 
-    def imported_binding(self, findings: list[Finding]) -> int:
-        """Fix ``from M import old`` and every use of its binding; returns the statement's key."""
+    def imported_binding(self, findings: list[Finding]) -> tuple[int, bool]:
+        """Fix ``from M import old`` and every use of its binding.
+
+        Returns the statement's key and whether the old import stays (it is still named in a
+        string annotation, ``__all__`` or a type comment; then only the uses were fixed).
+        """
         first = findings[0]
         change = first.change
         if change.kind not in (ChangeKind.RENAME, ChangeKind.MODULE_MOVE) or not change.new:
             raise FixError("no mechanical fix for this change")
-        offset_text = str(first.detail("binding_offset", ""))
-        offset = int(offset_text.split(":", 1)[1]) if ":" in offset_text else -1
-        found = self._alias_at(offset)
+        offset = first.details.binding
+        found = self._alias_at(offset) if offset is not None else None
         if found is None:
             raise FixError("the import of this name was not found")
         statement, alias = found
@@ -377,6 +508,13 @@ class _Phase1:
         uses = self._uses_of(binding, local) if binding is not None else []
         # An import in a guard or a function is replaced where it stands, never moved out.
         in_place = statement not in self.tree.body
+        # ``'List[int]'``, ``__all__ = ['List']`` and ``# type: List[int]`` name the binding
+        # where no ``ast.Name`` shows it: the import stays, the uses in code are still fixed.
+        # Only when the fix would unbind the name: a move that keeps it (``from collections.abc
+        # import Mapping``) or an alias (``as L``) leaves the text meaning what it did.
+        keep = not alias.asname and (not new_module or new_name != local) and local in self._outside_code()
+        if keep and not uses:
+            raise FixError(_KEPT_REASON)
         if new_module and new_module != old_module and not in_place:
             self._require_unguarded(new_module)
         if alias.asname:
@@ -390,21 +528,29 @@ class _Phase1:
                     plan.added.append((new_module, new_name, alias.asname))
                 else:
                     self.needed.append((new_module, new_name, alias.asname))
-            return id(statement)
+            return id(statement), False
         if not new_module:
             if new_name in self._module_bindings and new_name != local:
                 raise FixError(f"the builtin `{new_name}` is shadowed in this module")
-            plan.removed.add(id(alias))
+            if not keep:
+                plan.removed.add(id(alias))
         elif new_module == old_module and new_name != local:
             already = self._module_bindings.get(new_name)
             if already and already[-1].qname == change.new:
-                plan.removed.add(id(alias))
+                if not keep:
+                    plan.removed.add(id(alias))
             elif new_name in self.taken:
                 raise FixError(f"`{new_name}` is already a name in this module")
+            elif keep:  # ``from m import old, new``
+                if in_place:
+                    plan.added.append((new_module, new_name, None))
+                else:
+                    self.needed.append((new_module, new_name, None))
             else:
                 plan.renamed[id(alias)] = new_name
         else:
-            plan.removed.add(id(alias))
+            if not (keep and new_name != local):
+                plan.removed.add(id(alias))
             already = self._module_bindings.get(new_name)
             if not (already and already[-1].qname == change.new):
                 if new_name != local and new_name in self.taken:
@@ -429,7 +575,13 @@ class _Phase1:
                 start, end = self.lines.node_span(use)
                 self.edits.append(TextEdit(start, end, new_name))
             self.taken.add(new_name)
-        return id(statement)
+        return id(statement), keep
+
+    def _outside_code(self) -> set[str]:
+        """Names referred to by string annotations, ``__all__`` and type comments (built once)."""
+        if self._outside is None:
+            self._outside = referenced_outside_code(self.tree, self.source)
+        return self._outside
 
     def _alias_at(self, offset: int) -> tuple[ast.ImportFrom, ast.alias] | None:
         for node in ast.walk(self.tree):
@@ -460,26 +612,31 @@ class _Phase1:
         self.site = self._node_at((finding.start_offset, finding.end_offset)) or _position_node(
             self.lines, finding.start_offset
         )
+        receiver = finding.details.receiver
+        if receiver is not None:
+            self.anchor = self._anchor_of(self._node_at(receiver))
         try:
             self._member(finding)
         finally:
             self.site = None
+            self.anchor = None
 
     def _member(self, finding: Finding) -> None:
         change = finding.change
         if change.template is not None:
-            receiver = finding.detail("receiver")
+            receiver = finding.details.receiver
             if change.template_on is TemplateOn.CALL:
-                call_span = finding.detail("call")
-                if not isinstance(call_span, tuple):
+                call_span = finding.details.call
+                if call_span is None:
                     raise FixError("the template applies to calls only")
-                text = self.render(change.template, finding.detail("args", ()), receiver)  # type: ignore[arg-type]
+                text = self.render(change.template, finding.details.args, receiver)
                 self.edits.append(TextEdit(call_span[0], call_span[1], text))
             else:
-                expression = finding.detail("expression")
-                assert isinstance(expression, tuple)
+                expression = finding.details.expression
+                if expression is None:
+                    raise FixError("the flagged expression was not found where expected")
                 node = self._node_at(expression)
-                text = self.render(change.template, (), receiver)  # type: ignore[arg-type]
+                text = self.render(change.template, (), receiver)
                 self.edits.append(
                     TextEdit(expression[0], expression[1], self._parenthesise(node, text) if node else text)
                 )
@@ -578,16 +735,75 @@ def _accept(units: Sequence[_Unit]) -> tuple[list[_Unit], list[_Unit]]:
     """Units whose edits do not collide, in order; a colliding unit is dropped whole."""
     accepted: list[_Unit] = []
     rejected: list[_Unit] = []
-    kept: list[TextEdit] = []
+    kept = _KeptEdits([edit for unit in units for edit in unit.edits])
     for unit in units:
-        fresh = [edit for edit in unit.edits if edit not in kept]
-        if any(_conflicts(edit, other) for edit in fresh for other in kept):
+        fresh = [edit for edit in unit.edits if edit not in kept.edits]
+        if any(kept.conflicts(edit) for edit in fresh):
             rejected.append(unit)
             continue
-        kept.extend(fresh)
+        for edit in fresh:
+            kept.add(edit)
         unit.edits = fresh
         accepted.append(unit)
     return accepted, rejected
+
+
+class _KeptEdits:
+    """Accepted edits, answering :func:`_conflicts` against all of them in logarithmic time.
+
+    Comparing each new edit with every kept one was quadratic on modules with thousands of
+    fixes (issue 11). Two Fenwick trees over the edits' offsets answer the same question: a
+    range ``[s, e)`` conflicts with a kept range ``[a, b)`` when some ``a < e`` has ``b > s``
+    (the largest ``b`` among starts before ``e``), with a kept insertion at ``p`` when
+    ``s < p < e`` (a count); an insertion at ``p`` with a kept range when some ``a < p`` has
+    ``b > p``. Exactly :func:`_conflicts`, for any set of kept edits.
+    """
+
+    def __init__(self, candidates: Sequence[TextEdit]) -> None:
+        self.edits: set[TextEdit] = set()
+        self._points = sorted({edit.start for edit in candidates} | {edit.end for edit in candidates})
+        self._max_end = [-1] * (len(self._points) + 1)  # prefix maximum of range ends, by start
+        self._inserts = [0] * (len(self._points) + 1)  # count of insertions, by point
+
+    def _index(self, offset: int) -> int:
+        """1-based Fenwick index of a known offset."""
+        return bisect.bisect_left(self._points, offset) + 1
+
+    def add(self, edit: TextEdit) -> None:
+        self.edits.add(edit)
+        i = self._index(edit.start)
+        if edit.start == edit.end:
+            while i < len(self._inserts):
+                self._inserts[i] += 1
+                i += i & -i
+        else:
+            while i < len(self._max_end):
+                self._max_end[i] = max(self._max_end[i], edit.end)
+                i += i & -i
+
+    def _max_end_before(self, offset: int) -> int:
+        """The largest end of a kept range starting before ``offset`` (-1: none)."""
+        i, best = bisect.bisect_left(self._points, offset), -1
+        while i > 0:
+            best = max(best, self._max_end[i])
+            i -= i & -i
+        return best
+
+    def _inserts_up_to(self, offset: int) -> int:
+        """Kept insertions at points ``<= offset``."""
+        i, total = bisect.bisect_right(self._points, offset), 0
+        while i > 0:
+            total += self._inserts[i]
+            i -= i & -i
+        return total
+
+    def conflicts(self, edit: TextEdit) -> bool:
+        """``any(_conflicts(edit, kept) for kept in the kept edits)``."""
+        if edit.start == edit.end:
+            return self._max_end_before(edit.start) > edit.start
+        if self._max_end_before(edit.end) > edit.start:
+            return True
+        return self._inserts_up_to(edit.end - 1) - self._inserts_up_to(edit.start) > 0
 
 
 def add_needed_imports(source: str, needed: Iterable[tuple[str, str, str | None]]) -> str:
@@ -639,7 +855,7 @@ def fix_findings(analysis: ModuleAnalysis, findings: Sequence[Finding]) -> FixOu
         before, needed_before = len(phase.edits), len(phase.needed)
         saved_plans = {key: (dict(p.renamed), set(p.removed), list(p.added)) for key, p in phase.statements.items()}
         try:
-            statement_key = phase.imported_binding(members)
+            statement_key, kept = phase.imported_binding(members)
             phase.check_edits(phase.edits[before:])
         except FixError as exc:
             del phase.edits[before:]
@@ -653,6 +869,11 @@ def fix_findings(analysis: ModuleAnalysis, findings: Sequence[Finding]) -> FixOu
             outcome.skipped.extend((f, str(exc)) for f in members)
             continue
         unit = by_statement.setdefault(statement_key, _Unit([], []))
+        if kept:
+            # The import stays, so its own finding is not fixed (the validator counts it).
+            imports = [f for f in members if f.site is Site.IMPORT_FROM]
+            members = [f for f in members if f.site is not Site.IMPORT_FROM]
+            outcome.skipped.extend((f, f"{_KEPT_REASON}; its uses were fixed") for f in imports)
         unit.findings.extend(members)
         unit.edits.extend(phase.edits[before:])
         unit.needed.extend(phase.needed[needed_before:])

@@ -286,6 +286,99 @@ def loaded_names(tree: ast.Module) -> set[str]:
     return {node.id for node in ast.walk(tree) if isinstance(node, ast.Name) and not isinstance(node.ctx, ast.Store)}
 
 
+_TYPE_COMMENT = re.compile(r"#\s*type:\s*(?!ignore\b)(?P<text>.*)")
+_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_CAST_NAMES = frozenset({"cast", "TypeVar", "NewType"})
+
+
+def _names_in_string(text: str, depth: int = 0) -> set[str]:
+    """Names a string annotation (``'List[int]'``, ``'Optional["Dict"]'``) refers to."""
+    try:
+        expression = ast.parse(text.strip(), mode="eval")
+    except (SyntaxError, ValueError, RecursionError):
+        return set()
+    names: set[str] = set()
+    for node in ast.walk(expression):
+        if isinstance(node, ast.Name):
+            names.add(node.id)
+        elif isinstance(node, ast.Constant) and isinstance(node.value, str) and depth < 3:
+            names |= _names_in_string(node.value, depth + 1)
+    return names
+
+
+def _strings_in(node: ast.AST | None) -> Iterable[str]:
+    if node is None:
+        return
+    for inner in ast.walk(node):
+        if isinstance(inner, ast.Constant) and isinstance(inner.value, str):
+            yield inner.value
+
+
+def string_annotation_names(tree: ast.Module) -> set[str]:
+    """Names referred to from string annotations and other typing strings.
+
+    Covers annotations of parameters, returns and variables, string subscripts anywhere
+    (``Optional['Dict']``), ``cast('List[int]', x)``, ``TypeVar('T', bound='List')`` and
+    ``X: TypeAlias = 'List[int]'``. Read conservatively: a name counted here keeps its import.
+    """
+    strings: list[str] = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.arg):
+            strings.extend(_strings_in(node.annotation))
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            strings.extend(_strings_in(node.returns))
+        elif isinstance(node, ast.AnnAssign):
+            strings.extend(_strings_in(node.annotation))
+            annotation = dotted_name(node.annotation)
+            if annotation is not None and annotation.rpartition(".")[2] == "TypeAlias":
+                strings.extend(_strings_in(node.value))
+        elif isinstance(node, ast.Subscript):
+            strings.extend(_strings_in(node.slice))
+        elif isinstance(node, ast.Call):
+            callee = dotted_name(node.func)
+            if callee is not None and callee.rpartition(".")[2] in _CAST_NAMES:
+                for argument in [*node.args, *(keyword.value for keyword in node.keywords)]:
+                    strings.extend(_strings_in(argument))
+        elif type(node).__name__ == "TypeAlias":  # ``type X = 'List[int]'`` (3.12)
+            strings.extend(_strings_in(getattr(node, "value", None)))
+    names: set[str] = set()
+    for text in dict.fromkeys(strings):
+        names |= _names_in_string(text)
+    return names
+
+
+def type_comment_names(source: str) -> set[str]:
+    """Every identifier in ``# type:`` comments (``# type: Dict[str, int]``, ``# type: (List[int]) -> None``)."""
+    if "type:" not in source:
+        return set()
+    names: set[str] = set()
+    for start, end in comment_spans(source):
+        match = _TYPE_COMMENT.match(source, start, end)
+        if match is not None:
+            names.update(_IDENTIFIER.findall(match.group("text")))
+    return names
+
+
+def dotted_name(node: ast.AST | None) -> str | None:
+    """``a.b.c`` for a Name/Attribute chain, else None."""
+    parts: list[str] = []
+    while isinstance(node, ast.Attribute):
+        parts.append(node.attr)
+        node = node.value
+    if isinstance(node, ast.Name):
+        parts.append(node.id)
+        return ".".join(reversed(parts))
+    return None
+
+
+def referenced_outside_code(tree: ast.Module, source: str) -> set[str]:
+    """Names used where no ``ast.Name`` shows them: string annotations, ``__all__``, type comments.
+
+    An import binding named here stays, even when the code no longer loads it.
+    """
+    return string_annotation_names(tree) | names_in_dunder_all(tree) | type_comment_names(source)
+
+
 @dataclass
 class ImportRoots:
     """Where the module imports each top-level package."""
@@ -351,10 +444,18 @@ def unused_import_edits(tree: ast.Module, source: str, lines: LineIndex, candida
     """Drop import aliases named in ``candidates`` that nothing in the module uses any more."""
     if not candidates:
         return []
-    used = loaded_names(tree) | names_in_dunder_all(tree)
+    used = loaded_names(tree) | referenced_outside_code(tree, source)
+    # An import in a class body is also a class attribute (``Holder.collections``): keep it.
+    in_class = {
+        id(statement)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.ClassDef)
+        for statement in node.body
+        if isinstance(statement, (ast.Import, ast.ImportFrom))
+    }
     edits: list[TextEdit] = []
     for statement in ast.walk(tree):
-        if not isinstance(statement, (ast.Import, ast.ImportFrom)):
+        if not isinstance(statement, (ast.Import, ast.ImportFrom)) or id(statement) in in_class:
             continue
         dead = [
             alias

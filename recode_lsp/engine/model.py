@@ -53,6 +53,26 @@ class TextEdit:
     text: str
 
 
+#: ``(start, end)`` offsets into the source string.
+Span = tuple[int, int]
+
+
+@dataclass(frozen=True)
+class SiteDetails:
+    """Offsets of the parts of a site the fixer and the code rules need (None: not there)."""
+
+    #: The call the flagged name or member is the callee of.
+    call: Span | None = None
+    #: Its positional arguments, when a template fix uses them.
+    args: tuple[Span, ...] = ()
+    #: The receiver of a flagged member (``df`` in ``df.iteritems``).
+    receiver: Span | None = None
+    #: The whole flagged attribute expression of a member site.
+    expression: Span | None = None
+    #: Offset of the import alias that binds a flagged name (``from numpy import float_``).
+    binding: int | None = None
+
+
 @dataclass(frozen=True)
 class Finding:
     """One use of a changed API that applies to the target version."""
@@ -70,8 +90,8 @@ class Finding:
     #: Safety of the fix at this site (may be lower than the change's: a template that
     #: does not match this call's shape makes the site display-only).
     safety: FixSafety = FixSafety.DISPLAY_ONLY
-    #: Site details the fixer needs (binding name, offsets of a call, receiver...).
-    details: tuple[tuple[str, object], ...] = field(default=(), compare=False)
+    #: Site details the fixer needs (the import binding, offsets of a call, receiver...).
+    details: SiteDetails = field(default=SiteDetails(), compare=False)
 
     @property
     def code(self) -> str:
@@ -84,12 +104,6 @@ class Finding:
     @property
     def fixable(self) -> bool:
         return self.safety is not FixSafety.DISPLAY_ONLY
-
-    def detail(self, key: str, default: object = None) -> object:
-        for name, value in self.details:
-            if name == key:
-                return value
-        return default
 
     def sort_key(self) -> tuple[str, int, int, str]:
         return (self.path, self.range.start.line, self.range.start.column, self.code)

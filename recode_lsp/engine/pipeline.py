@@ -15,10 +15,11 @@ One round:
 2. **fix**: :func:`recode_lsp.engine.fixer.fix_findings` (a fix that overlaps an earlier one
    is left for a later round);
 3. **validate** the whole batch;
-4. **split into units** when it fails: each unit (a group, or one finding) is fixed and
-   validated alone; one that fails alone is dropped with its reason; the passing units are
-   validated together again (and when they still fail together, the first is kept and the
-   others wait for the next round).
+4. **split into units** when it fails: the units (a group, or one finding) are halved until
+   the failing ones are found, each half validated with the units kept so far (a few
+   whole-module validations per failing unit, not one per unit: issue 11). A unit that fails
+   alone is dropped with its reason; one that passes alone but not with the kept units waits
+   for the next round ("conflicts with another fix"). What is kept was validated together.
 
 Rounds repeat on the fixed module, re-detected, until nothing changes (a fixed point), at most
 :data:`MAX_ROUNDS` times: ``from typing import AbstractSet, Set`` needs two (``Set`` must be
@@ -44,7 +45,7 @@ from recode_lsp.engine.fixer import FixOutcome, expand_groups, fix_findings, wan
 from recode_lsp.engine.knowledge import KnowledgeBase
 from recode_lsp.engine.model import Finding, Position, Range, TextEdit
 from recode_lsp.engine.options import DetectOptions
-from recode_lsp.engine.validator import Baseline, NameChecker, Verdict, check_fix
+from recode_lsp.engine.validator import Baseline, NameChecker, Verdict, check_fix, missing_name
 
 __all__ = ["MAX_ROUNDS", "PipelineResult", "Skipped", "run_fix_pipeline"]
 
@@ -219,36 +220,73 @@ def _round(
     verdict = validate(outcome)
     if verdict.ok:
         return _Round(outcome.source, outcome.applied, list(outcome.skipped), [], verdict.analysis, verdict.findings)
-    # Something in the batch is wrong: keep the units that pass alone, then re-check together.
-    passing: list[list[Finding]] = []
+    # Something in the batch is wrong: find it by halving (validating each unit alone was one
+    # whole-module validation per unit, quadratic on finding-dense modules: issue 11).
     skipped: list[tuple[Finding, str]] = list(outcome.skipped)
     rejected: list[tuple[Finding, str]] = []
-    for unit in _units(outcome.applied):
-        check()
-        single = fix_findings(analysis, unit)
-        if not single.applied:
-            skipped.extend(single.skipped)
-            continue
-        alone = validate(single)
-        if alone.ok:
-            passing.append(unit)
-        else:
-            reasons = [(f, f"fix rejected by the validator: {alone.reason}") for f in unit]
+    units = _units(outcome.applied)
+    kept: list[int] = []  # indexes into ``units``, validated together
+    best: tuple[FixOutcome, Verdict] | None = None
+
+    def fix(indexes: Iterable[int]) -> FixOutcome:
+        # In the batch's order: the fixer resolves overlaps by order.
+        return fix_findings(analysis, [f for index in sorted(indexes) for f in units[index]])
+
+    def leave_out(index: int, failed: Verdict) -> None:
+        unit = units[index]
+        if kept:
+            # It failed with the kept units; alone it may pass (then it waits for the next round).
+            check()
+            single = fix([index])
+            if not single.applied:
+                skipped.extend(single.skipped)
+                return
+            alone = validate(single)
+            if alone.ok:
+                skipped.extend((f, "conflicts with another fix; run again to fix it") for f in unit)
+                return
+            failed = alone
+        reasons = [(f, f"fix rejected by the validator: {failed.reason}") for f in unit]
+        skipped.extend(reasons)
+        rejected.extend(reasons)
+
+    def settle(indexes: list[int], failed: Verdict | None = None) -> None:
+        """Keep the units of ``indexes`` that validate with those kept so far."""
+        nonlocal best
+        if failed is None:
+            check()
+            trial = fix([*kept, *indexes])
+            failed = validate(trial)
+            if failed.ok:
+                kept.extend(indexes)
+                best = (trial, failed)
+                return
+        if len(indexes) == 1:
+            leave_out(indexes[0], failed)
+            return
+        middle = len(indexes) // 2
+        settle(indexes[:middle])
+        settle(indexes[middle:])
+
+    candidates = list(range(len(units)))
+    #: The batch's failure, while it is known to hold for ``candidates``.
+    known: Verdict | None = verdict
+    if name_exists is not None:
+        # A name the target lacks fails a unit wherever it is: no validation needed to find it.
+        missing = {index: why for index in candidates if (why := missing_name(units[index], name_exists)) is not None}
+        for index, why in missing.items():
+            reasons = [(f, f"fix rejected by the validator: {why}") for f in units[index]]
             skipped.extend(reasons)
             rejected.extend(reasons)
-    if not passing:
+        if missing:
+            candidates = [index for index in candidates if index not in missing]
+            known = None  # the rest has not been validated without them
+    if candidates:
+        # Halve what is known to fail; validate first what is not.
+        settle(candidates, known)
+    if best is None:
         return _Round(analysis.source, [], skipped, rejected)
-    combined = fix_findings(analysis, [f for unit in passing for f in unit])
-    verdict = validate(combined)
-    if not verdict.ok:
-        # Each passes alone, not all together: keep the first; the next round tries the rest
-        # on the fixed module.
-        combined = fix_findings(analysis, passing[0])
-        later = [f for unit in passing[1:] for f in unit]
-        skipped.extend((f, "conflicts with another fix; run again to fix it") for f in later)
-        verdict = validate(combined)
-        if not verdict.ok:  # cannot happen (it passed alone); never return an unvalidated fix
-            return _Round(analysis.source, [], skipped, rejected)
+    combined, verdict = best
     skipped.extend(combined.skipped)
     return _Round(combined.source, combined.applied, skipped, rejected, verdict.analysis, verdict.findings)
 
@@ -284,9 +322,57 @@ def _key(finding: Finding) -> tuple[str, int, int]:
 
 
 def _edits(old: str, new: str) -> list[TextEdit]:
-    from recode_lsp.engine.edits import diff_edits
+    """Edits (sorted, offsets into ``old``) from ``old`` to ``new``, as fine as lines allow.
 
-    return diff_edits(old, new)
+    Fine, because a finding whose span an edit touches is forgotten (its text changed): the
+    hunks of :func:`recode_lsp.engine.edits.diff_edits` span unchanged text between changed
+    lines, which lost the skipped findings there (issue 11), and its difflib line match was
+    quadratic on large modules. Here a changed line is compared with its counterpart
+    character by character.
+    """
+    import difflib
+
+    from recode_lsp.engine.line_diff import line_opcodes
+
+    a, b = old.splitlines(keepends=True), new.splitlines(keepends=True)
+    starts = [0]
+    for line in a:
+        starts.append(starts[-1] + len(line))
+    edits: list[TextEdit] = []
+    for tag, i1, i2, j1, j2 in line_opcodes(a, b):
+        if tag == "equal":
+            continue
+        if i2 - i1 != j2 - j1:
+            edits.append(_trimmed(starts[i1], "".join(a[i1:i2]), "".join(b[j1:j2])))
+            continue
+        for i, j in zip(range(i1, i2), range(j1, j2), strict=True):
+            before, after = a[i], b[j]
+            if before == after:
+                continue
+            if len(before) + len(after) > _CHAR_DIFF_LIMIT:
+                edits.append(_trimmed(starts[i], before, after))
+                continue
+            matcher = difflib.SequenceMatcher(None, before, after, autojunk=False)
+            for op, k1, k2, l1, l2 in matcher.get_opcodes():
+                if op != "equal":
+                    edits.append(TextEdit(starts[i] + k1, starts[i] + k2, after[l1:l2]))
+    return edits
+
+
+#: Longer changed lines are one trimmed edit (difflib is quadratic in a line's length).
+_CHAR_DIFF_LIMIT = 2_000
+
+
+def _trimmed(start: int, before: str, after: str) -> TextEdit:
+    """One edit replacing ``before`` (at ``start``) by ``after``, less their common ends."""
+    head = 0
+    limit = min(len(before), len(after))
+    while head < limit and before[head] == after[head]:
+        head += 1
+    tail = 0
+    while tail < limit - head and before[-1 - tail] == after[-1 - tail]:
+        tail += 1
+    return TextEdit(start + head, start + len(before) - tail, after[head : len(after) - tail])
 
 
 def _moved(key: tuple[str, int, int], edits: Sequence[TextEdit]) -> tuple[str, int, int] | None:

@@ -18,6 +18,7 @@ server and the data builder.
 from __future__ import annotations
 
 import ast
+import bisect
 import re
 from collections import Counter
 from collections.abc import Callable, Sequence
@@ -52,6 +53,10 @@ def parses(source: str) -> Verdict:
         ast.parse(source)
     except SyntaxError as exc:
         return Verdict(False, f"does not parse: {exc.msg} (line {exc.lineno})")
+    return _libcst_parses(source)
+
+
+def _libcst_parses(source: str) -> Verdict:
     import libcst
 
     try:
@@ -69,31 +74,50 @@ def parses_where_written(new_source: str, original_source: str, written: set[int
     The whole module is still parsed with :mod:`ast`; libcst (the slow, exact parser) sees
     the statements that contain a changed line, which is where a fix can break it.
     """
+    return _parse_where_written(new_source, original_source, written)[0]
+
+
+def _parse_where_written(
+    new_source: str, original_source: str, written: set[int] | None = None
+) -> tuple[Verdict, ast.Module | None]:
+    """:func:`parses_where_written` and the module's :mod:`ast` tree (parsed once, reused)."""
     try:
         tree = ast.parse(new_source)
     except SyntaxError as exc:
-        return Verdict(False, f"does not parse: {exc.msg} (line {exc.lineno})")
+        return Verdict(False, f"does not parse: {exc.msg} (line {exc.lineno})"), None
+    except (ValueError, RecursionError, MemoryError) as exc:
+        return Verdict(False, f"does not parse: {exc}"), None
+    return _libcst_where_written(tree, new_source, original_source, written), tree
+
+
+def _libcst_where_written(
+    tree: ast.Module, new_source: str, original_source: str, written: set[int] | None
+) -> Verdict:
     if written is None:
         written = _written_lines(original_source, new_source)
     if not written:
         return Verdict(True)
     lines = new_source.splitlines(keepends=True)
+    # A bisection per statement: testing every written line per statement was quadratic.
+    ordered = sorted(written)
     pieces = []
     for statement in tree.body:
         first, last = statement.lineno - 1, (statement.end_lineno or statement.lineno) - 1
-        if any(first <= line <= last for line in written):
+        at = bisect.bisect_left(ordered, first)
+        if at < len(ordered) and ordered[at] <= last:
             pieces.append("".join(lines[first : last + 1]))
     if not pieces:
         return Verdict(True)
     text = "".join(piece if piece.endswith("\n") else piece + "\n" for piece in pieces)
-    return parses(text)
+    # The whole module parsed with ast already; libcst reads what the fix wrote.
+    return _libcst_parses(text)
 
 
-def undefined_names(source: str) -> set[str]:
-    """Names loaded somewhere but bound nowhere in the module (nor builtins)."""
+def undefined_names(source: str, *, tree: ast.Module | None = None) -> set[str]:
+    """Names loaded somewhere but bound nowhere in the module (nor builtins); ``tree``: its parse."""
     import builtins
 
-    tree = ast.parse(source)
+    tree = tree if tree is not None else ast.parse(source)
     bound: set[str] = set(dir(builtins)) | {"__file__", "__name__", "__doc__", "__spec__", "__path__"}
     loaded: set[str] = set()
     for node in ast.walk(tree):
@@ -185,19 +209,22 @@ class Baseline:
         return self._bindings
 
 
-def check_names(*, baseline: Baseline, new_source: str) -> Verdict:
+def check_names(*, baseline: Baseline, new_source: str, tree: ast.Module | None = None) -> Verdict:
     """The result binds no new builtin at module level and uses no name the module did not have.
 
     Shared by rule fixes (:func:`check_fix`) and model fixes (:mod:`recode_lsp.model_fix`);
-    a reason reads after "the fix" or "the model's answer".
+    a reason reads after "the fix" or "the model's answer". ``tree``: ``new_source`` parsed,
+    when the caller has it (a large module is then parsed once per validation).
     """
     import builtins
 
+    if tree is None:
+        tree = ast.parse(new_source)
     if baseline.source:
-        added = _module_bindings(new_source) - baseline.bindings
+        added = _module_bindings(new_source, tree) - baseline.bindings
         if shadowed := {name for name in added if hasattr(builtins, name)}:
             return Verdict(False, f"would shadow the builtin(s) {', '.join(sorted(shadowed))}")
-    if new_undefined := undefined_names(new_source) - baseline.undefined:
+    if new_undefined := undefined_names(new_source, tree=tree) - baseline.undefined:
         return Verdict(False, f"uses undefined name(s): {', '.join(sorted(new_undefined))}")
     return Verdict(True)
 
@@ -232,16 +259,27 @@ def check_fix(
     original_source = baseline.source
     # The lines the fix wrote (a line diff: computed once, used twice).
     written = _written_lines(original_source, new_source) if original_source else None
-    verdict = parses_where_written(new_source, original_source, written) if original_source else parses(new_source)
+    tree: ast.Module | None = None
+    if original_source:
+        # One ast parse of the result serves every check below (issue 11: a large module was
+        # parsed five times per validation).
+        verdict, tree = _parse_where_written(new_source, original_source, written)
+    else:
+        verdict = parses(new_source)
     if not verdict.ok:
         return verdict
     try:
         # Detected as the baseline was (suppression comments move with their lines).
-        after_analysis = analyse(new_source, baseline.path, baseline.module_name)
+        if tree is not None:
+            after_analysis = ModuleAnalysis(tree, new_source, baseline.module_name)
+        else:
+            after_analysis = analyse(new_source, baseline.path, baseline.module_name)
         after = detect(new_source, kb, options, baseline.path, baseline.module_name, analysis=after_analysis)
     except SourceError as exc:
         return Verdict(False, str(exc))
-    names = check_names(baseline=baseline, new_source=new_source)
+    except RecursionError:
+        return Verdict(False, "the result is too deeply nested to analyse")
+    names = check_names(baseline=baseline, new_source=new_source, tree=after_analysis.tree)
     if not names.ok:
         return Verdict(False, f"the fix {names.reason}")
     count_before = Counter(f.code for f in baseline.findings)
@@ -267,11 +305,21 @@ def check_fix(
         second = fix_findings(after_analysis, again)
         if second.source != new_source:
             return Verdict(False, "applying the fix twice changes the code again")
-    if name_exists is not None:
-        for qname, library in sorted(introduced_names(fixed)):
-            if name_exists(qname, library) is False:
-                return Verdict(False, f"`{qname}` does not exist in the target version of {library}")
+    if name_exists is not None and (missing := missing_name(fixed, name_exists)) is not None:
+        return Verdict(False, missing)
     return Verdict(True, analysis=after_analysis, findings=after)
+
+
+def missing_name(fixed: Sequence[Finding], name_exists: NameChecker) -> str | None:
+    """Why ``fixed`` is refused for a name it introduces that the target lacks (None: no such name).
+
+    Part of :func:`check_fix`; it needs no source, so the pipeline also asks it per unit before
+    looking for a failing unit by validating (issue 11).
+    """
+    for qname, library in sorted(introduced_names(fixed)):
+        if name_exists(qname, library) is False:
+            return f"`{qname}` does not exist in the target version of {library}"
+    return None
 
 
 def validate_fix(

@@ -46,13 +46,15 @@ def comments(source: str) -> list[str]:
         pytest.param(
             """\
             # -*- coding: latin-1 -*-
+            x = 1
+            import collections
             def f(x):
-                import collections
                 return isinstance(x, collections.Mapping)
             """,
             """\
             # -*- coding: latin-1 -*-
             from collections.abc import Mapping
+            x = 1
             def f(x):
                 return isinstance(x, Mapping)
             """,
@@ -63,8 +65,9 @@ def comments(source: str) -> list[str]:
             #!/usr/bin/env python
             # A tool.
 
+            x = 1
+            import collections
             def f(x):
-                import collections
                 return isinstance(x, collections.Mapping)
             """,
             """\
@@ -72,6 +75,7 @@ def comments(source: str) -> list[str]:
             # A tool.
             from collections.abc import Mapping
 
+            x = 1
             def f(x):
                 return isinstance(x, Mapping)
             """,
@@ -82,8 +86,9 @@ def comments(source: str) -> list[str]:
             #!/usr/bin/env python
             '''Doc.'''
             from __future__ import annotations
+            x = 1
+            import collections
             def f(x):
-                import collections
                 return isinstance(x, collections.Mapping)
             """,
             """\
@@ -91,6 +96,7 @@ def comments(source: str) -> list[str]:
             '''Doc.'''
             from __future__ import annotations
             from collections.abc import Mapping
+            x = 1
             def f(x):
                 return isinstance(x, Mapping)
             """,
@@ -101,8 +107,8 @@ def comments(source: str) -> list[str]:
             # coding: utf-8
             from __future__ import annotations
             x = 1
+            import collections
             def f(y):
-                import collections
                 return isinstance(y, collections.Mapping)
             """,
             """\
@@ -123,7 +129,7 @@ def test_new_import_goes_after_the_module_header(before: str, after: str) -> Non
 
 
 def test_latin1_file_still_decodes_after_the_fix() -> None:
-    source = "# -*- coding: latin-1 -*-\nname = 'caf\xe9'\ndef f(x):\n    import collections\n"
+    source = "# -*- coding: latin-1 -*-\nname = 'caf\xe9'\nimport collections\ndef f(x):\n"
     source += "    return isinstance(x, collections.Mapping)\n"
     result = fix(source)
     assert "Mapping)" in result.source
@@ -420,3 +426,204 @@ def test_class_attribute_set_to_none_hides_the_module() -> None:
 def test_self_documenting_raw_fstring_is_left_alone() -> None:
     source = 'import numpy as np\nprint(fR"{np.float_=}")\n'
     assert fix(source).source == source
+
+
+# --- an import stays while text still names it (issue 11 fuzz) -----------------------
+
+
+@pytest.mark.parametrize(
+    ("before", "after"),
+    [
+        pytest.param(
+            """\
+            from typing import List
+            def f(x) -> 'List[int]':
+                return x
+            def g(y: List[int]) -> None:
+                pass
+            """,
+            """\
+            from typing import List
+            def f(x) -> 'List[int]':
+                return x
+            def g(y: list[int]) -> None:
+                pass
+            """,
+            id="string-annotation",
+        ),
+        pytest.param(
+            """\
+            from typing import List
+            __all__ = ['List', 'f']
+            def f(x: List[int]):
+                return x
+            """,
+            """\
+            from typing import List
+            __all__ = ['List', 'f']
+            def f(x: list[int]):
+                return x
+            """,
+            id="dunder-all",
+        ),
+        pytest.param(
+            """\
+            from typing import Dict, List
+            counts = {}  # type: Dict[str, int]
+            first: List[int] = []
+            def h(a):
+                # type: (List[int]) -> None
+                b: Dict[str, int] = {}
+            """,
+            """\
+            from typing import Dict, List
+            counts = {}  # type: Dict[str, int]
+            first: list[int] = []
+            def h(a):
+                # type: (List[int]) -> None
+                b: dict[str, int] = {}
+            """,
+            id="type-comments",
+        ),
+        pytest.param(
+            """\
+            import typing
+            x: typing.List[int] = []
+            y: 'typing.Dict[str, int]' = {}
+            """,
+            """\
+            import typing
+            x: list[int] = []
+            y: 'typing.Dict[str, int]' = {}
+            """,
+            id="module-import-in-string-annotation",
+        ),
+    ],
+)
+def test_import_named_outside_code_is_kept(before: str, after: str) -> None:
+    assert fix(before).source == textwrap.dedent(after)
+
+
+def test_moved_import_that_keeps_its_name_is_still_fixed() -> None:
+    before = "from collections import Mapping\n__all__ = ['Mapping']\nx: 'Mapping[str, int]' = {}\n"
+    after = "from collections.abc import Mapping\n__all__ = ['Mapping']\nx: 'Mapping[str, int]' = {}\n"
+    assert fix(before).source == after
+
+
+def test_import_named_only_in_string_annotation_under_type_checking_is_left_alone() -> None:
+    source = """\
+        from typing import TYPE_CHECKING
+        if TYPE_CHECKING:
+            from typing import List
+        items: 'List[int]' = []
+        """
+    result = fix(source)
+    assert result.codes == ["PY117"]
+    assert result.source == textwrap.dedent(source)
+    assert "string annotation" in reasons(result)
+
+
+# --- a local or class-body import is never widened to module level -------------------
+
+
+@pytest.mark.parametrize(
+    ("before", "after"),
+    [
+        pytest.param(
+            """\
+            def f():
+                import asyncio
+                return asyncio.Task.current_task()
+            """,
+            """\
+            def f():
+                import asyncio
+                return asyncio.current_task()
+            """,
+            id="member-template-reuses-local-module",
+        ),
+        pytest.param(
+            """\
+            def g():
+                import pandas
+                return pandas.np.nan
+            """,
+            """\
+            def g():
+                import numpy
+                return numpy.nan
+            """,
+            id="new-module-import-next-to-local-import",
+        ),
+        pytest.param(
+            """\
+            def f(x):
+                import collections  # lazy
+                return isinstance(x, collections.Mapping)
+            """,
+            """\
+            def f(x):
+                # lazy
+                from collections.abc import Mapping
+                return isinstance(x, Mapping)
+            """,
+            id="moved-name-imported-in-the-function",
+        ),
+        pytest.param(
+            """\
+            class Holder:
+                import collections
+                class Registry(collections.MutableMapping):
+                    pass
+            """,
+            """\
+            class Holder:
+                import collections
+                from collections.abc import MutableMapping
+                class Registry(MutableMapping):
+                    pass
+            """,
+            id="class-body-import-stays-a-class-attribute",
+        ),
+        pytest.param(
+            "def f(x): import collections; return isinstance(x, collections.Mapping)\n",
+            "def f(x): pass; from collections.abc import Mapping; return isinstance(x, Mapping)\n",
+            id="import-on-the-def-line",
+        ),
+    ],
+)
+def test_import_needed_by_a_local_use_goes_next_to_the_local_import(before: str, after: str) -> None:
+    assert fix(before).source == textwrap.dedent(after)
+
+
+def test_name_reached_through_a_guarded_import_is_not_widened() -> None:
+    source = """\
+        try:
+            import pandas as pd
+        except ImportError:
+            pd = None
+        x = pd.np.nan
+        """
+    result = fix(source)
+    assert "PD131" in result.codes
+    assert result.source == textwrap.dedent(source)
+    assert "guard" in reasons(result)
+
+
+# --- attribute targets in store or delete context --------------------------------------
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        pytest.param("import numpy as np\nx = [np.float_ for np.float_ in ()]\n", id="comprehension-target"),
+        pytest.param("import numpy as np\nnp.float_ = float\ny = np.float_\n", id="assigned-then-read"),
+        pytest.param("import numpy as np\ny = np.float_(1)\ndel np.float_\n", id="deleted"),
+        pytest.param("import numpy as np\nfor np.float_ in ():\n    print(np.float_)\n", id="loop-target"),
+    ],
+)
+def test_attribute_assigned_in_the_module_is_left_alone(source: str) -> None:
+    result = fix(source)
+    assert "NPY023" in result.codes
+    assert result.source == source
+    assert "assigned or deleted" in reasons(result)

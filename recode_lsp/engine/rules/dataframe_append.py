@@ -71,9 +71,9 @@ class DataFrameAppend(CodeRule):
     def fix(self, finding: Finding, analysis: ModuleAnalysis) -> list[TextEdit] | None:
         if finding.site is not Site.MEMBER:
             return None
-        call_span = finding.detail("call")
-        expression = finding.detail("expression")
-        if not isinstance(call_span, tuple) or not isinstance(expression, tuple):
+        call_span = finding.details.call
+        expression = finding.details.expression
+        if call_span is None or expression is None:
             return None
         call = _call_at(analysis, expression)
         if call is None or analysis.lines.node_span(call) != call_span:

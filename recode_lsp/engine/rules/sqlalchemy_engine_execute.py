@@ -67,8 +67,8 @@ class EngineExecute(CodeRule):
     def fix(self, finding: Finding, analysis: ModuleAnalysis) -> list[TextEdit] | None:
         if finding.site is not Site.MEMBER:
             return None
-        expression = finding.detail("expression")
-        if not isinstance(expression, tuple) or not isinstance(finding.detail("call"), tuple):
+        expression = finding.details.expression
+        if expression is None or finding.details.call is None:
             return None
         call = _call_at(analysis, expression)
         if call is None or not _supported_shape(call):
