@@ -48,6 +48,7 @@ from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
 from recode_lsp.engine.changes import DISPLAY_NAMES, ApiChange
+from recode_lsp.engine.facts import library_facts
 from recode_lsp.engine.versions import PYTHON, InvalidVersion, Version, normalise_name
 
 if TYPE_CHECKING:
@@ -55,15 +56,6 @@ if TYPE_CHECKING:
 
 __all__ = ["ApiDoc", "ApiDocs", "distribution_of"]
 
-#: Library name (as the knowledge base spells it) -> distribution name on the package index.
-DISTRIBUTIONS = {
-    "numpy": "numpy",
-    "pandas": "pandas",
-    "pydantic": "pydantic",
-    "sqlalchemy": "SQLAlchemy",
-    "scipy": "scipy",
-    "scikit-learn": "scikit-learn",
-}
 
 #: How long a failed fetch is remembered before pip is asked again (hover must not hammer pip).
 RETRY_FAILED_AFTER = 300.0
@@ -76,20 +68,30 @@ MAX_SOURCE_BYTES = 8 * 1024 * 1024
 #: Folder names never unpacked: tests are most of the files of big packages and never API.
 SKIPPED_FOLDERS = frozenset({"tests", "__pycache__"})
 
-#: Library name -> its top-level package, where the two differ beyond ``-``/``_``.
-TOP_PACKAGES = {"scikit-learn": "sklearn", "pyyaml": "yaml", "pillow": "PIL", "beautifulsoup4": "bs4"}
+#: Import names of a few libraries the knowledge base has no facts file for (``recode-kb scrape``
+#: may be asked about them first). A library's facts file (``modules``) is the place for its own.
+_IMPORT_NAMES = {"pyyaml": "yaml", "pillow": "PIL", "beautifulsoup4": "bs4"}
 
 STDLIB = sys.stdlib_module_names | {"builtins"}
 
 
 def top_package(library: str) -> str:
-    """Top-level package of a knowledge-base library (``python`` has none: it is the stdlib)."""
-    return TOP_PACKAGES.get(library.lower(), normalise_name(library).replace("-", "_"))
+    """Top-level package of a knowledge-base library (``python`` has none: it is the stdlib).
+
+    From the library's facts file (``modules``, the first is the main package), else its name.
+    """
+    facts = library_facts(library)
+    if facts is not None and facts.modules:
+        return facts.modules[0]
+    return _IMPORT_NAMES.get(library.lower(), normalise_name(library).replace("-", "_"))
 
 
 def distribution_of(library: str) -> str:
-    """Distribution name on the package index for a knowledge-base library name."""
-    return DISTRIBUTIONS.get(library.lower(), library)
+    """Distribution name on the package index for a knowledge-base library name (facts file)."""
+    facts = library_facts(library)
+    if facts is not None and facts.distribution:
+        return facts.distribution
+    return library
 
 
 @dataclass

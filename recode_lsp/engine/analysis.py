@@ -16,108 +16,52 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import cast
 
-# Functions whose return type is a known class, so that ``df = pd.read_csv(...)`` gives
-# ``df`` a type. Only factories that always return that class are listed.
-RETURN_TYPES: dict[str, str] = {
-    **{
-        f"pandas.{name}": "pandas.DataFrame"
-        for name in (
-            "read_csv",
-            "read_table",
-            "read_excel",
-            "read_json",
-            "read_parquet",
-            "read_feather",
-            "read_pickle",
-            "read_sql",
-            "read_sql_query",
-            "read_sql_table",
-            "read_stata",
-            "read_sas",
-            "read_fwf",
-            "read_orc",
-            "read_hdf",
-            "concat",
-            "merge",
-            "pivot_table",
-            "crosstab",
-            "get_dummies",
-            "json_normalize",
-        )
-    },
-    "pandas.date_range": "pandas.DatetimeIndex",
-    "pandas.to_datetime": "pandas.DatetimeIndex",
-    "numpy.array": "numpy.ndarray",
-    "numpy.asarray": "numpy.ndarray",
-    "numpy.zeros": "numpy.ndarray",
-    "numpy.ones": "numpy.ndarray",
-    "numpy.empty": "numpy.ndarray",
-    "numpy.arange": "numpy.ndarray",
-    "numpy.linspace": "numpy.ndarray",
-    "numpy.full": "numpy.ndarray",
-    "sqlalchemy.create_engine": "sqlalchemy.engine.Engine",
-    "sqlalchemy.engine.create_engine": "sqlalchemy.engine.Engine",
-    "threading.Thread": "threading.Thread",
-    "threading.Event": "threading.Event",
-    "threading.Condition": "threading.Condition",
-    "configparser.RawConfigParser": "configparser.RawConfigParser",
-    "configparser.ConfigParser": "configparser.RawConfigParser",
-    "configparser.SafeConfigParser": "configparser.RawConfigParser",
-    "array.array": "array.array",
-    "xml.etree.ElementTree.Element": "xml.etree.ElementTree.Element",
-    "xml.etree.ElementTree.SubElement": "xml.etree.ElementTree.Element",
-    "pathlib.Path": "pathlib.Path",
-}
+from recode_lsp.engine.facts import ReturnType, type_facts
 
-# Methods that return an object of the receiver's own class (``df.copy().append(...)``).
-SELF_RETURNING_METHODS = frozenset(
-    {
-        "append",
-        "copy",
-        "head",
-        "tail",
-        "reset_index",
-        "set_index",
-        "sort_values",
-        "sort_index",
-        "fillna",
-        "dropna",
-        "astype",
-        "rename",
-    }
-)
-
-# Class methods that build an instance of the class they are called on (``Model.parse_obj``).
-FACTORY_METHODS = frozenset(
-    {
-        "parse_obj",
-        "parse_raw",
-        "parse_file",
-        "construct",
-        "from_orm",
-        "model_validate",
-        "model_validate_json",
-        "model_construct",
-        "from_records",
-        "from_dict",
-    }
-)
-
-# Class aliases: one class known under several public names.
-CLASS_ALIASES: dict[str, str] = {
-    "sqlalchemy.engine.base.Engine": "sqlalchemy.engine.Engine",
-    "sqlalchemy.Engine": "sqlalchemy.engine.Engine",
-    "pandas.core.frame.DataFrame": "pandas.DataFrame",
-    "pandas.core.series.Series": "pandas.Series",
-    "pydantic.main.BaseModel": "pydantic.BaseModel",
-    "configparser.ConfigParser": "configparser.RawConfigParser",
-}
+# Which factories return which class (``pd.read_csv`` -> ``pandas.DataFrame``), class aliases,
+# self-returning methods and library class bases are data: ``type_facts()`` merges the
+# ``data/<library>.facts.json`` files (and users' facts files), so no library is named here.
 
 UNKNOWN = None
 
 
 def _is_class_name(qname: str, classes: Mapping[str, object]) -> bool:
     return qname in classes or qname.rsplit(".", 1)[-1][:1].isupper()
+
+
+def _returned(
+    call: ast.Call,
+    qname_of: Callable[[ast.AST], str | None],
+    type_of: Callable[[ast.AST], str | None],
+    classes: Mapping[str, object],
+) -> ReturnType | None:
+    """What a call returns, when known: a class, or a tuple of classes (``plt.subplots()``)."""
+    facts = type_facts()
+    func = call.func
+    qname = qname_of(func)
+    if qname is not None:
+        qname = facts.canonical(qname)
+        if qname in facts.factories:
+            return facts.factories[qname]
+        if _is_class_name(qname, classes):
+            return qname  # a class call constructs an instance of that class
+    if not isinstance(func, ast.Attribute):
+        return None
+    if func.attr in facts.returns_self:
+        return type_of(func.value)
+    if func.attr in facts.constructors:
+        owner = qname_of(func.value)
+        if owner is not None and _is_class_name(owner, classes):
+            return facts.canonical(owner)
+    if func.attr in facts.method_names:
+        receiver = type_of(func.value)
+        if receiver is not None:
+            # ``fig.add_subplot()``: the method may be declared on a base of the receiver's class.
+            for owner in facts.lineage(facts.canonical(receiver)):
+                returned = facts.methods.get(f"{owner}.{func.attr}")
+                if returned is not None:
+                    return returned
+    return None
 
 
 def call_type(
@@ -132,21 +76,19 @@ def call_type(
     ``qname_of`` and ``type_of`` resolve sub-expressions; the collector (during its pass)
     and the finished analysis resolve names differently, and both ask here.
     """
-    func = call.func
-    qname = qname_of(func)
-    if qname is not None:
-        qname = CLASS_ALIASES.get(qname, qname)
-        if qname in RETURN_TYPES:
-            return RETURN_TYPES[qname]
-        if _is_class_name(qname, classes):
-            return qname  # a class call constructs an instance of that class
-    if isinstance(func, ast.Attribute) and func.attr in SELF_RETURNING_METHODS:
-        return type_of(func.value)
-    if isinstance(func, ast.Attribute) and func.attr in FACTORY_METHODS:
-        owner = qname_of(func.value)
-        if owner is not None and _is_class_name(owner, classes):
-            return CLASS_ALIASES.get(owner, owner)
-    return None
+    returned = _returned(call, qname_of, type_of, classes)
+    return returned if isinstance(returned, str) else None
+
+
+def call_element_types(
+    call: ast.Call,
+    qname_of: Callable[[ast.AST], str | None],
+    type_of: Callable[[ast.AST], str | None],
+    classes: Mapping[str, object],
+) -> tuple[str, ...] | None:
+    """Classes of the items of the tuple a call returns (``fig, ax = plt.subplots()``), if known."""
+    returned = _returned(call, qname_of, type_of, classes)
+    return returned if isinstance(returned, tuple) else None
 
 
 @dataclass
@@ -271,6 +213,16 @@ class ModuleAnalysis:
         _BindingCollector(self).run()
         self._scope_spans.sort(key=lambda item: item[0])
         self._scope_starts = [start for start, _, _ in self._scope_spans]
+        # For each span, the nearest earlier span that ends later (-1: none): ``scope_at`` jumps
+        # there past spans that end no later, which cannot contain an offset this one does not.
+        # Walking every earlier span made each module-level lookup linear (issue 11).
+        self._scope_jump: list[int] = []
+        ending_later: list[int] = []
+        for index, (_, end, _) in enumerate(self._scope_spans):
+            while ending_later and self._scope_spans[ending_later[-1]][1] <= end:
+                ending_later.pop()
+            self._scope_jump.append(ending_later[-1] if ending_later else -1)
+            ending_later.append(index)
 
     # --- resolution -----------------------------------------------------------------
 
@@ -298,7 +250,8 @@ class ModuleAnalysis:
             outer = scope.outer_span
             if start <= offset < end and not (outer is not None and outer[0] <= offset < outer[1]):
                 return scope
-            index -= 1
+            # Past its end: so is every span back to the jump target (same answer, fewer steps).
+            index = self._scope_jump[index] if end <= offset else index - 1
         return self.module_scope
 
     def lookup(self, name: str, scope: ScopeInfo, offset: int) -> Binding | None:
@@ -366,11 +319,17 @@ class ModuleAnalysis:
 
     def class_lineage(self, qname: str) -> list[str]:
         """``qname`` followed by every base known for it (local classes only)."""
-        qname = CLASS_ALIASES.get(qname, qname)
+        facts = type_facts()
+        qname = facts.canonical(qname)
         local = self.classes.get(qname)
-        if local is None:
-            return [qname]
-        return [qname, *local.bases]
+        known = [qname] if local is None else [qname, *local.bases]
+        # Library classes' own bases (``LogisticRegression`` -> ``BaseEstimator``) come from facts.
+        lineage: list[str] = []
+        for name in known:
+            for ancestor in facts.lineage(name):
+                if ancestor not in lineage:
+                    lineage.append(ancestor)
+        return lineage
 
     def is_callee(self, node: ast.AST) -> ast.Call | None:
         """The call whose callee ``node`` is, if any."""
@@ -504,8 +463,11 @@ class _BindingCollector(ast.NodeVisitor):
     def visit_Assign(self, node: ast.Assign) -> None:
         self.visit(node.value)
         value_qname, value_type, is_none = self._value_facts(node.value)
+        items = None
+        if isinstance(node.value, ast.Call) and any(isinstance(t, (ast.Tuple, ast.List)) for t in node.targets):
+            items = call_element_types(node.value, self._qname_now, self._type_now, self.analysis.classes)
         for target in node.targets:
-            self._bind_target(target, node, value_qname, value_type, is_none)
+            self._bind_target(target, node, value_qname, value_type, is_none, items)
             self.visit(target)
 
     def visit_AnnAssign(self, node: ast.AnnAssign) -> None:
@@ -583,12 +545,18 @@ class _BindingCollector(ast.NodeVisitor):
             binding = self.analysis.lookup(parts[0], self.scope, len(self.analysis.source))
             if binding is None or binding.qname is None:
                 return None
-            return CLASS_ALIASES.get(".".join([binding.qname, *parts[1:]]), ".".join([binding.qname, *parts[1:]]))
+            return type_facts().canonical(".".join([binding.qname, *parts[1:]]))
         qname = self._qname_now(annotation)
-        return CLASS_ALIASES.get(qname, qname) if qname else None
+        return type_facts().canonical(qname) if qname else None
 
     def _bind_target(
-        self, target: ast.AST, statement: ast.stmt, qname: str | None, value_type: str | None, is_none: bool
+        self,
+        target: ast.AST,
+        statement: ast.stmt,
+        qname: str | None,
+        value_type: str | None,
+        is_none: bool,
+        items: tuple[str, ...] | None = None,
     ) -> None:
         if isinstance(target, ast.Name):
             kind = "none" if is_none else "assign"
@@ -596,8 +564,11 @@ class _BindingCollector(ast.NodeVisitor):
                 target.id, Binding(target.id, qname, kind, self._end_offset(statement), value_type, target, statement)
             )
         elif isinstance(target, (ast.Tuple, ast.List)):
-            for element in target.elts:
-                self._bind_target(element, statement, None, None, False)
+            # ``fig, ax = plt.subplots()``: item types only when the shapes match (no starred target).
+            typed = items is not None and len(items) == len(target.elts)
+            for index, element in enumerate(target.elts):
+                item_type = items[index] if typed and items is not None else None
+                self._bind_target(element, statement, None, item_type, False)
         elif isinstance(target, ast.Starred):
             self._bind_target(target.value, statement, None, None, False)
 
@@ -715,7 +686,7 @@ class _BindingCollector(ast.NodeVisitor):
             if qname is None and isinstance(base, ast.Subscript):
                 qname = self._qname_now(base.value)  # Generic[T], BaseModel subclasses with params
             if qname is not None:
-                qname = CLASS_ALIASES.get(qname, qname)
+                qname = type_facts().canonical(qname)
                 bases.append(qname)
                 local = self.analysis.classes.get(qname)
                 if local is not None:

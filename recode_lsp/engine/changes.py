@@ -8,12 +8,15 @@ defines the shapes so that the detector, the fixer and the language server agree
 from __future__ import annotations
 
 import enum
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from recode_lsp.engine.facts import DisplayNames, display_name
 from recode_lsp.engine.versions import Version
 
-#: How libraries are named in messages.
-DISPLAY_NAMES = {"python": "Python", "numpy": "NumPy", "sqlalchemy": "SQLAlchemy", "scipy": "SciPy"}
+#: How libraries are named in messages: ``display_name`` of each library's facts file
+#: (``recode_lsp/engine/data/<library>.facts.json``), live, so libraries added later count.
+DISPLAY_NAMES = DisplayNames()
 
 
 class ChangeKind(str, enum.Enum):
@@ -107,6 +110,10 @@ class ApiChange:
     restored_in: Version | None = None
     #: File and line the entry was loaded from, for error messages.
     origin: str = field(default="", compare=False)
+    #: How sure the scraper (``recode-kb``) was, 0..1; None for hand-written entries.
+    confidence: float | None = field(default=None, compare=False)
+    #: Where a scraped entry's evidence is: library, ``from``/``to`` versions, file and line.
+    provenance: Mapping[str, object] | None = field(default=None, compare=False)
 
     @property
     def old_module(self) -> str:
@@ -162,7 +169,7 @@ class ApiChange:
         if self.old_keyword:
             what = f"`{self.old}({self.old_keyword}=...)`"
         when = []
-        library = DISPLAY_NAMES.get(self.library, self.library)
+        library = display_name(self.library)
         if self.deprecated_in is not None:
             when.append(f"deprecated in {library} {self.deprecated_in}")
         if self.removed_in is not None:

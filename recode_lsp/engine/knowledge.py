@@ -18,6 +18,7 @@ from pathlib import Path
 
 from recode_lsp.engine.changes import ApiChange, ChangeKind, FixSafety, Scope, TemplateOn
 from recode_lsp.engine.digest import hasher
+from recode_lsp.engine.facts import FACTS_SUFFIX, FactsError, facts_path_for, parse_facts, register
 from recode_lsp.engine.versions import InvalidVersion, Version
 
 FIELDS = (
@@ -40,6 +41,9 @@ FIELDS = (
     "fix",
     "rule",
     "restored_in",
+    # Written by ``recode-kb scrape``: kept on the entry, never needed to detect or fix.
+    "confidence",
+    "provenance",
 )
 REQUIRED = ("id", "library", "old", "kind", "source")
 _DOTTED = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")
@@ -157,6 +161,14 @@ def parse_entry(record: object, where: str) -> ApiChange:
     note = record.get("note") or ""
     if not isinstance(note, str):
         raise KnowledgeBaseError(f"{where}: note must be a string")
+    confidence = record.get("confidence")
+    if confidence is not None and (
+        isinstance(confidence, bool) or not isinstance(confidence, (int, float)) or not 0 <= confidence <= 1
+    ):
+        raise KnowledgeBaseError(f"{where}: confidence must be a number from 0 to 1")
+    provenance = record.get("provenance")
+    if provenance is not None:
+        _check_provenance(provenance, where)
     return ApiChange(
         id=change_id,
         library=str(record["library"]).lower(),
@@ -178,7 +190,23 @@ def parse_entry(record: object, where: str) -> ApiChange:
         rule=rule,
         restored_in=restored_in,
         origin=where,
+        confidence=float(confidence) if confidence is not None else None,
+        provenance=provenance,
     )
+
+
+def _check_provenance(provenance: object, where: str) -> None:
+    """``provenance`` is an object; the keys the docs name have the documented types."""
+    if not isinstance(provenance, dict):
+        raise KnowledgeBaseError(f"{where}: provenance must be an object")
+    for key in ("library", "from", "to", "file"):
+        if key in provenance and not isinstance(provenance[key], str):
+            raise KnowledgeBaseError(f"{where}: provenance.{key} must be a string")
+    line = provenance.get("line")
+    if line is not None and (isinstance(line, bool) or not isinstance(line, int)):
+        raise KnowledgeBaseError(f"{where}: provenance.line must be an integer")
+    if "evidence" in provenance and not isinstance(provenance["evidence"], list):
+        raise KnowledgeBaseError(f"{where}: provenance.evidence must be a list")
 
 
 def _check_template(template: str, on: TemplateOn, scope: Scope, where: str) -> None:
@@ -261,34 +289,75 @@ class KnowledgeBase:
 DATA_FOLDER = Path(__file__).resolve().parent / "data"
 
 
-def shipped_files() -> list[tuple[str, str]]:
-    """(name, text) of every shipped JSONL file, in a stable order."""
+def shipped_files(*, suffix: str = ".jsonl") -> list[tuple[str, str]]:
+    """(name, text) of every shipped JSONL file (or facts file: ``suffix=FACTS_SUFFIX``), in a stable order."""
     out = []
     for entry in sorted(DATA_FOLDER.iterdir(), key=lambda item: item.name):
-        if entry.name.endswith(".jsonl"):
+        if entry.name.endswith(suffix):
             out.append((f"recode_lsp/engine/data/{entry.name}", entry.read_text(encoding="utf-8")))
     return out
 
 
+def _extra_sources(path: Path) -> list[tuple[str, str]]:
+    """An extra-changes file and the facts file beside it (``lib.jsonl`` + ``lib.facts.json``).
+
+    A facts file may also be named on its own. Adding a library is adding those two files.
+    """
+    paths = [path] if path.name.endswith(FACTS_SUFFIX) else [path, facts_path_for(path)]
+    out = []
+    for index, item in enumerate(paths):
+        if index and not item.is_file():
+            continue  # the facts file is optional
+        try:
+            out.append((str(item), item.read_text(encoding="utf-8")))
+        except OSError as exc:
+            raise KnowledgeBaseError(f"{item}: cannot read extra changes file: {exc.strerror}") from None
+    return out
+
+
+def _register_facts(name: str, text: str) -> None:
+    try:
+        record = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise KnowledgeBaseError(f"{name}:{exc.lineno}: not valid JSON: {exc.msg}") from None
+    try:
+        register(parse_facts(record, name))
+    except FactsError as exc:
+        raise KnowledgeBaseError(str(exc)) from None
+
+
 @lru_cache(maxsize=8)
-def _load(extra: tuple[str, ...]) -> KnowledgeBase:
+def _load(extra: tuple[str, ...], stamps: tuple[object, ...] = ()) -> KnowledgeBase:
+    # ``stamps`` (the extra files' mtime and size) only keys the cache: an edited overlay reloads.
     # No on-disk cache: parsing and validating the ~700 shipped entries takes ~20 ms, while a
     # cache would be a file in the user's folder read on every run (it was a pickle, which
     # runs code when loaded). The per-process lru_cache is enough for the language server.
-    sources = list(shipped_files())
+    sources = [*shipped_files(), *shipped_files(suffix=FACTS_SUFFIX)]
     for path_text in extra:
-        path = Path(path_text)
-        try:
-            sources.append((str(path), path.read_text(encoding="utf-8")))
-        except OSError as exc:
-            raise KnowledgeBaseError(f"{path}: cannot read extra changes file: {exc.strerror}") from None
+        sources.extend(_extra_sources(Path(path_text)))
     digest = hasher(8)
     for name, text in sources:
+        # Facts files count too: they change what the analysis types, so what is found.
         digest.update(name.encode() + b"\0" + text.encode() + b"\0")
-    changes = [change for name, text in sources for change in iter_jsonl(text, name)]
+    changes: list[ApiChange] = []
+    for name, text in sources:
+        if name.endswith(FACTS_SUFFIX):
+            if not name.startswith("recode_lsp/engine/data/"):  # shipped facts load on first use
+                _register_facts(name, text)
+            continue
+        changes.extend(iter_jsonl(text, name))
     return KnowledgeBase(changes, fingerprint=digest.hexdigest()[:16])
 
 
 def load_knowledge_base(extra_files: Sequence[str | Path] = ()) -> KnowledgeBase:
     """The shipped knowledge base plus the user's extra files (validated, cached per process)."""
-    return _load(tuple(str(Path(p).resolve()) for p in extra_files))
+    paths = tuple(str(Path(p).resolve()) for p in extra_files)
+    return _load(paths, tuple(_stamp(Path(p)) for p in paths))
+
+
+def _stamp(path: Path) -> tuple[int, int] | None:
+    try:
+        stat = path.stat()
+    except OSError:
+        return None
+    return (stat.st_mtime_ns, stat.st_size)
