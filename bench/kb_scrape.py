@@ -2,7 +2,8 @@
 
     python bench/kb_scrape.py [--library scipy] [--from 1.11.4] [--to 1.14.1] [--cache-dir DIR]
 
-Cold downloads both releases through pip (the user's pip configuration) and reads them;
+Cold downloads both releases through pip (the user's pip configuration; pip's own HTTP cache is
+the user's and is left alone) and reads them, the two releases' marker scans in worker processes;
 warm runs the same command again on the filled cache. Targets (2 cores): cold <= 60 s, warm <= 10 s.
 """
 
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import shutil
 import subprocess
 import sys
@@ -32,10 +34,15 @@ def main() -> int:
     print("command:", " ".join(command), f"(cores: {os.cpu_count()})")
     for label in ("cold", "warm"):
         started = time.perf_counter()
+        # CPU of the scrape and its worker processes: the wall time depends on what else the machine runs.
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
         result = subprocess.run(command, capture_output=True, text=True, check=False)
         elapsed = time.perf_counter() - started
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
         summary = result.stderr.strip().splitlines()[-1] if result.stderr.strip() else ""
-        print(f"{label}: {elapsed:.1f} s  rc={result.returncode}  {summary}")
+        load = os.getloadavg()[0]
+        print(f"{label}: {elapsed:.1f} s wall, {cpu:.1f} s CPU (load {load:.1f})  rc={result.returncode}  {summary}")
         if result.returncode != 0:
             return result.returncode
     if args.cache_dir is None:

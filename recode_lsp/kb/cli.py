@@ -11,12 +11,13 @@ import sys
 import time
 from collections import Counter
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from recode_lsp.engine.knowledge import KnowledgeBaseError, iter_jsonl, shipped_files
 from recode_lsp.engine.versions import InvalidVersion, Version
 from recode_lsp.kb import overlay, review
-from recode_lsp.kb.releases import Release, ReleaseError, default_cache_dir, obtain
+from recode_lsp.kb.releases import Release, ReleaseError, available_versions, default_cache_dir, every_minor, obtain
 from recode_lsp.kb.scrape import ScrapedEntry, scrape
 
 
@@ -29,6 +30,11 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--from", dest="old", help="old release")
     s.add_argument("--to", dest="new", help="new release")
     s.add_argument("--versions", help="a chain of releases V1,V2,...,Vn (one pass)")
+    s.add_argument(
+        "--every-minor",
+        action="store_true",
+        help="with --from/--to: the chain of every minor release in between (newest patch of each)",
+    )
     s.add_argument(
         "--dist", type=Path, help="folder with the releases (name-version/ trees, wheels or sdists): offline"
     )
@@ -73,6 +79,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _versions(args: argparse.Namespace) -> list[str]:
     if args.versions:
         labels = [v.strip() for v in args.versions.split(",") if v.strip()]
+    elif args.old and args.new and args.every_minor:
+        try:
+            labels = every_minor(args.old, args.new, available_versions(args.library, dist_dir=args.dist))
+        except (ReleaseError, InvalidVersion) as exc:
+            raise ValueError(str(exc)) from None
     elif args.old and args.new:
         labels = [args.old, args.new]
     else:
@@ -95,7 +106,14 @@ def _scrape(args: argparse.Namespace) -> int:
     cache = args.cache_dir or default_cache_dir()
     started = time.perf_counter()
     try:
-        releases = [obtain(args.library, v, dist_dir=args.dist, cache_dir=cache, timeout=args.timeout) for v in labels]
+        # Downloads wait on the network, not the CPU: fetch the releases side by side.
+        with ThreadPoolExecutor(max_workers=min(4, len(labels))) as pool:
+            releases = list(
+                pool.map(
+                    lambda v: obtain(args.library, v, dist_dir=args.dist, cache_dir=cache, timeout=args.timeout),
+                    labels,
+                )
+            )
     except ReleaseError as exc:
         print(f"recode-kb: {exc}", file=sys.stderr)
         return 2

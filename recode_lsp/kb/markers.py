@@ -97,12 +97,27 @@ def _last_name(node: ast.expr) -> str | None:
     return None
 
 
-def _text(node: ast.expr | None) -> str | None:
-    """The text of a message expression: a string, an f-string, ``"..." % x``, ``"...".format()``."""
+def _text(node: ast.expr | None, constants: dict[str, str] | None = None) -> str | None:
+    """The text of a message expression: a string, an f-string, ``"..." % x``, ``"...".format()``;
+    with ``constants`` (the module's string constants) also ``_MSG`` and ``_MSG % "name"``."""
     if node is None:
         return None
     if isinstance(node, ast.Constant) and isinstance(node.value, str):
         return node.value
+    if isinstance(node, ast.Name) and constants is not None:
+        return constants.get(node.id)
+    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Mod):
+        template = _text(node.left, constants)
+        values = node.right.elts if isinstance(node.right, ast.Tuple) else [node.right]
+        if template is not None and all(isinstance(v, ast.Constant) for v in values):
+            try:
+                return template % tuple(v.value for v in values)  # type: ignore[attr-defined]
+            except (TypeError, ValueError):
+                pass
+        return template
+    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add) and constants is not None:
+        left, right = _text(node.left, constants), _text(node.right, constants)
+        return left + right if left is not None and right is not None else left
     if isinstance(node, ast.JoinedStr):
         out = []
         for value in node.values:
@@ -118,9 +133,9 @@ def _text(node: ast.expr | None) -> str | None:
         return left
     if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "format":
         return _text(node.func.value)
-    if isinstance(node, ast.Call) and node.args:
-        # ``SomeDeprecationWarning("message")`` as the first argument of warn.
-        return _text(node.args[0])
+    if isinstance(node, ast.Call) and node.args and (_last_name(node.func) or "").endswith(("Warning", "Error")):
+        # ``SomeDeprecationWarning("message")`` as the first argument of warn (not any call's argument).
+        return _text(node.args[0], constants)
     return None
 
 
@@ -147,38 +162,92 @@ def _is_deprecation_warn(call: ast.Call) -> bool:
     return _is_category(category)
 
 
-def _helper_evidence(node: ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef) -> tuple[bool, set[str]]:
-    """Whether ``node`` warns on another API's behalf, and what it calls that way (see above)."""
-    warns = False
-    called: set[str] = set()
+_Def = ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef
 
-    def visit(current: ast.AST, depth: int, params: set[str]) -> None:
-        nonlocal warns
-        for child in ast.iter_child_nodes(current):
-            if isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef)):
-                visit(child, depth + 1, {a for a in _function_params(child)} | {"self"})
+
+class _CallSummary:
+    """Per-definition facts about the calls under it, from one pass over each definition.
+
+    ``whole(node)`` is (any deprecation warning, callee names) over every call in ``node``'s subtree;
+    ``own(node)`` is the same restricted to calls made on another API's behalf (see
+    :func:`_helper_evidence`). Each node of a module is visited once (a fresh walk per definition
+    was quadratic in the nesting and dominated a scrape's time).
+    """
+
+    def __init__(self) -> None:
+        self._whole: dict[int, tuple[bool, frozenset[str]]] = {}
+        self._own: dict[int, tuple[bool, frozenset[str]]] = {}
+
+    def whole(self, node: _Def) -> tuple[bool, frozenset[str]]:
+        if id(node) not in self._whole:
+            self._scan(node)
+        return self._whole[id(node)]
+
+    def own(self, node: _Def) -> tuple[bool, frozenset[str]]:
+        if id(node) not in self._own:
+            self._scan(node)
+        return self._own[id(node)]
+
+    def _scan(self, node: _Def) -> None:
+        is_function = not isinstance(node, ast.ClassDef)
+        params = set(_function_params(node)) | {"self"} if is_function else set()  # type: ignore[arg-type]
+        warns = own_warns = False
+        called: set[str] = set()
+        own_called: set[str] = set()
+        stack = list(ast.iter_child_nodes(node))
+        while stack:
+            child = stack.pop()
+            if isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                inner_warns, inner_called = self.whole(child)
+                warns = warns or inner_warns
+                called |= inner_called
+                # In a function everything nested is a wrapper acting on its behalf; in a class
+                # body each method speaks for itself.
+                mine = (inner_warns, inner_called) if is_function else self.own(child)
+                own_warns = own_warns or mine[0]
+                own_called |= mine[1]
                 continue
             if isinstance(child, ast.Call):
-                argument_names = {
-                    n.id
+                is_warn = _is_deprecation_warn(child)
+                callee = None if is_warn else _last_name(child.func)
+                warns = warns or is_warn
+                if callee:
+                    called.add(callee)
+                if params and any(
+                    isinstance(n, ast.Name) and n.id in params
                     for a in (*child.args, *(k.value for k in child.keywords))
                     for n in ast.walk(a)
-                    if isinstance(n, ast.Name)
-                }
-                on_behalf = depth >= 2 or bool(argument_names & params)
-                if on_behalf and _is_deprecation_warn(child):
-                    warns = True
-                elif on_behalf:
-                    callee = _last_name(child.func)
+                ):
+                    own_warns = own_warns or is_warn
                     if callee:
-                        called.add(callee)
-            visit(child, depth, params)
+                        own_called.add(callee)
+            stack.extend(ast.iter_child_nodes(child))
+        self._whole[id(node)] = (warns, frozenset(called))
+        self._own[id(node)] = (own_warns, frozenset(own_called))
 
-    if isinstance(node, ast.ClassDef):
-        visit(node, 0, set())
-    else:
-        visit(node, 1, set(_function_params(node)) | {"self"})
-    return warns, called
+
+def _definitions(body: list[ast.stmt]) -> Iterator[_Def]:
+    """Every function and class defined in ``body``, nested ones included (statements only)."""
+    for statement in body:
+        if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            yield statement
+        for field_name in ("body", "orelse", "finalbody", "handlers", "cases"):
+            inner = getattr(statement, field_name, None)
+            if isinstance(inner, list):
+                for item in inner:
+                    if isinstance(item, (ast.ExceptHandler, ast.match_case)):
+                        yield from _definitions(item.body)
+                    elif isinstance(item, ast.stmt):
+                        yield from _definitions([item])
+
+
+def _helper_evidence(node: _Def, summary: _CallSummary | None = None) -> tuple[bool, frozenset[str]]:
+    """Whether ``node`` warns on another API's behalf, and what it calls that way.
+
+    A call is on another API's behalf when it sits in a nested function (a decorator's wrapper)
+    or passes one of the function's parameters (a message built from its arguments).
+    """
+    return (summary or _CallSummary()).own(node)
 
 
 def _function_params(node: ast.FunctionDef | ast.AsyncFunctionDef) -> list[str]:
@@ -197,6 +266,7 @@ class Package:
             tree = _parse(path)
             if tree is not None:
                 self.modules.append((module, path, tree))
+        self.summaries: dict[str, _CallSummary] = {}
         self.helpers = self._deprecating_helpers()
 
     def _deprecating_helpers(self) -> set[str]:
@@ -208,19 +278,19 @@ class Package:
         """
         direct: set[str] = set()
         calls: dict[str, set[str]] = {}
-        for _, _, tree in self.modules:
-            for node in ast.walk(tree):
-                if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-                    warns, called = _helper_evidence(node)
-                    if warns:
-                        direct.add(node.name)
-                    calls.setdefault(node.name, set()).update(called - {node.name})
+        for module, _, tree in self.modules:
+            summary = self.summaries[module] = _CallSummary()
+            for node in _definitions(tree.body):
+                warns, called = _helper_evidence(node, summary)
+                if warns:
+                    direct.add(node.name)
+                calls.setdefault(node.name, set()).update(called - {node.name})
         helpers = set(direct)
         changed = True
         while changed:
             changed = False
-            for name, called in calls.items():
-                if name not in helpers and called & helpers:
+            for name, callees in calls.items():
+                if name not in helpers and callees & helpers:
                     helpers.add(name)
                     changed = True
         # Dunder methods warn for their class; they are not helpers anyone calls by name. Helpers
@@ -236,6 +306,11 @@ class Package:
         return found
 
 
+def release_markers(root: Path, top: str) -> list[Marker]:
+    """The markers of the release whose package ``top`` sits under ``root`` (a process-pool task)."""
+    return Package(root, top).markers()
+
+
 class _ModuleScan:
     def __init__(self, package: Package, module: str, file: str, tree: ast.Module) -> None:
         self.package = package
@@ -243,6 +318,13 @@ class _ModuleScan:
         self.file = file
         self.tree = tree
         self.out: list[Marker] = []
+        # Module-level message constants (``_msg = "... is deprecated ..."``), for ``warn(_msg % name)``.
+        self.constants: dict[str, str] = {}
+        for node in tree.body:
+            if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
+                text = _text(node.value)
+                if text is not None:
+                    self.constants[node.targets[0].id] = text
 
     def run(self) -> list[Marker]:
         self._body(self.tree.body, self.module, in_class=False)
@@ -279,7 +361,9 @@ class _ModuleScan:
         self._decorators(node, target, params=params)
         if self._raising_stub(node, target):
             return
-        self._warnings(node, target, params)
+        warns, called = self.package.summaries.setdefault(self.module, _CallSummary()).whole(node)
+        if warns or called & self.package.helpers:  # most functions neither warn nor call a helper
+            self._warnings(node, target, params)
 
     def _decorators(
         self, node: ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef, target: str, *, params: list[str]
@@ -343,7 +427,7 @@ class _ModuleScan:
             self._add(
                 target,
                 "deprecated",
-                message or "deprecated",
+                message or f"`{target}` is marked deprecated by {label}.",
                 label,
                 decorator.lineno,
                 since=since,
@@ -357,7 +441,7 @@ class _ModuleScan:
         if len(body) != 1 or not isinstance(body[0], ast.Raise) or body[0].exc is None:
             return False
         exc = body[0].exc
-        message = _text(exc.args[0]) if isinstance(exc, ast.Call) and exc.args else None
+        message = _text(exc.args[0], self.constants) if isinstance(exc, ast.Call) and exc.args else None
         if not message or not _REMOVED.search(message) and "instead" not in message.lower():
             return False
         self._add(target, "removed", message, "raising stub", body[0].lineno)
@@ -390,7 +474,7 @@ class _ModuleScan:
         helper = _last_name(call.func) in self.package.helpers
         if not (_is_deprecation_warn(call) or helper):
             return
-        message = _text(call.args[0]) if call.args else None
+        message = _text(call.args[0], self.constants) if call.args else None
         keywords = {k.arg: k.value for k in call.keywords}
         since = None
         if helper:
@@ -403,7 +487,10 @@ class _ModuleScan:
             alternative = _text(keywords.get("alternative"))
             if alternative and "instead" not in message:
                 message = f"{message} Use {alternative} instead.".strip()
-        message = message or "deprecated"
+        # A message built at run time: say what is known rather than a bare placeholder. Under a
+        # condition it is about some use of the API (a value, a type), not a parameter as such.
+        runtime = not message
+        message = message or f"`{target}` warns that it is deprecated (the message is built at run time)."
         evidence = "warnings.warn" if not helper else f"{ast.unparse(call.func)}()"
         keyword = None
         mentioned: list[str] = []
@@ -428,7 +515,7 @@ class _ModuleScan:
             # Conditional on something else: a behaviour deprecation, not of the whole API.
             self._add(target, "deprecated", message, evidence, call.lineno, since=since, behaviour=True)
             return
-        if keyword is not None and re.search(r"\bdefault\b", message, re.IGNORECASE):
+        if keyword is not None and (runtime or re.search(r"\bdefault\b", message, re.IGNORECASE)):
             self._add(target, "deprecated", message, evidence, call.lineno, since=since, behaviour=True)
             return
         self._add(target, "deprecated", message, evidence, call.lineno, keyword=keyword, since=since)

@@ -58,8 +58,10 @@ def loads(text: str, name: str) -> list[ScrapedEntry]:
             raise KnowledgeBaseError(f"{name}:{number}: not valid JSON: {exc.msg} (column {exc.colno})") from None
         if not isinstance(record, dict):
             raise KnowledgeBaseError(f"{name}:{number}: entry must be a JSON object")
-        confidence = record.pop("confidence", meta.get("confidence", 1.0))
-        provenance = record.pop("provenance", meta.get("provenance", {}))
+        # Inline keys (the schema allows them) win over the comment; null means "not given".
+        confidence = record.pop("confidence", None)
+        confidence = meta.get("confidence", 1.0) if confidence is None else confidence
+        provenance = record.pop("provenance", None) or meta.get("provenance", {})
         if meta.get("id") not in (None, record.get("id")):
             raise KnowledgeBaseError(
                 f"{name}:{number}: metadata comment is for {meta.get('id')}, not {record.get('id')}"

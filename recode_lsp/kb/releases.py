@@ -132,3 +132,44 @@ def _unpacked(archive: Path, cache: Path) -> Path:
         shutil.rmtree(staging, ignore_errors=True)
         raise ReleaseError(f"cannot unpack {archive}: {exc}") from None
     return target
+
+
+def available_versions(library: str, *, dist_dir: Path | None = None, timeout: float = 120.0) -> list[Version]:
+    """Final releases of ``library``: those in ``dist_dir`` when given, else the index's (``pip index
+    versions``, the user's pip configuration)."""
+    name = canonicalize_name(api_docs.distribution_of(library))
+    found: set[Version] = set()
+    if dist_dir is not None:
+        for entry in Path(dist_dir).iterdir():
+            identified = _identify(entry)
+            if identified is not None and identified[0] == name:
+                found.add(identified[1])
+    else:
+        import subprocess
+        import sys
+
+        command = [sys.executable, "-m", "pip", "index", "versions", "--disable-pip-version-check", name]
+        try:
+            result = subprocess.run(command, capture_output=True, text=True, timeout=timeout, check=False)
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            raise ReleaseError(f"cannot list the releases of {name}: {exc}") from None
+        listed = next((line for line in result.stdout.splitlines() if "Available versions:" in line), None)
+        if result.returncode != 0 or listed is None:
+            raise ReleaseError(f"cannot list the releases of {name}: {result.stderr.strip() or result.stdout.strip()}")
+        for text in listed.partition(":")[2].split(","):
+            try:
+                found.add(Version(text.strip()))
+            except InvalidVersion:
+                continue
+    return sorted(v for v in found if not v.is_prerelease)
+
+
+def every_minor(old: str, new: str, available: list[Version]) -> list[str]:
+    """``old``, the newest patch of every minor release strictly between, and ``new``."""
+    low, high = Version(old), Version(new)
+    newest: dict[tuple[int, int], Version] = {}
+    for version in available:
+        minor = (version.major, version.minor)
+        if (low.major, low.minor) < minor < (high.major, high.minor):
+            newest[minor] = max(newest.get(minor, version), version)
+    return [old, *(str(v) for _, v in sorted(newest.items())), new]

@@ -14,7 +14,9 @@ travel beside it (see :mod:`recode_lsp.kb.overlay` for how they are written).
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Iterable, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,7 +24,7 @@ from recode_lsp.api_docs import _describe
 from recode_lsp.engine.knowledge import FIELDS, KnowledgeBaseError, parse_entry
 from recode_lsp.engine.versions import Version
 from recode_lsp.kb import replacement as replacement_module
-from recode_lsp.kb.markers import Marker, Package
+from recode_lsp.kb.markers import Marker, Package, release_markers
 from recode_lsp.kb.releases import Release
 
 #: Confidence of each kind of evidence (how often it is right on inspection).
@@ -42,6 +44,9 @@ CONFIDENCE = {
 #: Similarity (0..100) above which a removed and an added object are taken as one moved object.
 MOVE_SAME_NAME = 80.0
 RENAME_SIMILAR = 90.0
+#: Schema keys written on every entry, in order; ``restored_in`` only when set, and ``confidence``
+#: / ``provenance`` travel in the metadata comment beside the entry (:mod:`recode_lsp.kb.overlay`).
+_RECORD_FIELDS = tuple(k for k in FIELDS if k not in ("restored_in", "confidence", "provenance"))
 #: The ``doc`` text is cut here (hover and prompts want the gist, not the whole docstring).
 DOC_LIMIT = 800
 
@@ -97,22 +102,32 @@ class Snapshot:
         return marker is not None and marker.state == "removed"
 
 
-def read(release: Release) -> Snapshot:
-    """Read ``release`` statically (never imported)."""
+def _load(release: Release) -> Any:
+    """The griffe tree of ``release`` (static: never imported)."""
     import griffe
 
     logging.getLogger("griffe").setLevel(logging.ERROR)
     loader = griffe.GriffeLoader(search_paths=[str(release.root)], allow_inspection=False, store_source=False)
     module = loader.load(release.top, submodules=True)
     loader.resolve_aliases(implicit=False, external=None)
+    return module
+
+
+def read(release: Release, *, markers: Sequence[Marker] | None = None, module: Any = None) -> Snapshot:
+    """Read ``release`` statically (never imported); ``markers``/``module`` when already computed."""
+    import griffe
+
+    if module is None:
+        module = _load(release)
     objects: dict[str, Any] = {}
     public_of: dict[str, list[str]] = {module.path: [module.path]}
     _walk(module, module.path, release.top, objects, public_of, griffe)
     for names in public_of.values():
         names.sort(key=_shortness)
-    package = Package(release.root, release.top)
+    if markers is None:
+        markers = Package(release.root, release.top).markers()
     snapshot = Snapshot(release, module, objects, public_of, {})
-    for marker in package.markers():
+    for marker in markers:
         path = snapshot.public(marker.path)
         if path is None:
             continue
@@ -122,6 +137,19 @@ def read(release: Release) -> Snapshot:
         if known is None or (marker.state == "removed" and known.state != "removed"):
             snapshot.markers[key] = marker
     return snapshot
+
+
+def read_all(releases: Sequence[Release], *, workers: int | None = None) -> list[Snapshot]:
+    """Read every release: the :mod:`ast` marker scans run in worker processes while this one
+    loads the griffe trees (griffe objects do not cross processes; markers do)."""
+    count = min(len(releases), workers if workers is not None else (os.cpu_count() or 1))
+    if count < 2:
+        return [read(release) for release in releases]
+    with ProcessPoolExecutor(max_workers=count) as pool:
+        pending = [pool.submit(release_markers, release.root, release.top) for release in releases]
+        modules = [_load(release) for release in releases]
+        found = [future.result() for future in pending]
+    return [read(r, markers=m, module=t) for r, m, t in zip(releases, found, modules, strict=True)]
 
 
 def _shortness(name: str) -> tuple[int, int, str]:
@@ -229,7 +257,7 @@ class Scraper:
         for before, after in zip(self.snapshots, self.snapshots[1:], strict=False):
             self._pair(before, after)
         self._restorations()
-        return sorted(self.facts.values(), key=lambda f: (f.old, f.keyword or ""))
+        return sorted((f for f in self.facts.values() if _user_facing(f.old)), key=lambda f: (f.old, f.keyword or ""))
 
     def _scope(self, snapshot: Snapshot, path: str) -> str:
         owner = snapshot.lookup(path.rpartition(".")[0])
@@ -410,6 +438,16 @@ class Scraper:
                     break
 
 
+#: Modules that ship with a release but are build or test plumbing, not API.
+_PLUMBING = frozenset({"setup", "conftest", "tests", "benchmarks"})
+
+
+def _user_facing(path: str) -> bool:
+    """Whether user code can reach ``path``: no private part (``_impl``), no build/test module."""
+    parts = path.split(".")[1:]
+    return not any(p.startswith("_") or p in _PLUMBING for p in parts)
+
+
 def _where(obj: Any, snapshot: Snapshot) -> tuple[str, int]:
     """File (relative to the release) and line of a griffe object."""
     try:
@@ -446,8 +484,21 @@ def _positional_rename(old_function: Any, new_function: Any, name: str) -> str |
         return None
     before, after = old_parameters[index], new_parameters[index]
     if after.name in old_names or after.kind != before.kind or str(after.default) != str(before.default):
-        return None
+        # Elsewhere in the signature: the one new parameter that spells the old name out (``tol`` ->
+        # ``rtol``, ``restrt`` -> ``restart``) with the same default.
+        spelled = [
+            p
+            for p in new_parameters
+            if p.name not in old_names and _subsequence(name, p.name) and str(p.default) == str(before.default)
+        ]
+        return str(spelled[0].name) if len(spelled) == 1 else None
     return str(after.name)
+
+
+def _subsequence(short: str, long: str) -> bool:
+    """Whether ``short``'s letters appear in ``long`` in order (``restrt`` in ``restart``)."""
+    letters = iter(long)
+    return len(short) < len(long) and all(c in letters for c in short)
 
 
 def compatible(old: Any, new: Any) -> bool:
@@ -503,7 +554,7 @@ def build_entries(
     entries: list[ScrapedEntry] = []
     problems: list[str] = []
     for fact in facts:
-        record: dict[str, Any] = dict.fromkeys(FIELDS[:-1])
+        record: dict[str, Any] = dict.fromkeys(_RECORD_FIELDS)
         record.update(library=library, old=fact.old, scope=fact.scope, old_keyword=fact.keyword)
         record["deprecated_in"], record["removed_in"] = fact.deprecated_in, fact.removed_in
         if fact.deprecated_in and fact.removed_in and Version(fact.deprecated_in) > Version(fact.removed_in):
@@ -597,7 +648,7 @@ def build_entries(
     valid: list[ScrapedEntry] = []
     for entry in entries:
         entry.record["id"] = f"{id_prefix}{len(valid) + 1:03d}"
-        ordered = {key: entry.record.get(key) for key in FIELDS if key != "restored_in"}
+        ordered = {key: entry.record.get(key) for key in _RECORD_FIELDS}
         if entry.record.get("restored_in"):
             ordered["restored_in"] = entry.record["restored_in"]
         entry.record = ordered
@@ -625,6 +676,6 @@ def scrape(
 ) -> tuple[list[ScrapedEntry], list[str]]:
     """Entries for the changes across ``releases`` (oldest first); also the facts that made no entry."""
     ordered = sorted(releases, key=lambda r: Version(r.label))
-    snapshots = [read(release) for release in ordered]
+    snapshots = read_all(ordered)
     facts = Scraper(library, snapshots).run()
     return build_entries(library, facts, snapshots, id_prefix=id_prefix or default_prefix(library))

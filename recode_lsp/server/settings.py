@@ -61,6 +61,9 @@ logger = logging.getLogger(__name__)
 SECTION = "recode"
 #: Files whose changes can change a project's targets or options (``[tool.recode]``, pins).
 PROJECT_FILES = ("pyproject.toml", "requirements*.txt", "setup.cfg")
+#: Knowledge-base overlays (``[tool.recode] extra-changes``) and their facts: a saved accepted entry
+#: must reach the open documents without a restart (issue 12).
+OVERLAY_FILES = ("*.jsonl", "*.facts.json")
 
 
 @dataclass(frozen=True)
@@ -413,7 +416,10 @@ def register(server: RecodeLanguageServer) -> None:
                     id="recode-project-files",
                     method=types.WORKSPACE_DID_CHANGE_WATCHED_FILES,
                     register_options=types.DidChangeWatchedFilesRegistrationOptions(
-                        watchers=[types.FileSystemWatcher(glob_pattern=f"**/{name}") for name in PROJECT_FILES]
+                        watchers=[
+                            types.FileSystemWatcher(glob_pattern=f"**/{name}")
+                            for name in (*PROJECT_FILES, *OVERLAY_FILES)
+                        ]
                     ),
                 )
             )
@@ -441,7 +447,7 @@ def register(server: RecodeLanguageServer) -> None:
 
 def _is_project_file(uri: str) -> bool:
     name = uri.rstrip("/").rsplit("/", 1)[-1]
-    return any(fnmatch.fnmatch(name, pattern) for pattern in PROJECT_FILES)
+    return any(fnmatch.fnmatch(name, pattern) for pattern in (*PROJECT_FILES, *OVERLAY_FILES))
 
 
 def _log_refusal(future: Any) -> None:
