@@ -18,7 +18,9 @@ import sys
 import textwrap
 import threading
 import time
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -247,10 +249,18 @@ def test_cli_asks_the_served_model_and_keeps_only_validated_fixes(served: Served
     assert "the model fixed 0 of 1 findings" in result.stderr
 
 
+class _LongAnswerClient(ModelClient):
+    """Asks vLLM to ignore the end-of-sequence token: the tiny random model may emit it at once,
+    and then the "long" request ended before it was seen in flight (a flaky CI failure)."""
+
+    def _payload(self, messages: Sequence[dict[str, str]], max_tokens: int, temperature: float) -> dict[str, Any]:
+        return {**super()._payload(messages, max_tokens, temperature), "ignore_eos": True, "min_tokens": max_tokens}
+
+
 def test_server_killed_mid_request_then_cli_falls_back_and_stop_cleans_up(served: Served, tmp_path: Path) -> None:
     """Runs last: kills vLLM while a long generation is in flight."""
     state = served.state()
-    client = ModelClient(served.url, "recode", timeout=30)
+    client = _LongAnswerClient(served.url, "recode", timeout=30)
     outcome: dict[str, object] = {}
 
     def ask() -> None:
@@ -264,13 +274,13 @@ def test_server_killed_mid_request_then_cli_falls_back_and_stop_cleans_up(served
     thread = threading.Thread(target=ask)
     thread.start()
     deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
+    while time.monotonic() < deadline and thread.is_alive():
         in_flight = httpx.get(f"http://127.0.0.1:{served.port}/recode/status", timeout=5, trust_env=False).json()
         if in_flight["in_flight"].get("v1"):
             break
         time.sleep(0.05)
     else:
-        pytest.fail("the long request never showed up in flight")
+        pytest.fail(f"the long request never showed up in flight: {outcome}")
     os.killpg(int(state["pid"]), signal.SIGKILL)
     thread.join(40)
     assert not thread.is_alive()
