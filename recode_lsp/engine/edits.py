@@ -181,7 +181,7 @@ def common_suffix_length(a: str, b: str, limit: int) -> int:
     return low
 
 
-def _trim(old: str, start: int, end: int, text: str) -> TextEdit:
+def trim_edit(old: str, start: int, end: int, text: str) -> TextEdit:
     """Shrink the edit ``old[start:end] -> text`` to the characters that differ.
 
     A boundary never falls between the ``\\r`` and ``\\n`` of a line break, where an LSP
@@ -240,7 +240,7 @@ def diff_edits(old: str, new: str) -> list[TextEdit]:
     edits = []
     for i1, i2, j1, j2 in hunks:
         text = "".join(new_middle[j1:j2])
-        edits.append(_trim(old, old_offsets[i1], old_offsets[i2], text))
+        edits.append(trim_edit(old, old_offsets[i1], old_offsets[i2], text))
     return edits
 
 

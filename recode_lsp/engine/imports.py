@@ -17,7 +17,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 
-from recode_lsp.engine.analysis import LineIndex
+from recode_lsp.engine.analysis import LineIndex, dotted_parts
 from recode_lsp.engine.model import TextEdit
 
 MAX_LINE = 88
@@ -361,14 +361,8 @@ def type_comment_names(source: str) -> set[str]:
 
 def dotted_name(node: ast.AST | None) -> str | None:
     """``a.b.c`` for a Name/Attribute chain, else None."""
-    parts: list[str] = []
-    while isinstance(node, ast.Attribute):
-        parts.append(node.attr)
-        node = node.value
-    if isinstance(node, ast.Name):
-        parts.append(node.id)
-        return ".".join(reversed(parts))
-    return None
+    parts = dotted_parts(node) if node is not None else None
+    return ".".join(parts) if parts is not None else None
 
 
 def referenced_outside_code(tree: ast.Module, source: str) -> set[str]:

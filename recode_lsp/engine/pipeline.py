@@ -332,6 +332,7 @@ def _edits(old: str, new: str) -> list[TextEdit]:
     """
     import difflib
 
+    from recode_lsp.engine.edits import trim_edit
     from recode_lsp.engine.line_diff import line_opcodes
 
     a, b = old.splitlines(keepends=True), new.splitlines(keepends=True)
@@ -343,14 +344,14 @@ def _edits(old: str, new: str) -> list[TextEdit]:
         if tag == "equal":
             continue
         if i2 - i1 != j2 - j1:
-            edits.append(_trimmed(starts[i1], "".join(a[i1:i2]), "".join(b[j1:j2])))
+            edits.append(trim_edit(old, starts[i1], starts[i2], "".join(b[j1:j2])))
             continue
         for i, j in zip(range(i1, i2), range(j1, j2), strict=True):
             before, after = a[i], b[j]
             if before == after:
                 continue
             if len(before) + len(after) > _CHAR_DIFF_LIMIT:
-                edits.append(_trimmed(starts[i], before, after))
+                edits.append(trim_edit(old, starts[i], starts[i + 1], after))
                 continue
             matcher = difflib.SequenceMatcher(None, before, after, autojunk=False)
             for op, k1, k2, l1, l2 in matcher.get_opcodes():
@@ -361,18 +362,6 @@ def _edits(old: str, new: str) -> list[TextEdit]:
 
 #: Longer changed lines are one trimmed edit (difflib is quadratic in a line's length).
 _CHAR_DIFF_LIMIT = 2_000
-
-
-def _trimmed(start: int, before: str, after: str) -> TextEdit:
-    """One edit replacing ``before`` (at ``start``) by ``after``, less their common ends."""
-    head = 0
-    limit = min(len(before), len(after))
-    while head < limit and before[head] == after[head]:
-        head += 1
-    tail = 0
-    while tail < limit - head and before[-1 - tail] == after[-1 - tail]:
-        tail += 1
-    return TextEdit(start + head, start + len(before) - tail, after[head : len(after) - tail])
 
 
 def _moved(key: tuple[str, int, int], edits: Sequence[TextEdit]) -> tuple[str, int, int] | None:
