@@ -328,13 +328,18 @@ def _lost(
 _COMPREHENSIONS = (ast.ListComp, ast.SetComp, ast.GeneratorExp, ast.DictComp)
 
 
-def _scope_bindings(nodes: Iterable[ast.AST], *, function: bool = False) -> set[str]:
-    """Names bound directly in the scope made of ``nodes`` (nested scopes excluded, globals removed)."""
+def _scope_bindings(nodes: Iterable[ast.AST], *, function: bool = False, imports: bool = True) -> set[str]:
+    """Names bound directly in the scope made of ``nodes`` (nested scopes excluded, globals removed).
+
+    ``imports=False``: names bound by import statements (also those under ``if``/``try``) left out.
+    """
     bound: set[str] = set()
     declared: set[str] = set()
     stack = list(nodes)
     while stack:
         node = stack.pop()
+        if not imports and isinstance(node, (ast.Import, ast.ImportFrom)):
+            continue
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
             bound.add(node.name)
             stack.extend(node.decorator_list)
@@ -496,7 +501,8 @@ def _imports(tree: ast.Module) -> tuple[dict[str, str], set[str], set[str]]:
 
 
 def _non_import_module_bindings(tree: ast.Module) -> set[str]:
-    return _scope_bindings([n for n in tree.body if not isinstance(n, (ast.Import, ast.ImportFrom))])
+    # An import under ``if TYPE_CHECKING:`` or ``try:`` is an import too: rewriting it is no clobbering.
+    return _scope_bindings(tree.body, imports=False)
 
 
 def name_changes(before: ast.Module, after: ast.Module) -> dict[str, list[str]]:

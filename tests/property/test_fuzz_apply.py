@@ -9,13 +9,22 @@ no crash (see ``fuzz_check.py`` for how each is measured). The long run is ``ben
 
 from __future__ import annotations
 
+import ast
 import json
 from collections import Counter
 from pathlib import Path
 
 import pytest
 
-from tests.property.fuzz_check import ACCEPTANCE, check_batch, judge_file, run_cli, summary_line, write_project
+from tests.property.fuzz_check import (
+    ACCEPTANCE,
+    check_batch,
+    judge_file,
+    name_changes,
+    run_cli,
+    summary_line,
+    write_project,
+)
 from tests.property.fuzz_modules import FuzzModule, generate_modules, hypothesmith_sources
 
 SEED = 20240611
@@ -109,6 +118,17 @@ def test_checker_catches_a_lost_comment_and_a_changed_string(tmp_path: Path) -> 
     assert broken.unparsable is not None
     unstable = judge_file(module, module.data, b"x = 1\n", fixed=[])
     assert unstable.changed_by_second_run
+
+
+def test_checker_counts_a_clobbered_binding_but_not_a_rewritten_guarded_import() -> None:
+    """A new import over a module variable is counted; rewriting ``if TYPE_CHECKING:`` imports is not."""
+    guarded = "from typing import TYPE_CHECKING, Iterable\nif TYPE_CHECKING:\n    from typing import Iterable\n"
+    both_moved = guarded.replace("from typing import Iterable", "from collections.abc import Iterable")
+    both_moved = both_moved.replace("TYPE_CHECKING, Iterable", "TYPE_CHECKING\nfrom collections.abc import Iterable")
+    assert name_changes(ast.parse(guarded), ast.parse(both_moved))["binding_clobbered"] == []
+    variable = "Iterable = list\nx: Iterable = []\n"
+    clobbered = "from collections.abc import Iterable\n" + variable
+    assert name_changes(ast.parse(variable), ast.parse(clobbered))["binding_clobbered"] == ["Iterable"]
 
 
 def test_console_script_reports_json(tmp_path: Path) -> None:
