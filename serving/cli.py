@@ -10,6 +10,8 @@
 
 ``--state-dir`` (env ``RECODE_SERVE_STATE``) and ``--registry`` (env ``RECODE_ADAPTER_REGISTRY``)
 go before or after the command. Exit status: 0 done, 1 failed (the message says why), 2 usage.
+The proxy's admin token is in ``<state dir>/admin_token`` (mode 0600); the commands read it from
+the state. ``rollback`` reads the promotions recorded in the registry, so it works after a restart.
 """
 
 from __future__ import annotations
@@ -225,7 +227,7 @@ def _server_command(
             _say(line)
         return EXIT_OK
     assert args.command == "status"
-    report = launcher.status(store)
+    report = launcher.status(store, registry)
     if args.json:
         out.write(json.dumps(report, indent=2) + "\n")
     elif not report.get("running"):

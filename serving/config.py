@@ -18,6 +18,8 @@ DEFAULT_ALIAS = "recode"
 #: The header that carries the proxy's admin token, and the variable that hands it to the proxy.
 ADMIN_HEADER = "X-Recode-Admin-Token"
 TOKEN_ENV = "RECODE_PROXY_ADMIN_TOKEN"
+#: The variable that hands the proxy vLLM's API key (never a command-line argument: ``ps`` shows those).
+UPSTREAM_KEY_ENV = "RECODE_PROXY_UPSTREAM_KEY"
 #: LoRA ranks vLLM accepts for ``--max-lora-rank``.
 VLLM_LORA_RANKS = (8, 16, 32, 64, 128, 256, 320, 512)
 
@@ -53,8 +55,8 @@ class ServeConfig:
     """What ``recode-serve start`` runs.
 
     ``port`` is the alias proxy's port, the one clients use; vLLM itself listens on loopback
-    only (``vllm_port``; a free one when None), since its runtime LoRA endpoints must not be
-    reachable from outside.
+    only (``vllm_port``; a free one when None) and wants an API key only the proxy and
+    ``recode-serve`` know, since its runtime LoRA endpoints must not be reachable around the proxy.
     """
 
     model: str

@@ -1,12 +1,19 @@
 """Adapter operations on a running server: load, unload, promote, rollback.
 
 They talk to vLLM on loopback (``/v1/load_lora_adapter``, ``/v1/unload_lora_adapter``, which
-``start`` enabled with ``VLLM_ALLOW_RUNTIME_LORA_UPDATING``) and to the alias proxy's admin
-endpoints, and record the result in the state file. Why promote is ordered as it is (load,
-check, switch, drain, unload) is explained in :mod:`serving.proxy`: no request fails.
+``start`` enabled with ``VLLM_ALLOW_RUNTIME_LORA_UPDATING``), with the API key ``start`` gave
+vLLM, and to the alias proxy's admin endpoints, and record the result in the state file. Why
+promote is ordered as it is (load, check, switch, drain, unload) is explained in
+:mod:`serving.proxy`: no request fails.
 
 Adapters are named by their registry name (:mod:`serving.registry`) or by a name the server
-already knows (given at ``start`` or loaded before, recorded in the state).
+already knows (given at ``start`` or loaded before, recorded in the state). A registry version
+is checked against its manifest on every load and every promote (also when it is loaded
+already); a name the registry holds is never looked up elsewhere, so a corrupt version is an
+error, not a fallback to an unchecked folder.
+
+Each promote is recorded in the registry (``.history.json``, per alias), not in the state, so
+``rollback`` still knows the previous adapter after ``stop`` and ``start``.
 """
 
 from __future__ import annotations
@@ -67,7 +74,10 @@ class AdapterControl:
         return self._post(state.vllm_url + path, payload, headers)
 
     def _admin(self, state: ServerState, path: str, payload: dict[str, Any]) -> httpx.Response:
-        return self._post(state.url + path, payload, {ADMIN_HEADER: state.admin_token})
+        token = state.admin_token or self.store.admin_token()
+        if not token:
+            raise ServeError(f"no admin token for the alias proxy in {self.store.file} nor {self.store.token_file}")
+        return self._post(state.url + path, payload, {ADMIN_HEADER: token})
 
     @staticmethod
     def _message(response: httpx.Response) -> str:
@@ -81,22 +91,23 @@ class AdapterControl:
     # --- resolving names ---------------------------------------------------------------
 
     def adapter_path(self, state: ServerState, name: str, *, force: bool = False) -> str:
-        """The folder of adapter ``name``: the registry's version (checked), else one the server knows."""
+        """The folder of adapter ``name``: the registry's version (checked), else one the server knows.
+
+        A name the registry holds is checked against its manifest and never looked up elsewhere:
+        a corrupt or changed version is a :class:`ServeError`.
+        """
         if name == state.alias:
             raise ServeError(f"{name!r} is the alias clients use, not an adapter")
-        try:
-            version = self.registry.get(name)
-        except RegistryError as exc:
+        if name not in self.registry:
             if name in state.known:
                 return state.known[name]
-            if name in self.registry:
-                raise ServeError(str(exc)) from None  # registered but corrupt: say so
             known = sorted(set(self.registry.names()) | set(state.known))
             raise ServeError(
                 f"unknown adapter {name!r}: not in the registry {self.registry.root} nor known to the server "
                 f"(known: {', '.join(known) or 'none'}); add it with `recode-serve adapters add {name} PATH`"
-            ) from None
+            )
         try:
+            version = self.registry.get(name)
             version.verify()
         except RegistryError as exc:
             raise ServeError(str(exc)) from None
@@ -163,16 +174,30 @@ class AdapterControl:
             return result
 
     def rollback(self, *, drain_timeout: float = 300.0) -> PromoteResult:
-        """Serve the adapter the alias served before the last promote."""
+        """Serve the adapter the alias served before the last promote (recorded in the registry)."""
         with self.store.locked():
             state = self.store.require()
-            if not state.history:
-                raise ServeError("nothing to roll back to: no adapter was promoted on this server")
-            previous = state.history[-1]
-            target = previous if previous is not None else state.served_model_name
+            try:
+                history = self.registry.history(state.alias)
+                # A promotion whose previous adapter serves already (the server was started on it) undoes nothing.
+                while history and (history[-1].previous or state.served_model_name) == state.alias_target:
+                    self.registry.forget_promotion(state.alias, history.pop())
+            except RegistryError as exc:
+                raise ServeError(str(exc)) from None
+            if not history:
+                raise ServeError(
+                    f"nothing to roll back to: no promote of {state.alias!r} is recorded in "
+                    f"{self.registry.history_file}"
+                )
+            entry = history[-1]
+            target = entry.previous if entry.previous is not None else state.served_model_name
+            if entry.previous is not None and entry.previous not in self.registry and entry.path:
+                state.known.setdefault(entry.previous, entry.path)  # an adapter given by path at an earlier start
             result = self._promote(state, target, drain_timeout=drain_timeout, force=True, remember=False)
-            state.history.pop()
-            self.store.save(state)
+            try:
+                self.registry.forget_promotion(state.alias, entry)
+            except RegistryError as exc:
+                raise ServeError(f"{state.alias} now serves {target}, but {exc}") from None
             return result
 
     def _promote(
@@ -183,6 +208,8 @@ class AdapterControl:
         if not is_base and name == state.current:
             raise ServeError(f"adapter {name!r} already serves the alias {state.alias!r}")
         old_target = state.alias_target
+        if not is_base and name in state.adapters:
+            self.adapter_path(state, name, force=force)  # loaded before: its version is checked again now
         loaded = False if is_base else self._load(state, name, force=force)
         if loaded:
             self.store.save(state)
@@ -198,10 +225,15 @@ class AdapterControl:
         response = self._admin(state, "/recode/alias", {"alias": state.alias, "target": name})
         if response.status_code != 200:
             raise ServeError(f"the alias proxy refused the switch: {self._message(response)}")
-        if remember:
-            state.history.append(state.current)
+        previous, previous_path = state.current, state.known.get(state.current or "")
         state.current = None if is_base else name
         self.store.save(state)
+        history_problem = None
+        if remember:
+            try:
+                self.registry.record_promotion(state.alias, previous, previous_path, name)
+            except RegistryError as exc:
+                history_problem = str(exc)
         drain_started = time.monotonic()
         unloaded = False
         if old_target != name and old_target in state.adapters:
@@ -215,6 +247,10 @@ class AdapterControl:
             unloaded = True
             self.store.save(state)
         drain_s = time.monotonic() - drain_started
+        if history_problem is not None:
+            raise ServeError(
+                f"{state.alias} now serves {name}, but the rollback history was not written: {history_problem}"
+            )
         return PromoteResult(
             state.alias,
             name,

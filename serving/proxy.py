@@ -21,13 +21,26 @@ answers, switch the alias, drain the old version, unload it. Requests that start
 version finish on it, new ones go to the new version; none fails (the test runs 20 concurrent
 requests through a promote and counts failures).
 
-Everything else is passed through unchanged (streaming answers are relayed chunk by chunk).
-``GET /v1/models`` lists the aliases too. vLLM's own adapter endpoints are refused here, so
-that only ``recode-serve`` (talking to vLLM on loopback) changes adapters. The admin
-endpoints need the token ``recode-serve start`` generates (``X-Recode-Admin-Token``).
+Only the OpenAI-compatible endpoints ReCode's clients use are served (:data:`ALLOWED`:
+``POST /v1/chat/completions``, ``POST /v1/completions``, ``GET /v1/models``, which lists the
+aliases too); answers, streams included, are relayed chunk by chunk. A path is compared after
+normalisation (percent-decoding, dot segments, repeated and trailing slashes, case) and the
+request goes upstream under its canonical spelling, without the query string, so no other
+spelling of a vLLM endpoint gets through. Every other path, vLLM's adapter endpoints
+included, is refused with a JSON error (403 for the adapter endpoints: only ``recode-serve``
+changes adapters, talking to vLLM on loopback; 404 for the rest; 405 for a wrong method).
 
-Run as ``python -m serving.proxy --upstream URL --port N --alias recode=recode-v1``; the admin
-token comes from the environment (``RECODE_PROXY_ADMIN_TOKEN``), never the command line.
+vLLM wants an API key that only the proxy and ``recode-serve`` know: the proxy sends it on
+every request upstream and never passes on a client's ``Authorization`` (nor the admin token).
+
+The admin and status endpoints (``/recode/...``) need the admin token (``X-Recode-Admin-Token``,
+compared in constant time). There is no token-less mode: without ``RECODE_PROXY_ADMIN_TOKEN``
+the proxy takes the token from ``<state dir>/admin_token``, making a random one (mode 0600)
+when there is none.
+
+Run as ``python -m serving.proxy --upstream URL --port N --alias recode=recode-v1 [--state-dir DIR]``;
+the admin token and vLLM's key (``RECODE_PROXY_UPSTREAM_KEY``) come from the environment, never
+the command line.
 """
 
 from __future__ import annotations
@@ -38,16 +51,20 @@ import hmac
 import json
 import logging
 import os
+import re
 import time
+import urllib.parse
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from aiohttp import ClientError, ClientSession, ClientTimeout, TCPConnector, web
 
-from serving.config import ADMIN_HEADER, TOKEN_ENV
+from serving.config import ADMIN_HEADER, TOKEN_ENV, UPSTREAM_KEY_ENV, ServeError, default_state_dir
+from serving.state import StateStore
 
-__all__ = ["ADMIN_HEADER", "AliasProxy", "ProxyConfig", "main"]
+__all__ = ["ADMIN_HEADER", "ALLOWED", "AliasProxy", "ProxyConfig", "canonical_path", "main"]
 
 log = logging.getLogger("recode.proxy")
 
@@ -67,7 +84,52 @@ HOP_BY_HOP = frozenset(
         "content-length",
     }
 )
-REFUSED_PATHS = frozenset({"/v1/load_lora_adapter", "/v1/unload_lora_adapter"})
+#: Client headers never sent upstream: the proxy's own admin token, and credentials (the proxy sends vLLM's key).
+PRIVATE_HEADERS = frozenset({ADMIN_HEADER.lower(), "authorization", "cookie"})
+#: The OpenAI-compatible endpoints clients may use (canonical path -> methods). ReCode's clients use
+#: chat completions (``recode_lsp.model_client``) and the model list; completions is the same service.
+ALLOWED: dict[str, frozenset[str]] = {
+    "/v1/chat/completions": frozenset({"POST"}),
+    "/v1/completions": frozenset({"POST"}),
+    "/v1/models": frozenset({"GET"}),
+}
+#: vLLM's runtime adapter endpoints: ``recode-serve`` calls them on vLLM directly, never through here.
+ADAPTER_PATHS = frozenset({"/v1/load_lora_adapter", "/v1/unload_lora_adapter"})
+#: What a canonical path may hold once decoded (RFC 3986 unreserved characters and ``/``).
+_PATH_CHARACTERS = re.compile(r"/[A-Za-z0-9._~/-]*")
+#: Rounds of percent-decoding before a path that still decodes is refused (``%25252e``...).
+_DECODE_ROUNDS = 3
+
+
+def canonical_path(raw: str) -> str | None:
+    """The path as the proxy compares and forwards it, or None when it cannot be one of its endpoints.
+
+    ``raw`` is the path as received (percent-encoded). It is decoded (repeatedly, so
+    ``%252e`` is a dot too), its empty and ``.`` segments dropped, ``..`` resolved (never above
+    the root), and lower-cased: ``//V1/./x/../chat/completions/`` -> ``/v1/chat/completions``.
+    Anything outside unreserved characters after decoding (``;``, ``%00``, a backslash, ...) is None.
+    """
+    path = raw
+    for _ in range(_DECODE_ROUNDS + 1):
+        try:
+            decoded = urllib.parse.unquote(path, errors="strict")
+        except UnicodeDecodeError:
+            return None
+        if decoded == path:
+            break
+        path = decoded
+    else:
+        return None
+    if not _PATH_CHARACTERS.fullmatch(path):
+        return None
+    segments: list[str] = []
+    for segment in path.split("/"):
+        if segment == "..":
+            if segments:
+                segments.pop()
+        elif segment not in ("", "."):
+            segments.append(segment.lower())
+    return "/" + "/".join(segments)
 
 
 @dataclass
@@ -78,7 +140,10 @@ class ProxyConfig:
     host: str = "127.0.0.1"
     port: int = 8000
     aliases: dict[str, str] = field(default_factory=dict)
-    admin_token: str | None = None
+    #: Required: the admin and status endpoints answer only requests that carry it.
+    admin_token: str = ""
+    #: vLLM's API key, sent upstream on every request ("" when vLLM has none).
+    upstream_key: str = ""
     connect_timeout: float = 10.0
 
 
@@ -92,6 +157,8 @@ class AliasProxy:
     """The proxy's state (aliases, in-flight counts) and its aiohttp application."""
 
     def __init__(self, config: ProxyConfig) -> None:
+        if not config.admin_token:
+            raise ValueError("the alias proxy needs an admin token (there is no token-less mode)")
         self.config = config
         self.upstream = config.upstream.rstrip("/")
         self.aliases: dict[str, str] = dict(config.aliases)
@@ -103,11 +170,8 @@ class AliasProxy:
 
     def app(self) -> web.Application:
         app = web.Application(client_max_size=64 * 1024 * 1024)
-        app.router.add_get("/recode/status", self.status)
-        app.router.add_post("/recode/alias", self.set_alias)
-        app.router.add_post("/recode/drain", self.drain)
-        app.router.add_get("/v1/models", self.models)
-        app.router.add_route("*", "/{tail:.*}", self.forward)
+        # One route: :meth:`dispatch` compares the canonical path, not aiohttp's spelling of it.
+        app.router.add_route("*", "/{tail:.*}", self.dispatch)
         app.on_startup.append(self._open)
         app.on_cleanup.append(self._close)
         return app
@@ -128,13 +192,42 @@ class AliasProxy:
         assert self._session is not None, "the proxy's application has not started"
         return self._session
 
+    # --- routing -----------------------------------------------------------------------
+
+    async def dispatch(self, request: web.Request) -> web.StreamResponse:
+        """Route by the canonical path: admin endpoints (token first), the allow-list, or a refusal."""
+        path = canonical_path(request.rel_url.raw_path)
+        admin = {
+            "/recode/status": ("GET", self.status),
+            "/recode/alias": ("POST", self.set_alias),
+            "/recode/drain": ("POST", self.drain),
+        }
+        if path in admin:
+            if not self._authorised(request):
+                return _error(403, f"a wrong or missing admin token ({ADMIN_HEADER})", "Forbidden")
+            method, handler = admin[path]
+            if request.method != method:
+                return _error(405, f"{path} takes {method}", "MethodNotAllowed")
+            return await handler(request)
+        if path in ADAPTER_PATHS:
+            return _error(403, "adapters are changed with `recode-serve adapters load|unload|promote`", "Forbidden")
+        methods = ALLOWED.get(path or "")
+        if path is None or methods is None:
+            served = ", ".join(f"{'|'.join(sorted(m))} {p}" for p, m in ALLOWED.items())
+            return _error(404, f"not an endpoint of the ReCode proxy (it serves {served})", "NotFound")
+        if request.method not in methods:
+            response = _error(405, f"{path} takes {'|'.join(sorted(methods))}", "MethodNotAllowed")
+            response.headers["Allow"] = ", ".join(sorted(methods))
+            return response
+        if path == "/v1/models":
+            return await self.models(request)
+        return await self.forward(request, path)
+
     # --- admin -------------------------------------------------------------------------
 
     def _authorised(self, request: web.Request) -> bool:
-        token = self.config.admin_token
-        if not token:
-            return True
-        return hmac.compare_digest(request.headers.get(ADMIN_HEADER, ""), token)
+        given = request.headers.get(ADMIN_HEADER, "").encode("utf-8", "surrogateescape")
+        return hmac.compare_digest(given, self.config.admin_token.encode())
 
     async def status(self, _request: web.Request) -> web.Response:
         return web.json_response(
@@ -147,8 +240,6 @@ class AliasProxy:
         )
 
     async def set_alias(self, request: web.Request) -> web.Response:
-        if not self._authorised(request):
-            return _error(403, "a wrong or missing admin token", "Forbidden")
         try:
             data = await request.json()
             alias, target = str(data["alias"]), str(data["target"])
@@ -161,8 +252,6 @@ class AliasProxy:
 
     async def drain(self, request: web.Request) -> web.Response:
         """Wait until no request runs on ``model`` (and no alias points at it), up to ``timeout`` s."""
-        if not self._authorised(request):
-            return _error(403, "a wrong or missing admin token", "Forbidden")
         try:
             data = await request.json()
             model = str(data["model"])
@@ -203,15 +292,22 @@ class AliasProxy:
         return web.json_response(data)
 
     def _headers(self, request: web.Request) -> dict[str, str]:
-        return {k: v for k, v in request.headers.items() if k.lower() not in HOP_BY_HOP and k != ADMIN_HEADER}
+        """The client's headers as sent upstream: no hop-by-hop ones, no credentials, vLLM's key added."""
+        headers = {
+            k: v
+            for k, v in request.headers.items()
+            if k.lower() not in HOP_BY_HOP and k.lower() not in PRIVATE_HEADERS
+        }
+        if self.config.upstream_key:
+            headers["Authorization"] = f"Bearer {self.config.upstream_key}"
+        return headers
 
     def _unreachable(self, exc: BaseException) -> web.Response:
         reason = str(exc) or type(exc).__name__
         return _error(502, f"the vLLM server behind the ReCode proxy is not reachable: {reason}", "BadGateway")
 
-    async def forward(self, request: web.Request) -> web.StreamResponse:
-        if request.path in REFUSED_PATHS:
-            return _error(403, "adapters are changed with `recode-serve adapters load|unload|promote`", "Forbidden")
+    async def forward(self, request: web.Request, path: str) -> web.StreamResponse:
+        """Relay a request for the allowed ``path`` (canonical), the alias in its ``model`` rewritten."""
         body = await request.read()
         model: str | None = None
         if body and request.method == "POST" and request.content_type == "application/json":
@@ -226,17 +322,17 @@ class AliasProxy:
                     data["model"] = model = target
                     body = json.dumps(data).encode()
         if model is None:
-            return await self._relay(request, body, None)
+            return await self._relay(request, path, body, None)
         # Counted from the rewrite (same event-loop step as the alias lookup) to the last byte sent.
         self.in_flight[model] += 1
         try:
-            return await self._relay(request, body, model)
+            return await self._relay(request, path, body, model)
         finally:
             self.in_flight[model] -= 1
             self.served[model] += 1
 
-    async def _relay(self, request: web.Request, body: bytes, model: str | None) -> web.StreamResponse:
-        url = self.upstream + request.rel_url.path_qs
+    async def _relay(self, request: web.Request, path: str, body: bytes, model: str | None) -> web.StreamResponse:
+        url = self.upstream + path
         try:
             upstream_cm = self.session.request(
                 request.method, url, headers=self._headers(request), data=body or None, allow_redirects=False
@@ -275,9 +371,28 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8000)
     parser.add_argument("--alias", action="append", type=_parse_alias, default=[], metavar="ALIAS=MODEL")
+    parser.add_argument(
+        "--state-dir",
+        type=Path,
+        default=None,
+        help=f"where the admin token is kept when ${TOKEN_ENV} is unset (default ~/.cache/recode/serve)",
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
-    config = ProxyConfig(args.upstream, args.host, args.port, dict(args.alias), os.environ.get(TOKEN_ENV) or None)
+    token = os.environ.get(TOKEN_ENV)
+    if not token:
+        store = StateStore(args.state_dir or default_state_dir())
+        try:
+            token = store.admin_token(create=True)
+        except (ServeError, OSError) as exc:
+            token = None
+            parser.exit(1, f"python -m serving.proxy: no admin token: {exc}\n")
+        log.info("admin token (%s header): in %s", ADMIN_HEADER, store.token_file)
+    if not token:
+        parser.exit(1, "python -m serving.proxy: no admin token\n")
+    config = ProxyConfig(
+        args.upstream, args.host, args.port, dict(args.alias), token, os.environ.get(UPSTREAM_KEY_ENV, "")
+    )
     proxy = AliasProxy(config)
     log.info("ReCode alias proxy on %s:%d -> %s, aliases %s", config.host, config.port, proxy.upstream, proxy.aliases)
     web.run_app(

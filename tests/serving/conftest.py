@@ -82,6 +82,13 @@ class Served:
         assert isinstance(data, dict)
         return data
 
+    def history(self) -> list[str | None]:
+        """The adapters a rollback would return to, newest last (the registry records them)."""
+        result = self.cli("status", "--json")
+        history = json.loads(result.stdout)["history"]
+        assert isinstance(history, list)
+        return history
+
 
 @pytest.fixture(scope="session")
 def tiny(tmp_path_factory: pytest.TempPathFactory) -> TinyModels:

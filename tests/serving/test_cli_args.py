@@ -156,17 +156,19 @@ def test_vllm_failing_to_start_shows_its_log(tmp_path: Path, monkeypatch: pytest
     assert StateStore(tmp_path).load() is None
 
 
-def test_second_start_on_a_live_state_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_second_start_on_a_live_state_is_refused(tmp_path: Path) -> None:
+    """The recorded vLLM is this very process (its real start time and command line): it runs."""
     import os
 
+    me = launcher.read_identity(os.getpid())
+    assert me is not None
     store = StateStore(tmp_path)
     state = ServerState(
         pid=os.getpid(), proxy_pid=os.getpid(), host="127.0.0.1", port=1, vllm_port=2, model="m",
         served_model_name="m", alias="recode", current=None, device="cpu", log="", proxy_log="", started="",
-        admin_token="t",
+        admin_token="t", command=list(me.cmdline), pid_start=me.start,
     )  # fmt: skip
     store.save(state)
-    monkeypatch.setattr(launcher, "pid_alive", lambda pid, marker=None: True)
     with pytest.raises(ServeError, match="already running"):
         launcher.start(ServeConfig("m", state_dir=tmp_path, device="cpu"))
 
@@ -181,8 +183,11 @@ def test_stop_and_status_without_a_server(tmp_path: Path, capsys: pytest.Capture
     assert "corrupt state" in capsys.readouterr().err
 
 
-def test_vllm_api_key_is_found_for_the_adapter_commands() -> None:
-    assert launcher._api_key(("--api-key", "k1"), {}) == "k1"
-    assert launcher._api_key(("--api-key=k2",), {"VLLM_API_KEY": "env"}) == "k2"
-    assert launcher._api_key((), {"VLLM_API_KEY": "env"}) == "env"
-    assert launcher._api_key(("--enforce-eager",), {}) == ""
+def test_vllm_api_key_goes_by_environment_and_an_explicit_one_wins() -> None:
+    assert launcher._explicit_api_key(("--api-key", "k1")) == "k1"
+    assert launcher._explicit_api_key(("--enforce-eager", "--api-key=k2")) == "k2"
+    assert launcher._explicit_api_key(("--enforce-eager",)) == ""
+    env = launcher.build_env(ServeConfig("m"), "cuda", {"VLLM_API_KEY": "the user's"}, api_key="ours")
+    assert env["VLLM_API_KEY"] == "ours"
+    assert "VLLM_API_KEY" not in launcher.build_env(ServeConfig("m"), "cuda", {"VLLM_API_KEY": "the user's"})
+    assert "ours" not in launcher.build_command(ServeConfig("m"), 8001, "cuda", 16)

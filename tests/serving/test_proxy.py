@@ -91,14 +91,15 @@ async def test_admin_needs_the_token_and_adapter_endpoints_are_closed(proxy: Run
             proxy.url + "/recode/alias", json={"alias": "recode", "target": "x"}, headers={ADMIN_HEADER: "no"}
         )
         load = await http.post(proxy.url + "/v1/load_lora_adapter", json={"lora_name": "x", "lora_path": "/"})
-        status = await http.get(proxy.url + "/recode/status")
-    assert forbidden.status_code == wrong.status_code == load.status_code == 403
+        anonymous_status = await http.get(proxy.url + "/recode/status")
+        status = await http.get(proxy.url + "/recode/status", headers={ADMIN_HEADER: TOKEN})
+    assert forbidden.status_code == wrong.status_code == load.status_code == anonymous_status.status_code == 403
     assert "recode-serve adapters" in load.json()["error"]["message"]
     assert status.json()["aliases"] == {"recode": "v1"}
 
 
 async def test_upstream_down_is_a_clear_502() -> None:
-    alias_proxy = AliasProxy(ProxyConfig(closed_port_url(), aliases={"recode": "v1"}))
+    alias_proxy = AliasProxy(ProxyConfig(closed_port_url(), aliases={"recode": "v1"}, admin_token=TOKEN))
     runner = web.AppRunner(alias_proxy.app())
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from datetime import datetime, timezone
 from pathlib import Path
@@ -44,13 +45,21 @@ def test_register_copies_and_writes_the_documented_metadata(tmp_path: Path) -> N
         "scores": {"pass@1": 0.41},
         "created": "2026-12-02T13:00:00+00:00",
         "rank": 16,
-        "files": {
+        "files": {  # the manifest: every file but the metadata
+            "adapter_config.json": {
+                "size": (source / "adapter_config.json").stat().st_size,
+                "sha256": hashlib.sha256((source / "adapter_config.json").read_bytes()).hexdigest(),
+            },
             "adapter_model.safetensors": {
                 "size": len(b"weights-16"),
-                "sha256": meta["files"]["adapter_model.safetensors"]["sha256"],
-            }
+                "sha256": hashlib.sha256(b"weights-16").hexdigest(),
+            },
         },
+        "digest": meta["digest"],
     }
+    unsigned = {key: value for key, value in meta.items() if key != "digest"}
+    canonical = json.dumps(unsigned, sort_keys=True, separators=(",", ":")).encode()
+    assert meta["digest"] == "sha256:" + hashlib.sha256(canonical).hexdigest()
     assert (root / "recode-v2" / "adapter_config.json").exists()
     assert not any(p.name.startswith(".") for p in root.iterdir())  # no staging folder left
     again = AdapterRegistry(root).get("recode-v2")
