@@ -47,20 +47,25 @@ def _returned(
             return qname  # a class call constructs an instance of that class
     if not isinstance(func, ast.Attribute):
         return None
-    if func.attr in facts.returns_self:
-        return type_of(func.value)
     if func.attr in facts.constructors:
         owner = qname_of(func.value)
         if owner is not None and _is_class_name(owner, classes):
             return facts.canonical(owner)
+    if func.attr not in facts.method_names and func.attr not in facts.returns_self:
+        return None
+    receiver = type_of(func.value)
+    if receiver is None:
+        return None
+    lineage = facts.lineage(facts.canonical(receiver))
     if func.attr in facts.method_names:
-        receiver = type_of(func.value)
-        if receiver is not None:
-            # ``fig.add_subplot()``: the method may be declared on a base of the receiver's class.
-            for owner in facts.lineage(facts.canonical(receiver)):
-                returned = facts.methods.get(f"{owner}.{func.attr}")
-                if returned is not None:
-                    return returned
+        # ``fig.add_subplot()``: the method may be declared on a base of the receiver's class.
+        for owner in lineage:
+            returned = facts.methods.get(f"{owner}.{func.attr}")
+            if returned is not None:
+                return returned
+    if func.attr in facts.returns_self and not facts.returns_self_except.intersection(lineage):
+        # ``df.copy()``; not ``df.groupby(k).fillna(0)``, which returns a DataFrame, not a GroupBy.
+        return receiver
     return None
 
 

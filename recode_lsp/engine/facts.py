@@ -42,6 +42,7 @@ _KEYS = frozenset(
         "aliases",
         "bases",
         "returns_self",
+        "returns_self_except",
         "constructors",
         "comment",
     }
@@ -79,6 +80,9 @@ class LibraryFacts:
     bases: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     #: Method names that return an object of the receiver's class (``df.copy()``, ``est.fit()``).
     returns_self: tuple[str, ...] = ()
+    #: Classes whose methods never return their receiver's class unless ``methods`` says so
+    #: (a GroupBy's ``fillna`` or ``head`` returns a DataFrame).
+    returns_self_except: tuple[str, ...] = ()
     #: Class-method names that build an instance of the class (``Model.model_validate``).
     constructors: tuple[str, ...] = ()
     origin: str = ""
@@ -160,6 +164,7 @@ def parse_facts(record: object, where: str) -> LibraryFacts:
         },
         bases=bases,
         returns_self=_names(record, "returns_self", where, _IDENT),
+        returns_self_except=_names(record, "returns_self_except", where, _DOTTED),
         constructors=_names(record, "constructors", where, _IDENT),
         origin=where,
     )
@@ -197,6 +202,8 @@ class TypeFacts:
     constructors: frozenset[str]
     #: Last components of ``methods`` keys: other method calls need no receiver type.
     method_names: frozenset[str] = frozenset()
+    #: Classes ``returns_self`` does not apply to (see :attr:`LibraryFacts.returns_self_except`).
+    returns_self_except: frozenset[str] = frozenset()
 
     @classmethod
     def merge(cls, libraries: Iterable[LibraryFacts]) -> TypeFacts:
@@ -205,6 +212,7 @@ class TypeFacts:
         aliases: dict[str, str] = {}
         bases: dict[str, tuple[str, ...]] = {}
         returns_self: set[str] = set()
+        returns_self_except: set[str] = set()
         constructors: set[str] = set()
         for facts in libraries:
             factories.update(facts.factories)
@@ -213,9 +221,19 @@ class TypeFacts:
             for name, listed in facts.bases.items():
                 bases[name] = tuple(dict.fromkeys((*bases.get(name, ()), *listed)))
             returns_self.update(facts.returns_self)
+            returns_self_except.update(facts.returns_self_except)
             constructors.update(facts.constructors)
         method_names = frozenset(name.rpartition(".")[2] for name in methods)
-        return cls(factories, methods, aliases, bases, frozenset(returns_self), frozenset(constructors), method_names)
+        return cls(
+            factories,
+            methods,
+            aliases,
+            bases,
+            frozenset(returns_self),
+            frozenset(constructors),
+            method_names,
+            frozenset(returns_self_except),
+        )
 
     def canonical(self, qname: str) -> str:
         """The knowledge base's name of a class known under several names."""

@@ -19,6 +19,7 @@ from recode_lsp.engine import DetectOptions, detect
 from recode_lsp.engine.changes import DISPLAY_NAMES
 from recode_lsp.engine.facts import DATA_FOLDER, all_library_facts, library_facts
 from recode_lsp.engine.knowledge import KnowledgeBaseError, iter_jsonl, load_knowledge_base
+from recode_lsp.engine.versions import Version
 from tests.cli_process import run_migrate
 from tests.conftest import make_kb
 
@@ -205,3 +206,24 @@ def test_shipped_facts_type_receivers_for_member_changes(code: str, expected: st
 def test_tuple_facts_need_matching_shapes() -> None:
     code = "import matplotlib.pyplot as plt\nfig, ax, extra = plt.subplots()\nax.old_axes_method()\n"
     assert detect(code, SHIPPED_TYPES, DetectOptions()) == []
+
+
+def test_a_groupby_result_is_not_typed_as_the_groupby() -> None:
+    """``returns_self_except``: ``gb.head()`` is a DataFrame, so its ``.dtypes`` is not the removed
+    ``DataFrameGroupBy.dtypes``; ``gb.fillna`` itself still is the removed groupby method."""
+    code = textwrap.dedent(
+        """\
+        import pandas as pd
+        gb = pd.read_csv("x.csv").groupby("a")
+        print(gb.head().dtypes, gb.rolling(3).mean().dtypes, gb.first().dtypes)
+        print(gb.dtypes)
+        gb.fillna(0)
+        """
+    )
+    kb = load_knowledge_base()
+    options = DetectOptions(targets={"pandas": Version("3.0")})
+    found = [(f.range.start.line, f.message.split("`")[1]) for f in detect(code, kb, options)]
+    assert found == [
+        (3, "pandas.core.groupby.DataFrameGroupBy.dtypes"),
+        (4, "pandas.core.groupby.DataFrameGroupBy.fillna"),
+    ]
