@@ -14,11 +14,12 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from recode_lsp.engine.facts import FACTS_SUFFIX, FactsError, facts_path_for, read_facts
 from recode_lsp.engine.knowledge import KnowledgeBaseError, iter_jsonl, shipped_files
 from recode_lsp.engine.versions import InvalidVersion, Version
 from recode_lsp.kb import overlay, review
 from recode_lsp.kb.releases import Release, ReleaseError, available_versions, default_cache_dir, every_minor, obtain
-from recode_lsp.kb.scrape import ScrapedEntry, scrape
+from recode_lsp.kb.scrape import ScrapedEntry, default_prefix, first_free_number, scrape
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -40,7 +41,11 @@ def _parser() -> argparse.ArgumentParser:
     )
     s.add_argument("--output", "-o", type=Path, help="write here instead of standard output")
     s.add_argument("--format", choices=("jsonl", "text"), default="jsonl")
-    s.add_argument("--id-prefix", help="prefix of the entries' ids (default: the package name in capitals)")
+    s.add_argument(
+        "--id-prefix",
+        help="prefix of the entries' ids (default: the library's facts file's id_prefix, else the package name "
+        "in capitals); numbers continue after the shipped entries'",
+    )
     s.add_argument("--min-confidence", type=float, default=0.0, help="leave out entries below this confidence")
     s.add_argument("--cache-dir", type=Path, help="where fetched releases and results are kept")
     s.add_argument("--timeout", type=float, default=600.0, help="seconds for downloading one release")
@@ -57,7 +62,9 @@ def _parser() -> argparse.ArgumentParser:
     ls.add_argument("--library", help="only this library")
     ls.add_argument("--entries", action="store_true", help="one line per entry")
 
-    v = commands.add_parser("validate", help="check entries with the knowledge-base loader")
+    v = commands.add_parser(
+        "validate", help="check entries files (and the LIB.facts.json beside each) or facts files with the loader"
+    )
     v.add_argument("files", type=Path, nargs="+")
     return parser
 
@@ -146,7 +153,10 @@ def _scrape_cached(
     code = hashlib.sha256()
     for module in sorted(Path(__file__).parent.glob("*.py")):
         code.update(module.read_bytes())
-    key = "-".join([library, *(f"{r.label}={r.exact}" for r in releases), prefix or "", code.hexdigest()[:12]])
+    # The ids depend on the shipped data (numbers continue after the shipped ones): part of the key.
+    chosen = prefix or default_prefix(library)
+    numbering = f"{chosen}{first_free_number(chosen)}"
+    key = "-".join([library, *(f"{r.label}={r.exact}" for r in releases), numbering, code.hexdigest()[:12]])
     stored = cache / "scrapes" / (hashlib.sha256(key.encode()).hexdigest()[:24] + ".jsonl")
     if stored.is_file():
         try:
@@ -225,20 +235,37 @@ def _list(args: argparse.Namespace) -> int:
 
 
 def _validate(args: argparse.Namespace) -> int:
+    """Entries files (with the facts file beside each, when there is one) and facts files."""
     status = 0
     for path in args.files:
         try:
-            kb = overlay.validate_text(path.read_text(encoding="utf-8"), str(path))
+            if path.name.endswith(FACTS_SUFFIX):
+                alone = read_facts(path)
+                print(f"{path}: facts of {alone.library} OK (id prefix {alone.id_prefix})")
+                continue
+            text = path.read_text(encoding="utf-8")
+            kb = overlay.validate_text(text, str(path), instead_of=path)
+            beside = facts_path_for(path)
+            facts = read_facts(beside) if beside.is_file() else None
         except OSError as exc:
             print(f"{path}: cannot read: {exc.strerror}", file=sys.stderr)
             status = 1
             continue
-        except KnowledgeBaseError as exc:
+        except (KnowledgeBaseError, FactsError) as exc:
             print(str(exc), file=sys.stderr)
             status = 1
             continue
         own = [c for c in kb.changes if c.origin.startswith(str(path))]
-        print(f"{path}: {len(own)} entries OK")
+        with_facts = f" (facts: {beside.name}, {facts.library})" if facts is not None else ""
+        print(f"{path}: {len(own)} entries OK{with_facts}")
+        if facts is not None:
+            other = sorted({c.id for c in own if c.library == facts.library and not c.id.startswith(facts.id_prefix)})
+            if other:
+                print(
+                    f"{path}: warning: {len(other)} {facts.library} id(s) do not start with the facts' prefix "
+                    f"{facts.id_prefix}: {', '.join(other[:5])}",
+                    file=sys.stderr,
+                )
     return status
 
 

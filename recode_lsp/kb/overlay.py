@@ -1,13 +1,13 @@
 """Reading and writing scraped entries and overlays (JSON Lines the loader accepts as they are).
 
-The knowledge-base loader rejects keys outside the schema, so each entry's ``confidence`` and
-``provenance`` go on a comment line just before it (the loader skips lines starting with ``//``)::
+Each entry is one line of the knowledge-base schema, ``confidence`` and ``provenance`` included
+(optional schema keys: the loader keeps them on the change)::
 
-    // recode-kb {"id": "KBLIB001", "confidence": 0.9, "provenance": {...}}
-    {"id": "KBLIB001", "library": "kblib", ...}
+    {"id": "KBLIB001", "library": "kblib", ..., "confidence": 0.9, "provenance": {"library": "kblib", ...}}
 
-An overlay written this way can be named in ``[tool.recode] extra-changes`` at once. Entries
-that carry ``confidence``/``provenance`` inline (as the schema may allow one day) are read too.
+An overlay written this way can be named in ``[tool.recode] extra-changes`` at once. Files
+written by earlier versions, with the two keys on a ``// recode-kb {...}`` comment line before
+the entry (the loader skips ``//`` lines), are read too.
 """
 
 from __future__ import annotations
@@ -19,7 +19,14 @@ from pathlib import Path
 from typing import Any
 
 from recode_lsp.engine.changes import ApiChange
-from recode_lsp.engine.knowledge import FIELDS, KnowledgeBase, KnowledgeBaseError, iter_jsonl, shipped_files
+from recode_lsp.engine.knowledge import (
+    DATA_FOLDER,
+    FIELDS,
+    KnowledgeBase,
+    KnowledgeBaseError,
+    iter_jsonl,
+    shipped_files,
+)
 from recode_lsp.kb.scrape import ScrapedEntry
 
 META = "// recode-kb "
@@ -27,17 +34,18 @@ EXTRA_KEYS = ("confidence", "provenance")
 
 
 def dumps(entries: Iterable[ScrapedEntry]) -> str:
-    """The JSON Lines text of ``entries``, each after its metadata comment."""
+    """The JSON Lines text of ``entries``: one line each, ``confidence`` and ``provenance`` last."""
     lines = []
     for entry in entries:
-        meta = {"id": entry.record["id"], "confidence": entry.confidence, "provenance": entry.provenance}
-        lines.append(META + json.dumps(meta, ensure_ascii=False))
-        lines.append(json.dumps(entry.record, ensure_ascii=False))
+        record = {k: v for k, v in entry.record.items() if k not in EXTRA_KEYS}
+        record.update(confidence=entry.confidence, provenance=entry.provenance)
+        lines.append(json.dumps(record, ensure_ascii=False))
     return "".join(line + "\n" for line in lines)
 
 
 def loads(text: str, name: str) -> list[ScrapedEntry]:
-    """Entries of a scraped file or overlay (metadata comments attached to the entry after them)."""
+    """Entries of a scraped file or overlay (an older file's metadata comments attached to the entry
+    after them)."""
     entries: list[ScrapedEntry] = []
     meta: dict[str, Any] = {}
     for number, line in enumerate(text.splitlines(), start=1):
@@ -71,8 +79,11 @@ def loads(text: str, name: str) -> list[ScrapedEntry]:
     return entries
 
 
-def validate_text(text: str, name: str, *, with_shipped: bool = True) -> KnowledgeBase:
-    """Validate ``text`` with the knowledge-base loader (ids unique against the shipped data too)."""
+def validate_text(text: str, name: str, *, with_shipped: bool = True, instead_of: Path | None = None) -> KnowledgeBase:
+    """Validate ``text`` with the knowledge-base loader (ids unique against the shipped data too).
+
+    ``instead_of``: the file ``text`` was read from, left out of the shipped data when it is one of
+    its files (validating a shipped file checks it against the others)."""
     plain = "\n".join(
         json.dumps({k: v for k, v in e.record.items() if k in FIELDS}, ensure_ascii=False) for e in loads(text, name)
     )
@@ -87,8 +98,19 @@ def validate_text(text: str, name: str, *, with_shipped: bool = True) -> Knowled
             raise KnowledgeBaseError(str(exc).replace(f"{name}:1:", f"{name}:{number}:", 1)) from None
     for change, number in zip(changes, entry_lines, strict=True):
         object.__setattr__(change, "origin", f"{name}:{number}")
-    shipped = [c for n, t in shipped_files() for c in iter_jsonl(t, n)] if with_shipped else []
+    shipped: list[ApiChange] = []
+    if with_shipped:
+        shipped = [c for n, t in shipped_files() if not _same_file(n, instead_of) for c in iter_jsonl(t, n)]
     return KnowledgeBase([*shipped, *changes])
+
+
+def _same_file(shipped_name: str, path: Path | None) -> bool:
+    if path is None:
+        return False
+    try:
+        return (DATA_FOLDER / Path(shipped_name).name).resolve() == path.resolve()
+    except OSError:
+        return False
 
 
 def write(path: Path, entries: Iterable[ScrapedEntry]) -> None:

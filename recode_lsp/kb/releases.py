@@ -1,15 +1,31 @@
 """Obtaining a library release's Python sources: from a local folder, or through pip.
 
-Downloading reuses :class:`recode_lsp.api_docs.ApiDocs` (the user's pip configuration, a cache
-shared with hover, only ``.py``/``.pyi`` files unpacked), so a release read for hover is not
-fetched again for a scrape, and the other way round.
+Only the Python sources are read, so any platform's wheel or the sdist will do: the smallest file
+of the release is downloaded. pip (the user's configuration: index, extra indexes, find-links,
+proxy, certificates, credentials) lists the release's files, without downloading any; their sizes
+come from the files themselves (``file:`` links) or a ``HEAD`` request; a wheel is then
+downloaded by pip with that wheel's platform tags, an sdist fetched as it is (``pip download``
+would build it to read its metadata). When the sizes cannot be learnt, pip's own choice is taken
+(this platform's wheel, else any platform's, else the sdist).
+
+Releases go to the cache :class:`recode_lsp.api_docs.ApiDocs` uses (only ``.py``/``.pyi`` files
+unpacked), so a release read for hover is not fetched again for a scrape, and the other way round.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import os
+import re
 import shutil
+import ssl
+import threading
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -72,14 +88,192 @@ def obtain(
         return _from_folder(library, version, wanted, top, Path(dist_dir), cache)
     dist = api_docs.distribution_of(library)
     docs = api_docs.ApiDocs(cache, timeout=timeout)
+    fetched = docs._fetched(dist, wanted) or _fetch_smallest(docs, dist, wanted)
     try:
-        src, exact = docs._fetch(dist, wanted)
+        src, exact = fetched or docs._fetch(dist, wanted)
     except api_docs.FetchError as exc:
         raise ReleaseError(f"could not fetch {dist}=={version}: {exc}") from None
     root = api_docs._package_root(src, top)
     if root is None:
         raise ReleaseError(f"{dist} {exact} has no Python sources for `{top}`")
     return Release(library, version, exact, top, root, "fetched")
+
+
+@dataclass(frozen=True)
+class IndexFile:
+    """One file of a release on the package index."""
+
+    filename: str
+    url: str
+    version: Version
+    #: Bytes, when known.
+    size: int | None = None
+
+    @property
+    def is_wheel(self) -> bool:
+        return self.filename.endswith(".whl")
+
+
+#: A platform no wheel has: pip lists every link of the project and downloads none.
+_NO_PLATFORM = ["--platform", "recode_kb_list_only", "--python-version", "1", "--implementation", "cp"]
+_LINK = re.compile(r"(?:Found link|Skipping link:.*?:) ((?:https?|file)://\S+)")
+#: Requests for sizes run side by side (a SciPy release has some 40 wheels).
+_SIZE_WORKERS = 8
+
+
+def index_files(docs: api_docs.ApiDocs, dist: str, wanted: Version) -> list[IndexFile]:
+    """The files of the release of ``dist`` that ``wanted`` names (the newest ``2.0.x`` for ``2.0``),
+    as pip's configured indexes and find-links list them, with their sizes where they can be learnt."""
+    listing = docs.cache_dir / f".listing-{os.getpid()}-{threading.get_ident()}"
+    command = [*docs.pip_command, "download", "--no-deps", "--dest", str(listing), "-vv", "--only-binary=:all:"]
+    try:
+        _, output = docs._pip(
+            [*command, *_NO_PLATFORM, api_docs._requirement(dist, wanted)], time.monotonic() + docs.timeout
+        )
+    finally:
+        shutil.rmtree(listing, ignore_errors=True)
+    name = canonicalize_name(dist)
+    found: dict[str, IndexFile] = {}
+    for line in output.splitlines():
+        match = _LINK.search(line)
+        if match is None:
+            continue
+        url = match.group(1)
+        filename = urllib.parse.unquote(urllib.parse.urlsplit(url).path.rsplit("/", 1)[-1])
+        identified = _identify_name(filename)
+        if identified is None or identified[0] != name or not api_docs._matches(identified[1], wanted):
+            continue
+        found.setdefault(filename, IndexFile(filename, url, identified[1]))
+    if not found:
+        return []
+    newest = max(f.version for f in found.values())
+    files = [f for f in found.values() if f.version == newest]
+    with ThreadPoolExecutor(max_workers=min(_SIZE_WORKERS, len(files))) as pool:
+        sizes = list(pool.map(_size, (f.url for f in files)))
+    return [IndexFile(f.filename, f.url, f.version, size) for f, size in zip(files, sizes, strict=True)]
+
+
+def smallest(files: list[IndexFile]) -> IndexFile | None:
+    """The smallest file whose size is known (a wheel on a tie), or None when no size is known."""
+    sized = [f for f in files if f.size is not None]
+    return min(sized, key=lambda f: (f.size, not f.is_wheel, f.filename)) if sized else None
+
+
+def _ssl_context() -> ssl.SSLContext:
+    """The certificates pip is told to trust (``PIP_CERT``), else the system's."""
+    cafile = os.environ.get("PIP_CERT") or os.environ.get("REQUESTS_CA_BUNDLE")
+    return ssl.create_default_context(cafile=cafile if cafile and os.path.isfile(cafile) else None)
+
+
+def _local_path(url: str) -> Path | None:
+    parts = urllib.parse.urlsplit(url)
+    return Path(urllib.request.url2pathname(parts.path)) if parts.scheme == "file" else None
+
+
+def _size(url: str) -> int | None:
+    local = _local_path(url)
+    try:
+        if local is not None:
+            return local.stat().st_size
+        request = urllib.request.Request(url, method="HEAD")
+        with urllib.request.urlopen(request, timeout=20, context=_ssl_context()) as response:
+            length = response.headers.get("Content-Length")
+        return int(length) if length and length.isdigit() else None
+    except (OSError, ValueError, urllib.error.URLError):
+        return None
+
+
+def _fetch_smallest(docs: api_docs.ApiDocs, dist: str, wanted: Version) -> tuple[Path, str] | None:
+    """Download the smallest file of the release into ``docs``' cache; None when pip should choose."""
+    try:
+        chosen = smallest(index_files(docs, dist, wanted))
+    except OSError:
+        return None
+    if chosen is None:
+        return None
+    _, folder = docs._release_folder(dist, wanted)
+    download = folder / f"dl-{os.getpid()}-{threading.get_ident()}"
+    shutil.rmtree(download, ignore_errors=True)
+    try:
+        download.mkdir(parents=True)
+        archive = (
+            _download_wheel(docs, dist, chosen, download) if chosen.is_wheel else _download_file(chosen, download)
+        )
+        if archive is None:
+            return None
+        identified = _identify_name(archive.name)
+        exact = str(identified[1] if identified is not None else chosen.version)
+        _store(archive, folder, exact)
+    except (OSError, ReleaseError):
+        return None
+    finally:
+        shutil.rmtree(download, ignore_errors=True)
+    return folder / "src", exact
+
+
+def _download_wheel(docs: api_docs.ApiDocs, dist: str, chosen: IndexFile, download: Path) -> Path | None:
+    """pip downloads the wheel, told that its platform is the wheel's (the user's pip configuration)."""
+    _, _, _, tags = parse_wheel_filename(chosen.filename)
+    # One tag of the wheel, a Python 3 one first (``py2.py3-none-any``).
+    tag = min(tags, key=lambda t: (not t.interpreter[2:].startswith("3"), str(t)))
+    digits = tag.interpreter[2:]
+    python = f"{digits[0]}.{digits[1:]}" if len(digits) > 1 else digits
+    options = ["--platform", tag.platform, "--python-version", python, "--implementation", tag.interpreter[:2]]
+    options += ["--abi", tag.abi]
+    command = [*docs.pip_command, "download", "--no-deps", "--dest", str(download), "--only-binary=:all:", *options]
+    ok, _ = docs._pip([*command, f"{dist}=={chosen.version}"], time.monotonic() + docs.timeout)
+    wheels = sorted(download.glob("*.whl"))
+    return wheels[0] if ok and wheels else None
+
+
+def _download_file(chosen: IndexFile, download: Path) -> Path | None:
+    """The file itself (an sdist): pip would build it to read its metadata."""
+    target = download / chosen.filename
+    local = _local_path(chosen.url)
+    if local is not None:
+        shutil.copyfile(local, target)
+        return target
+    try:
+        with (
+            urllib.request.urlopen(chosen.url, timeout=120, context=_ssl_context()) as response,
+            target.open("wb") as out,
+        ):
+            shutil.copyfileobj(response, out)
+    except urllib.error.URLError:
+        return None
+    return target
+
+
+def _store(archive: Path, folder: Path, exact: str) -> None:
+    """Unpack ``archive``'s Python files as ``folder/src`` and record the release (ApiDocs' layout)."""
+    staging = folder / f"src.tmp{os.getpid()}-{threading.get_ident()}"
+    shutil.rmtree(staging, ignore_errors=True)
+    try:
+        api_docs._unpack(archive, staging)
+    except Exception as exc:  # noqa: BLE001 - zipfile/tarfile raise many kinds of errors on bad archives
+        shutil.rmtree(staging, ignore_errors=True)
+        raise ReleaseError(f"cannot unpack {archive.name}: {exc}") from None
+    target = folder / "src"
+    shutil.rmtree(target, ignore_errors=True)
+    os.replace(staging, target)
+    marker = folder / "release.json"
+    temporary = marker.with_suffix(f".tmp{os.getpid()}")
+    temporary.write_text(
+        json.dumps({"version": exact, "file": archive.name, "fetched": time.time()}), encoding="utf-8"
+    )
+    os.replace(temporary, marker)
+
+
+def _identify_name(filename: str) -> tuple[str, Version] | None:
+    """(canonical name, version) of a wheel or sdist file name."""
+    try:
+        if filename.endswith(".whl"):
+            wheel_name, wheel_version, _, _ = parse_wheel_filename(filename)
+            return wheel_name, Version(str(wheel_version))
+        sdist_name, sdist_version = parse_sdist_filename(filename)
+        return sdist_name, Version(str(sdist_version))
+    except (InvalidWheelFilename, InvalidSdistFilename, InvalidVersion):
+        return None
 
 
 def _from_folder(library: str, label: str, wanted: Version, top: str, folder: Path, cache: Path) -> Release:
@@ -107,13 +301,9 @@ def _identify(entry: Path) -> tuple[str, Version] | None:
         if entry.is_dir():
             name, _, text = entry.name.rpartition("-")
             return (canonicalize_name(name), Version(text)) if name else None
-        if entry.name.endswith(".whl"):
-            wheel_name, wheel_version, _, _ = parse_wheel_filename(entry.name)
-            return wheel_name, Version(str(wheel_version))
-        sdist_name, sdist_version = parse_sdist_filename(entry.name)
-        return sdist_name, Version(str(sdist_version))
-    except (InvalidWheelFilename, InvalidSdistFilename, InvalidVersion):
+    except InvalidVersion:
         return None
+    return _identify_name(entry.name)
 
 
 def _unpacked(archive: Path, cache: Path) -> Path:

@@ -1,4 +1,5 @@
-"""The replacement a deprecation message names ("use X instead"), resolved to a real name."""
+"""What a deprecation message says: the replacement it names ("use X instead", resolved to a real
+name), the version it was deprecated in and the version it announces for the removal."""
 
 from __future__ import annotations
 
@@ -6,22 +7,62 @@ import re
 from collections.abc import Callable, Collection, Iterator
 
 _NAME = r"[`'\"]*(?P<name>\.?[A-Za-z_][\w.]*(?:\(\))?)[`'\"]*"
+#: Between a word and the name: spaces, or none before a quote (``Please use`x```).
+_GAP = r"(?:\s+|(?=[`'\"]))"
 #: Phrases that introduce the replacement, most telling first.
 _PATTERNS = [
     re.compile(p, re.IGNORECASE)
     for p in (
-        rf"\buse\s+{_NAME}\s+instead",
-        rf"\brenamed\s+(?:to|as)\s+{_NAME}",
-        rf"\bmoved\s+(?:to|into)\s+{_NAME}",
-        rf"\bin\s+favou?r\s+of\s+{_NAME}",
-        rf"\breplaced\s+(?:by|with)\s+{_NAME}",
-        rf"\binstead,?\s+use\s+{_NAME}",
-        rf"\b(?:please\s+)?use\s+{_NAME}",
-        rf"\b(?:is\s+)?(?:an\s+)?alias\s+(?:of|for)\s+{_NAME}",
+        rf"\buse{_GAP}{_NAME}\s+instead",
+        rf"\brenamed\s+(?:to|as){_GAP}{_NAME}",
+        rf"\bmoved\s+(?:to|into){_GAP}{_NAME}",
+        rf"\bin\s+favou?r\s+of{_GAP}{_NAME}",
+        rf"\breplaced\s+(?:by|with){_GAP}{_NAME}",
+        rf"\binstead,?\s+use{_GAP}{_NAME}",
+        rf"\b(?:please\s+)?use{_GAP}{_NAME}",
+        rf"\b(?:is\s+)?(?:an\s+)?alias\s+(?:of|for){_GAP}{_NAME}",
     )
 ]
 #: Words that follow "use" but are no replacement.
 _NOT_NAMES = {"the", "a", "an", "it", "this", "that", "of", "is", "and", "or", "with", "instead", "them", "these"}
+
+
+def _version(group: str) -> str:
+    return rf"v?(?P<{group}>\d+(?:\.\d+)+)\b"
+
+
+#: A word naming the library or "version" between the phrase and the number (``in SciPy 1.12``).
+_WORD = r"(?:(?:version|release)\s+)?(?:[A-Za-z][\w-]*\s+)?"
+_DEPRECATED_IN = re.compile(
+    rf"\bdeprecated\s+(?:as\s+of|since|starting\s+(?:in|with|from)|in|from)\s+{_WORD}{_version('version')}|"
+    rf"\b(?:renamed|moved)(?:\s+(?:to|into)\s+\S+)?\s+in\s+{_WORD}{_version('renamed')}",
+    re.IGNORECASE,
+)
+_REMOVED_IN = re.compile(
+    rf"\b(?:be\s+removed|removal|be\s+dropped)\s+(?:in|from|by|with|as\s+of)\s+{_WORD}{_version('version')}",
+    re.IGNORECASE,
+)
+
+
+def deprecated_in(message: str) -> str | None:
+    """The version a message says the API was deprecated in ("deprecated since version 1.2",
+    "deprecated as of SciPy 1.12.0", "was deprecated in v1.1"), or None."""
+    match = _DEPRECATED_IN.search(message)
+    return (match.group("version") or match.group("renamed")) if match else None
+
+
+def removal_in(message: str) -> str | None:
+    """The version a message announces the removal for ("will be removed in 1.4"), or None."""
+    match = _REMOVED_IN.search(message)
+    return match.group("version") if match else None
+
+
+def assigned_value(message: str, name: str) -> str | None:
+    """What the message passes to ``name`` in a ``name=VALUE`` suggestion ("Pass `density_norm={scale}`"),
+    or None when it shows no value."""
+    value = r"(?P<value>'[^']*'|\"[^\"]*\"|\{[^}]*\}|\([^)]*\)|\[[^\]]*\]|[^\s`'\",;)]+)"
+    match = re.search(rf"(?<![\w.]){re.escape(name)}\s*=(?!=)\s*{value}", message)
+    return match.group("value") if match else None
 
 
 def candidates(message: str) -> Iterator[str]:
@@ -34,6 +75,46 @@ def candidates(message: str) -> Iterator[str]:
                 continue
             seen.add(name)
             yield name
+
+
+def keyword_candidates(message: str) -> Iterator[str]:
+    """Names a message about a parameter offers as its new name: :func:`candidates`, then the names
+    it tells to pass (``Pass `density_norm=...```)."""
+    seen: set[str] = set()
+    for name in candidates(message):
+        seen.add(name)
+        yield name
+    shown = r"\b(?:pass|use|set|specify|try)(?:ing)?\s+[`'\"]*(?P<name>[A-Za-z_]\w*)\s*=(?!=)"
+    for match in re.finditer(shown, message, re.IGNORECASE):
+        name = match.group("name")
+        if name not in seen:
+            seen.add(name)
+            yield name
+
+
+def offers_several(message: str) -> bool:
+    """Whether the replacement the message names is several names ("use `atol` and `rtol`",
+    "in favor of `bw_method` and `bw_adjust`"): no one-to-one rename."""
+    lead = r"\b(?:use|in\s+favou?r\s+of|replaced\s+(?:by|with)|renamed\s+to|pass)"
+    name = r"[`'\"]*[A-Za-z_][\w.]*(?:\(\))?[`'\"]*"
+    # The second must look like a name: quoted, dotted or with an underscore ("`atol` and `rtol`"),
+    # or followed by what names are ("atol and rtol keywords"); not "`width_method` and will be".
+    other = (
+        r"(?:[`'\"][A-Za-z_][\w.]*(?:\(\))?[`'\"]|[A-Za-z_]\w*[._][\w.]*|"
+        r"[A-Za-z_]\w*(?=\s+(?:instead|keywords?|parameters?|arguments?)\b))"
+    )
+    several = rf"{lead}{_GAP}{name}(?:\s*=\S*)?\s*(?:,|\band\b|\bor\b)\s*{other}"
+    return re.search(several, message, re.IGNORECASE) is not None
+
+
+def passes_old_value(message: str, new: str, old: str) -> bool:
+    """Whether the message's ``new=VALUE`` suggestion, if any, passes the old parameter's value as it is
+    (``density_norm={scale}``): a rename. ``errorbar={repr(errorbar)}`` or ``err_kws={...}`` is not."""
+    value = assigned_value(message, new)
+    if value is None:
+        return True
+    inner = value.removeprefix("{").removesuffix("}").removesuffix("!r")
+    return inner in (old, f"repr({old})")
 
 
 def resolve(

@@ -8,13 +8,15 @@ the facts found for one API are merged, so that ``deprecated_in``, ``removed_in`
 
 Every entry follows ``docs/knowledge-base.md`` and passes :func:`recode_lsp.engine.knowledge.parse_entry`;
 ``confidence`` (0..1) and ``provenance`` (library, both versions, file and line of the evidence)
-travel beside it (see :mod:`recode_lsp.kb.overlay` for how they are written).
+travel beside the record (:class:`ScrapedEntry`); :mod:`recode_lsp.kb.overlay` writes them as the
+entry's last two keys.
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import re
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
@@ -40,12 +42,14 @@ CONFIDENCE = {
     "parameter removed": 0.9,
     "keyword moved": 0.75,
     "default changed": 0.8,
+    "sentinel default": 0.8,
 }
 #: Similarity (0..100) above which a removed and an added object are taken as one moved object.
 MOVE_SAME_NAME = 80.0
 RENAME_SIMILAR = 90.0
-#: Schema keys written on every entry, in order; ``restored_in`` only when set, and ``confidence``
-#: / ``provenance`` travel in the metadata comment beside the entry (:mod:`recode_lsp.kb.overlay`).
+#: Schema keys of every record, in order; ``restored_in`` only when set, and ``confidence`` /
+#: ``provenance`` kept beside the record (:class:`ScrapedEntry`) until :mod:`recode_lsp.kb.overlay`
+#: writes them.
 _RECORD_FIELDS = tuple(k for k in FIELDS if k not in ("restored_in", "confidence", "provenance"))
 #: The ``doc`` text is cut here (hover and prompts want the gist, not the whole docstring).
 DOC_LIMIT = 800
@@ -132,11 +136,20 @@ def read(release: Release, *, markers: Sequence[Marker] | None = None, module: A
         if path is None:
             continue
         key = (path, marker.keyword)
-        # The strongest evidence wins: a removal over a deprecation, a decorator over a warning.
+        # The strongest evidence wins: a removal over a deprecation, a decorator or warning over a
+        # sentinel default (which only says that a parameter is deprecated).
         known = snapshot.markers.get(key)
-        if known is None or (marker.state == "removed" and known.state != "removed"):
+        if known is None or _strength(marker) > _strength(known):
             snapshot.markers[key] = marker
     return snapshot
+
+
+def _strength(marker: Marker) -> int:
+    if marker.state == "removed":
+        return 3
+    if marker.evidence == "sentinel default":
+        return 0
+    return 1 if marker.behaviour else 2
 
 
 def read_all(releases: Sequence[Release], *, workers: int | None = None) -> list[Snapshot]:
@@ -219,6 +232,20 @@ class Fact:
     evidence: list[Evidence] = field(default_factory=list)
 
 
+def _version_le(a: str, b: str) -> bool:
+    return Version(a) <= Version(b)
+
+
+def _present(snapshot: Snapshot, path: str, keyword: str | None, marker: Marker | None) -> bool:
+    """Whether user code still reaches the API in ``snapshot``: the object (or a deprecation table
+    that still hands it out), or the parameter in its signature."""
+    if keyword is not None:
+        return keyword in {p.name for p in _parameters(snapshot.lookup(path))}
+    if snapshot.exists(path):
+        return True
+    return marker is not None and marker.state == "deprecated" and marker.evidence.startswith("__getattr__")
+
+
 def _earliest(a: str | None, b: str | None) -> str | None:
     if a is None or b is None:
         return a or b
@@ -252,6 +279,22 @@ class Scraper:
         fact.confidence = max(fact.confidence, confidence)
         if message and not fact.message:
             fact.message = message
+
+    def _deprecated_before(self, fact: Fact, earlier: Marker, where: Evidence, a: str) -> None:
+        """What the old release's deprecation of a since-removed API said: since when, why, instead of what."""
+        fact.deprecated_in = _earliest(fact.deprecated_in, earlier.since or a)
+        if not fact.message:
+            fact.message = earlier.message
+        if earlier.alternative and not fact.alternative:
+            fact.alternative = earlier.alternative
+        if earlier.new_keyword and not fact.new_keyword:
+            fact.new_keyword = earlier.new_keyword
+        if not any((e.file, e.line) == (where.file, where.line) for e in fact.evidence):
+            fact.evidence.append(where)
+
+    @staticmethod
+    def _names_replacement(marker: Marker) -> bool:
+        return bool(marker.alternative) or next(replacement_module.candidates(marker.message), None) is not None
 
     def run(self) -> list[Fact]:
         for before, after in zip(self.snapshots, self.snapshots[1:], strict=False):
@@ -287,6 +330,27 @@ class Scraper:
                 )
                 continue
             about = "behaviour" if marker.behaviour else ("keyword" if keyword else "object")
+            if (
+                not marker.behaviour
+                and marker.removal is not None
+                and _version_le(marker.removal, b)
+                and not _present(new, path, keyword, marker)
+            ):
+                # "will be removed in X", X has come, and the API is really gone: a removal.
+                fact = self._fact(path, keyword, scope, about)
+                if _present(old, path, keyword, earlier):
+                    gone_in = b
+                else:
+                    gone_in = marker.removal if _version_le(marker.removal, a) else a
+                fact.removed_in = _earliest(fact.removed_in, gone_in)
+                since = marker.since or (earlier.since if earlier is not None else None)
+                fact.deprecated_in = _earliest(fact.deprecated_in, since or a)
+                if marker.alternative and not fact.alternative:
+                    fact.alternative = marker.alternative
+                if marker.new_keyword and not fact.new_keyword:
+                    fact.new_keyword = marker.new_keyword
+                self._note(fact, evidence(marker, marker.evidence), CONFIDENCE["removed"], marker.message)
+                continue
             fact = self._fact(path, keyword, scope, about)
             fact.deprecated_in = _earliest(fact.deprecated_in, marker.since or (a if earlier is not None else b))
             if marker.new_keyword:
@@ -301,6 +365,10 @@ class Scraper:
             if marker.behaviour:
                 kind = "behaviour"
             self._note(fact, evidence(marker, marker.evidence), CONFIDENCE[kind], marker.message)
+
+        def old_deprecation(path: str, keyword: str | None = None) -> Marker | None:
+            marker = old.markers.get((path, keyword))
+            return marker if marker is not None and marker.state == "deprecated" and not marker.behaviour else None
 
         # 2. Public names of the old release that the new one lacks.
         removed = [p for p in old.objects if p not in new.objects and (p, None) not in new.markers]
@@ -317,26 +385,37 @@ class Scraper:
             owner = path.rpartition(".")[0]
             ancestors = [".".join(path.split(".")[:n]) for n in range(1, path.count(".") + 1)]
             covered = any(a in old.objects and a not in new.objects for a in ancestors) and path not in moves
-            if covered:
-                continue  # inside a removed module or class: the entry for that covers it
+            if covered and old_deprecation(path) is None:
+                continue  # inside a removed module or class: the entry for that covers it (unless it said more)
             if self._scope(old, path) == "member" and owner not in old.objects:
                 continue
             target = old.objects[path]
             fact = self._fact(path, None, self._scope(old, path), "object")
             fact.removed_in = _earliest(fact.removed_in, b)
-            earlier = old.markers.get((path, None))
-            if earlier is not None and earlier.state == "deprecated":
-                fact.deprecated_in = _earliest(fact.deprecated_in, earlier.since or a)
-                if not fact.message:
-                    fact.message = earlier.message
-                if earlier.alternative and not fact.alternative:
-                    fact.alternative = earlier.alternative
             # A module-level constant is often an implementation detail that happened to be public.
             weight = CONFIDENCE["removed"] if (target.is_function or target.is_class or target.is_module) else 0.6
             self._note(fact, evidence(_where(target, old), "removed"), weight)
-            if path in moves and fact.new is None:
+            earlier = old_deprecation(path)
+            if earlier is not None:
+                self._deprecated_before(fact, earlier, evidence(earlier, f"{earlier.evidence} (deprecation)"), a)
+            if path in moves and fact.new is None and not (earlier is not None and self._names_replacement(earlier)):
                 fact.new, fact.similarity = moves[path]
                 fact.matched = "similarity"
+        # Names only a deprecation table of the old release provided (``__getattr__``), gone now.
+        for (path, keyword), earlier in old.markers.items():
+            if (
+                keyword is not None
+                or earlier.state != "deprecated"
+                or earlier.behaviour
+                or path in old.objects
+                or new.exists(path)
+                or (path, None) in new.markers
+            ):
+                continue
+            fact = self._fact(path, None, self._scope(old, path), "object")
+            fact.removed_in = _earliest(fact.removed_in, b)
+            self._note(fact, evidence(earlier, "removed"), CONFIDENCE["removed"])
+            self._deprecated_before(fact, earlier, evidence(earlier, f"{earlier.evidence} (deprecation)"), a)
 
         # 3. Parameters, from griffe's breaking changes.
         import griffe
@@ -364,18 +443,23 @@ class Scraper:
                 fact = self._fact(target, parameter.name, scope, "keyword")
                 fact.removed_in = _earliest(fact.removed_in, b)
                 renamed = _positional_rename(old.objects.get(path), breakage.obj, parameter.name)
-                earlier = old.markers.get((target, parameter.name))
-                if earlier is not None:
-                    fact.deprecated_in = _earliest(fact.deprecated_in, earlier.since or a)
+                earlier = old_deprecation(target, parameter.name)
+                if earlier is not None and earlier.new_keyword and not fact.new_keyword:
+                    fact.new_keyword = earlier.new_keyword
                 if renamed and not fact.new_keyword:
                     fact.new_keyword = renamed
                     self._note(fact, evidence(where, "parameter renamed"), CONFIDENCE["keyword moved"])
                 else:
                     self._note(fact, evidence(where, "parameter removed"), CONFIDENCE["parameter removed"])
+                if earlier is not None:
+                    self._deprecated_before(fact, earlier, evidence(earlier, f"{earlier.evidence} (deprecation)"), a)
             else:
                 before_default = str(parameter.default).rpartition(".")[2].lower()
-                if before_default == str(breakage.new_value.default).rpartition(".")[2].lower():
+                after_default = str(breakage.new_value.default).rpartition(".")[2].lower()
+                if before_default == after_default:
                     continue  # the same value spelled differently (``Inf`` -> ``np.inf``)
+                if after_default.strip("'\"_") == "deprecated":
+                    continue  # the parameter was deprecated (a marker says so), not given a new default
                 existing = self.facts.get((target, None))
                 if existing is not None and existing.about == "object":
                     continue  # a deprecation or removal of the API says more than its default
@@ -429,11 +513,15 @@ class Scraper:
         """A name removed in Vj that a later release has again was restored there."""
         labels = [s.release.label for s in self.snapshots]
         for fact in self.facts.values():
-            if fact.removed_in is None or fact.keyword is not None or fact.about != "object":
+            if fact.removed_in is None or fact.about == "behaviour":
                 continue
             start = labels.index(fact.removed_in) if fact.removed_in in labels else len(labels)
             for snapshot in self.snapshots[start + 1 :]:
-                if snapshot.exists(fact.old) and not snapshot.stubbed(fact.old):
+                if fact.keyword is not None:
+                    back = fact.keyword in {p.name for p in _parameters(snapshot.lookup(fact.old))}
+                else:
+                    back = snapshot.exists(fact.old) and not snapshot.stubbed(fact.old)
+                if back:
                     fact.restored_in = snapshot.release.label
                     break
 
@@ -545,7 +633,7 @@ def _doc(snapshot: Snapshot, path: str | None) -> str | None:
 
 
 def build_entries(
-    library: str, facts: Iterable[Fact], snapshots: Sequence[Snapshot], *, id_prefix: str
+    library: str, facts: Iterable[Fact], snapshots: Sequence[Snapshot], *, id_prefix: str, first_number: int = 1
 ) -> tuple[list[ScrapedEntry], list[str]]:
     """Knowledge-base entries for ``facts``; also the problems of facts that made no valid entry."""
     first, last = snapshots[0], snapshots[-1]
@@ -562,14 +650,26 @@ def build_entries(
         message = " ".join(fact.message.split())
         confidence = fact.confidence
         old_object = next((s.lookup(fact.old) for s in snapshots if s.exists(fact.old)), None)
-        if fact.keyword is not None:
+        if fact.about == "behaviour":
+            # A default, or one use of the API (a value of ``old_keyword``, when set): display only.
+            record.update(kind="behaviour_change", fix="display", note=message, doc=_doc(last, fact.old))
+        elif fact.keyword is not None:
             new_keyword = fact.new_keyword
             if new_keyword is None:
                 new_parameters = {p.name for p in _parameters(last.lookup(fact.old))}
-                for candidate in replacement_module.candidates(message):
-                    if candidate in new_parameters and candidate != fact.keyword:
-                        new_keyword = candidate
-                        break
+                offered = [
+                    c
+                    for c in replacement_module.keyword_candidates(message)
+                    if c in new_parameters and c != fact.keyword
+                ]
+                # One new parameter, given the old one's value: "Pass `density_norm={scale}`" renames;
+                # "Use `errorbar=('ci', {ci})`" or "in favour of `bw_method` and `bw_adjust`" does not.
+                if (
+                    len(offered) == 1
+                    and not replacement_module.offers_several(message)
+                    and replacement_module.passes_old_value(message, offered[0], fact.keyword)
+                ):
+                    new_keyword = offered[0]
             if new_keyword:
                 record.update(kind="keyword_rename", new_keyword=new_keyword, fix="safe")
             else:
@@ -580,14 +680,21 @@ def build_entries(
                 else f"Keyword `{fact.keyword}` was removed."
             )
             record["doc"] = _doc(last, fact.old)
-        elif fact.about == "behaviour":
-            record.update(kind="behaviour_change", fix="display", note=message, doc=_doc(last, fact.old))
         else:
             new, raw = fact.new, None
             if fact.matched != "similarity":
                 new = None
-                for text in ([fact.alternative] if fact.alternative else []) + [message]:
-                    for candidate in replacement_module.candidates(text) if text != fact.alternative else [text]:
+                alternative = _plain(fact.alternative) if fact.alternative else None
+                if alternative is not None and not _is_dotted(alternative.removesuffix("()")):
+                    # Not one name ("``colormaps[name]`` or ``colormaps.get_cmap(obj)``"): say it as it is.
+                    raw, alternative = alternative, None
+                texts = [] if raw is not None else [alternative, message] if alternative else [message]
+                for text in texts:
+                    if text == alternative:
+                        names: Iterable[str] = [text.removesuffix("()")]
+                    else:
+                        names = replacement_module.candidates(text)
+                    for candidate in names:
                         raw = raw or candidate
                         new = replacement_module.resolve(
                             candidate, old=fact.old, top=top, exists=last.exists, public=public
@@ -597,7 +704,18 @@ def build_entries(
                         new = None
                     if new is not None:
                         break
-            if new is not None:
+            owner = fact.old.rpartition(".")[0]
+            if fact.scope == "member" and raw is not None and "." not in raw and fact.matched != "similarity":
+                # "Use `n_features_in_` instead" on a member means the class's own (which griffe may
+                # not see: set in ``fit``), not another class's that happens to be public.
+                new = new if new is not None and new.rpartition(".")[0] == owner else None
+            if new is None and raw is not None and fact.scope == "member" and _is_dotted(raw) and "." not in raw:
+                record.update(
+                    kind="removal_with_replacement",
+                    replacement=f"`{owner}.{raw}`",
+                    fix="display",
+                )
+            elif new is not None:
                 new_object = last.lookup(new)
                 ok = compatible(old_object, new_object)
                 same_class = new.rpartition(".")[0] == fact.old.rpartition(".")[0]
@@ -616,7 +734,7 @@ def build_entries(
                         confidence = round(0.3 + 0.3 * fact.similarity / 100, 2)
                     record.update(kind="removal_with_replacement", replacement=f"`{new}`", fix="display")
                 record["doc"] = _doc(last, new)
-            elif raw is not None and "." in raw:  # a bare unresolved word ("use one of") is no replacement
+            elif raw is not None and ("." in raw or " " in raw):  # a bare unresolved word ("use one of") is not
                 record.update(kind="removal_with_replacement", replacement=raw, fix="display")
                 confidence = max(0.3, confidence - 0.2)
             else:
@@ -647,7 +765,7 @@ def build_entries(
     entries.sort(key=lambda e: (e.record["old"], e.record["old_keyword"] or ""))
     valid: list[ScrapedEntry] = []
     for entry in entries:
-        entry.record["id"] = f"{id_prefix}{len(valid) + 1:03d}"
+        entry.record["id"] = f"{id_prefix}{first_number + len(valid):03d}"
         ordered = {key: entry.record.get(key) for key in _RECORD_FIELDS}
         if entry.record.get("restored_in"):
             ordered["restored_in"] = entry.record["restored_in"]
@@ -661,21 +779,61 @@ def build_entries(
     return valid, problems
 
 
-def default_prefix(library: str) -> str:
-    """An id prefix of the library's own (``KBLIB``), never one of the shipped ones."""
-    from recode_lsp.api_docs import top_package
+def _plain(text: str) -> str:
+    """Text of reStructuredText markup stripped: ``:func:`~a.b``` -> ``a.b``, double backticks dropped."""
+    text = re.sub(r":\w+:`~?([^`]+)`", r"\1", text)
+    return " ".join(text.replace("``", "").replace("`", "").split())
 
+
+def _is_dotted(text: str) -> bool:
+    return bool(re.fullmatch(r"[A-Za-z_][\w]*(\.[A-Za-z_][\w]*)*", text))
+
+
+def default_prefix(library: str) -> str:
+    """The library's id prefix: its facts file's ``id_prefix`` (``SKL``), else its package name in
+    capitals (``KBLIB``)."""
+    from recode_lsp.api_docs import top_package
+    from recode_lsp.engine.facts import library_facts
+
+    facts = library_facts(library)
+    if facts is not None:
+        return facts.id_prefix
     letters = "".join(c for c in top_package(library).upper() if c.isalnum())
     if not letters or not letters[0].isalpha():
         letters = "X" + letters
     return letters
 
 
+def first_free_number(prefix: str) -> int:
+    """The first id number after those the shipped knowledge base uses with ``prefix``, so that
+    scraped ids never clash with shipped ones (``SKL029`` after ``SKL028``)."""
+    import json
+
+    from recode_lsp.engine.knowledge import shipped_files
+
+    pattern = re.compile(rf"{re.escape(prefix)}(\d+)")
+    highest = 0
+    for _, text in shipped_files():
+        for line in text.splitlines():
+            if not line.strip() or line.lstrip().startswith("//"):
+                continue
+            try:
+                found = pattern.fullmatch(str(json.loads(line).get("id", "")))
+            except (ValueError, AttributeError):
+                continue
+            if found:
+                highest = max(highest, int(found.group(1)))
+    return highest + 1
+
+
 def scrape(
     library: str, releases: Sequence[Release], *, id_prefix: str | None = None
 ) -> tuple[list[ScrapedEntry], list[str]]:
-    """Entries for the changes across ``releases`` (oldest first); also the facts that made no entry."""
+    """Entries for the changes across ``releases`` (oldest first); also the facts that made no entry.
+
+    Ids are ``id_prefix`` (default :func:`default_prefix`) and numbers after the shipped ones."""
     ordered = sorted(releases, key=lambda r: Version(r.label))
     snapshots = read_all(ordered)
     facts = Scraper(library, snapshots).run()
-    return build_entries(library, facts, snapshots, id_prefix=id_prefix or default_prefix(library))
+    prefix = id_prefix or default_prefix(library)
+    return build_entries(library, facts, snapshots, id_prefix=prefix, first_number=first_free_number(prefix))
