@@ -10,6 +10,8 @@ nothing of LSP:
 * :mod:`.code_actions` -- quick fixes, fix-all, ignore, the model-fix hook;
 * :mod:`.hover` -- what changed, and the target version's docs;
 * :mod:`.guard` -- a failing handler logs and answers nothing; the server keeps running;
+* :mod:`.transport` -- stdio framing that resynchronises after bad input, a message-size cap,
+  and a JSON-RPC error for every request that cannot be served;
 * :mod:`.main` -- the ``recode-lsp`` command.
 """
 

@@ -4,6 +4,9 @@ An editor starts a language server as a child process and talks JSON-RPC over it
 stdout, so nothing else may be written to stdout: logs go to stderr (which editors show in
 their output panel) or to ``--log-file``. ``--tcp HOST:PORT`` listens on a socket instead,
 for debugging a server started by hand.
+
+A message body larger than ``--max-message-bytes`` (or ``RECODE_LSP_MAX_MESSAGE_BYTES``; 64 MiB
+by default, room for a 50 MB document) is rejected and skipped, never allocated.
 """
 
 from __future__ import annotations
@@ -29,6 +32,12 @@ def build_parser() -> argparse.ArgumentParser:
         default="WARNING",
         choices=("DEBUG", "INFO", "WARNING", "ERROR"),
         help="server log level (default: WARNING)",
+    )
+    parser.add_argument(
+        "--max-message-bytes",
+        metavar="SIZE",
+        help="reject messages larger than this: bytes, or a number with K, M or G"
+        " (default: $RECODE_LSP_MAX_MESSAGE_BYTES, else 64M)",
     )
     parser.add_argument("--log-file", metavar="PATH", help="write the server log here instead of stderr")
     parser.add_argument("--version", action="version", version=f"recode-lsp {__version__}")
@@ -60,6 +69,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     address = _address(args.tcp, parser) if args.tcp else None
+    from recode_lsp.server.transport import max_message_bytes
+
+    try:
+        limit = max_message_bytes(args.max_message_bytes)
+    except ValueError as error:
+        parser.error(f"--max-message-bytes: {error}")
     handler: logging.Handler = (
         logging.FileHandler(args.log_file, encoding="utf-8") if args.log_file else logging.StreamHandler(sys.stderr)
     )
@@ -69,12 +84,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     _tune_runtime()
     from recode_lsp.server.server import create_server
 
-    server = create_server()
+    server = create_server(limit)
     if address is not None:
-        server.start_tcp(*address)
-    else:
-        server.start_io()
-    return 0
+        return server.start_tcp(*address)
+    return server.start_io()
 
 
 if __name__ == "__main__":

@@ -21,7 +21,7 @@ import os
 from collections.abc import Generator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, BinaryIO
 
 from lsprotocol import types
 from pygls.capabilities import get_capability
@@ -30,6 +30,7 @@ from pygls.protocol import LanguageServerProtocol, lsp_method
 
 from recode_lsp import __version__
 from recode_lsp.engine.edits import UTF16
+from recode_lsp.server import transport
 
 logger = logging.getLogger("recode_lsp.server")
 
@@ -90,7 +91,7 @@ class RecodeProtocol(LanguageServerProtocol):
 class RecodeLanguageServer(LanguageServer):
     """``recode-lsp``: version-aware diagnostics, quick fixes and hover for outdated APIs."""
 
-    def __init__(self) -> None:
+    def __init__(self, max_message_bytes: int = transport.DEFAULT_MAX_MESSAGE_BYTES) -> None:
         super().__init__(
             name="recode-lsp",
             version=__version__,
@@ -103,6 +104,8 @@ class RecodeLanguageServer(LanguageServer):
         from recode_lsp.server.settings import SettingsStore
 
         self.client = ClientFeatures()
+        #: The largest message body read (``--max-message-bytes``); a larger one is rejected.
+        self.max_message_bytes = max_message_bytes
         #: Analyses and fixes run here; the event loop only reads and writes messages.
         self.executor = ThreadPoolExecutor(
             max_workers=int(os.environ.get("RECODE_LSP_WORKERS", "2")), thread_name_prefix="recode-analysis"
@@ -137,12 +140,23 @@ class RecodeLanguageServer(LanguageServer):
         self.executor.shutdown(wait=False, cancel_futures=True)
         super().shutdown()
 
+    # pygls's own loops trust every header and drop requests they cannot decode: :mod:`.transport`
+    # reads and answers instead (issue 13).
 
-def create_server() -> RecodeLanguageServer:
+    def start_io(self, stdin: BinaryIO | None = None, stdout: BinaryIO | None = None) -> int:
+        """Serve over stdio until ``exit`` or the end of the input; the process's exit code."""
+        return transport.serve_stdio(self, self.max_message_bytes, stdin, stdout)
+
+    def start_tcp(self, host: str, port: int) -> int:  # type: ignore[override]
+        """Serve one client on ``host:port``; the process's exit code."""
+        return transport.serve_tcp(self, self.max_message_bytes, host, port)
+
+
+def create_server(max_message_bytes: int = transport.DEFAULT_MAX_MESSAGE_BYTES) -> RecodeLanguageServer:
     """A server with every feature registered."""
     from recode_lsp.server import code_actions, diagnostics, documents, hover, settings
 
-    server = RecodeLanguageServer()
+    server = RecodeLanguageServer(max_message_bytes)
     documents.register(server)
     settings.register(server)
     diagnostics.register(server)
