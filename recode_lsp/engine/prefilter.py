@@ -200,6 +200,9 @@ class Prefilter:
             parts = target.split(b".")
             if any(b".".join(parts[:n]) in self.qualified for n in range(1, len(parts) + 1)):
                 return True  # an old module or name is imported directly
+            keywords = self.callable_keywords.get(target)
+            if keywords is not None and _has_keyword(keywords, data):
+                return True  # ``from sklearn.linear_model import Ridge`` ... ``Ridge(normalize=True)``
             locals_by_target[local].append(target)
         if not imported_roots:
             return False

@@ -237,11 +237,6 @@ def test_removal_versions_follow_the_target(tmp_path: Path) -> None:
     assert _severities(path, "scikit-learn==1.2") == [f"{code}:error"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="recode_lsp/engine/prefilter.py skips a file whose only finding is a keyword of a directly imported "
-    "callable (`from sklearn.linear_model import Ridge; Ridge(normalize=True)`); the detector itself reports it",
-)
 def test_keyword_of_a_directly_imported_class_alone_in_a_file(tmp_path: Path) -> None:
     path = tmp_path / "model.py"
     path.write_text("from sklearn.linear_model import Ridge\nmodel = Ridge(normalize=True)\n", encoding="utf-8")
