@@ -517,6 +517,18 @@ class _Phase1:
             raise FixError(_KEPT_REASON)
         if new_module and new_module != old_module and not in_place:
             self._require_unguarded(new_module)
+        if not new_module and change.kind is ChangeKind.MODULE_MOVE and not hasattr(builtins, new_name):
+            # ``from sklearn.externals import joblib`` -> ``import joblib``: a top-level module.
+            if local != new_name:
+                raise FixError(f"`{local}` would have to become `{new_name}`: import `{new_name}` by hand")
+            plan.removed.add(id(alias))
+            if in_place:
+                plan.added.append((new_name, "", None))
+            else:
+                self._require_unguarded(new_name)
+                if not any(m == new_name and a == "" for m, a, _ in self.needed):
+                    self.needed.append((new_name, "", None))
+            return id(statement), False
         if alias.asname:
             if not new_module:
                 raise FixError(f"cannot import the builtin `{new_name}` under an alias")
@@ -679,6 +691,9 @@ class _Phase1:
                 rendered.append("import " + ", ".join(unique))
         by_module: dict[str, list[str]] = {}
         for module, name, asname in plan.added:
+            if not name:  # a whole module: ``import joblib``
+                rendered.append(f"import {module}")
+                continue
             by_module.setdefault(module, []).append(f"{name} as {asname}" if asname else name)
         rendered.extend(
             render_import_from(module, 0, list(dict.fromkeys(n)), indent) for module, n in by_module.items()

@@ -627,3 +627,35 @@ def test_attribute_assigned_in_the_module_is_left_alone(source: str) -> None:
     assert "NPY023" in result.codes
     assert result.source == source
     assert "assigned or deleted" in reasons(result)
+
+
+def test_a_name_moved_to_a_top_level_module_becomes_an_import_of_it() -> None:
+    """``from sklearn.externals import joblib`` -> ``import joblib`` (the new home is a module, not a builtin)."""
+    result = fix(
+        """\
+        from sklearn.externals import joblib
+        model = joblib.load("model.pkl")
+
+
+        def save(obj):
+            from sklearn.externals import joblib
+            joblib.dump(obj, "x")
+        """
+    )
+    assert result.source == textwrap.dedent(
+        """\
+        import joblib
+        model = joblib.load("model.pkl")
+
+
+        def save(obj):
+            import joblib
+            joblib.dump(obj, "x")
+        """
+    )
+
+
+def test_an_aliased_import_of_a_moved_module_is_left_with_a_reason() -> None:
+    result = fix("from sklearn.externals import joblib as jl\njl.load('m')\n")
+    assert result.source == "from sklearn.externals import joblib as jl\njl.load('m')\n"
+    assert "`jl` would have to become `joblib`: import `joblib` by hand" in reasons(result)
