@@ -7,6 +7,8 @@ error (pre-commit's contract, as pyupgrade and ruff use it).
 from __future__ import annotations
 
 import argparse
+import contextlib
+import json
 import os
 import sys
 import time
@@ -21,6 +23,7 @@ if TYPE_CHECKING:
     from recode_lsp.cli.report import FileDiff
     from recode_lsp.cli.runner import FileResult, RunSettings
     from recode_lsp.engine.knowledge import KnowledgeBase
+    from recode_lsp.engine.versions import Targets
 
 EXIT_CLEAN = 0
 EXIT_FOUND = 1
@@ -44,6 +47,46 @@ def build_parser() -> argparse.ArgumentParser:
     )
     mode.add_argument("--apply", dest="mode", action="store_const", const="apply", help="write the fixes to the files")
     parser.add_argument("--format", choices=("text", "json", "sarif", "github"), default="text", help="report format")
+    parser.add_argument(
+        "--output-file", "-o", type=Path, default=None, metavar="FILE", help="write the report to FILE, not stdout"
+    )
+    parser.add_argument(
+        "--statistics",
+        action="store_true",
+        help="print the number of findings per rule id instead of each finding",
+    )
+    parser.add_argument(
+        "--show-fixes", action="store_true", help="list the fixes applied (--diff: that would be), per file"
+    )
+    parser.add_argument("--exit-zero", action="store_true", help="exit 0 even when something is found (2 stays 2)")
+    parser.add_argument(
+        "--quiet",
+        "-q",
+        action="count",
+        default=0,
+        help="only the findings, no summary; -qq: print no report at all",
+    )
+    parser.add_argument("--silent", action="store_true", help="print no report at all (as -qq)")
+    parser.add_argument(
+        "--stdin-filename",
+        default=None,
+        metavar="NAME",
+        help="with PATH '-': the name of the file read from stdin (for the report and the project settings)",
+    )
+    parser.add_argument(
+        "--exclude",
+        action="append",
+        default=None,
+        metavar="PATHS",
+        help="paths to leave out, instead of [tool.recode] exclude (comma-separated, repeatable)",
+    )
+    parser.add_argument(
+        "--extend-exclude",
+        action="append",
+        default=[],
+        metavar="PATHS",
+        help="paths to leave out besides [tool.recode] exclude (comma-separated, repeatable)",
+    )
     parser.add_argument(
         "--target",
         action="append",
@@ -94,6 +137,29 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         metavar="LIB",
         help="print the knowledge base (optionally of one library) and exit",
+    )
+    gate = parser.add_argument_group(
+        "test-gated fixes",
+        "with --apply: run your test command (your own program, at your request, through the shell, in the "
+        "project root) before and after each batch of fixes, and revert the fixes it fails with",
+    )
+    gate.add_argument("--test", metavar="CMD", default=None, help='the test command, e.g. "python -m pytest -q"')
+    gate.add_argument(
+        "--test-batch-size",
+        type=int,
+        default=None,
+        metavar="N",
+        help="fixes applied before each test run (default: 20)",
+    )
+    gate.add_argument(
+        "--test-timeout", type=float, default=None, metavar="S", help="seconds one test run may take (default: 600)"
+    )
+    gate.add_argument(
+        "--test-budget",
+        type=float,
+        default=None,
+        metavar="S",
+        help="seconds all test runs may take together; fixes not tried by then are left out (default: 3600)",
     )
     model = parser.add_argument_group(
         "model fixes",
@@ -357,23 +423,100 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_ERROR
 
 
-def _run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
-    from recode_lsp.cli.config import ConfigError, find_project_root, load_config
-    from recode_lsp.engine.knowledge import KnowledgeBaseError, load_knowledge_base
-    from recode_lsp.engine.versions import parse_target
-
-    if args.list_changes is not None:
-        return list_changes(args.list_changes, sys.stdout)
-    paths: list[Path] = args.paths or [Path(".")]
-    missing = [str(p) for p in paths if not p.exists()]
-    if missing:
-        parser.error(f"no such file or folder: {', '.join(missing)}")
+def _check_arguments(args: argparse.Namespace, parser: argparse.ArgumentParser) -> bool:
+    """Usage errors (exit 2, argparse's message); returns whether the source comes from stdin."""
+    stdin = [str(p) for p in args.paths] == ["-"] or (not args.paths and args.stdin_filename is not None)
+    if "-" in [str(p) for p in args.paths] and not stdin:
+        parser.error("'-' (read stdin) cannot be combined with other paths")
+    if args.stdin_filename is not None and not stdin:
+        parser.error("--stdin-filename goes with '-' as the path (the source read from stdin)")
+    if not stdin:
+        missing = [str(p) for p in args.paths if not p.exists()]
+        if missing:
+            parser.error(f"no such file or folder: {', '.join(missing)}")
     if args.jobs is not None and args.jobs < 1:
         parser.error("--jobs must be at least 1")
     if args.model is not None and not args.model.startswith(("http://", "https://")):
         parser.error(f"--model must be an http(s) URL, not {args.model!r}")
     if args.model_timeout <= 0:
         parser.error("--model-timeout must be positive")
+    if args.statistics and args.format in ("sarif", "github"):
+        parser.error(f"--statistics prints text or json, not {args.format}")
+    if stdin and args.model is not None:
+        parser.error("--model fixes files, not stdin")
+    gate_options = ("test_batch_size", "test_timeout", "test_budget")
+    if args.test is None:
+        given = [name for name in gate_options if getattr(args, name) is not None]
+        if given:
+            parser.error(f"--{given[0].replace('_', '-')} goes with --test")
+    else:
+        if args.mode != "apply":
+            parser.error("--test goes with --apply (it decides which fixes to keep)")
+        if stdin:
+            parser.error("--test runs your tests on the files it fixes, not on stdin")
+        if args.model is not None:
+            parser.error("--test does not gate model fixes yet; run --model without --test")
+        if not args.test.strip():
+            parser.error("--test needs a command, e.g. --test 'python -m pytest -q'")
+        if args.test_batch_size is not None and args.test_batch_size < 1:
+            parser.error("--test-batch-size must be at least 1")
+        for name in ("test_timeout", "test_budget"):
+            value = getattr(args, name)
+            if value is not None and value <= 0:
+                parser.error(f"--{name.replace('_', '-')} must be positive")
+    return stdin
+
+
+def _quietness(args: argparse.Namespace) -> int:
+    """0: the full report; 1 (-q): no summary; 2 (-qq, --silent): no report."""
+    return 2 if args.silent else min(args.quiet, 2)
+
+
+def _resolved_targets(targets: Targets, wanted: Sequence[str]) -> dict[str, dict[str, str | None]]:
+    """Each checked library's target version and where it came from (``summary.targets`` in JSON)."""
+    resolved: dict[str, dict[str, str | None]] = {}
+    for library in wanted:
+        source = targets.by_library.get(library)
+        if source is None:
+            resolved[library] = {"version": None, "source": "none: checked against the newest version known"}
+        else:
+            resolved[library] = {"version": str(source.version), "source": source.origin}
+    return resolved
+
+
+def _read_stdin() -> bytes:
+    buffer = getattr(sys.stdin, "buffer", None)
+    if buffer is not None:
+        data: bytes = buffer.read()
+        return data
+    return sys.stdin.read().encode("utf-8")
+
+
+def _run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    if args.list_changes is not None:
+        return list_changes(args.list_changes, sys.stdout)
+    stdin = _check_arguments(args, parser)
+    if args.output_file is None:
+        return _run_to(args, parser, stdin, sys.stdout)
+    try:
+        args.output_file.parent.mkdir(parents=True, exist_ok=True)
+        handle = open(args.output_file, "w", encoding="utf-8", newline="")  # noqa: SIM115
+    except OSError as exc:
+        sys.stderr.write(f"recode-migrate: cannot write {args.output_file}: {exc.strerror or exc}\n")
+        return EXIT_ERROR
+    with handle:
+        return _run_to(args, parser, stdin, handle)
+
+
+def _run_to(args: argparse.Namespace, parser: argparse.ArgumentParser, stdin: bool, out: TextIO) -> int:
+    """The run, with the report written to ``out`` (stdout or ``--output-file``)."""
+    from recode_lsp.cli.config import ConfigError, find_project_root, load_config
+    from recode_lsp.engine.knowledge import KnowledgeBaseError, load_knowledge_base
+    from recode_lsp.engine.versions import parse_target
+
+    quiet = _quietness(args)
+    paths: list[Path] = [] if stdin else (args.paths or [Path(".")])
+    stdin_name = args.stdin_filename or "-"
     cli_targets = {}
     for text in args.target:
         try:
@@ -381,7 +524,8 @@ def _run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         except ValueError as exc:
             parser.error(str(exc))
         cli_targets[library] = version
-    root = find_project_root(paths[0])
+    root = find_project_root(Path(args.stdin_filename) if args.stdin_filename else Path.cwd()) if stdin else None
+    root = root or find_project_root(paths[0])
     try:
         config = load_config(root)
         kb = load_knowledge_base(config.extra_changes)
@@ -395,12 +539,21 @@ def _run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         return EXIT_ERROR
 
     from recode_lsp.cli.files import DEFAULT_MAX_FILE_SIZE, dirty_files, discover
-    from recode_lsp.cli.report import write_github, write_json, write_sarif, write_text
-    from recode_lsp.cli.runner import ResultCache, RunSettings, run_files
+    from recode_lsp.cli.report import (
+        statistics,
+        unified_diff_bytes,
+        write_fixes,
+        write_github,
+        write_json,
+        write_sarif,
+        write_statistics,
+        write_text,
+    )
+    from recode_lsp.cli.runner import ResultCache, RunSettings, init_worker, process_data, run_files
     from recode_lsp.engine.options import DetectOptions
     from recode_lsp.engine.versions import resolve_targets
 
-    if args.mode == "apply" and not args.allow_dirty:
+    if args.mode == "apply" and not args.allow_dirty and not stdin:
         dirty = dirty_files(paths)
         if dirty:
             shown = ", ".join(dirty[:5]) + (" ..." if len(dirty) > 5 else "")
@@ -432,8 +585,9 @@ def _run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         ignore=ignore,
         libraries=config.libraries,
     )
+    exclude = (_split(args.exclude) if args.exclude is not None else config.exclude) + _split(args.extend_exclude)
     try:
-        files = discover(paths, config.exclude)
+        files = [] if stdin else discover(paths, exclude)
     except FileNotFoundError as exc:
         sys.stderr.write(f"recode-migrate: {exc}\n")
         return EXIT_ERROR
@@ -443,64 +597,145 @@ def _run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
 
         installed = installed_versions(kb.libraries)
     settings = RunSettings(args.mode, unsafe, options, installed)
-    cache = None if args.no_cache else ResultCache(root, kb, options)
-    jobs = args.jobs or os.cpu_count() or 1
-    progress = Progress(sys.stderr)
-    limit = next(
-        size for size in (args.max_file_size, config.max_file_size, DEFAULT_MAX_FILE_SIZE) if size is not None
-    )
-    checked, oversized = _sized(files, limit)
-    by_path = dict(zip(checked, run_files(checked, kb, settings, jobs, cache, progress), strict=True))
-    results = [oversized[path] if path in oversized else by_path[path] for path in files]
-    progress.close()
+    gate = None
+    if args.test is not None:
+        from recode_lsp.cli import test_gate
+
+        gate = test_gate.TestGate(
+            args.test,
+            root,
+            timeout=args.test_timeout or test_gate.DEFAULT_TIMEOUT,
+            budget=args.test_budget or test_gate.DEFAULT_BUDGET,
+            batch_size=args.test_batch_size or test_gate.DEFAULT_BATCH_SIZE,
+            progress=sys.stderr,
+        )
+        before = gate.baseline()
+        if not before.passed:
+            sys.stderr.write(
+                f"recode-migrate: --test: `{args.test}` fails before any fix ({before.status(gate.timeout)}) in "
+                f"{root}; nothing was changed. Make it pass first. The end of its output:\n"
+            )
+            sys.stderr.writelines(f"    | {line}\n" for line in before.excerpt().splitlines())
+            return EXIT_ERROR
+    stdin_data = b""
+    if stdin:
+        stdin_data = _read_stdin()
+        init_worker(kb, settings)
+        results = [process_data(stdin_name, stdin_data)]
+        results[0].read_digest = None
+    else:
+        cache = None if args.no_cache else ResultCache(root, kb, options)
+        jobs = args.jobs or os.cpu_count() or 1
+        progress = Progress(sys.stderr)
+        limit = next(
+            size for size in (args.max_file_size, config.max_file_size, DEFAULT_MAX_FILE_SIZE) if size is not None
+        )
+        checked, oversized = _sized(files, limit)
+        by_path = dict(zip(checked, run_files(checked, kb, settings, jobs, cache, progress), strict=True))
+        results = [oversized[path] if path in oversized else by_path[path] for path in files]
+        progress.close()
     if args.model is not None:
         _model_fixes(args, results, kb, settings, unsafe)
 
-    out = sys.stdout
-    # stdout carries one thing: the patch (text format; the report then goes to stderr) or the
-    # machine-readable report (json and sarif carry the patches inside; github's go to stderr).
-    diffs = _diffs(results, Path.cwd()) if args.mode == "diff" else None
+    report_root = Path.cwd()
+    # stdout carries one thing: the patch (text format; the report then goes to stderr), the
+    # fixed source (stdin with --apply; the report goes to stderr) or the machine-readable report
+    # (json and sarif carry the patches inside; github's go to stderr).
+    diffs: list[FileDiff] | None = None
+    if args.mode == "diff" and stdin:
+        from recode_lsp.cli.report import FileDiff, relative
+
+        diffs = []
+        new = results[0].new_bytes
+        if new is not None and new != stdin_data:
+            encoding = "utf-8"
+            from recode_lsp.cli.files import DecodeError, decode_source
+
+            with contextlib.suppress(DecodeError):
+                encoding = decode_source(stdin_data).encoding
+            patch = unified_diff_bytes(stdin_name, stdin_data, new, report_root)
+            diffs.append(FileDiff(relative(stdin_name, report_root), patch, encoding))
+    elif args.mode == "diff":
+        diffs = _diffs(results, report_root)
+    report_out = out
+    if stdin and args.mode == "apply":
+        _write_bytes(sys.stdout, results[0].new_bytes if results[0].new_bytes is not None else stdin_data)
+        if args.output_file is None:
+            report_out = sys.stderr
     if diffs and args.format in ("text", "github"):
         _write_bytes(out if args.format == "text" else sys.stderr, b"".join(diff.patch for diff in diffs))
     written = 0
     write_failed = False
-    if args.mode == "apply":
+    gate_json = None
+    if args.mode == "apply" and gate is not None:
+        from recode_lsp.cli import test_gate
+
+        gated = test_gate.gated_files(results, kb, settings)
+        outcome = gate.run(gated)
+        test_gate.update_results(outcome, gated, args.test, gate.timeout)
+        written = sum(1 for file in gated if file.on_disk)
+        test_gate.write_gate_report(sys.stderr, outcome, args.test, gate.timeout, report_root)
+        gate_json = test_gate.gate_json(outcome, args.test, gate.timeout, report_root)
+        write_failed = (
+            outcome.broken
+            or outcome.stopped == "interrupted"
+            or (outcome.stopped is not None and not outcome.stopped.startswith("the test budget"))
+        )
+    elif args.mode == "apply" and not stdin:
         from recode_lsp.cli.writes import write_results
 
-        outcome = write_results(results)
-        written = len(outcome.written)
-        for leftover in outcome.removed_leftovers:
+        outcome_writes = write_results(results)
+        written = len(outcome_writes.written)
+        for leftover in outcome_writes.removed_leftovers:
             sys.stderr.write(f"recode-migrate: removed {leftover} (left by an interrupted --apply)\n")
         # Every file that was not written, once the writes are done (the others went on).
-        for problem in outcome.problems:
+        for problem in outcome_writes.problems:
             sys.stderr.write(f"recode-migrate: {problem.path}: not written: {problem.reason}\n")
-        if outcome.problems:
+        if outcome_writes.problems:
             sys.stderr.write(
-                f"recode-migrate: {len(outcome.problems)} of {len(outcome.problems) + written} files with fixes "
-                "were not written (reasons above)\n"
+                f"recode-migrate: {len(outcome_writes.problems)} of {len(outcome_writes.problems) + written} "
+                "files with fixes were not written (reasons above)\n"
             )
-        if outcome.interrupted is not None:
+        if outcome_writes.interrupted is not None:
             sys.stderr.write(
-                f"recode-migrate: interrupted by {outcome.interrupted}: {written} files written, "
-                f"{len(outcome.not_attempted)} left unchanged\n"
+                f"recode-migrate: interrupted by {outcome_writes.interrupted}: {written} files written, "
+                f"{len(outcome_writes.not_attempted)} left unchanged\n"
             )
-        write_failed = bool(outcome.problems or outcome.interrupted)
-    report_root = Path.cwd()
-    if not results:
+        write_failed = bool(outcome_writes.problems or outcome_writes.interrupted)
+    elif stdin and args.mode == "apply":
+        written = int(results[0].new_bytes is not None and results[0].new_bytes != stdin_data)
+    if not results and quiet < 2:
         sys.stderr.write("recode-migrate: warning: No Python files found under the given path(s)\n")
-    if args.format == "json":
-        write_json(out, results, report_root, diffs=diffs)
-    elif args.format == "sarif":
-        write_sarif(out, results, report_root, kb, diffs=diffs)
-    elif args.format == "github":
-        write_github(out, results, report_root)
-    elif results:
-        # With a diff on stdout the human report goes to stderr, so the diff stays a patch.
-        write_text(sys.stderr if args.mode == "diff" else out, results, report_root, unsafe, args.mode)
+    if quiet < 2:
+        rows = statistics(results, kb, unsafe) if args.statistics else None
+        if args.format == "json" and rows is not None:
+            report_out.write(json.dumps(rows) + "\n")
+        elif args.format == "json":
+            write_json(
+                report_out,
+                results,
+                report_root,
+                diffs=diffs,
+                targets=_resolved_targets(targets, wanted),
+                test_gate=gate_json,
+            )
+        elif args.format == "sarif":
+            write_sarif(report_out, results, report_root, kb, diffs=diffs)
+        elif args.format == "github":
+            write_github(report_out, results, report_root)
+        elif results:
+            # With a diff on stdout the human report goes to stderr, so the diff stays a patch.
+            text_out = sys.stderr if args.mode == "diff" else report_out
+            if rows is not None:
+                write_statistics(text_out, rows)
+            write_text(text_out, results, report_root, unsafe, args.mode, summary=quiet == 0, findings=rows is None)
+            if args.show_fixes and args.mode != "check":
+                write_fixes(text_out, results, report_root, args.mode)
     if write_failed:
         return EXIT_ERROR
     found = any(r.records or r.error for r in results)
-    return EXIT_FOUND if found or written else EXIT_CLEAN
+    code = EXIT_FOUND if found or written else EXIT_CLEAN
+    return EXIT_CLEAN if args.exit_zero else code
 
 
 if __name__ == "__main__":

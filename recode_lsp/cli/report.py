@@ -35,8 +35,18 @@ def fix_marker(record: Record, unsafe: bool) -> str:
     return ""
 
 
-def write_text(out: TextIO, results: Sequence[FileResult], root: Path, unsafe: bool, mode: str) -> None:
-    for result in results:
+def write_text(
+    out: TextIO,
+    results: Sequence[FileResult],
+    root: Path,
+    unsafe: bool,
+    mode: str,
+    *,
+    summary: bool = True,
+    findings: bool = True,
+) -> None:
+    """The human report: one line per finding (unless ``findings`` is false), then the summary."""
+    for result in results if findings else ():
         if not (result.records or result.error or result.not_fixed):
             continue
         name = relative(result.path, root)
@@ -53,8 +63,59 @@ def write_text(out: TextIO, results: Sequence[FileResult], root: Path, unsafe: b
             out.write(f"{name}:{record.line}:{record.column}: {record.code} model fix [unsafe]: passed validation\n")
         for record, reason in result.model_rejected:
             out.write(f"{name}:{record.line}:{record.column}: {record.code} model fix rejected: {reason}\n")
-    summary = summarise(results)
-    write_summary(out, results, summary, unsafe, mode)
+    if summary:
+        write_summary(out, results, summarise(results), unsafe, mode)
+
+
+def statistics(results: Sequence[FileResult], kb: KnowledgeBase, unsafe: bool) -> list[dict[str, object]]:
+    """Findings counted per rule id (``--statistics``), the most frequent first, as ruff counts them."""
+    counts: dict[str, int] = {}
+    records: dict[str, Record] = {}
+    for result in results:
+        for record in result.records:
+            counts[record.code] = counts.get(record.code, 0) + 1
+            records.setdefault(record.code, record)
+    rows: list[dict[str, object]] = []
+    for code, count in sorted(counts.items(), key=lambda item: (-item[1], item[0])):
+        record = records[code]
+        change = kb.by_id.get(code)
+        rows.append(
+            {
+                "code": code,
+                "name": change.old if change is not None else record.message,
+                "library": record.library,
+                "count": count,
+                "fix": record.safety,
+                "fixable": record.safety == "safe" or (record.safety == "unsafe" and unsafe),
+            }
+        )
+    return rows
+
+
+def write_statistics(out: TextIO, rows: Sequence[dict[str, object]]) -> None:
+    """``COUNT  ID  [*] NAME`` per rule id (``[*]``: fixed by --apply, ``[unsafe]``: with --unsafe-fixes)."""
+    for row in rows:
+        marker = "[*] " if row["fixable"] else ("[unsafe] " if row["fix"] == "unsafe" else "")
+        out.write(f"{row['count']:>5}\t{row['code']}\t{marker}{row['name']}\n")
+
+
+def write_fixes(out: TextIO, results: Sequence[FileResult], root: Path, mode: str) -> None:
+    """``--show-fixes``: the fixes applied (``--diff``: that would be), per file and rule id."""
+    fixed = [result for result in results if result.fixed or result.model_fixed]
+    total = sum(len(result.fixed) + len(result.model_fixed) for result in fixed)
+    verb = "Fixed" if mode == "apply" else "Would fix"
+    if not total:
+        out.write("No fixes applied.\n" if mode == "apply" else "No fixes to apply.\n")
+        return
+    out.write(f"{verb} {_plural(total, 'finding')}:\n")
+    for result in fixed:
+        out.write(f"- {relative(result.path, root)}:\n")
+        counts: dict[str, int] = {}
+        for record in result.fixed:
+            counts[record.code] = counts.get(record.code, 0) + 1
+        out.writelines(f"    {count} x {code}\n" for code, count in sorted(counts.items()))
+        for record in result.model_fixed:
+            out.write(f"    1 x {record.code} (model fix, line {record.line})\n")
 
 
 def _plural(count: int, noun: str) -> str:
@@ -116,9 +177,19 @@ def record_json(record: Record, name: str) -> dict[str, object]:
 
 
 def write_json(
-    out: TextIO, results: Sequence[FileResult], root: Path, *, diffs: Sequence[FileDiff] | None = None
+    out: TextIO,
+    results: Sequence[FileResult],
+    root: Path,
+    *,
+    diffs: Sequence[FileDiff] | None = None,
+    targets: dict[str, dict[str, str | None]] | None = None,
+    test_gate: dict[str, object] | None = None,
 ) -> None:
-    """The JSON report; with ``--diff``, ``diffs`` holds each fixed file's patch (stdout stays one document)."""
+    """The JSON report; with ``--diff``, ``diffs`` holds each fixed file's patch (stdout stays one document).
+
+    ``targets`` (the resolved target of each library and where it came from) and ``test_gate``
+    (``--apply --test``) go in the summary.
+    """
     findings: list[dict[str, object]] = []
     errors: list[dict[str, str]] = []
     fixed: list[dict[str, object]] = []
@@ -135,7 +206,12 @@ def write_json(
         "findings": findings,
         "fixed": fixed,
         "errors": errors,
-        "summary": {**summarise(results), "files": len(results)},
+        "summary": {
+            **summarise(results),
+            "files": len(results),
+            **({"targets": targets} if targets is not None else {}),
+            **({"test_gate": test_gate} if test_gate is not None else {}),
+        },
     }
     if diffs is not None:
         document["diffs"] = [diff.as_json() for diff in diffs]

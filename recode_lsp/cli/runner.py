@@ -115,6 +115,15 @@ def init_worker(kb: KnowledgeBase, settings: RunSettings) -> None:
 
 def process_file(path_text: str) -> FileResult:
     """Check (and in diff/apply mode fix) one file. Never raises for bad input."""
+    try:
+        data = Path(path_text).read_bytes()
+    except OSError as exc:
+        return FileResult(path_text, error=f"cannot read: {exc.strerror}")
+    return process_data(path_text, data)
+
+
+def process_data(path_text: str, data: bytes) -> FileResult:
+    """Check (and in diff/apply mode fix) ``data``, the bytes of ``path_text`` (or of stdin)."""
     from recode_lsp.cli.files import DecodeError, decode_source
     from recode_lsp.engine.detector import SourceError, analyse, detect
 
@@ -131,11 +140,6 @@ def process_file(path_text: str) -> FileResult:
     assert isinstance(kb, KnowledgeBase) and isinstance(settings, RunSettings)
     assert prefilter is not None and hasattr(prefilter, "may_match")
     result = FileResult(path_text)
-    try:
-        data = Path(path_text).read_bytes()
-    except OSError as exc:
-        result.error = f"cannot read: {exc.strerror}"
-        return result
     result.read_digest = content_digest(data)  # what a write re-checks (cli/writes.py)
     if not _STATE.get("no_prefilter") and not prefilter.may_match(data):
         # Not analysed, but a binary, undecodable or unparsable file is still reported (issue 11).
