@@ -521,13 +521,9 @@ class _Phase1:
             # ``from sklearn.externals import joblib`` -> ``import joblib``: a top-level module.
             if local != new_name:
                 raise FixError(f"`{local}` would have to become `{new_name}`: import `{new_name}` by hand")
+            # Where the old import stood: the binding keeps its place and its guard, if any.
             plan.removed.add(id(alias))
-            if in_place:
-                plan.added.append((new_name, "", None))
-            else:
-                self._require_unguarded(new_name)
-                if not any(m == new_name and a == "" for m, a, _ in self.needed):
-                    self.needed.append((new_name, "", None))
+            plan.added.append((new_name, "", None))
             return id(statement), False
         if alias.asname:
             if not new_module:

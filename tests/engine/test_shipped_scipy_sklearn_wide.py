@@ -155,6 +155,7 @@ SKLEARN_EXPECTED = {
 }
 # With --unsafe-fixes: keyword and attribute renames, get_feature_names_out; removed keywords stay for a person.
 SKLEARN_CHANGED = {
+    2: "import joblib",  # from sklearn.externals import joblib
     14: "ransac = RANSACRegressor(estimator=ridge)",
     15: "bayes = BayesianRidge(max_iter=300)",
     17: "rcv = RidgeCV(store_cv_results=True)",
