@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import ast
 import bisect
+from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import cast
@@ -111,6 +112,9 @@ class Binding:
     type_qname: str | None = None
     node: ast.AST | None = None
     statement: ast.stmt | None = None
+    #: Offset of ``node`` when the binding stands for one of another analysis (an
+    #: :class:`Environment`'s): its node's positions may be stale, this offset is not.
+    node_offset: int | None = None
 
 
 @dataclass
@@ -133,11 +137,63 @@ class ScopeInfo:
 
 @dataclass
 class LocalClass:
+    #: ``<local>.[Outer.]Name#n``: the n-th class of that dotted name in the module, counted in
+    #: source order (position-independent, so a class keeps its key when lines move above it).
     key: str
     name: str
     #: Qualified names of every known base, transitively (including local classes' bases).
     bases: list[str]
     node: ast.ClassDef
+
+
+class ClassTable(dict[str, LocalClass]):
+    """The module's classes by key, with the classes of an :class:`Environment` as a fallback.
+
+    Lookups (``in``, ``get``, ``[]``) see both; iteration sees only the classes the analysed
+    tree defines, so code that walks every class (the code rules) works on that tree alone.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.fallback: dict[str, LocalClass] = {}
+
+    def __contains__(self, key: object) -> bool:
+        return dict.__contains__(self, key) or key in self.fallback
+
+    def __getitem__(self, key: str) -> LocalClass:
+        if dict.__contains__(self, key):
+            return dict.__getitem__(self, key)
+        return self.fallback[key]
+
+    def get(self, key: str, default: LocalClass | None = None) -> LocalClass | None:  # type: ignore[override]
+        value = dict.get(self, key)
+        return value if value is not None else self.fallback.get(key, default)
+
+
+@dataclass
+class Environment:
+    """The module-level names and classes around a chunk of a module (its other statements).
+
+    Analysing a chunk (some top-level statements, parsed alone at their lines) with the
+    environment of the rest of the module gives what analysing the whole module gives for
+    those statements: while the chunk is walked, names and classes bound before it are
+    visible (as in the one pass over the whole module, which has not reached the later ones
+    yet); afterwards, for the detector's lookups, the later ones are too.
+    """
+
+    #: Module-scope bindings of the statements before the chunk, by name, in source order.
+    before: dict[str, list[Binding]] = field(default_factory=dict)
+    #: ... and of the statements after it.
+    after: dict[str, list[Binding]] = field(default_factory=dict)
+    classes_before: dict[str, LocalClass] = field(default_factory=dict)
+    classes_after: dict[str, LocalClass] = field(default_factory=dict)
+    #: How many classes of each dotted name come before the chunk (for their keys).
+    class_counts: Counter[str] = field(default_factory=Counter)
+
+
+def class_key_name(key: str) -> str:
+    """The dotted name in a local class key (``<local>.Outer.Name#2`` -> ``Outer.Name``)."""
+    return key[len("<local>.") :].rpartition("#")[0]
 
 
 class LineIndex:
@@ -201,14 +257,34 @@ def _resolve_relative(module: str | None, level: int, current: str | None) -> st
 class ModuleAnalysis:
     """Scopes, bindings and local classes of one parsed module."""
 
-    def __init__(self, tree: ast.Module, source: str, module_name: str | None = None) -> None:
+    def __init__(
+        self,
+        tree: ast.Module,
+        source: str,
+        module_name: str | None = None,
+        *,
+        environment: Environment | None = None,
+        lines: LineIndex | None = None,
+    ) -> None:
+        """Analyse ``tree``, parsed from ``source``.
+
+        With an ``environment``, ``tree`` is a chunk of ``source`` (some of its top-level
+        statements, parsed at their own lines) and the environment holds what the rest of the
+        module binds; ``lines`` may share an index of ``source`` already built.
+        """
         self.tree = tree
         self.source = source
         self.module_name = module_name
-        self.lines = LineIndex(source)
+        self.lines = lines if lines is not None and lines.source is source else LineIndex(source)
         self.module_scope = ScopeInfo("module", tree, None)
         self.scope_of: dict[int, ScopeInfo] = {}
-        self.classes: dict[str, LocalClass] = {}
+        self.classes = ClassTable()
+        #: Classes seen so far by dotted name (for their keys).
+        self.class_counts: Counter[str] = Counter()
+        if environment is not None:
+            self.module_scope.bindings = {name: list(found) for name, found in environment.before.items()}
+            self.classes.fallback = dict(environment.classes_before)
+            self.class_counts.update(environment.class_counts)
         #: (start offset, end offset, scope) of every nested scope's body, by start.
         self._scope_spans: list[tuple[int, int, ScopeInfo]] = []
         self._parents: dict[int, ast.AST] | None = None
@@ -216,6 +292,10 @@ class ModuleAnalysis:
         self.expressions: list[ast.expr] = []
         self.imports: list[ast.Import | ast.ImportFrom] = []
         _BindingCollector(self).run()
+        if environment is not None:
+            for name, found in environment.after.items():
+                self.module_scope.bindings.setdefault(name, []).extend(found)
+            self.classes.fallback.update(environment.classes_after)
         self._scope_spans.sort(key=lambda item: item[0])
         self._scope_starts = [start for start, _, _ in self._scope_spans]
         # For each span, the nearest earlier span that ends later (-1: none): ``scope_at`` jumps
@@ -699,7 +779,9 @@ class _BindingCollector(ast.NodeVisitor):
         for keyword in node.keywords:
             self.visit(keyword.value)
         prefix = ".".join(self.class_stack)
-        key = f"<local>.{prefix + '.' if prefix else ''}{node.name}@{node.lineno}"
+        dotted = f"{prefix}.{node.name}" if prefix else node.name
+        self.analysis.class_counts[dotted] += 1
+        key = f"<local>.{dotted}#{self.analysis.class_counts[dotted]}"
         self.analysis.classes[key] = LocalClass(key, node.name, bases, node)
         self._bind(node.name, Binding(node.name, key, "class", self._offset(node), None, node, node))
         outer = self.scope

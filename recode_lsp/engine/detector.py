@@ -122,7 +122,7 @@ class _Collector:
 
     # --- the walk ------------------------------------------------------------------------
 
-    def run(self) -> list[Finding]:
+    def run(self, check: Callable[[], None] | None = None) -> list[Finding]:
         analysis = self.analysis
         roots = self.kb.roots
         qualified_names = {
@@ -133,7 +133,9 @@ class _Collector:
         }
         keyword_changes = any(c.old_keyword for c in self.kb.changes)
         member_names = self.member_names
-        for node in analysis.expressions:
+        for index, node in enumerate(analysis.expressions):
+            if check is not None and not index & 4095:
+                check()
             if isinstance(node, ast.Attribute):
                 base = node.value
                 while isinstance(base, ast.Attribute):
@@ -181,7 +183,9 @@ class _Collector:
                 safety = FixSafety.DISPLAY_ONLY  # a template cannot rewrite ``from m import old``
             group = None
             if binding is not None:
-                offset = self.analysis.lines.node_span(binding.node)[0]  # type: ignore[arg-type]
+                offset = binding.node_offset
+                if offset is None:
+                    offset = self.analysis.lines.node_span(binding.node)[0]  # type: ignore[arg-type]
                 group = f"import:{offset}"
                 details = dataclasses.replace(details, binding=offset)
             self.add(change, start, end, site, safety, group, details=details)
@@ -357,23 +361,55 @@ def detect(
     module_name: str | None = None,
     analysis: ModuleAnalysis | None = None,
     apply_suppressions: bool = True,
+    check: Callable[[], None] | None = None,
 ) -> list[Finding]:
-    """Every finding in ``source``, sorted by position. Raises :class:`SourceError`."""
-    from recode_lsp.engine.rules import all_rules
+    """Every finding in ``source``, sorted by position. Raises :class:`SourceError`.
 
-    options = options or DetectOptions()
+    ``check`` is called now and then during the walk; it may raise to stop the work.
+    """
     analysis = analysis or analyse(source, path, module_name)
-    collector = _Collector(analysis, kb, options, path)
-    findings = collector.run()
-    for rule in all_rules():
-        rule.find(analysis, kb, collector.add)
-    findings = collector.findings
+    findings = _collect(analysis, kb, options or DetectOptions(), path, check)
     if apply_suppressions:
         suppressed = suppressions(source)
         if suppressed:
             findings = [f for f in findings if not _is_suppressed(f, suppressed)]
     findings.sort(key=Finding.sort_key)
     return findings
+
+
+def detect_chunk(
+    analysis: ModuleAnalysis,
+    kb: KnowledgeBase,
+    options: DetectOptions,
+    path: str,
+    chunk: str,
+    first_line: int,
+) -> list[Finding]:
+    """The findings of a chunk of a module (see :class:`~recode_lsp.engine.analysis.Environment`).
+
+    ``analysis`` analysed the chunk's tree in the whole module's source; ``chunk`` is the
+    chunk's text, whole lines from 0-based ``first_line`` on, where ``# recode: ignore``
+    comments are read. Sorted by position, as :func:`detect` sorts the whole module's.
+    """
+    findings = _collect(analysis, kb, options, path, None)
+    suppressed = suppressions(chunk)
+    if suppressed:
+        moved = {line + first_line: codes for line, codes in suppressed.items()}
+        findings = [f for f in findings if not _is_suppressed(f, moved)]
+    findings.sort(key=Finding.sort_key)
+    return findings
+
+
+def _collect(
+    analysis: ModuleAnalysis, kb: KnowledgeBase, options: DetectOptions, path: str, check: Callable[[], None] | None
+) -> list[Finding]:
+    from recode_lsp.engine.rules import all_rules
+
+    collector = _Collector(analysis, kb, options, path)
+    collector.run(check)
+    for rule in all_rules():
+        rule.find(analysis, kb, collector.add)
+    return collector.findings
 
 
 def _is_suppressed(finding: Finding, suppressed: dict[int, set[str] | None]) -> bool:

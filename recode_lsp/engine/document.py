@@ -14,28 +14,38 @@ this version of the module) and split into units. A quick fix is one round; fix-
 to a fixed point as ``recode-migrate --apply`` does. The document may analyse less (an excerpt,
 below), never validate differently.
 
-Speed: parsing and analysing a 3,000-line module costs 100-200 ms, and validating one fix
-of it several times that, so two shortcuts keep typing and quick fixes fast. Both work on an
-*excerpt* of the module: the module without its other functions (top-level functions and
-methods of top-level classes), with the module-level code, classes and imports kept, so names
-resolve as in the whole module. A left-out function becomes one line (with the blank lines
-before it; adjacent ones share it): a stub ``def name(): pass`` where its name matters (the
-module's other code uses it, or it comes before a top-level import, where the fixer adds
-imports), ``pass`` for a method, an empty line otherwise. Lines map back through a table.
+Speed: parsing and analysing a 3,000-line module costs 100-200 ms (more with thousands of
+findings), and validating one fix of it several times that, so two shortcuts keep typing and
+quick fixes fast.
 
-* **Incremental detection.** When an edit stays inside one function, only that function is
-  analysed again, in its excerpt; findings elsewhere move by the edit's size.
-* **Fixing in an excerpt.** A quick fix for a finding inside a function is computed and
-  validated on the excerpt of that function, plus one line at the end that mentions the names
-  of the left-out functions that the excerpt also uses or the fix may add (so an import they
-  use is not removed, and a new name does not collide with one of theirs). The excerpt's text
-  decides the fix, so it is cached by the excerpt's digest: after an edit in another
-  function, the same fix is reused.
+* **Incremental analysis**, by top-level statement. Each statement (or several that share a
+  line) is a unit: its findings, the module-level names it binds (as facts: qualified name,
+  kind, class) and the classes it defines. After an edit, only the units it touches are parsed
+  and analysed again, alone at their own lines, in the environment of the other units' names
+  and classes (:class:`~recode_lsp.engine.analysis.Environment`: what the one pass over the
+  whole module would have seen). If that changes the facts of some names, the units that
+  mention one are analysed again, and so on; past a share of the module, or when a class with
+  bases gains or loses a member, the whole module is. Units after the edit only move: their
+  findings are moved lazily (:meth:`DocumentAnalysis.finding_runs` gives them unmoved, with the
+  shift, to whoever can use that, as diagnostics do). An edit inside one method's body
+  analyses that method alone, in its class with the other methods stubbed.
+* **Fixing in an excerpt.** An *excerpt* of the module is the module without its other
+  functions (top-level functions and methods of top-level classes), with the module-level
+  code, classes and imports kept, so names resolve as in the whole module. A left-out
+  function becomes one line (with the blank lines before it; adjacent ones share it): a stub
+  ``def name(): pass`` where its name matters (the module's other code uses it, or it comes
+  before a top-level import, where the fixer adds imports), ``pass`` for a method, an empty
+  line otherwise. Lines map back through a table. A quick fix for a finding inside a function
+  is computed and validated on the excerpt of that function, plus one line at the end that
+  mentions the names of the left-out functions that the excerpt also uses or the fix may add
+  (so an import they use is not removed, and a new name does not collide with one of theirs).
+  The excerpt's text decides the fix, so it is cached by the excerpt's digest: after an edit
+  in another function, the same fix is reused.
 
-Both give the same answer as the whole module (the tests compare them) and fall back to it
-when their preconditions do not hold: an edit that leaves its function or changes its
-``def`` line, a module containing ``global`` (a function could rebind a module name), a fix
-made together with an import (groups), a code rule's fix, a finding outside any function.
+Both give the same answer as the whole module (the tests compare them, over random edits) and
+fall back to it when their preconditions do not hold: a module containing ``global`` (a
+function could rebind a module name), a changed chunk that does not parse alone, a fix made
+together with an import (groups), a code rule's fix, a finding outside any function.
 """
 
 from __future__ import annotations
@@ -48,15 +58,16 @@ import keyword
 import re
 import threading
 from collections import Counter, OrderedDict
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 
-from recode_lsp.engine.analysis import LineIndex, ModuleAnalysis
+from recode_lsp.engine.analysis import Binding, Environment, LineIndex, LocalClass, ModuleAnalysis, class_key_name
 from recode_lsp.engine.changes import ApiChange
-from recode_lsp.engine.detector import SourceError, analyse, detect
-from recode_lsp.engine.edits import apply_text_edits, common_prefix_length, common_suffix_length, diff_edits
+from recode_lsp.engine.detector import SourceError, analyse, detect, detect_chunk
+from recode_lsp.engine.edits import apply_text_edits, common_prefix_length, common_suffix_length, trim_edit
 from recode_lsp.engine.knowledge import KnowledgeBase
-from recode_lsp.engine.model import Finding, Position, Range, TextEdit
+from recode_lsp.engine.line_diff import line_opcodes
+from recode_lsp.engine.model import Finding, Position, Range, SiteDetails, TextEdit
 from recode_lsp.engine.options import DetectOptions
 from recode_lsp.engine.pipeline import PipelineResult, run_fix_pipeline
 from recode_lsp.engine.validator import Baseline, NameChecker
@@ -382,18 +393,6 @@ def _block_at(blocks: Sequence[_Block], start: int, end: int) -> _Block | None:
     return None
 
 
-def _function_at_line(tree: ast.Module, line: int) -> ast.FunctionDef | ast.AsyncFunctionDef | None:
-    """The function (top level or in a top-level class) whose ``def`` is on 1-based ``line``."""
-    body: list[ast.stmt] = list(tree.body)
-    while body:
-        node = body.pop()
-        if isinstance(node, ast.ClassDef):
-            body.extend(node.body)
-        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.lineno == line:
-            return node
-    return None
-
-
 @dataclass
 class _Names:
     """Identifiers of a module's functions and of the rest of it, for building excerpts."""
@@ -456,31 +455,35 @@ class DocumentAnalysis:
         source: str,
         path: str,
         context: AnalysisContext,
-        findings: list[Finding],
+        findings: list[Finding] | None,
         *,
         analysis: ModuleAnalysis | None = None,
         error: str | None = None,
         blocks: list[_Block] | None = None,
-        statements: int = 0,
+        units: list[_Unit] | None = None,
+        lines: LineIndex | None = None,
         incremental: bool = False,
     ) -> None:
         self.source = source
         self.path = path
         self.context = context
-        self.findings = findings
         #: Why the document could not be analysed (a syntax error), or None.
         self.error = error
-        #: True when the findings came from re-analysing one function (see the module notes).
+        #: True when the findings came from re-analysing some statements (see the module notes).
         self.incremental = incremental
+        self._findings = findings
         self._analysis = analysis
-        self._blocks = blocks
-        self._statements = statements
-        self._lines: LineIndex | None = analysis.lines if analysis is not None else None
+        self._block_cache = blocks
+        #: The top-level statements with what each contributes; built on first use from a
+        #: whole-module analysis, given by an incremental one.
+        self._units = units
+        self._lines: LineIndex | None = analysis.lines if analysis is not None else lines
         self._keys: dict[str, Finding] | None = None
         self._exact: DocumentAnalysis | None = None if incremental else self
         self._baseline: Baseline | None = None
         self._name_cache: _Names | None = None
         self._global: bool | None = None
+        self._lock = threading.Lock()
 
     # --- building -------------------------------------------------------------------
 
@@ -499,7 +502,13 @@ class DocumentAnalysis:
         Never raises for bad input: a syntax error gives an analysis with ``error`` set.
         """
         check()
-        if previous is not None and previous.ok and previous.context is context and previous._blocks is not None:
+        if (
+            previous is not None
+            and previous.ok
+            and previous.context is context
+            and previous.path == path
+            and (previous._units is not None or previous._analysis is not None)
+        ):
             result = _incremental(previous, source, check)
             if result is not None:
                 return result
@@ -515,13 +524,57 @@ class DocumentAnalysis:
             return cls(source, path, context, [], error="too deeply nested to analyse")
         check()
         try:
-            findings = detect(source, context.kb, context.options, path, context.module_name, analysis=analysis)
+            findings = detect(
+                source, context.kb, context.options, path, context.module_name, analysis=analysis, check=check
+            )
         except RecursionError:
             return cls(source, path, context, [], error="too deeply nested to analyse")
-        blocks = _blocks(analysis.tree, source, analysis.lines)
-        return cls(
-            source, path, context, findings, analysis=analysis, blocks=blocks, statements=len(analysis.tree.body)
-        )
+        return cls(source, path, context, findings, analysis=analysis)
+
+    @property
+    def findings(self) -> list[Finding]:
+        """Every finding of this version, sorted by position."""
+        if self._findings is None:
+            with self._lock:
+                if self._findings is None:
+                    assert self._units is not None
+                    found: list[Finding] = []
+                    for unit in self._units:
+                        found.extend(unit.findings())
+                    self._findings = found
+        return self._findings
+
+    def finding_runs(self) -> list[tuple[Sequence[Finding], int, int]]:
+        """The findings in runs ``(findings, chars, lines)``: each finding of a run, moved down by
+        ``chars`` characters and ``lines`` lines, is one of :attr:`findings`, in order.
+
+        Cheaper than :attr:`findings` after an incremental analysis (nothing is built for a
+        statement that only moved): what diagnostics are made from.
+        """
+        if self._findings is not None or self._units is None:
+            return [(self.findings, 0, 0)]
+        return [(unit.data.findings, *unit.shift) for unit in self._units if unit.data.findings]
+
+    def _unit_list(self) -> list[_Unit]:
+        """The top-level statements of this version (of a whole-module analysis: built now)."""
+        if self._units is None:
+            with self._lock:
+                if self._units is None:
+                    analysis = self._analysis
+                    assert analysis is not None, "an analysis without units is a whole-module one"
+                    self._units = _make_units(analysis.tree.body, analysis, self.findings, self.path)
+        return self._units
+
+    @property
+    def _blocks(self) -> list[_Block]:
+        """Every top-level function and method of a top-level class (see :class:`_Block`)."""
+        if self._block_cache is None:
+            if self._analysis is not None:
+                self._block_cache = _blocks(self._analysis.tree, self.source, self._analysis.lines)
+            else:
+                assert self._units is not None
+                self._block_cache = [block for unit in self._units for block in unit.blocks()]
+        return self._block_cache
 
     @property
     def ok(self) -> bool:
@@ -619,13 +672,13 @@ class DocumentAnalysis:
         skipped = [(s.finding, s.reason) for s in outcome.skipped]
         if not outcome.applied or outcome.source == self.source:
             return FixResult(self.source, [], [], skipped)
-        return FixResult(outcome.source, diff_edits(self.source, outcome.source), outcome.applied, skipped)
+        return FixResult(outcome.source, _diff_edits(self.source, outcome.source), outcome.applied, skipped)
 
     def _fix_in_excerpt(self, finding: Finding, check: CancelCheck) -> FixResult | None:
         """The fix computed on the finding's function alone; None when that does not apply."""
-        blocks = self._blocks
-        if blocks is None or finding.group is not None or finding.change.rule is not None or self._has_global():
+        if not self.ok or finding.group is not None or finding.change.rule is not None or self._has_global():
             return None
+        blocks = self._blocks
         start = self.lines.line_starts[finding.range.start.line] + finding.range.start.column
         end = self.lines.line_starts[finding.range.end.line] + finding.range.end.column
         block = _block_at(blocks, start, end)
@@ -674,7 +727,6 @@ class DocumentAnalysis:
 
     def _names(self) -> _Names:
         if self._name_cache is None:
-            assert self._blocks is not None
             self._name_cache = _Names.of(self.source, self._blocks)
         return self._name_cache
 
@@ -687,6 +739,29 @@ class DocumentAnalysis:
 
     def ignore_edit(self, finding: Finding) -> TextEdit | None:
         return ignore_edit(self.source, finding, self.lines)
+
+
+def _diff_edits(old: str, new: str) -> list[TextEdit]:
+    """:func:`~recode_lsp.engine.edits.diff_edits` in about linear time.
+
+    A fix of an import and its uses changes hundreds of similar lines of a legacy module, where
+    difflib (which ``diff_edits`` uses) is quadratic: seconds for one quick fix. The line diff
+    of :mod:`~recode_lsp.engine.line_diff` gives hunks of the same kind.
+    """
+    old_lines = old.splitlines(keepends=True)
+    new_lines = new.splitlines(keepends=True)
+    offsets = [0]
+    for line in old_lines:
+        offsets.append(offsets[-1] + len(line))
+    hunks: list[list[int]] = []
+    for tag, i1, i2, j1, j2 in line_opcodes(old_lines, new_lines):
+        if tag == "equal":
+            continue
+        if hunks and hunks[-1][1] == i1 and hunks[-1][3] == j1:
+            hunks[-1][1], hunks[-1][3] = i2, j2
+        else:
+            hunks.append([i1, i2, j1, j2])
+    return [trim_edit(old, offsets[i1], offsets[i2], "".join(new_lines[j1:j2])) for i1, i2, j1, j2 in hunks]
 
 
 def ignore_edit(source: str, finding: Finding, lines: LineIndex | None = None) -> TextEdit | None:
@@ -741,96 +816,590 @@ def _comment_of(line: str) -> tuple[int, str] | None:
     return None
 
 
-# --- incremental detection -------------------------------------------------------------------
+# --- incremental analysis: top-level statements ----------------------------------------------
+
+#: Past this share of the module (re-analysed statements' characters), analyse it whole.
+_MAX_REANALYSED = 0.4
+_LONE_CR = re.compile(r"\r(?!\n)")
+
+
+class _UnitData:
+    """What a top-level statement (or several that share lines) contributes to its module.
+
+    It depends on the statement's text and on the names the rest of the module binds, not on
+    where it is: positions are those of its *origin* (where it was analysed, or last rebuilt),
+    and a :class:`_Unit` places it, moved by whole lines. The exception is ``refs``: offsets
+    of import aliases that its findings' groups point at, valid in every module it is placed in
+    (an edit that moves one rebuilds the data).
+    """
+
+    __slots__ = (
+        "_facts",
+        "_identifiers",
+        "bindings",
+        "blocks",
+        "classes",
+        "end",
+        "findings",
+        "first_line",
+        "last_line",
+        "refs",
+        "start",
+    )
+
+    def __init__(
+        self,
+        start: int,
+        end: int,
+        first_line: int,
+        last_line: int,
+        findings: tuple[Finding, ...],
+        bindings: dict[str, tuple[Binding, ...]],
+        classes: tuple[LocalClass, ...],
+        blocks: tuple[_Block, ...],
+    ) -> None:
+        self.start = start
+        #: Offset of the end of its last line (before the line break).
+        self.end = end
+        self.first_line = first_line
+        self.last_line = last_line
+        self.findings = findings
+        #: Module-scope bindings it makes, by name, in source order: facts, without AST nodes.
+        self.bindings = bindings
+        #: Local classes it defines (at any depth), keyed by position-independent keys.
+        self.classes = classes
+        self.blocks = blocks
+        self.refs = frozenset(ref for finding in findings for ref in _refs(finding))
+        self._identifiers: frozenset[str] | None = None
+        self._facts: dict[str, tuple[tuple[str | None, str, str | None], ...]] | None = None
+
+    def identifiers(self, text: str) -> frozenset[str]:
+        """Identifiers written in it (``text`` is its text, wherever it is placed)."""
+        if self._identifiers is None:
+            self._identifiers = frozenset(_identifiers(text))
+        return self._identifiers
+
+    def facts(self) -> dict[str, tuple[tuple[str | None, str, str | None], ...]]:
+        """What the rest of the module sees of its bindings: by name, (qname, kind, class) in order."""
+        if self._facts is None:
+            self._facts = {
+                name: tuple((b.qname, b.kind, b.type_qname) for b in found) for name, found in self.bindings.items()
+            }
+        return self._facts
+
+
+class _Unit:
+    """A :class:`_UnitData` placed in one version of a module."""
+
+    __slots__ = ("_findings", "data", "first_line", "start")
+
+    def __init__(self, start: int, first_line: int, data: _UnitData) -> None:
+        self.start = start
+        self.first_line = first_line
+        self.data = data
+        self._findings: list[Finding] | tuple[Finding, ...] | None = None
+
+    @property
+    def end(self) -> int:
+        return self.start + self.data.end - self.data.start
+
+    @property
+    def last_line(self) -> int:
+        return self.first_line + self.data.last_line - self.data.first_line
+
+    @property
+    def shift(self) -> tuple[int, int]:
+        """Characters and lines from its data's origin to here."""
+        return self.start - self.data.start, self.first_line - self.data.first_line
+
+    def moved(self, chars: int, lines: int) -> _Unit:
+        return self if not chars and not lines else _Unit(self.start + chars, self.first_line + lines, self.data)
+
+    def findings(self) -> Sequence[Finding]:
+        if self._findings is None:
+            chars, lines = self.shift
+            data = self.data.findings
+            self._findings = data if not chars and not lines else [_moved(f, chars, lines) for f in data]
+        return self._findings
+
+    def blocks(self) -> Sequence[_Block]:
+        chars, lines = self.shift
+        data = self.data.blocks
+        return data if not chars and not lines else [block.moved(chars, lines) for block in data]
+
+    def bindings(self) -> Iterable[tuple[str, Sequence[Binding]]]:
+        chars = self.start - self.data.start
+        if not chars:
+            return self.data.bindings.items()
+        return ((name, [_moved_binding(b, chars) for b in found]) for name, found in self.data.bindings.items())
+
+
+def _refs(finding: Finding) -> Iterator[int]:
+    """Offsets outside its own range that a finding points at: the import alias of its group."""
+    if finding.details.binding is not None:
+        yield finding.details.binding
+    if finding.group is not None and finding.group.startswith("import:"):
+        yield int(finding.group[len("import:") :])
+
+
+def _span(span: tuple[int, int] | None, chars: int) -> tuple[int, int] | None:
+    return None if span is None else (span[0] + chars, span[1] + chars)
+
+
+_NO_DETAILS = SiteDetails()
+
+
+def _moved(finding: Finding, chars: int, lines: int) -> Finding:
+    """``finding`` moved down by ``chars`` characters and ``lines`` whole lines (its refs stay)."""
+    start, end = finding.range.start, finding.range.end
+    details = finding.details
+    if details != _NO_DETAILS:
+        details = SiteDetails(
+            call=_span(details.call, chars),
+            args=tuple((a + chars, b + chars) for a, b in details.args),
+            receiver=_span(details.receiver, chars),
+            expression=_span(details.expression, chars),
+            binding=details.binding,
+        )
+    return Finding(
+        finding.path,
+        Range(Position(start.line + lines, start.column), Position(end.line + lines, end.column)),
+        finding.change,
+        finding.severity,
+        finding.site,
+        finding.start_offset + chars,
+        finding.end_offset + chars,
+        finding.group,
+        finding.safety,
+        details,
+    )
+
+
+def _moved_ref(finding: Finding, after: int, chars: int) -> Finding:
+    """``finding`` with its refs at or after offset ``after`` moved by ``chars``."""
+    details = finding.details
+    binding = details.binding
+    if binding is not None and binding >= after:
+        details = dataclasses.replace(details, binding=binding + chars)
+    group = finding.group
+    if group is not None and group.startswith("import:"):
+        offset = int(group[len("import:") :])
+        if offset >= after:
+            group = f"import:{offset + chars}"
+    return dataclasses.replace(finding, group=group, details=details)
+
+
+def _moved_binding(binding: Binding, chars: int) -> Binding:
+    return Binding(
+        binding.name,
+        binding.qname,
+        binding.kind,
+        binding.offset + chars,
+        binding.type_qname,
+        node_offset=None if binding.node_offset is None else binding.node_offset + chars,
+    )
+
+
+def _statement_lines(node: ast.stmt) -> tuple[int, int]:
+    """0-based first (decorators included) and last line of a statement."""
+    first = node.lineno
+    for decorator in getattr(node, "decorator_list", ()):
+        first = min(first, decorator.lineno)
+    return first - 1, (node.end_lineno or node.lineno) - 1
+
+
+def _make_units(
+    statements: Sequence[ast.stmt], analysis: ModuleAnalysis, findings: Sequence[Finding], path: str
+) -> list[_Unit]:
+    """The units of ``statements`` (top-level, in order; analysed in ``analysis``)."""
+    source, lines = analysis.source, analysis.lines
+    starts = lines.line_starts
+    groups: list[list[int]] = []  # [first line, last line]
+    for statement in statements:
+        first, last = _statement_lines(statement)
+        if groups and first <= groups[-1][1]:
+            groups[-1][1] = max(groups[-1][1], last)
+        else:
+            groups.append([first, last])
+    if not groups:
+        return []
+    spans = [
+        (starts[first], (starts[last + 1] - 1) if last + 1 < len(starts) else len(source)) for first, last in groups
+    ]
+    unit_starts = [start for start, _ in spans]
+    first_lines = [first for first, _ in groups]
+
+    def at(offset: int) -> int:
+        index = bisect.bisect_right(unit_starts, offset) - 1
+        return index if index >= 0 and offset <= spans[index][1] else -1
+
+    found: list[list[Finding]] = [[] for _ in groups]
+    for finding in findings:
+        index = bisect.bisect_right(first_lines, finding.range.start.line) - 1
+        found[max(index, 0)].append(finding)
+    bindings: list[dict[str, list[Binding]]] = [{} for _ in groups]
+    for name, bound in analysis.module_scope.bindings.items():
+        for binding in bound:
+            index = at(binding.offset)
+            if index < 0:
+                continue  # the environment's, or a name a function declares global
+            node_offset = binding.node_offset
+            if node_offset is None and binding.kind in ("import", "import_from") and binding.node is not None:
+                node_offset = lines.node_span(binding.node)[0]
+            fact = Binding(
+                name, binding.qname, binding.kind, binding.offset, binding.type_qname, node_offset=node_offset
+            )
+            bindings[index].setdefault(name, []).append(fact)
+    classes: list[list[LocalClass]] = [[] for _ in groups]
+    for local in analysis.classes.values():  # the tree's own classes
+        index = bisect.bisect_right(first_lines, local.node.lineno - 1) - 1
+        classes[max(index, 0)].append(local)
+    blocks: list[list[_Block]] = [[] for _ in groups]
+    for block in _blocks(analysis.tree, source, lines):
+        index = at(block.start)
+        if index >= 0:
+            blocks[index].append(block)
+    units = []
+    for index, (first, last) in enumerate(groups):
+        start, end = spans[index]
+        data = _UnitData(
+            start,
+            end,
+            first,
+            last,
+            tuple(found[index]),
+            {name: tuple(bound) for name, bound in bindings[index].items()},
+            tuple(classes[index]),
+            tuple(blocks[index]),
+        )
+        units.append(_Unit(start, first, data))
+    return units
+
+
+def _environment(units: Sequence[_Unit], low: int, high: int) -> Environment:
+    """The names and classes of ``units[:low]`` (before a chunk) and ``units[high:]`` (after it)."""
+    environment = Environment()
+    for unit in units[:low]:
+        for name, found in unit.bindings():
+            environment.before.setdefault(name, []).extend(found)
+        for local in unit.data.classes:
+            environment.classes_before[local.key] = local
+            environment.class_counts[class_key_name(local.key)] += 1
+    for unit in units[high:]:
+        for name, found in unit.bindings():
+            environment.after.setdefault(name, []).extend(found)
+        for local in unit.data.classes:
+            environment.classes_after[local.key] = local
+    return environment
+
+
+def _analyse_chunk(
+    source: str,
+    lines: LineIndex,
+    start: int,
+    end: int,
+    units: Sequence[_Unit],
+    low: int,
+    high: int,
+    context: AnalysisContext,
+    path: str,
+) -> list[_Unit] | None:
+    """The units of ``source[start:end]`` (whole lines between ``units[:low]`` and
+    ``units[high:]``), analysed in their environment; None when the chunk does not parse."""
+    chunk = source[start:end]
+    first_line = lines.position(start)[0]
+    try:
+        tree = ast.parse("\n" * first_line + chunk, filename=path, type_comments=False)
+        analysis = ModuleAnalysis(
+            tree, source, context.module_name, environment=_environment(units, low, high), lines=lines
+        )
+        findings = detect_chunk(analysis, context.kb, context.options, path, chunk, first_line)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return None  # the whole module says why, with its own positions
+    return _make_units(tree.body, analysis, findings, path)
+
+
+def _class_facts(units: Iterable[_Unit]) -> dict[str, tuple[str, tuple[str, ...], frozenset[str] | None]]:
+    """Per local class: name, bases and, when it has bases (a library class may be among
+    them), the members its body defines (the detector asks whether it overrides one)."""
+    return {
+        local.key: (local.name, tuple(local.bases), _members(local.node) if local.bases else None)
+        for unit in units
+        for local in unit.data.classes
+    }
+
+
+def _members(node: ast.ClassDef) -> frozenset[str]:
+    names: set[str] = set()
+    for statement in node.body:
+        if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            names.add(statement.name)
+        elif isinstance(statement, (ast.Assign, ast.AnnAssign, ast.AugAssign)):
+            targets = statement.targets if isinstance(statement, ast.Assign) else [statement.target]
+            names.update(t.id for t in targets if isinstance(t, ast.Name))
+    return frozenset(names)
+
+
+def _changed_names(old: Sequence[_Unit], new: Sequence[_Unit]) -> set[str] | None:
+    """Names whose module-level bindings or classes differ between two runs of units; None
+    when a class with bases changed its members (every use of it anywhere could change)."""
+    old_facts: dict[str, list[tuple[str | None, str, str | None]]] = {}
+    new_facts: dict[str, list[tuple[str | None, str, str | None]]] = {}
+    for units, facts in ((old, old_facts), (new, new_facts)):
+        for unit in units:
+            for name, found in unit.data.facts().items():
+                facts.setdefault(name, []).extend(found)
+    changed = {name for name in old_facts.keys() | new_facts.keys() if old_facts.get(name) != new_facts.get(name)}
+    old_classes, new_classes = _class_facts(old), _class_facts(new)
+    for key in old_classes.keys() | new_classes.keys():
+        before, after = old_classes.get(key), new_classes.get(key)
+        if before == after:
+            continue
+        if before is not None and after is not None and before[:2] == after[:2]:
+            return None  # members of a class with bases
+        for known in (before, after):
+            if known is not None:
+                changed.add(known[0])
+    return changed
 
 
 def _incremental(previous: DocumentAnalysis, source: str, check: CancelCheck) -> DocumentAnalysis | None:
-    """Re-analyse only the function an edit stayed inside; None when the edit left it."""
+    """Re-analyse only the top-level statements an edit changed (and those using a name whose
+    binding it changed), or only the method it changed; None when the whole module must be
+    analysed."""
     old = previous.source
-    blocks = previous._blocks
-    if blocks is None or _has_global(source):
-        return None
     if old == source:
         return previous
+    if _has_global(source) or _LONE_CR.search(source) is not None:
+        return None  # a function could rebind a module name; ast and LineIndex count lines apart
+    units = previous._unit_list()
     prefix = common_prefix_length(old, source)
     suffix = common_suffix_length(old, source, min(len(old), len(source)) - prefix)
-    old_end, new_end = len(old) - suffix, len(source) - suffix
-    block = _block_at(blocks, prefix, old_end)
-    if block is None:
-        return None
-    chars = len(source) - len(old)
-    lines = source.count("\n", prefix, new_end) - old.count("\n", prefix, old_end)
-    moved: list[_Block] = []
-    target = block
-    for candidate in blocks:
-        if candidate.start < block.start:
-            moved.append(candidate)
-        elif candidate is block:
-            target = dataclasses.replace(block, end=block.end + chars, last_line=block.last_line + lines)
-            moved.append(target)
-        else:
-            moved.append(candidate.moved(chars, lines))
-    stubbed = previous._name_cache.stubbed if previous._name_cache is not None else _stubbed(source, moved)
-    index = LineIndex(source)
-    excerpt = _excerpt(source, index, moved, target, stubbed)
-    left_out = sum(1 for b in moved if b is not target and not b.indent and b.name not in stubbed)
-    context = previous.context
+    edit = _Edit(old, source, prefix, len(old) - suffix, LineIndex(source))
     check()
-    try:
-        analysis = analyse(excerpt.text, previous.path, context.module_name)
-    except (SourceError, RecursionError):
-        return None  # the whole module gives the error with its own line numbers
-    node = _function_at_line(analysis.tree, excerpt.excerpt_line(target.def_line) + 1)
-    if (
-        node is None
-        or node.name != target.name
-        or node.end_lineno != excerpt.excerpt_line(target.last_line) + 1
-        or len(analysis.tree.body) != previous._statements - left_out
-    ):
-        return None  # the edit changed what the function is or where it ends
-    check()
-    found = detect(excerpt.text, context.kb, context.options, previous.path, context.module_name, analysis=analysis)
-    first, last = excerpt.excerpt_line(target.first_line), excerpt.excerpt_line(target.last_line)
-    inside = [
-        _moved_finding(dataclasses.replace(f, range=excerpt.source_range(f.range)), index, 0)
-        for f in found
-        if first <= f.range.start.line and f.range.end.line <= last
-    ]
-    before = [f for f in previous.findings if f.range.end.line < block.first_line]
-    after = [_moved_finding(f, index, lines) for f in previous.findings if f.range.start.line > block.last_line]
-    findings = sorted([*before, *inside, *after], key=Finding.sort_key)
+    current = _in_method(previous, units, edit)
+    if current is None:
+        current = _in_statements(previous, units, edit, check)
+        if current is None:
+            return None
     result = DocumentAnalysis(
-        source,
-        previous.path,
-        context,
-        findings,
-        blocks=moved,
-        statements=previous._statements,
-        incremental=True,
+        source, previous.path, previous.context, None, units=current, lines=edit.lines, incremental=True
     )
-    result._lines = index
     result._global = False
-    if previous._name_cache is not None:
-        # Only the edited function's identifiers changed.
-        names = previous._name_cache
-        counts = names.counts.copy()
-        counts.subtract(_identifiers(old, block.start, block.end))
-        counts.update(_identifiers(source, target.start, target.end))
-        result._name_cache = _Names(+counts, names.module, names.stubbed)
+    names = previous._name_cache
+    if names is not None:
+        # Excerpt fixes need the identifiers of every function: when only one function's body
+        # changed, only its identifiers did.
+        old_blocks = previous._blocks
+        block = _block_at(old_blocks, prefix, edit.old_end)
+        new_blocks = result._blocks
+        if block is not None and len(new_blocks) == len(old_blocks):
+            new = new_blocks[old_blocks.index(block)]
+            if new.name == block.name and new.start == block.start and new.end == block.end + edit.chars:
+                counts = names.counts.copy()
+                counts.subtract(_identifiers(old, block.start, block.end))
+                counts.update(_identifiers(source, new.start, new.end))
+                result._name_cache = _Names(+counts, names.module, names.stubbed)
     return result
 
 
-def _moved_finding(finding: Finding, index: LineIndex, lines: int) -> Finding:
-    """``finding`` moved down by ``lines``, its offsets recomputed in ``index``'s source.
+@dataclass(frozen=True)
+class _Edit:
+    """``old[prefix:old_end]`` became ``new[prefix:old_end + chars]``."""
 
-    Only the range and offsets are kept exact; fixes never use such a finding directly (they
-    re-detect it), so its fixer details may describe the old text.
+    old: str
+    new: str
+    prefix: int
+    old_end: int
+    #: An index of ``new``.
+    lines: LineIndex
+
+    @property
+    def chars(self) -> int:
+        return len(self.new) - len(self.old)
+
+    def line_delta(self, start: int, end: int) -> int:
+        """Lines the old text ``[start, end)`` (around the edit) gained."""
+        return self.new.count("\n", start, end + self.chars) - self.old.count("\n", start, end)
+
+
+_CLASS_KEYWORD = re.compile(r"\bclass\b")
+
+
+def _in_method(previous: DocumentAnalysis, units: list[_Unit], edit: _Edit) -> list[_Unit] | None:
+    """The units after an edit inside one method's body: that method analysed again, in its
+    class with the other methods left out (stubs keep their names); None when that does not apply.
+
+    A class can be most of a legacy module; its other methods cannot see into this one, and its
+    class-level statements, bases and member names are the same, so the method's findings are
+    those of the whole module. Not when the method defines a class (local class keys count
+    the classes of a name).
     """
-    start, end = finding.range.start, finding.range.end
-    new_range = Range(Position(start.line + lines, start.column), Position(end.line + lines, end.column))
-    return dataclasses.replace(
-        finding,
-        range=new_range,
-        start_offset=index.line_starts[new_range.start.line] + start.column,
-        end_offset=index.line_starts[new_range.end.line] + end.column,
+    old, source, chars = edit.old, edit.new, edit.chars
+    index = bisect.bisect_right([unit.start for unit in units], edit.prefix) - 1
+    if index < 0 or edit.old_end > units[index].end:
+        return None
+    unit = units[index]
+    blocks = list(unit.blocks())
+    block = _block_at(blocks, edit.prefix, edit.old_end)
+    if block is None or not block.indent:
+        return None  # a top-level function is a statement: analysed alone anyway
+    lines = edit.line_delta(block.start, block.end)
+    if _CLASS_KEYWORD.search(old, block.start, block.end) or _CLASS_KEYWORD.search(
+        source, block.start, block.end + chars
+    ):
+        return None
+    # The class, in the new text, with every other method a stub of as many lines.
+    pieces: list[str] = []
+    cursor = unit.start
+    for other in blocks:
+        if other is block:
+            continue
+        start, end = (
+            (other.start, other.end) if other.start < block.start else (other.start + chars, other.end + chars)
+        )
+        pieces.append(source[cursor:start])
+        pieces.append(f"{other.indent}def {other.name}(): pass" + "\n" * (other.last_line - other.first_line))
+        cursor = end
+    pieces.append(source[cursor : unit.end + chars])
+    chunk = "".join(pieces)
+    context = previous.context
+    after = [later.moved(chars, lines) for later in units[index + 1 :]]
+    around = [*units[:index], unit, *after]  # ``unit`` itself is left out of the environment
+    try:
+        tree = ast.parse("\n" * unit.first_line + chunk, filename=previous.path, type_comments=False)
+        (node,) = tree.body
+        method = next(
+            statement
+            for statement in getattr(node, "body", ())
+            if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef))
+            and statement.lineno == block.def_line + 1
+        )
+        if method.name != block.name or method.end_lineno != block.last_line + lines + 1:
+            return None  # the edit changed where the method ends
+        analysis = ModuleAnalysis(
+            tree, source, context.module_name, environment=_environment(around, index, index + 1), lines=edit.lines
+        )
+        found = detect_chunk(analysis, context.kb, context.options, previous.path, chunk, unit.first_line)
+    except (SyntaxError, ValueError, RecursionError, MemoryError, StopIteration):
+        return None
+    first, last = block.first_line, block.last_line + lines
+    inside = [f for f in found if first <= f.range.start.line <= last]
+    kept = [_moved_ref(f, edit.old_end, chars) for f in unit.findings()]
+    findings = (
+        [f for f in kept if f.range.start.line < first]
+        + inside
+        + [_moved(f, chars, lines) for f in kept if f.range.start.line > block.last_line]
     )
+    moved_blocks = [b if b.start < block.start else b.moved(chars, lines) for b in blocks if b is not block]
+    moved_blocks.append(dataclasses.replace(block, end=block.end + chars, last_line=block.last_line + lines))
+    moved_blocks.sort(key=lambda b: b.start)
+    bindings = {
+        name: tuple(b if b.offset < edit.old_end else _moved_binding(b, chars) for b in found_bindings)
+        for name, found_bindings in unit.bindings()
+    }
+    data = _UnitData(
+        unit.start,
+        unit.end + chars,
+        unit.first_line,
+        unit.last_line + lines,
+        tuple(findings),
+        bindings,
+        unit.data.classes,
+        tuple(moved_blocks),
+    )
+    current = [*units[:index], _Unit(unit.start, unit.first_line, data), *after]
+    for position, placed in enumerate(current):
+        refs = placed.data.refs
+        if position != index and refs and max(refs) >= edit.old_end:
+            current[position] = _rebuilt(placed, edit.old_end, chars)
+    return current
+
+
+def _in_statements(
+    previous: DocumentAnalysis, units: list[_Unit], edit: _Edit, check: CancelCheck
+) -> list[_Unit] | None:
+    """The units after an edit: the top-level statements it touched analysed again (with whole
+    lines around it), then those that use a name whose binding changed; None past a budget."""
+    old, source, prefix, old_end, chars, lines = edit.old, edit.new, edit.prefix, edit.old_end, edit.chars, edit.lines
+    # The changed statements: every unit the edit touches, and whole lines around it.
+    unit_starts = [unit.start for unit in units]
+    low = bisect.bisect_right(unit_starts, prefix) - 1
+    if low < 0 or units[low].end < prefix:
+        low += 1
+    high = bisect.bisect_right(unit_starts, old_end)
+    region_start = old.rfind("\n", 0, prefix) + 1
+    region_end = old.find("\n", old_end)
+    region_end = len(old) if region_end == -1 else region_end
+    if low < high:
+        region_start = min(region_start, units[low].start)
+        region_end = max(region_end, units[high - 1].end)
+    new_lines = edit.line_delta(region_start, region_end)
+    after = [unit.moved(chars, new_lines) for unit in units[high:]]
+    current: list[_Unit] = [*units[:low], *after]
+    replaced = _analyse_chunk(
+        source, lines, region_start, region_end + chars, current, low, low, previous.context, previous.path
+    )
+    if replaced is None:
+        return None
+    changed = _changed_names(units[low:high], replaced)
+    if changed is None:
+        return None
+    current[low:low] = replaced
+    fresh = {id(unit.data) for unit in replaced}
+    # Statements whose findings point into the changed ones (an import alias) are analysed
+    # again, as are those that use a name whose binding changed, until no binding changes.
+    skip = set(range(low, low + len(replaced)))
+    dirty = {
+        index
+        for index, unit in enumerate(current)
+        if index not in skip and any(region_start <= ref < region_end for ref in unit.data.refs)
+    }
+    budget = _MAX_REANALYSED * len(source) - (region_end + chars - region_start)
+    context = previous.context
+    while True:
+        if changed:
+            for index, unit in enumerate(current):
+                if index not in skip and not changed.isdisjoint(unit.data.identifiers(source[unit.start : unit.end])):
+                    dirty.add(index)
+        if not dirty:
+            break
+        index = min(dirty)
+        dirty.discard(index)
+        unit = current[index]
+        budget -= unit.end - unit.start
+        if budget < 0:
+            return None
+        check()
+        again = _analyse_chunk(source, lines, unit.start, unit.end, current, index, index + 1, context, previous.path)
+        if again is None or len(again) != 1:
+            return None
+        changed = _changed_names([unit], again)
+        if changed is None:
+            return None
+        current[index] = again[0]
+        fresh.add(id(again[0].data))
+        skip = {index}
+    # Import aliases after the edit moved: the findings that point at them follow.
+    for index, unit in enumerate(current):
+        refs = unit.data.refs
+        if refs and id(unit.data) not in fresh and max(refs) >= region_end:
+            current[index] = _rebuilt(unit, region_end, chars)
+    return current
+
+
+def _rebuilt(unit: _Unit, after: int, chars: int) -> _Unit:
+    """``unit`` with its data at its place, and its refs at or after ``after`` moved by ``chars``."""
+    findings = tuple(_moved_ref(f, after, chars) for f in unit.findings())
+    bindings = {name: tuple(found) for name, found in unit.bindings()}
+    data = _UnitData(
+        unit.start,
+        unit.end,
+        unit.first_line,
+        unit.last_line,
+        findings,
+        bindings,
+        unit.data.classes,
+        tuple(unit.blocks()),
+    )
+    return _Unit(unit.start, unit.first_line, data)

@@ -11,8 +11,10 @@ module keeps, per document, the analyses of its recent versions:
 * when everyone waiting for an analysis has gone away (a cancelled request, a newer version
   superseding a scheduled publish), the work is told to stop at its next checkpoint;
 * a new version is analysed incrementally from the last good one where it can be (see
-  :mod:`recode_lsp.engine.document`); once typing pauses, the whole module is analysed and
-  replaces the incremental result, re-publishing if the two differ;
+  :mod:`recode_lsp.engine.document`: only the top-level statements an edit changed); once
+  typing pauses, the whole module is analysed too (fixes that need it have it ready, and it
+  replaces the incremental result, re-publishing, should the two ever differ); a new edit
+  stops that work at its next checkpoint;
 * a version with a syntax error keeps showing the last good version's findings;
 * a file over the size limits is not analysed; the user is told once.
 """
@@ -46,7 +48,9 @@ T = TypeVar("T")
 #: Versions of a document whose analyses are kept.
 KEPT_VERSIONS = 3
 #: Quiet time after an incremental analysis before the whole module is analysed.
-SETTLE_DELAY = 0.6
+SETTLE_DELAY = 1.0
+#: Characters of a document measured at a time for its UTF-8 size.
+_SIZE_CHUNK = 1 << 20
 
 
 class CancelToken:
@@ -85,6 +89,7 @@ class DocumentState:
     fixes: dict[tuple[int, str], asyncio.Future[FixResult]] = field(default_factory=dict)
     settle: asyncio.Task[None] | None = None
     settle_version: int | None = None
+    settle_token: CancelToken | None = None
     size_notified: bool = False
     error_version: int | None = None
 
@@ -139,8 +144,7 @@ class Documents:
             return
         for job in state.jobs.values():
             job.token.cancel()
-        if state.settle is not None:
-            state.settle.cancel()
+        _stop_settle(state)
 
     def is_open(self, uri: str) -> bool:
         return uri in self._states
@@ -204,6 +208,8 @@ class Documents:
         key = (version, id(context))
         job = state.jobs.get(key)
         if job is None or job.token.cancelled:  # a cancelled job may still be winding down
+            if state.settle_version is not None and state.settle_version < version:
+                _stop_settle(state)  # the user typed on: the whole-module pass would only compete
             token = self._token()
             previous = state.last_good if state.last_good and state.last_good.context is context else None
             path = str(state.path)
@@ -250,17 +256,21 @@ class Documents:
         if analysis.ok and (state.last_good_version is None or version >= state.last_good_version):
             state.last_good = analysis
             state.last_good_version = version
-        if state.settle is not None and state.settle_version is not None and state.settle_version <= version:
-            state.settle.cancel()  # a newer result makes the pending whole-module pass pointless
-            state.settle = None
+        if state.settle_version is not None and state.settle_version <= version:
+            _stop_settle(state)  # a newer result makes the pending whole-module pass pointless
         if analysis.incremental:
             state.settle = asyncio.ensure_future(self._settle(state, version, analysis))
             state.settle_version = version
 
     async def _settle(self, state: DocumentState, version: int, incremental: DocumentAnalysis) -> None:
-        """After a pause, replace an incremental analysis by the whole module's."""
+        """After a pause, analyse the whole module of an incremental analysis.
+
+        Fixes that need the whole module find it ready. The incremental analysis stays what is
+        shown (its statements are what the next edit starts from) unless the two differ.
+        """
         await asyncio.sleep(SETTLE_DELAY)
         token = self._token()
+        state.settle_token = token
         future = asyncio.wrap_future(self._server.executor.submit(incremental.exact, token.check))
         try:
             exact = await future
@@ -271,10 +281,10 @@ class Documents:
             return
         if exact is None or state.results.get(version) is not incremental:
             return
-        state.results[version] = exact
-        if state.last_good is incremental:
-            state.last_good = exact
         if [_identity(f) for f in exact.findings] != [_identity(f) for f in incremental.findings]:
+            state.results[version] = exact
+            if state.last_good is incremental:
+                state.last_good = exact
             logger.warning("%s: incremental analysis differed from the whole module's", state.path.name)
             self._server.log(f"{state.path.name}: re-analysed whole; diagnostics updated", types.MessageType.Log)
             self._server.diagnostics.refresh(state.uri)
@@ -309,6 +319,27 @@ class Documents:
         return await asyncio.shield(future)
 
 
+def _stop_settle(state: DocumentState) -> None:
+    """Cancel the pending whole-module pass of ``state``, and stop its work if it started."""
+    if state.settle is not None:
+        state.settle.cancel()
+        state.settle = None
+    if state.settle_token is not None:
+        state.settle_token.cancel()
+        state.settle_token = None
+    state.settle_version = None
+
+
+def _utf8_size(text: str) -> int:
+    """``len(text.encode())`` without a copy of a large document."""
+    if text.isascii():
+        return len(text)
+    return sum(
+        len(text[start : start + _SIZE_CHUNK].encode("utf-8", errors="surrogatepass"))
+        for start in range(0, len(text), _SIZE_CHUNK)
+    )
+
+
 def _identity(finding: Finding) -> tuple[str, int, int, str]:
     return (finding_key(finding), finding.start_offset, finding.end_offset, finding.severity.value)
 
@@ -324,7 +355,7 @@ def _too_large(source: str, project: ProjectContext) -> str | None:
     if settings.max_file_lines and lines > settings.max_file_lines:
         return f"{lines} lines; recode.maxFileLines is {settings.max_file_lines}"
     if settings.max_file_bytes and len(source) * 4 > settings.max_file_bytes:
-        size = len(source.encode("utf-8", errors="surrogatepass"))
+        size = _utf8_size(source)
         if size > settings.max_file_bytes:
             return f"{size} bytes; recode.maxFileBytes is {settings.max_file_bytes}"
     return None

@@ -207,6 +207,8 @@ def test_fix_all(context: AnalysisContext) -> None:
         pytest.param("return np.product(a)", "b = np.NINF\n    return np.product(a)", id="line-added-last"),
         pytest.param("return np.float_(2)  # a comment", "return np.float_(2)  # recode: ignore", id="ignored"),
         pytest.param("y = np.float_(x)", "def inner():\n        return np.float_\n    y = 1", id="nested-def"),
+        pytest.param("def last(a):", "def final(a):", id="header"),
+        pytest.param("    kind = np.float_", "    kind = np.float64", id="class-body"),
     ],
 )
 def test_incremental_equals_full(context: AnalysisContext, old: str, new: str) -> None:
@@ -222,10 +224,8 @@ def test_incremental_equals_full(context: AnalysisContext, old: str, new: str) -
 @pytest.mark.parametrize(
     ("old", "new"),
     [
-        pytest.param("def last(a):", "def final(a):", id="header"),
         pytest.param("    return distutils", "    global np\n    return distutils", id="global"),
         pytest.param("return np.product(a)\n", "return np.product(a)\nx = np.float_\n", id="dedent-out"),
-        pytest.param("    kind = np.float_", "    kind = np.float64", id="class-body"),
     ],
 )
 def test_incremental_falls_back_to_full(context: AnalysisContext, old: str, new: str) -> None:
