@@ -27,6 +27,14 @@ class SourceError(Exception):
     """The source cannot be analysed: it does not decode or does not parse."""
 
 
+def _chooses_new_default(change: ApiChange, call: ast.Call | None) -> bool:
+    """A default that changed (a ``behaviour_change`` naming the keyword in ``new_keyword``) does
+    not matter to a call that passes that keyword: ``stats.mode(a, keepdims=True)``."""
+    if change.kind is not ChangeKind.BEHAVIOUR_CHANGE or not change.new_keyword or call is None:
+        return False
+    return any(keyword.arg == change.new_keyword for keyword in call.keywords)
+
+
 def parse_source(source: str, path: str = "<string>") -> ast.Module:
     try:
         return ast.parse(source, filename=path, type_comments=False)
@@ -178,6 +186,8 @@ class _Collector:
             site = Site.IMPORTED_NAME
         call = self.analysis.is_callee(node)
         for change in changes:
+            if _chooses_new_default(change, call):
+                continue
             safety, details = self._template_safety(change, call, None)
             if binding is not None and change.template is not None:
                 safety = FixSafety.DISPLAY_ONLY  # a template cannot rewrite ``from m import old``
@@ -216,15 +226,20 @@ class _Collector:
             if not members:
                 overridden = overridden or _defines_member(self.analysis, owner, node.attr)
                 continue
-            for change in members.get(node.attr, ()):
-                if change.old_keyword is not None:
+            changes = [change for change in members.get(node.attr, ()) if change.old_keyword is None]
+            if not changes:
+                # Entries of this class name other members: the member may be a base's (a deeper
+                # class in the lineage) that changed.
+                continue
+            call = self.analysis.is_callee(node)
+            for change in changes:
+                if _chooses_new_default(change, call):
                     continue
                 start, end = self.span(node)
                 attr_start = end - len(node.attr)
                 if self.analysis.source[attr_start:end] != node.attr:
                     attr_start = start  # attribute split over lines with comments: flag it all
                 safety: FixSafety | None = None
-                call = self.analysis.is_callee(node)
                 details = SiteDetails(
                     call=self.span(call) if call is not None else None,
                     receiver=self.span(receiver),

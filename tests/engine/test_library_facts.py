@@ -227,3 +227,31 @@ def test_a_groupby_result_is_not_typed_as_the_groupby() -> None:
         (3, "pandas.core.groupby.DataFrameGroupBy.dtypes"),
         (4, "pandas.core.groupby.DataFrameGroupBy.fillna"),
     ]
+
+
+def test_a_member_of_a_deeper_base_is_found_when_a_nearer_class_has_other_entries() -> None:
+    """``nn.Linear`` has its own entry; ``old_module_method`` is ``nn.Module``'s and must still be found."""
+    kb = make_kb(
+        [
+            _member("TORCH001", "torch", "torch.nn.Linear.old_linear_method"),
+            _member("TORCH002", "torch", "torch.nn.Module.old_module_method"),
+        ]
+    )
+    code = "from torch import nn\nlayer = nn.Linear(2, 2)\nlayer.old_module_method()\nlayer.old_linear_method()\n"
+    assert [f.code for f in detect(code, kb, DetectOptions())] == ["TORCH002", "TORCH001"]
+
+
+def test_a_changed_default_is_not_reported_where_the_call_passes_the_keyword() -> None:
+    code = textwrap.dedent(
+        """\
+        from scipy import stats
+        import torch
+        m = stats.mode(a)
+        k = stats.mode(a, keepdims=True)
+        w = torch.load("m.pt")
+        v = torch.load("m.pt", weights_only=False)
+        """
+    )
+    options = DetectOptions(targets={"scipy": Version("1.17"), "torch": Version("2.6")})
+    found = [(f.range.start.line, f.message.split("`")[1]) for f in detect(code, load_knowledge_base(), options)]
+    assert found == [(2, "scipy.stats.mode"), (4, "torch.load")]
