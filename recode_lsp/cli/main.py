@@ -130,6 +130,19 @@ def build_parser() -> argparse.ArgumentParser:
         help="run the interpreter named by [tool.recode] python (a project's settings cannot run programs "
         "otherwise; also RECODE_TRUST_PYTHON=1)",
     )
+    plan = parser.add_argument_group(
+        "upgrade plan",
+        "per library: the pinned / installed / newest versions and the findings each newer version would "
+        "raise, which pins safe fixes alone can raise, and the order to upgrade in",
+    )
+    plan.add_argument("--plan", action="store_true", help="print the upgrade plan (text or --format json)")
+    plan.add_argument(
+        "--plan-report",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="with --plan: also write it as Markdown (FILE.md) or HTML (FILE.html) with a chart",
+    )
     parser.add_argument(
         "--list-changes",
         nargs="?",
@@ -428,6 +441,8 @@ def _check_arguments(args: argparse.Namespace, parser: argparse.ArgumentParser) 
     stdin = [str(p) for p in args.paths] == ["-"] or (not args.paths and args.stdin_filename is not None)
     if "-" in [str(p) for p in args.paths] and not stdin:
         parser.error("'-' (read stdin) cannot be combined with other paths")
+    if args.plan_report is not None and not args.plan:
+        parser.error("--plan-report goes with --plan")
     if args.stdin_filename is not None and not stdin:
         parser.error("--stdin-filename goes with '-' as the path (the source read from stdin)")
     if not stdin:
@@ -467,6 +482,19 @@ def _check_arguments(args: argparse.Namespace, parser: argparse.ArgumentParser) 
     return stdin
 
 
+def _check_plan_arguments(args: argparse.Namespace, parser: argparse.ArgumentParser, stdin: bool) -> None:
+    """Usage errors of ``--plan`` (exit 2)."""
+    if stdin:
+        parser.error("--plan reads a project's files, not stdin")
+    if args.mode != "check":
+        parser.error(f"--plan changes nothing: it does not go with --{args.mode}")
+    if args.format not in ("text", "json"):
+        parser.error(f"--plan prints text or json, not {args.format}")
+    for flag, given in (("--statistics", args.statistics), ("--test", args.test), ("--model", args.model)):
+        if given:
+            parser.error(f"--plan does not go with {flag}")
+
+
 def _quietness(args: argparse.Namespace) -> int:
     """0: the full report; 1 (-q): no summary; 2 (-qq, --silent): no report."""
     return 2 if args.silent else min(args.quiet, 2)
@@ -496,6 +524,8 @@ def _run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     if args.list_changes is not None:
         return list_changes(args.list_changes, sys.stdout)
     stdin = _check_arguments(args, parser)
+    if args.plan:
+        _check_plan_arguments(args, parser, stdin)
     if args.output_file is None:
         return _run_to(args, parser, stdin, sys.stdout)
     try:
@@ -514,6 +544,10 @@ def _run_to(args: argparse.Namespace, parser: argparse.ArgumentParser, stdin: bo
     from recode_lsp.engine.knowledge import KnowledgeBaseError, load_knowledge_base
     from recode_lsp.engine.versions import parse_target
 
+    if args.plan:
+        from recode_lsp.cli.plan import run_plan
+
+        return run_plan(args, parser, out)
     quiet = _quietness(args)
     paths: list[Path] = [] if stdin else (args.paths or [Path(".")])
     stdin_name = args.stdin_filename or "-"
