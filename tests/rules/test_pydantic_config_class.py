@@ -317,29 +317,6 @@ def test_noop(pipeline: Pipeline) -> None:
 
             class User(BaseModel):
                 class Config:
-                    \"\"\"Settings of the model.\"\"\"
-                    orm_mode = True
-            """,
-            id="docstring",
-        ),
-        pytest.param(
-            """\
-            from pydantic import BaseModel
-
-
-            class User(BaseModel):
-                class Config:
-                    my_private_flag = True
-            """,
-            id="unknown-key",
-        ),
-        pytest.param(
-            """\
-            from pydantic import BaseModel
-
-
-            class User(BaseModel):
-                class Config:
                     extra = EXTRA_MODE
             """,
             id="extra-not-literal",

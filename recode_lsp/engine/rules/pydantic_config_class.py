@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import inspect
 import io
 import re
 import tokenize
@@ -94,10 +95,6 @@ V2_KEYS = frozenset(
         "cache_strings",
     }
 )
-#: Extra keys of ``pydantic_settings.SettingsConfigDict`` that V1 settings spelled the same.
-SETTINGS_KEYS = frozenset(
-    {"case_sensitive", "env_prefix", "env_file", "env_file_encoding", "env_nested_delimiter", "secrets_dir"}
-)
 _EXTRA_VALUES = frozenset({"allow", "ignore", "forbid"})
 _HEADER = re.compile(r"class\s+Config\b")
 MAX_LINE = 88
@@ -147,12 +144,14 @@ class PydanticConfigClass(CodeRule):
 
     The fix maps every V1 key to its V2 name (``allow_mutation = False`` becomes
     ``frozen=True``, ``extra = Extra.forbid`` becomes ``extra="forbid"``), keeps values
-    and comments as written, and imports ``ConfigDict`` (``SettingsConfigDict`` from
-    ``pydantic_settings`` for settings classes). It leaves the class alone when the body
-    holds anything but ``name = value`` assignments (a docstring, methods such as
-    ``customise_sources``), a key that V2 removed (``fields``, ``getter_dict``,
-    ``smart_union``, ``json_loads``, ...), a key it does not know, when ``Config`` has
-    bases or decorators, when the model already sets ``model_config``, or when the module
+    and comments as written, turns a docstring of ``Config`` into comments, and imports
+    ``ConfigDict`` (``SettingsConfigDict`` from ``pydantic_settings`` for settings
+    classes). A key it does not know (``env_prefix`` and the other pydantic-settings keys,
+    a project's own flag) is kept as written, never dropped: V2 keeps unknown keys in
+    ``model_config``. It leaves the class alone when the body holds anything but
+    ``name = value`` assignments and a docstring (methods such as ``customise_sources``),
+    a key that V2 removed (``fields``, ``getter_dict``, ``smart_union``, ``json_loads``,
+    ...), when ``Config`` has bases or decorators, when the model already sets ``model_config``, or when the module
     refers to ``Model.Config``; those sites are reported without a fix.
     """
 
@@ -189,7 +188,7 @@ class PydanticConfigClass(CodeRule):
             return None
         if _sets_model_config(model) or _config_referenced(analysis, model):
             return None
-        items = _items(config, analysis, settings=kind == "settings")
+        items = _items(config, analysis)
         if items is None:
             return None
         module, factory = (
@@ -273,12 +272,12 @@ def _config_referenced(analysis: ModuleAnalysis, model: ast.ClassDef) -> bool:
     return False
 
 
-def _items(config: ast.ClassDef, analysis: ModuleAnalysis, settings: bool) -> list[tuple[ast.stmt, str, str]] | None:
+def _items(config: ast.ClassDef, analysis: ModuleAnalysis) -> list[tuple[ast.stmt, str, str]] | None:
     """(statement, V2 key, value text) per assignment of the body; None when unsupported."""
     items: list[tuple[ast.stmt, str, str]] = []
     source = analysis.source
-    for statement in config.body:
-        if isinstance(statement, ast.Pass):
+    for index, statement in enumerate(config.body):
+        if isinstance(statement, ast.Pass) or (index == 0 and _docstring(config) is not None):
             continue
         if isinstance(statement, ast.Assign) and len(statement.targets) == 1:
             target = statement.targets[0]
@@ -308,13 +307,21 @@ def _items(config: ast.ClassDef, analysis: ModuleAnalysis, settings: bool) -> li
                 value_text = f'"{mode}"'
         else:
             key = RENAMED.get(key, key)
-            if key not in V2_KEYS and not (settings and key in SETTINGS_KEYS):
-                return None
+            # A key V2 does not know (``env_prefix`` of a settings class, a project's own
+            # flag) is kept as written: V2 keeps unknown keys in ``model_config``.
         items.append((statement, key, value_text))
     keys = [key for _, key, _ in items]
     if len(set(keys)) != len(keys):
         return None  # ``orm_mode`` and ``from_attributes`` both given: a person decides
     return items
+
+
+def _docstring(config: ast.ClassDef) -> str | None:
+    """The docstring of ``class Config:``, when its body starts with one."""
+    first = config.body[0] if config.body else None
+    if isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant) and isinstance(first.value.value, str):
+        return first.value.value
+    return None
 
 
 def _is_one_keyword_value(text: str) -> bool:
@@ -389,7 +396,9 @@ def _render(
     indent = _line_indent(analysis, header_line)
     head = f"model_config = {factory}("
     single = head + ", ".join(f"{key}={value}" for _, key, value in items) + ")"
-    if "\n" not in single and set(comments) <= {header_line}:
+    docstring = _docstring(config)
+    doc_lines = [f"# {line}".rstrip() for line in inspect.cleandoc(docstring).splitlines()] if docstring else []
+    if "\n" not in single and set(comments) <= {header_line} and not doc_lines:
         one_line = single + (f"  {comments[header_line]}" if comments else "")
         if len(indent) + len(one_line) <= MAX_LINE:
             return one_line
@@ -402,6 +411,7 @@ def _render(
     if header_line in comments:
         lines[0] += f"  {comments[header_line]}"
         used.add(header_line)
+    lines.extend(f"{body_indent}{line}" for line in doc_lines)  # the docstring, as comments
     # The statement a trailing comment belongs to: the last one that ends on its line.
     last_on_line = {(s.end_lineno or s.lineno) - 1: s for s in config.body}
     values = {id(statement): (key, value) for statement, key, value in items}

@@ -1,0 +1,171 @@
+"""Helpers shared by the pydantic code rules (no rule lives here)."""
+
+from __future__ import annotations
+
+import ast
+from typing import TYPE_CHECKING
+
+from recode_lsp.engine.imports import add_import_from, bound_names, guarded_roots
+
+if TYPE_CHECKING:
+    from recode_lsp.engine.analysis import LocalClass, ModuleAnalysis
+    from recode_lsp.engine.changes import ApiChange
+    from recode_lsp.engine.knowledge import KnowledgeBase
+    from recode_lsp.engine.model import TextEdit
+
+#: Bases that make a class a pydantic model (SQLModel models are pydantic models).
+MODEL_BASES = frozenset(
+    {
+        "pydantic.BaseModel",
+        "pydantic.main.BaseModel",
+        "pydantic_settings.BaseSettings",
+        "pydantic.BaseSettings",
+        "pydantic.generics.GenericModel",
+        "sqlmodel.SQLModel",
+    }
+)
+
+
+def change_for(kb: KnowledgeBase, old: str) -> ApiChange | None:
+    """The knowledge-base entry a rule reports, by its ``old`` name (None: not loaded)."""
+    for change in kb.changes:
+        if change.old == old:
+            return change
+    return None
+
+
+def model_classes(analysis: ModuleAnalysis) -> list[LocalClass]:
+    """The module's pydantic model classes (direct or inherited)."""
+    return [local for local in analysis.classes.values() if any(base in MODEL_BASES for base in local.bases)]
+
+
+def enclosing_model(analysis: ModuleAnalysis, node: ast.AST) -> LocalClass | None:
+    """The model class whose body holds ``node`` directly."""
+    for local in model_classes(analysis):
+        if any(statement is node for statement in local.node.body):
+            return local
+    return None
+
+
+def name_reference(analysis: ModuleAnalysis, module: str, name: str) -> tuple[str, TextEdit | None] | None:
+    """How to spell ``module.name`` here, and the import edit that makes it available.
+
+    None when the name cannot be made available safely (taken by something else, or the
+    module is imported under a guard).
+    """
+    qname = f"{module}.{name}"
+    bindings = analysis.module_scope.bindings
+    for local, found in bindings.items():
+        if found[-1].qname == qname and found[-1].kind == "import_from":
+            return local, None
+    for local, found in bindings.items():
+        if found[-1].qname == module and found[-1].kind == "import":
+            return f"{local}.{name}", None
+    if name in bound_names(analysis.tree):
+        return None
+    if module.split(".", 1)[0] in guarded_roots(analysis.tree):
+        return None
+    return name, add_import_from(analysis.tree, analysis.source, analysis.lines, module, name)
+
+
+def is_qualified(analysis: ModuleAnalysis, node: ast.AST, *names: str) -> bool:
+    """Whether ``node`` (a name or attribute) refers to one of the qualified ``names``."""
+    if not isinstance(node, (ast.Name, ast.Attribute)):
+        return False
+    return analysis.qualified_name(node) in names
+
+
+def line_indent(analysis: ModuleAnalysis, line: int) -> str:
+    """Leading whitespace of 0-based ``line``."""
+    start = analysis.lines.line_starts[line]
+    text = analysis.source[start:]
+    return text[: len(text) - len(text.lstrip(" \t"))]
+
+
+def whole_module(analysis: ModuleAnalysis) -> bool:
+    """Whether ``analysis`` saw the whole module (not an excerpt of the language server)."""
+    try:
+        return len(ast.parse(analysis.source).body) == len(analysis.tree.body)
+    except SyntaxError:
+        return False
+
+
+def decorator_sites(
+    analysis: ModuleAnalysis, qualified: tuple[str, ...]
+) -> list[tuple[ast.ClassDef, ast.FunctionDef | ast.AsyncFunctionDef, ast.expr]]:
+    """(model, method, decorator) for every method of a model decorated with one of ``qualified``."""
+    found = []
+    for local in model_classes(analysis):
+        for statement in local.node.body:
+            if not isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                continue
+            for decorator in statement.decorator_list:
+                callee = decorator.func if isinstance(decorator, ast.Call) else decorator
+                if is_qualified(analysis, callee, *qualified):
+                    found.append((local.node, statement, decorator))
+    return found
+
+
+def drop_import_edit(
+    analysis: ModuleAnalysis, local: str, qualified: tuple[str, ...], rename_to: str | None = None
+) -> TextEdit | None:
+    """Edit that removes ``local`` (a ``from M import local``) from its import statement.
+
+    With ``rename_to``, the alias is renamed instead (``validator`` -> ``field_validator``).
+
+    None when the alias cannot be removed cleanly (a comment next to it, a statement that
+    shares its line, an alias with ``as``, a name listed in ``__all__``).
+    """
+    from recode_lsp.engine.imports import names_in_dunder_all
+    from recode_lsp.engine.model import TextEdit
+
+    if local in names_in_dunder_all(analysis.tree):
+        return None
+    source = analysis.source
+    for statement in analysis.tree.body:
+        if not isinstance(statement, ast.ImportFrom) or statement.level:
+            continue
+        for index, alias in enumerate(statement.names):
+            if alias.asname or alias.name != local or f"{statement.module}.{alias.name}" not in qualified:
+                continue
+            start, end = analysis.lines.node_span(statement)
+            if rename_to is not None:
+                if statement.module != "pydantic":
+                    return None
+                alias_start, alias_end = analysis.lines.node_span(alias)
+                return TextEdit(alias_start, alias_end, rename_to)
+            if len(statement.names) == 1:
+                line_start = source.rfind("\n", 0, start) + 1
+                newline = source.find("\n", end)
+                line_end = len(source) if newline == -1 else newline + 1
+                if source[line_start:start].strip() or source[end:line_end].strip():
+                    return None
+                return TextEdit(line_start, line_end, "")
+            alias_start, alias_end = analysis.lines.node_span(alias)
+            if index + 1 < len(statement.names):
+                cut = (alias_start, analysis.lines.node_span(statement.names[index + 1])[0])
+            else:
+                cut = (analysis.lines.node_span(statement.names[index - 1])[1], alias_end)
+            if "#" in source[cut[0] : cut[1]]:
+                return None
+            return TextEdit(cut[0], cut[1], "")
+    return None
+
+
+def old_import_edit(
+    analysis: ModuleAnalysis,
+    node: ast.expr,
+    qualified: tuple[str, ...],
+    all_fixable: bool,
+    rename_to: str | None = None,
+) -> TextEdit | None:
+    """The edit of the old import that goes with fixing the use ``node`` of an imported name.
+
+    Only when every use of the name is a site the rule fixes: then every site's fix carries
+    this same edit (the fixer keeps one copy), so the old import goes when the uses go, in
+    the same round. The alias is renamed to ``rename_to`` when the new name still has to be
+    imported, else removed.
+    """
+    if not (isinstance(node, ast.Name) and all_fixable and whole_module(analysis)):
+        return None
+    return drop_import_edit(analysis, node.id, qualified, rename_to)

@@ -1,0 +1,266 @@
+"""RC005: a pydantic V1 ``@root_validator`` -> ``@model_validator(mode=...)``."""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Callable
+from typing import TYPE_CHECKING, ClassVar
+
+from recode_lsp.engine.model import Site, TextEdit
+from recode_lsp.engine.rules import CodeRule
+from recode_lsp.engine.rules.pydantic_common import (
+    change_for,
+    decorator_sites,
+    is_qualified,
+    line_indent,
+    name_reference,
+    old_import_edit,
+)
+
+if TYPE_CHECKING:
+    from recode_lsp.engine.analysis import ModuleAnalysis
+    from recode_lsp.engine.knowledge import KnowledgeBase
+    from recode_lsp.engine.model import Finding
+
+OLD = "pydantic.BaseModel.root_validator"
+ROOT_VALIDATOR = ("pydantic.root_validator", "pydantic.class_validators.root_validator")
+Function = ast.FunctionDef | ast.AsyncFunctionDef
+
+
+class PydanticRootValidator(CodeRule):
+    """## What it does
+    Checks for ``@root_validator`` on a method of a pydantic model.
+
+    ## Why is this bad?
+    Pydantic 2.0 deprecated ``@root_validator`` in favour of ``@model_validator``. A
+    ``pre=True`` root validator becomes ``@model_validator(mode="before")`` on a class
+    method. A post root validator becomes ``@model_validator(mode="after")``, which is an
+    instance method: it receives the validated model (``self``), not a dict of values, and
+    returns it. V2 also rejects ``@root_validator`` without ``skip_on_failure=True``
+    outright, and ``skip_on_failure`` does not exist on ``model_validator`` (an "after"
+    validator never runs when a field failed).
+
+    ## Example
+    ```python
+    from pydantic import BaseModel, root_validator
+
+
+    class Range(BaseModel):
+        low: int
+        high: int
+
+        @root_validator(pre=True)
+        def defaults(cls, values):
+            values.setdefault("high", values.get("low"))
+            return values
+
+        @root_validator(skip_on_failure=True)
+        def ordered(cls, values):
+            if values["low"] > values["high"]:
+                raise ValueError("low > high")
+            return values
+    ```
+
+    Use instead:
+    ```python
+    from pydantic import BaseModel, model_validator
+
+
+    class Range(BaseModel):
+        low: int
+        high: int
+
+        @model_validator(mode="before")
+        @classmethod
+        def defaults(cls, values):
+            values.setdefault("high", values.get("low"))
+            return values
+
+        @model_validator(mode="after")
+        def ordered(self):
+            if self.low > self.high:
+                raise ValueError("low > high")
+            return self
+    ```
+
+    ## Fix safety
+    The fix is unsafe. A "before" validator may receive input that is not a dict (a model
+    instance, an ORM object with ``from_attributes``); a V1 post root validator without
+    ``skip_on_failure=True`` ran even when a field failed, a V2 "after" validator does not.
+    A post validator is rewritten only when its body reads ``values["field"]`` or
+    ``values.get("field")`` for fields the model declares and every ``return`` is
+    ``return values``; one that writes to ``values``, passes it on, or uses ``cls`` is
+    reported without a fix, as is a decorator with other arguments than ``pre``,
+    ``skip_on_failure`` and ``allow_reuse``. The old import is removed with its last use.
+    """
+
+    code: ClassVar[str] = "RC005"
+    name: ClassVar[str] = "pydantic-root-validator"
+    summary: ClassVar[str] = "Pydantic V1 `@root_validator`; use `@model_validator(mode=...)`"
+    triggers: ClassVar[tuple[bytes, ...]] = (b"root_validator",)
+
+    def find(self, analysis: ModuleAnalysis, kb: KnowledgeBase, add: Callable[..., None]) -> None:
+        change = change_for(kb, OLD)
+        if change is None:
+            return
+        for _model, _function, decorator in decorator_sites(analysis, ROOT_VALIDATOR):
+            start, end = analysis.lines.node_span(decorator)
+            add(change, start, end, Site.RULE)
+
+    def fix(self, finding: Finding, analysis: ModuleAnalysis) -> list[TextEdit] | None:
+        if finding.site is not Site.RULE:
+            return None
+        sites = decorator_sites(analysis, ROOT_VALIDATOR)
+        for model, function, decorator in sites:
+            if analysis.lines.node_span(decorator)[0] != finding.start_offset:
+                continue
+            edits = _edits(analysis, model, function, decorator)
+            if edits is None:
+                return None
+            reference = name_reference(analysis, "pydantic", "model_validator")
+            if reference is None:
+                return None
+            name, import_edit = reference
+            edits[0] = TextEdit(edits[0].start, edits[0].end, edits[0].text.replace("{name}", name))
+            callee = decorator.func if isinstance(decorator, ast.Call) else decorator
+            all_fixable = _uses_are_sites(analysis, sites) and all(
+                _edits(analysis, m, f, d) is not None for m, f, d in sites
+            )
+            # When every use is fixed, each fix carries the same edit of the old import.
+            rename = name if import_edit is not None else None
+            shared = old_import_edit(analysis, callee, ROOT_VALIDATOR, all_fixable, rename)
+            if shared is not None:
+                import_edit = shared
+            if import_edit is not None:
+                edits.append(import_edit)
+            return edits
+        return None
+
+
+def _uses_are_sites(analysis: ModuleAnalysis, sites: list[tuple[ast.ClassDef, Function, ast.expr]]) -> bool:
+    callees = {id(d.func if isinstance(d, ast.Call) else d) for _, _, d in sites}
+    return not any(
+        isinstance(node, ast.Name) and id(node) not in callees and is_qualified(analysis, node, *ROOT_VALIDATOR)
+        for node in ast.walk(analysis.tree)
+    )
+
+
+def _is_pre(decorator: ast.expr) -> bool | None:
+    """True for ``pre=True``, False for a post validator, None for unsupported arguments."""
+    if not isinstance(decorator, ast.Call):
+        return False
+    if decorator.args:
+        return None
+    pre = False
+    for keyword in decorator.keywords:
+        constant = keyword.value.value if isinstance(keyword.value, ast.Constant) else None
+        if keyword.arg == "pre" and isinstance(constant, bool):
+            pre = constant
+        elif keyword.arg in ("skip_on_failure", "allow_reuse") and isinstance(constant, bool):
+            continue
+        else:
+            return None
+    return pre
+
+
+def _edits(
+    analysis: ModuleAnalysis, model: ast.ClassDef, function: Function, decorator: ast.expr
+) -> list[TextEdit] | None:
+    """The edits, the decorator's first with ``{name}`` for ``model_validator``; None: unsupported."""
+    pre = _is_pre(decorator)
+    if pre is None or isinstance(function, ast.AsyncFunctionDef):
+        return None
+    args = function.args
+    if args.posonlyargs or args.vararg or args.kwonlyargs or args.kwarg or args.defaults or len(args.args) != 2:
+        return None
+    position = function.decorator_list.index(decorator)
+    has_classmethod = False
+    for index, other in enumerate(function.decorator_list):
+        if other is decorator:
+            continue
+        if not (isinstance(other, ast.Name) and other.id == "classmethod") or index < position:
+            return None
+        has_classmethod = True
+    start, end = analysis.lines.node_span(decorator)
+    indent = line_indent(analysis, decorator.lineno - 1)
+    if pre:
+        text = '{name}(mode="before")' + ("" if has_classmethod else f"\n{indent}@classmethod")
+        return [TextEdit(start, end, text)]
+    if has_classmethod:
+        return None
+    body = _after_body_edits(analysis, model, function)
+    if body is None:
+        return None
+    return [TextEdit(start, end, '{name}(mode="after")'), *body]
+
+
+def _after_body_edits(analysis: ModuleAnalysis, model: ast.ClassDef, function: Function) -> list[TextEdit] | None:
+    """``values["f"]`` / ``values.get("f")`` -> ``self.f``, ``return values`` -> ``return self``."""
+    cls_arg, values_arg = function.args.args
+    if values_arg.annotation is not None or cls_arg.annotation is not None:
+        return None
+    cls, values = cls_arg.arg, values_arg.arg
+    fields = {
+        s.target.id for s in model.body if isinstance(s, ast.AnnAssign) and isinstance(s.target, ast.Name) and s.simple
+    }
+    edits: list[TextEdit] = []
+    handled: set[int] = set()
+    returns = 0
+    for node in ast.walk(function):
+        if isinstance(node, ast.Name) and node.id in ("self", cls):
+            return None
+        if (
+            isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef))
+            and node is not function
+        ):
+            return None
+        if isinstance(node, ast.Return):
+            if not (isinstance(node.value, ast.Name) and node.value.id == values):
+                return None
+            handled.add(id(node.value))
+            returns += 1
+            value_start, value_end = analysis.lines.node_span(node.value)
+            edits.append(TextEdit(value_start, value_end, "self"))
+        field = _field_read(node, values)
+        if field is not None:
+            if field not in fields:
+                return None
+            target = node.value if isinstance(node, ast.Subscript) else node.func.value  # type: ignore[attr-defined]
+            handled.add(id(target))
+            node_start, node_end = analysis.lines.node_span(node)
+            edits.append(TextEdit(node_start, node_end, f"self.{field}"))
+    if not returns:
+        return None
+    for node in ast.walk(function):
+        if isinstance(node, ast.Name) and node.id == values and id(node) not in handled:
+            return None  # ``values`` is written, passed on, iterated...
+    cls_start = analysis.lines.node_span(cls_arg)[0]
+    values_end = analysis.lines.node_span(values_arg)[1]
+    edits.append(TextEdit(cls_start, values_end, "self"))
+    return edits
+
+
+def _field_read(node: ast.AST, values: str) -> str | None:
+    """The field name of ``values["f"]`` (a load) or ``values.get("f")``."""
+    if (
+        isinstance(node, ast.Subscript)
+        and isinstance(node.ctx, ast.Load)
+        and isinstance(node.value, ast.Name)
+        and node.value.id == values
+        and isinstance(node.slice, ast.Constant)
+        and isinstance(node.slice.value, str)
+    ):
+        return node.slice.value
+    if (
+        isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Attribute)
+        and node.func.attr == "get"
+        and isinstance(node.func.value, ast.Name)
+        and node.func.value.id == values
+        and len(node.args) == 1
+        and not node.keywords
+        and isinstance(node.args[0], ast.Constant)
+        and isinstance(node.args[0].value, str)
+    ):
+        return node.args[0].value
+    return None
