@@ -424,7 +424,19 @@ def _collect(
     collector.run(check)
     for rule in all_rules():
         rule.find(analysis, kb, collector.add)
-    return collector.findings
+    return _without_repeats(collector.findings)
+
+
+def _without_repeats(findings: list[Finding]) -> list[Finding]:
+    """Drop a display-only finding where a fixable finding of the same library starts too.
+
+    A code rule (``@validator`` -> ``@field_validator``) and a name entry (``pydantic.validator``
+    is deprecated) can both report one site; the user needs the one that fixes it, once.
+    """
+    fixable = {(f.change.library, f.start_offset) for f in findings if f.fixable}
+    if not fixable:
+        return findings
+    return [f for f in findings if f.fixable or (f.change.library, f.start_offset) not in fixable]
 
 
 def _is_suppressed(finding: Finding, suppressed: dict[int, set[str] | None]) -> bool:

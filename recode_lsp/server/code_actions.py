@@ -12,8 +12,10 @@ finding is gone the action comes back without an edit.
 Listed, in order:
 
 * one ``quickfix`` per finding with a mechanical fix: safe fixes are preferred (the editor's
-  "auto fix" picks them); unsafe ones are offered only when ``recode.unsafeFixes`` is on and
-  say "(unsafe)" in their title;
+  "auto fix" picks them); unsafe ones are always offered, one at a time, say "(unsafe)" in
+  their title and are never preferred (``recode.unsafeFixes`` decides only whether *fix all*
+  applies them too): a user sees what the fix would be and applies it deliberately, without
+  turning on a setting that changes fix-all for the whole project;
 * "Migrate with ReCode model" per finding, when a model endpoint is configured and the model
   client is installed: never preferred, never part of fix-all (see :func:`_model_action`);
   with a non-empty selection holding a finding, also "Migrate selection with ReCode model";
@@ -62,8 +64,9 @@ def _kind_requested(kind: str, only: list[str] | None) -> bool:
     return any(kind == wanted_kind or kind.startswith(f"{wanted_kind}.") for wanted_kind in only)
 
 
-def _offered(finding: Finding, unsafe: bool) -> bool:
-    return finding.safety is FixSafety.SAFE or (unsafe and finding.safety is FixSafety.UNSAFE)
+def _offered(finding: Finding) -> bool:
+    """A mechanical fix is offered as a quick fix when it is safe or unsafe (never a fix marked manual)."""
+    return finding.safety in (FixSafety.SAFE, FixSafety.UNSAFE)
 
 
 def _data(snapshot: Snapshot, action: str, finding: Finding | None = None) -> dict[str, Any]:
@@ -102,7 +105,7 @@ async def list_actions(ls: RecodeLanguageServer, params: types.CodeActionParams)
 
     if _kind_requested(types.CodeActionKind.QuickFix.value, only):
         for finding in findings:
-            if not finding.fixable or not _offered(finding, unsafe):
+            if not finding.fixable or not _offered(finding):
                 continue
             safe = finding.safety is FixSafety.SAFE
             action = types.CodeAction(

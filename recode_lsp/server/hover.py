@@ -10,7 +10,9 @@ target version defines it* (read from the installed package or a fetched release
 Fetching docs can take seconds (it may download a release), so it never runs on the event
 loop and never holds up diagnostics: lookups run in their own daemon threads, hover waits for
 them at most ``recode.hoverDocsTimeoutMs`` and otherwise shows the knowledge base's text (the
-lookup finishes in the background and the next hover has it).
+lookup finishes in the background and the next hover has it). Once an open document's diagnostics
+are computed, the docs of its findings are looked up in the background (:func:`prefetch`), so the
+first hover usually has them.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from recode_lsp.server.diagnostics import change_url
 from recode_lsp.server.guard import guarded, nothing
 
 if TYPE_CHECKING:
+    from recode_lsp.server.documents import Snapshot
     from recode_lsp.server.server import RecodeLanguageServer
     from recode_lsp.server.settings import ProjectContext
 
@@ -40,11 +43,24 @@ logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
-NOT_INSTALLED = (
-    "Current API docs are not available (recode_lsp.api_docs is not installed); this is the knowledge base's text."
+# The notes under a hover that shows ReCode's own summary rather than the target version's docs:
+# they say why, in the user's terms (a setting to change, a moment to wait).
+KB = "From ReCode's knowledge base"
+NOT_INSTALLED = f"{KB}: the target version's docs need ReCode's API-docs support, which is not installed here."
+DISABLED = f"{KB}: the target version's docs are turned off (`recode.apiDocs`)."
+LOADING = f"{KB}: the target version's docs are being fetched; hover again in a moment to see them."
+#: ``recode_lsp.api_docs`` notes in its own terms; hover says the same to the user.
+_NOTE_WORDING = (
+    ("; the docstring is the knowledge base's (none in the sources)", "; description from ReCode's knowledge base"),
+    ("; showing the knowledge base's text", "; showing ReCode's knowledge base text"),
 )
-DISABLED = "Current API docs are turned off (recode.apiDocs); this is the knowledge base's text."
-LOADING = "The target version's docs are still loading; this is the knowledge base's text."
+
+
+def user_note(note: str) -> str:
+    """A docs note in the words hover uses (``recode_lsp.api_docs`` writes them for its callers)."""
+    for internal, wording in _NOTE_WORDING:
+        note = note.replace(internal, wording)
+    return note
 
 
 def _api_docs_class() -> Any | None:
@@ -171,14 +187,15 @@ def render(finding: Finding, project: ProjectContext, doc: Any | None, doc_note:
             lines += ["```python", signature, "```"] if markdown else [signature]
         if docstring:
             lines += ["", docstring.strip()]
-        note = getattr(doc, "note", "")
+        note = user_note(getattr(doc, "note", ""))
         if note:
             lines += ["", f"_{note}_" if markdown else note]
     else:
         if change.doc:
             lines += ["", f"{bold(change.new or new)}: {change.doc}"]
-        note = getattr(doc, "note", "") if doc is not None else ""
-        lines += ["", f"_{note or doc_note}_" if markdown else (note or doc_note)]
+        note = user_note(getattr(doc, "note", "") if doc is not None else "") or doc_note
+        if note:
+            lines += ["", f"_{note}_" if markdown else note]
     url = change_url(change.source)
     lines += ["", f"Source: {url or change.source}"]
     return "\n".join(lines)
@@ -216,13 +233,13 @@ async def docs_for(ls: RecodeLanguageServer, finding: Finding, project: ProjectC
     if not settings.api_docs:
         return None, DISABLED
     if not change.new:
-        return None, "The change names no new API to document; this is the knowledge base's text."
+        return None, ""  # nothing replaces the old API: there are no docs to look up
     target = project.analysis.options.targets.get(change.library)
     try:
         future = ls.docs.lookup(change, change.new, target, settings.interpreter)
     except Exception as error:  # noqa: BLE001 - docs are optional; hover still answers
         logger.warning("cannot look API docs up: %r", error)
-        return None, f"Current API docs are not available ({error}); this is the knowledge base's text."
+        return None, f"{KB}: the target version's docs are not available ({error})."
     if future is None:
         return None, NOT_INSTALLED
     try:
@@ -231,10 +248,60 @@ async def docs_for(ls: RecodeLanguageServer, finding: Finding, project: ProjectC
         return None, LOADING
     except Exception as error:  # noqa: BLE001 - docs are optional
         logger.warning("API docs lookup failed: %r", error)
-        return None, f"Looking up the current API docs failed ({error}); this is the knowledge base's text."
+        return None, f"{KB}: looking up the target version's docs failed ({error})."
+
+
+def prefetch(ls: RecodeLanguageServer, snapshot: Snapshot) -> int:
+    """Start looking up the docs of every new API the shown findings name, in the background.
+
+    Called once diagnostics are computed, so the first hover finds the docs read (or the release
+    being fetched already) instead of waiting for them. Lookups are shared with hover (one per
+    name, version and interpreter), so this costs nothing when they are done. Returns how many
+    lookups it asked for (done or not).
+    """
+    analysis = snapshot.shown
+    settings = snapshot.project.settings
+    if analysis is None or not settings.api_docs:
+        return 0
+    targets = snapshot.project.analysis.options.targets
+    asked: set[tuple[str, str]] = set()
+    for finding in analysis.findings:
+        change = finding.change
+        if not change.new or (change.new, change.library) in asked:
+            continue
+        asked.add((change.new, change.library))
+        try:
+            if ls.docs.lookup(change, change.new, targets.get(change.library), settings.interpreter) is None:
+                return 0  # api_docs is not installed
+        except Exception as error:  # noqa: BLE001 - docs are optional; hover says why later
+            logger.info("cannot prefetch API docs: %r", error)
+            return 0
+    return len(asked)
+
+
+def _prefetch_after_diagnostics(ls: RecodeLanguageServer) -> None:
+    """Every snapshot whose diagnostics are computed (pushed or pulled) prefetches its docs.
+
+    Both paths go through ``Diagnostics.of``; wrapping it keeps this feature out of the
+    diagnostics module (a hook there would be the tidier place).
+    """
+    diagnostics = ls.diagnostics
+    compute = diagnostics.of
+
+    def of_then_prefetch(snapshot: Snapshot) -> Any:
+        result = compute(snapshot)
+        try:
+            prefetch(ls, snapshot)
+        except Exception as error:  # noqa: BLE001 - never costs the diagnostics
+            logger.info("API docs prefetch failed: %r", error)
+        return result
+
+    setattr(diagnostics, "of", of_then_prefetch)  # noqa: B010 - an instance's method, replaced once
 
 
 def register(server: RecodeLanguageServer) -> None:
+    _prefetch_after_diagnostics(server)
+
     @server.feature(types.TEXT_DOCUMENT_HOVER)
     @guarded(nothing)
     async def on_hover(ls: RecodeLanguageServer, params: types.HoverParams) -> types.Hover | None:

@@ -64,6 +64,9 @@ PROJECT_FILES = ("pyproject.toml", "requirements*.txt", "setup.cfg")
 #: Knowledge-base overlays (``[tool.recode] extra-changes``) and their facts: a saved accepted entry
 #: must reach the open documents without a restart (issue 12).
 OVERLAY_FILES = ("*.jsonl", "*.facts.json")
+#: Sent to clients that declare ``experimental.recodeStatus``: the targets a project resolved to
+#: (see :func:`status_of`), for a status bar or ``:Recode info``.
+STATUS_NOTIFICATION = "recode/status"
 
 
 @dataclass(frozen=True)
@@ -128,8 +131,10 @@ class EditorSettings:
         if isinstance(model_timeout, bool) or not isinstance(model_timeout, (int, float)) or model_timeout <= 0:
             problems.append("recode.model.timeout must be a positive number of seconds")
             model_timeout = 30.0
-        api_docs = values.get("apiDocs", True)
-        if not isinstance(api_docs, bool):
+        api_docs = values.get("apiDocs")
+        if api_docs is None:  # unset (clients send null for "not set")
+            api_docs = True
+        elif not isinstance(api_docs, bool):
             problems.append("recode.apiDocs must be true or false")
             api_docs = True
         trust = values.get("trustProjectInterpreter", False)
@@ -375,9 +380,41 @@ class SettingsStore:
             return
         self._reported.add(key)
         targets = ", ".join(project.targets) or "none (the newest versions the knowledge base knows)"
-        self._server.log(f"project {project.root}: targets {targets}")
+        self._server.log(f"project {project.root}: targets {targets}", types.MessageType.Info)
         for problem in project.problems:
             self._server.log(problem, types.MessageType.Warning)
+        if wants_status(self._server):
+            self._server.protocol.notify(STATUS_NOTIFICATION, status_of(project))
+
+
+def wants_status(server: RecodeLanguageServer) -> bool:
+    """Whether the client asked for ``recode/status`` (``experimental.recodeStatus`` in its capabilities)."""
+    try:
+        experimental = server.client_capabilities.experimental
+    except (AttributeError, RuntimeError):  # not initialised yet
+        return False
+    return isinstance(experimental, Mapping) and experimental.get("recodeStatus") is True
+
+
+def status_of(project: ProjectContext) -> dict[str, Any]:
+    """The ``recode/status`` notification of a resolved project: the targets it checks against.
+
+    ``summary`` is what a status bar shows: the targets the project or the editor chose (``numpy 2.0,
+    pandas 2.2``), else the installed versions that are used instead.
+    """
+    targets = []
+    for line in project.targets:
+        spec, _, source = line.partition(" (")
+        library, _, version = spec.partition("==")
+        targets.append({"library": library, "version": version, "source": source.rstrip(")")})
+    chosen = [t for t in targets if t["source"] != "installed"] or targets
+    summary = ", ".join(f"{t['library']} {t['version']}" for t in chosen) or "newest known versions"
+    return {
+        "root": str(project.root),
+        "targets": targets,
+        "summary": summary,
+        "problems": list(project.problems),
+    }
 
 
 def _warm_up() -> None:

@@ -146,6 +146,44 @@ def test_restart_rereads_options(nvim: Nvim) -> None:
     assert result.data["completion"] == ["fixall", "info", "restart"]
 
 
+def test_info_and_health_show_state_targets_and_forwarded_settings(nvim: Nvim) -> None:
+    """The server's targets (``recode/status``) in ``:Recode info`` and ``:checkhealth recode``; the
+    settings options reach the server (``api_docs = false``: hover says the docs are turned off)."""
+    module = nvim.project / "pkg" / "module.py"
+    result = nvim.run(
+        """
+        local recode = require('recode')
+        report.data.before = vim.fn.execute('Recode info')
+        local bufnr = open_and_wait(FILE, 4)
+        local client = recode.client(bufnr)
+        wait_for('recode/status', function() return next(recode.projects[client.id] or {}) ~= nil end)
+        report.data.info = vim.fn.execute('Recode info')
+        local lnum = vim.fn.search('np.product(', 'nw')
+        local col = vim.fn.getline(lnum):find('np.product(', 1, true) - 1
+        local params = {
+          textDocument = vim.lsp.util.make_text_document_params(bufnr),
+          position = { line = lnum - 1, character = col },
+        }
+        local answer = client:request_sync('textDocument/hover', params, 20000, bufnr)
+        report.data.hover = answer and answer.result and answer.result.contents.value or vim.inspect(answer)
+        vim.cmd('checkhealth recode')
+        report.data.health = vim.api.nvim_buf_get_lines(0, 0, -1, false)
+        """,
+        options(api_docs=False, debounce_ms=40, hover_docs_timeout_ms=100, max_file_bytes=10**6, max_file_lines=9999),
+        FILE=str(module),
+    )
+    check(result, result.returncode == 0 and result.report.get("status") == "ok")
+    assert "state: not running" in result.data["before"], result.data["before"]
+    info = result.data["info"]
+    for sent in ('"apiDocs":false', '"debounceMs":40', '"hoverDocsTimeoutMs":100', '"maxFileLines":9999'):
+        assert sent in info, info
+    assert re.search(r"state: client \d+ running", info), info
+    assert f"targets for {nvim.project}: numpy 2.0" in info, info
+    assert "turned off (`recode.apiDocs`)" in result.data["hover"], result.data["hover"]
+    report = "\n".join(result.data["health"])
+    assert f"targets in use for {nvim.project}: numpy 2.0" in health_lines(result, "OK"), report
+
+
 # --- :checkhealth recode ------------------------------------------------------------------------
 
 
@@ -255,6 +293,8 @@ BAD_CMD = "/nonexistent/recode-lsp"
             None,
         ),
         ({"unsafe_fixes": "yes"}, "invalid vim.g.recode: g:recode.unsafe_fixes: expected boolean, got string", None),
+        ({"api_docs": "no"}, "invalid vim.g.recode: g:recode.api_docs: expected boolean, got string", None),
+        ({"debounce_ms": -1}, "invalid vim.g.recode: g:recode.debounce_ms: expected a number >= 0, got -1", None),
         ({"model": {"endpoint": "localhost:8000"}}, f"invalid vim.g.recode: {ENDPOINT_ERROR}", None),
         ({"unsafe_fix": True}, "invalid vim.g.recode: g:recode: unknown option(s): unsafe_fix", None),
         (
@@ -263,7 +303,17 @@ BAD_CMD = "/nonexistent/recode-lsp"
             f'server not found: "{BAD_CMD}" is not an executable',
         ),
     ],
-    ids=["targets-string", "targets-item", "targets-bare-name", "unsafe-fixes", "endpoint", "unknown-key", "cmd"],
+    ids=[
+        "targets-string",
+        "targets-item",
+        "targets-bare-name",
+        "unsafe-fixes",
+        "api-docs",
+        "debounce",
+        "endpoint",
+        "unknown-key",
+        "cmd",
+    ],
 )
 def test_bad_option_gives_clear_error(nvim: Nvim, bad: dict[str, Any], message: str, health_error: str | None) -> None:
     """One clear message (no stack trace), no server, an ERROR in :checkhealth; a bad cmd, once put right

@@ -176,7 +176,8 @@ async def test_unsafe_quick_fix_only_when_allowed(session: Session) -> None:
     uri = session.open("module.py")
     await session.diagnostics(uri)
     titles = [a.title for a in await session.actions(uri, "np.in1d")]
-    assert titles == ["ReCode: fix all safe fixes", "Ignore NPY067 on this line"]
+    # Offered, marked unsafe and never preferred, even with unsafeFixes off (only fix-all leaves it out).
+    assert titles == ["Replace with `numpy.isin` (unsafe)", "ReCode: fix all safe fixes", "Ignore NPY067 on this line"]
     mark = session.mark()
     await session.configure(unsafeFixes=True)
     await session.diagnostics(uri, after=mark)

@@ -1,8 +1,10 @@
 // End-to-end test of the packaged extension in a real VS Code: code-server with the .vsix installed,
 // driven by Playwright in Debian's Chromium, headless. It opens a file with a NumPy 2 finding, checks
 // the Problems panel, applies the quick fix from the Ctrl+. menu, saves, and checks the file on disk.
-// Then: the restart command, a changed `recode.targets` reaching the server, a changed
-// `recode.interpreter` restarting it, and a missing interpreter giving one clear error.
+// Then: the status bar item (starting, the targets, failed), an unsafe fix offered marked unsafe,
+// the restart command with a clean output channel, a changed `recode.targets` reaching the server,
+// `recode.apiDocs: false` reaching it (and nothing downloaded), a changed `recode.interpreter`
+// restarting it without a pop-up, and a missing interpreter giving exactly one clear error.
 //
 //   node e2e/run-e2e.mjs            (from editor_clients/vscode, after `npm run build` and packaging)
 //
@@ -43,6 +45,7 @@ const CODE_SERVER = join(E2E_DIR, 'node_modules', 'code-server', 'out', 'node', 
 const TIMEOUT_S = Number(process.env.RECODE_E2E_TIMEOUT_S ?? 240);
 
 const SOURCE = 'import numpy as np\n\ntotal = np.float_(0)\n';
+const UNSAFE = 'import numpy as np\n\nfound = np.in1d([1], [1])\n';
 const FIXED = 'import numpy as np\n\ntotal = np.float64(0)\n';
 
 const started = Date.now();
@@ -100,11 +103,16 @@ function prepareDirs() {
   mkdirSync(dirs.project, { recursive: true });
   writeFileSync(join(dirs.project, 'pyproject.toml'), '[tool.recode]\ntargets = ["numpy==2.0"]\n');
   writeFileSync(join(dirs.project, 'mod.py'), SOURCE);
+  writeFileSync(join(dirs.project, 'unsafe.py'), UNSAFE);
+  mkdirSync(join(root, 'cache'), { recursive: true });
   const settings = {
     // Restricted Mode would keep the extension from running.
     'security.workspace.trust.enabled': false,
     'recode.interpreter': PYTHON,
-    'recode.trace.server': 'messages',
+    // Verbose: the log then holds the settings the server pulled (apiDocs among them).
+    'recode.trace.server': 'verbose',
+    // Offline: no release is downloaded for hover (checked in the cache at the end).
+    'recode.apiDocs': false,
     // Nothing that pops up over the editor or reaches for the network.
     'workbench.startupEditor': 'none',
     'workbench.tips.enabled': false,
@@ -182,7 +190,12 @@ function startCodeServer(port, dirs) {
     dirs.project,
   ];
   // Its own process group, so the whole tree (extension host, language server) goes at the end.
-  const child = spawn(NODE24, args, { detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(NODE24, args, {
+    detached: true,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    // The server's cache (API docs releases) in the scratch folder, to see what it downloads.
+    env: { ...process.env, XDG_CACHE_HOME: join(dirs.root, 'cache') },
+  });
   const log = [];
   child.stdout.on('data', (chunk) => log.push(chunk));
   child.stderr.on('data', (chunk) => log.push(chunk));
@@ -215,6 +228,60 @@ async function readEventually(file, expected, timeoutMs) {
   return text;
 }
 
+/** The ReCode status bar item's text (without its icon). */
+async function statusText(page) {
+  const item = page.locator('.statusbar-item', { hasText: 'ReCode' });
+  if ((await item.count()) === 0) return '';
+  return (await item.first().innerText()).replace(/\s+/g, ' ').trim();
+}
+
+async function waitForStatus(page, pattern, timeoutMs) {
+  const deadline = Date.now() + timeoutMs;
+  let text = await statusText(page);
+  while (!pattern.test(text)) {
+    if (Date.now() > deadline) throw new Error(`the status item never matched ${pattern}; it says ${JSON.stringify(text)}`);
+    await new Promise((r) => setTimeout(r, 50));
+    text = await statusText(page);
+  }
+  step(`status item: ${text}`);
+  return text;
+}
+
+/** The notification toasts on screen, as text. */
+async function toasts(page) {
+  const all = page.locator('.notification-toast');
+  const texts = [];
+  for (let i = 0; i < (await all.count()); i += 1) texts.push((await all.nth(i).innerText()).replace(/\s+/g, ' '));
+  return texts;
+}
+
+/** Lines of the ReCode output channel at error or warning level (or headed so by the language client). */
+function problemLines(dirs) {
+  return recodeLog(dirs)
+    .split('\n')
+    .filter((line) => /\[(error|warning)\]|\[(Error|Warn)\s*- /.test(line));
+}
+
+async function openFile(page, name, text) {
+  const row = page.locator('.explorer-folders-view .monaco-list-row', { hasText: name });
+  await row.waitFor({ timeout: 60_000 });
+  await row.click();
+  const editor = page.locator('.editor-instance .monaco-editor').first();
+  await editor.locator('.view-lines', { hasText: text }).waitFor({ timeout: 30_000 });
+  return editor;
+}
+
+/** Ctrl+G to line:column, then the quick-fix menu; its rows. */
+async function quickFixMenu(page, position) {
+  await page.keyboard.press('Control+G');
+  await page.locator('.quick-input-widget input').waitFor({ timeout: 10_000 });
+  await page.keyboard.type(position);
+  await page.keyboard.press('Enter');
+  await page.locator('.quick-input-widget').waitFor({ state: 'hidden', timeout: 10_000 });
+  await page.keyboard.press('Control+.');
+  return page.locator('.action-widget', { has: page.locator('.monaco-list-row') });
+}
+
 /** The conversation with VS Code itself. */
 async function drive(page, port, dirs) {
   await page.goto(`http://127.0.0.1:${port}/?folder=${encodeURIComponent(dirs.project)}`);
@@ -229,8 +296,10 @@ async function drive(page, port, dirs) {
   await editor.locator('.view-lines', { hasText: 'np.float_' }).waitFor({ timeout: 30_000 });
   step('mod.py open');
 
-  // The server starts, reads pyproject.toml and reports NPY023 on np.float_.
+  // The server starts, reads pyproject.toml and reports NPY023 on np.float_; the status item names
+  // the target it checks against.
   await editor.locator('.squiggly-error').first().waitFor({ timeout: 90_000 });
+  await waitForStatus(page, /^ReCode: numpy 2\.0$/, 30_000);
   await page.keyboard.press('Control+Shift+M');
   const problem = page.locator('.markers-panel .monaco-list-row', { hasText: 'NPY023' });
   await problem.first().waitFor({ timeout: 30_000 });
@@ -264,6 +333,27 @@ async function drive(page, port, dirs) {
     throw new Error(`mod.py on disk is ${JSON.stringify(onDisk)}, expected ${JSON.stringify(FIXED)}`);
   }
   step('mod.py on disk has the fix');
+  await page.keyboard.press('Escape');
+
+  // An unsafe fix (np.in1d -> np.isin) with recode.unsafeFixes off: offered, marked unsafe.
+  const unsafeEditor = await openFile(page, 'unsafe.py', 'np.in1d');
+  await unsafeEditor.locator('.squiggly-error, .squiggly-warning').first().waitFor({ timeout: 60_000 });
+  await unsafeEditor.locator('.view-line', { hasText: 'found' }).click();
+  const unsafeMenu = await quickFixMenu(page, '3:12');
+  const unsafeFix = unsafeMenu.locator('.monaco-list-row', { hasText: '(unsafe)' });
+  await unsafeFix.first().waitFor({ timeout: 30_000 });
+  const unsafeRows = (await unsafeMenu.first().innerText()).replace(/\s+/g, ' ');
+  step(`quick-fix menu (unsafe): ${unsafeRows}`);
+  if (!/Replace with .*numpy\.isin.* \(unsafe\)/.test(unsafeRows)) throw new Error(`no unsafe fix offered: ${unsafeRows}`);
+  await screenshot(page, 'unsafe-fix-menu.png');
+  await unsafeFix.first().click();
+  await unsafeEditor.locator('.view-lines', { hasText: 'np.isin(' }).waitFor({ timeout: 30_000 });
+  step('unsafe fix applied in the editor');
+  await page.keyboard.press('Control+S');
+  const unsafeOnDisk = await readEventually(join(dirs.project, 'unsafe.py'), UNSAFE.replace('np.in1d', 'np.isin'), 20_000);
+  if (unsafeOnDisk !== UNSAFE.replace('np.in1d', 'np.isin')) {
+    throw new Error('unsafe.py on disk does not have the unsafe fix');
+  }
 
   // The restart command brings up a new server.
   await page.keyboard.press('F1');
@@ -274,14 +364,25 @@ async function drive(page, port, dirs) {
     .first()
     .waitFor({ timeout: 10_000 });
   await page.keyboard.press('Enter');
+  await waitForStatus(page, /^ReCode: starting$/, 20_000);
   await waitForLog(dirs, /\(Re\)starting: restart command[\s\S]*Server running/, 60_000);
   step('restarted by the recode.restart command');
+  // The new server has registered for settings changes and resolved the project.
+  await waitForStatus(page, /^ReCode: numpy 2\.0$/, 30_000);
+  // A normal restart leaves nothing at error or warning level in the output channel.
+  const afterRestart = problemLines(dirs);
+  if (afterRestart.length > 0) throw new Error(`errors or warnings after a restart:\n${afterRestart.join('\n')}`);
+  step('output channel clean after the restart');
 
   // A changed setting reaches the running server through workspace/configuration.
   mkdirSync(join(dirs.project, '.vscode'), { recursive: true });
   writeFileSync(join(dirs.project, '.vscode', 'settings.json'), JSON.stringify({ 'recode.targets': ['numpy==1.26'] }));
   await waitForLog(dirs, /targets numpy==1\.26 \(editor setting\)/, 60_000);
   step('recode.targets reached the server');
+  await waitForStatus(page, /^ReCode: numpy 1\.26$/, 30_000);
+  // recode.apiDocs: false is in what the server pulled (the verbose trace shows the answers).
+  if (!/"apiDocs": false/.test(recodeLog(dirs))) throw new Error('"apiDocs": false never reached the server');
+  step('recode.apiDocs: false reached the server');
 
   // A changed interpreter restarts the server (the same Python, spelt another way).
   const samePython = `${dirname(PYTHON)}/../${basename(dirname(PYTHON))}/${basename(PYTHON)}`;
@@ -291,6 +392,15 @@ async function drive(page, port, dirs) {
   );
   await waitForLog(dirs, /\(Re\)starting: recode\.interpreter changed[\s\S]*Server running/, 60_000);
   step('restarted when recode.interpreter changed');
+  await waitForStatus(page, /^ReCode: numpy 1\.26$/, 30_000);
+  // No pop-up (the language client once failed to send the change to the stopping server).
+  await new Promise((r) => setTimeout(r, 3000));
+  const popups = await toasts(page);
+  if (popups.length > 0) throw new Error(`pop-ups after a valid interpreter change: ${JSON.stringify(popups)}`);
+  if (/Starting server failed|Sending notification \S+ failed/.test(recodeLog(dirs))) {
+    throw new Error('the log reports a failed send or start after a valid interpreter change');
+  }
+  step('no pop-up after a valid interpreter change');
 
   // A wrong interpreter gets one message that says what to set.
   writeFileSync(
@@ -300,7 +410,17 @@ async function drive(page, port, dirs) {
   const toast = page.locator('.notification-toast', { hasText: 'ReCode: the server did not start' });
   await toast.first().waitFor({ timeout: 60_000 });
   step(`error shown: ${(await toast.first().innerText()).replace(/\s+/g, ' ')}`);
+  await waitForStatus(page, /^ReCode: failed$/, 10_000);
+  await new Promise((r) => setTimeout(r, 3000));
+  const shown = await toasts(page);
+  if (shown.length !== 1) throw new Error(`expected exactly one message for a bad interpreter, got ${JSON.stringify(shown)}`);
   await screenshot(page, 'bad-interpreter.png');
+
+  // apiDocs is off: no release was downloaded into the server's cache.
+  const cache = join(dirs.root, 'cache');
+  const downloaded = readdirSync(cache, { recursive: true }).filter((name) => /numpy-\d/.test(String(name)));
+  if (downloaded.length > 0) throw new Error(`apiDocs is false, yet the server downloaded: ${downloaded.join(', ')}`);
+  step('nothing downloaded with apiDocs: false');
 }
 
 async function main() {

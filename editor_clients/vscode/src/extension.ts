@@ -3,16 +3,18 @@ import * as vscode from 'vscode';
 
 import { LAUNCH_SETTINGS } from './common/constants';
 import { createLog } from './common/log';
-import { ServerController } from './common/server';
+import { ServerController, StatusItem } from './common/server';
 
 let controller: ServerController | undefined;
 
 export async function activate(context: vscode.ExtensionContext): Promise<void> {
   const log = createLog();
-  const server = new ServerController(log);
+  const status = new StatusItem();
+  const server = new ServerController(log, status);
   controller = server;
   context.subscriptions.push(
     log,
+    status,
     server,
     vscode.commands.registerCommand('recode.restart', () => server.restart('restart command')),
     vscode.commands.registerCommand('recode.showLogs', () => log.show()),

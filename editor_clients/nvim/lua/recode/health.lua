@@ -107,6 +107,18 @@ local function check_clients()
         client.root_dir or '(single file)'
       )
     )
+    -- What the server resolved (recode/status): the targets it checks against, and its problems.
+    local roots = vim.tbl_keys(recode.projects[client.id] or {})
+    table.sort(roots)
+    for _, root in ipairs(roots) do
+      local status = recode.projects[client.id][root]
+      local problems = status.problems or {}
+      if #problems == 0 then
+        health.ok(('targets in use for %s: %s'):format(root, status.summary or '?'))
+      else
+        health.warn(('targets in use for %s: %s'):format(root, status.summary or '?'), problems)
+      end
+    end
   end
 end
 

@@ -19,8 +19,25 @@ local KNOWN = {
   model = true,
   unsafe_fixes = true,
   libraries = true,
+  api_docs = true,
+  hover_docs_timeout_ms = true,
+  debounce_ms = true,
+  max_file_bytes = true,
+  max_file_lines = true,
   settings = true,
 }
+
+-- The numeric options and their key in the server's `recode` section.
+local NUMBERS = {
+  hover_docs_timeout_ms = 'hoverDocsTimeoutMs',
+  debounce_ms = 'debounceMs',
+  max_file_bytes = 'maxFileBytes',
+  max_file_lines = 'maxFileLines',
+}
+
+-- What the server said about each client's projects (`recode/status`): client id -> root -> status.
+M.projects = {}
+M.STATUS = 'recode/status'
 
 -- `pcall(vim.validate, ...)` rather than calling it from Lua: the error then carries no
 -- "file:line:" prefix, so the user reads only what is wrong.
@@ -102,6 +119,14 @@ function M.options()
       check('g:recode.model.timeout', opts.model.timeout, 'number', true)
     end
     check('g:recode.unsafe_fixes', opts.unsafe_fixes, 'boolean', true)
+    check('g:recode.api_docs', opts.api_docs, 'boolean', true)
+    for option in pairs(NUMBERS) do
+      local name = 'g:recode.' .. option
+      check(name, opts[option], 'number', true)
+      if opts[option] ~= nil and opts[option] < 0 then
+        error(('%s: expected a number >= 0, got %s'):format(name, opts[option]), 0)
+      end
+    end
     check_strings('g:recode.libraries', opts.libraries)
     check('g:recode.settings', opts.settings, 'table', true)
   end)
@@ -136,7 +161,11 @@ function M.settings(opts)
     interpreter = opts.interpreter,
     unsafeFixes = opts.unsafe_fixes,
     libraries = opts.libraries,
+    apiDocs = opts.api_docs,
   }
+  for option, key in pairs(NUMBERS) do
+    section[key] = opts[option]
+  end
   if opts.model then
     section.model = { endpoint = opts.model.endpoint, name = opts.model.name, timeout = opts.model.timeout }
   end
@@ -188,7 +217,52 @@ function M.config()
     filetypes = { 'python' },
     root_markers = M.ROOT_MARKERS,
     settings = { recode = M.settings(opts) },
+    -- The server sends `recode/status` (the targets each project resolved to) to clients that ask.
+    capabilities = { experimental = { recodeStatus = true } },
+    handlers = {
+      [M.STATUS] = function(_, status, ctx)
+        if type(status) == 'table' and status.root then
+          M.projects[ctx.client_id] = M.projects[ctx.client_id] or {}
+          M.projects[ctx.client_id][status.root] = status
+        end
+      end,
+    },
+    on_exit = function(_, _, client_id)
+      M.projects[client_id] = nil
+    end,
   }
+end
+
+--- The state of the recode client(s) and the targets they use, one line each ("" when none).
+--- @return string[]
+function M.state_lines()
+  local lines = {}
+  local config = vim.lsp.config[M.NAME] or {}
+  if config._recode_error then
+    table.insert(lines, 'state: failed: ' .. config._recode_error)
+    return lines
+  end
+  local clients = vim.lsp.get_clients({ name = M.NAME })
+  if #clients == 0 then
+    table.insert(lines, 'state: not running (it starts when a Python buffer opens)')
+  end
+  for _, client in ipairs(clients) do
+    local state = client:is_stopped() and 'stopped' or (client.initialized and 'running' or 'starting')
+    table.insert(lines, ('state: client %d %s'):format(client.id, state))
+    local roots = vim.tbl_keys(M.projects[client.id] or {})
+    table.sort(roots)
+    if #roots == 0 and state == 'running' then
+      table.insert(lines, '  targets: not known yet (the server reports them once a file is analysed)')
+    end
+    for _, root in ipairs(roots) do
+      local status = M.projects[client.id][root]
+      table.insert(lines, ('  targets for %s: %s'):format(root, status.summary or '?'))
+      for _, problem in ipairs(status.problems or {}) do
+        table.insert(lines, '  problem: ' .. problem)
+      end
+    end
+  end
+  return lines
 end
 
 --- The recode client attached to a buffer (nil when none).
@@ -289,6 +363,7 @@ function M.info_lines()
     table.insert(lines, 'cmd: ' .. table.concat(M.cmd(opts), ' '))
     table.insert(lines, 'settings: ' .. vim.json.encode(M.settings(opts)))
   end
+  vim.list_extend(lines, M.state_lines())
   local clients = vim.lsp.get_clients({ name = M.NAME })
   if #clients == 0 then
     table.insert(lines, 'clients: none running')

@@ -10,13 +10,17 @@ import {
   LanguageClient,
   type LanguageClientOptions,
   type ServerOptions,
+  State,
+  type StaticFeature,
   TransportKind,
 } from 'vscode-languageclient/node';
 
 import { folderOf, launchEnvironment, settingReader } from './configuration';
 import { SECTION, SERVER_ID, SERVER_NAME } from './constants';
 import { checkInterpreter, describeLaunch, LaunchError, resolveInterpreter, resolveLaunch } from './launch';
+import { clientLog } from './log';
 import { readSettings, type ServerSection, serverSection } from './settings';
+import { projectFor, type ProjectStatus, type ServerState, STATUS_NOTIFICATION, statusView } from './status';
 
 /** The `recode` section for one scope (a document's URI), as the server should see it. */
 function sectionFor(scopeUri?: string): ServerSection {
@@ -58,10 +62,11 @@ function errorHandler(client: () => LanguageClient | undefined): ErrorHandler {
 }
 
 function clientOptions(log: vscode.LogOutputChannel, client: () => LanguageClient | undefined): LanguageClientOptions {
+  const routed = clientLog(log);
   return {
     documentSelector: [{ scheme: 'file', language: 'python' }],
-    outputChannel: log,
-    traceOutputChannel: log,
+    outputChannel: routed,
+    traceOutputChannel: routed,
     errorHandler: errorHandler(client),
     // For clients without workspace/configuration; recode-lsp pulls the section when it can.
     initializationOptions: sectionFor(),
@@ -83,15 +88,38 @@ function clientOptions(log: vscode.LogOutputChannel, client: () => LanguageClien
         },
         // The server keeps pushed settings as a fallback under what it pulls, so it gets the
         // checked section here too, not the raw one.
+        // A change of recode.interpreter or recode.serverPath restarts the server at the same time:
+        // a client that is stopping (or never started) gets nothing, since its successor starts with
+        // the new settings, and a send that loses that race is not an error to pop up.
         didChangeConfiguration: async () => {
-          await client()?.sendNotification(DidChangeConfigurationNotification.type, {
-            settings: { [SECTION]: sectionFor() },
-          });
+          const current = client();
+          if (current === undefined || !current.isRunning()) {
+            return;
+          }
+          try {
+            await current.sendNotification(DidChangeConfigurationNotification.type, {
+              settings: { [SECTION]: sectionFor() },
+            });
+          } catch (error) {
+            log.debug(`Settings not sent to a server that is stopping: ${String(error)}`);
+          }
         },
       },
     },
   };
 }
+
+/** Tells the server that this client shows `recode/status` (it sends it to no other). */
+const statusCapability: StaticFeature = {
+  fillClientCapabilities(capabilities) {
+    capabilities.experimental = { ...(capabilities.experimental ?? {}), recodeStatus: true };
+  },
+  initialize() {},
+  getState() {
+    return { kind: 'static' };
+  },
+  clear() {},
+};
 
 function createClient(log: vscode.LogOutputChannel): LanguageClient {
   const folder = folderOf();
@@ -118,7 +146,59 @@ function createClient(log: vscode.LogOutputChannel): LanguageClient {
     serverOptions,
     clientOptions(log, () => client),
   );
+  client.registerFeature(statusCapability);
   return client;
+}
+
+/** The status bar item: starting, running (with the targets of the active file's project), failed. */
+export class StatusItem implements vscode.Disposable {
+  private readonly item: vscode.StatusBarItem;
+  private state: ServerState = { state: 'starting' };
+  private projects: ProjectStatus[] = [];
+  private readonly editorWatch: vscode.Disposable;
+
+  constructor() {
+    this.item = vscode.window.createStatusBarItem('recode.status', vscode.StatusBarAlignment.Left, 0);
+    this.item.name = 'ReCode';
+    this.item.command = 'recode.showLogs';
+    this.editorWatch = vscode.window.onDidChangeActiveTextEditor(() => this.show());
+    this.show();
+    this.item.show();
+  }
+
+  set(state: ServerState): void {
+    if (state.state !== 'running') {
+      this.projects = [];
+    }
+    this.state = state;
+    this.show();
+  }
+
+  project(status: ProjectStatus): void {
+    this.projects = [...this.projects.filter((p) => p.root !== status.root), status];
+    this.show();
+  }
+
+  private show(): void {
+    const state =
+      this.state.state === 'running'
+        ? { state: 'running' as const, project: projectFor(this.projects, activeFile()) }
+        : this.state;
+    const view = statusView(state);
+    this.item.text = view.text;
+    this.item.tooltip = view.tooltip;
+    this.item.backgroundColor = view.error ? new vscode.ThemeColor('statusBarItem.errorBackground') : undefined;
+  }
+
+  dispose(): void {
+    this.editorWatch.dispose();
+    this.item.dispose();
+  }
+}
+
+function activeFile(): string | undefined {
+  const uri = vscode.window.activeTextEditor?.document.uri;
+  return uri?.scheme === 'file' ? uri.fsPath : undefined;
 }
 
 /** Owns the one running client; restarts are queued so two never overlap. */
@@ -126,7 +206,10 @@ export class ServerController implements vscode.Disposable {
   private client: LanguageClient | undefined;
   private queue: Promise<void> = Promise.resolve();
 
-  constructor(private readonly log: vscode.LogOutputChannel) {}
+  constructor(
+    private readonly log: vscode.LogOutputChannel,
+    private readonly status: StatusItem,
+  ) {}
 
   restart(reason: string): Promise<void> {
     this.queue = this.queue.then(() => this.doRestart(reason));
@@ -148,6 +231,7 @@ export class ServerController implements vscode.Disposable {
     if (client === undefined) {
       return;
     }
+    this.status.set({ state: 'stopped' });
     try {
       await client.stop();
     } catch (error) {
@@ -159,9 +243,23 @@ export class ServerController implements vscode.Disposable {
   private async doRestart(reason: string): Promise<void> {
     await this.doStop();
     this.log.info(`(Re)starting: ${reason}`);
+    this.status.set({ state: 'starting' });
     try {
-      this.client = createClient(this.log);
-      await this.client.start();
+      const client = createClient(this.log);
+      this.client = client;
+      client.onNotification(STATUS_NOTIFICATION, (status: ProjectStatus) => {
+        if (this.client === client) this.status.project(status);
+      });
+      client.onDidChangeState((event) => {
+        // A server that ran and then died for good (the client gave up restarting it).
+        if (this.client === client && event.oldState === State.Running && event.newState === State.Stopped) {
+          this.status.set({ state: 'failed', reason: 'The ReCode server stopped unexpectedly.' });
+        } else if (this.client === client && event.newState === State.Running) {
+          this.status.set({ state: 'running' });
+        }
+      });
+      await client.start();
+      this.status.set({ state: 'running' });
       const info = this.client.initializeResult?.serverInfo;
       this.log.info(`Server running: ${info?.name ?? 'recode-lsp'} ${info?.version ?? ''}`.trimEnd());
     } catch (error) {
@@ -173,6 +271,7 @@ export class ServerController implements vscode.Disposable {
   private reportStartFailure(error: unknown): void {
     const message = error instanceof Error ? error.message : String(error);
     this.log.error(`The server did not start: ${message}`);
+    this.status.set({ state: 'failed', reason: `The ReCode server did not start: ${message}` });
     const detail = error instanceof LaunchError ? message : `${message} (see the ReCode output)`;
     void vscode.window
       .showErrorMessage(`ReCode: the server did not start. ${detail}`, 'Open Settings', 'Show Output')

@@ -60,7 +60,15 @@ export interface RecodeSettings {
   modelName?: string;
   unsafeFixes?: boolean;
   libraries?: string[];
+  apiDocs?: boolean;
+  hoverDocsTimeoutMs?: number;
+  debounceMs?: number;
+  maxFileBytes?: number;
+  maxFileLines?: number;
 }
+
+/** The numeric settings the server reads, by their name in the `recode` section. */
+export const NUMBER_SETTINGS = ['hoverDocsTimeoutMs', 'debounceMs', 'maxFileBytes', 'maxFileLines'] as const;
 
 /**
  * What the server gets for the `recode` section (see recode_lsp/server/settings.py). Every key is
@@ -75,6 +83,12 @@ export interface ServerSection {
   model: { endpoint: string | null; name: string | null };
   unsafeFixes: boolean | null;
   libraries: string[] | null;
+  /** Hover and the fix validator read the target release's docs (may download it); false: offline. */
+  apiDocs: boolean | null;
+  hoverDocsTimeoutMs: number | null;
+  debounceMs: number | null;
+  maxFileBytes: number | null;
+  maxFileLines: number | null;
 }
 
 function text(value: unknown): string | undefined {
@@ -89,6 +103,10 @@ function strings(value: unknown): string[] | undefined {
   const kept = items.filter((item) => item !== '');
   // An empty list means "not set", so pyproject.toml's [tool.recode] decides.
   return kept.length > 0 ? kept : undefined;
+}
+
+function count(value: unknown): number | undefined {
+  return typeof value === 'number' && Number.isFinite(value) && value >= 0 ? Math.floor(value) : undefined;
 }
 
 /** Reads the settings; values of the wrong type and empty values count as unset. */
@@ -110,6 +128,12 @@ export function readSettings(read: SettingReader): RecodeSettings {
   if (typeof unsafeFixes === 'boolean') settings.unsafeFixes = unsafeFixes;
   if (libraries !== undefined) settings.libraries = libraries;
   if (typeof trustProjectInterpreter === 'boolean') settings.trustProjectInterpreter = trustProjectInterpreter;
+  const apiDocs = read('apiDocs');
+  if (typeof apiDocs === 'boolean') settings.apiDocs = apiDocs;
+  for (const key of NUMBER_SETTINGS) {
+    const value = count(read(key));
+    if (value !== undefined) settings[key] = value;
+  }
   return settings;
 }
 
@@ -126,5 +150,10 @@ export function serverSection(settings: RecodeSettings, interpreter?: string): S
     model: { endpoint: settings.modelEndpoint ?? null, name: settings.modelName ?? null },
     unsafeFixes: settings.unsafeFixes ?? null,
     libraries: settings.libraries ?? null,
+    apiDocs: settings.apiDocs ?? null,
+    hoverDocsTimeoutMs: settings.hoverDocsTimeoutMs ?? null,
+    debounceMs: settings.debounceMs ?? null,
+    maxFileBytes: settings.maxFileBytes ?? null,
+    maxFileLines: settings.maxFileLines ?? null,
   };
 }

@@ -67,6 +67,11 @@ describe('serverSection', () => {
     model: { endpoint: null, name: null },
     unsafeFixes: null,
     libraries: null,
+    apiDocs: null,
+    hoverDocsTimeoutMs: null,
+    debounceMs: null,
+    maxFileBytes: null,
+    maxFileLines: null,
   };
 
   it('nests the model and leaves out serverPath', () => {
@@ -79,13 +84,27 @@ describe('serverSection', () => {
       libraries: ['numpy'],
     });
     assert.deepEqual(section, {
+      ...unset,
       targets: ['numpy==2.0'],
-      interpreter: null,
-      trustProjectInterpreter: false,
       model: { endpoint: 'http://localhost:8000/v1', name: 'recode' },
       unsafeFixes: false,
       libraries: ['numpy'],
     });
+  });
+
+  it('forwards apiDocs and the server\'s numeric settings (apiDocs: false keeps it offline)', () => {
+    const settings = readSettings(
+      reader({ apiDocs: false, hoverDocsTimeoutMs: 300, debounceMs: 50.7, maxFileBytes: 1000, maxFileLines: -1 }),
+    );
+    assert.deepEqual(settings, { apiDocs: false, hoverDocsTimeoutMs: 300, debounceMs: 50, maxFileBytes: 1000 });
+    assert.deepEqual(serverSection(settings), {
+      ...unset,
+      apiDocs: false,
+      hoverDocsTimeoutMs: 300,
+      debounceMs: 50,
+      maxFileBytes: 1000,
+    });
+    assert.deepEqual(readSettings(reader({ apiDocs: 'no', debounceMs: '100' })), {});
   });
 
   it('sends every key, null when unset, so pyproject.toml decides and nothing stale survives', () => {
