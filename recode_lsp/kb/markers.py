@@ -68,7 +68,9 @@ _REMOVED = re.compile(
     r"\b(removed|no longer (available|supported|exists?)|has been (renamed|moved)|was (renamed|moved))\b",
     re.IGNORECASE,
 )
-_HELPER_NAME = re.compile(r"deprecat|warn|renam|remov|delet", re.IGNORECASE)
+#: Names that say "I deprecate something": ``warn_deprecated``, ``_rename_parameter``,
+#: ``delete_parameter``; not ``remove``, ``rename`` or ``RemovableHandle``.
+_HELPER_NAME = re.compile(r"deprecat|warn|(?:renam|remov|delet)\w*(?:param|arg|kw|attr|alias)", re.IGNORECASE)
 #: Keyword arguments of deprecation decorators/helpers that carry text.
 _TEXT_KEYWORDS = ("message", "msg", "addendum", "extra", "reason")  # ``alternative`` is added as "Use X instead."
 
@@ -176,37 +178,196 @@ def _text(node: ast.expr | None, constants: dict[str, str] | None = None) -> str
     return None
 
 
-def _is_category(node: ast.expr | None) -> bool:
+#: Warning classes every library may use: a deprecation by their category alone.
+_BASE_CATEGORIES = frozenset(_CATEGORIES)
+#: Calls whose name says "warn" but that issue no warning (filters, catchers, loggers' switches).
+_NOT_WARNING_CALL = re.compile(r"filter|catch|suppress|ignore|disable|reset|show|format|assert", re.IGNORECASE)
+#: Receivers of ``x.warning(...)`` / ``x.warn(...)`` that are loggers, not the warnings module.
+_LOGGER = re.compile(r"(?:^|_)log(?:ger|ging)?s?$|logger$", re.IGNORECASE)
+
+
+def _category_name(node: ast.expr | None) -> str | None:
     if node is None:
-        return False
+        return None
     if isinstance(node, ast.Call):
         node = node.func
-    name = _last_name(node)
-    return bool(name) and (name in _CATEGORIES or str(name).endswith("DeprecationWarning"))
+    return _last_name(node)
 
 
-def _is_deprecation_warn(call: ast.Call, constants: dict[str, str] | None = None) -> bool:
-    """``warnings.warn(msg, SomeDeprecationWarning)`` or ``warn(SomeDeprecationWarning(msg))``; also
-    ``warn(msg, UserWarning)`` or ``warn(msg)`` when ``msg`` (a string, or a name in ``constants``)
-    says the API is deprecated."""
-    name = _last_name(call.func) or ""
-    if "warn" not in name.lower():
-        return False
+def _is_category(node: ast.expr | None, categories: frozenset[str] = _BASE_CATEGORIES) -> bool:
+    """Whether ``node`` names a deprecation category: ``DeprecationWarning``, ``FutureWarning``,
+    ``PendingDeprecationWarning``, any ``*DeprecationWarning`` / ``*FutureWarning``, or one of
+    ``categories`` (the library's own classes derived from these, ``Pandas4Warning``)."""
+    name = _category_name(node)
+    return bool(name) and (name in categories or str(name).endswith(("DeprecationWarning", "FutureWarning")))
+
+
+def _warning_category(call: ast.Call) -> ast.expr | None:
     category = call.args[1] if len(call.args) > 1 else None
     for keyword in call.keywords:
         if keyword.arg == "category":
             category = keyword.value
     if category is None and call.args and isinstance(call.args[0], ast.Call):
         category = call.args[0]
-    if _is_category(category):
+    return category
+
+
+def _is_warning_call(call: ast.Call) -> bool:
+    """A call that issues a warning: ``warnings.warn``, ``_api.warn_external``, ``warn_deprecated``...;
+    not ``filterwarnings``/``catch_warnings`` nor a logger's ``warning``."""
+    name = _last_name(call.func) or ""
+    if "warn" not in name.lower() or _NOT_WARNING_CALL.search(name):
+        return False
+    if isinstance(call.func, ast.Attribute):
+        receiver = _last_name(call.func.value) if isinstance(call.func.value, (ast.Name, ast.Attribute)) else None
+        if receiver and _LOGGER.search(receiver):
+            return False
+    return True
+
+
+def _logger_warning(call: ast.Call) -> bool:
+    """``logger.warning(...)`` / ``log.warn(...)``: a deprecation only when its message says so."""
+    func = call.func
+    if not (isinstance(func, ast.Attribute) and func.attr in ("warning", "warn")):
+        return False
+    receiver = _last_name(func.value) if isinstance(func.value, (ast.Name, ast.Attribute)) else None
+    return bool(receiver) and bool(_LOGGER.search(receiver or ""))
+
+
+def _is_deprecation_warn(
+    call: ast.Call,
+    constants: dict[str, str] | None = None,
+    categories: frozenset[str] = _BASE_CATEGORIES,
+    *,
+    strict: bool = False,
+) -> bool:
+    """``warnings.warn(msg, SomeDeprecationWarning)`` or ``warn(SomeDeprecationWarning(msg))`` (a
+    category of ``categories`` counts too); unless ``strict``, also ``warnings.warn(msg, UserWarning)``
+    or ``warnings.warn(msg)`` when ``msg`` (a string, or a name in ``constants``) says the API is
+    deprecated."""
+    if not _is_warning_call(call):
+        return (
+            not strict
+            and _logger_warning(call)
+            and bool(call.args)
+            and bool(_DEPRECATION_WORDS.search(_text(call.args[0], constants) or ""))
+        )
+    category = _warning_category(call)
+    if _is_category(category, categories):
         return True
-    plain = category is None or _last_name(category.func if isinstance(category, ast.Call) else category) in (
-        _PLAIN_CATEGORIES
-    )
+    if strict or (_last_name(call.func) or "") not in ("warn", "warn_explicit"):
+        return False
+    plain = category is None or _category_name(category) in _PLAIN_CATEGORIES
     if not plain or not call.args:
         return False
     message = _text(call.args[0], constants)
     return bool(message) and bool(_DEPRECATION_WORDS.search(message or ""))
+
+
+@dataclass(frozen=True)
+class _Imports:
+    """Names a module binds by importing: from outside the package (``os``, ``logging``) and from it."""
+
+    external: frozenset[str] = frozenset()
+    internal: frozenset[str] = frozenset()
+
+
+def _module_imports(tree: ast.Module, module: str, top: str, *, is_package: bool) -> _Imports:
+    external: set[str] = set()
+    internal: set[str] = set()
+    for node in _module_statements(tree.body, conditional=True):
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                inside = alias.name == top or alias.name.startswith(top + ".")
+                (internal if inside else external).add(alias.asname or alias.name.split(".")[0])
+        elif isinstance(node, ast.ImportFrom):
+            source = _imported_module(module, node, is_package=is_package) or ""
+            inside = source == top or source.startswith(top + ".")
+            for alias in node.names:
+                (internal if inside else external).add(alias.asname or alias.name)
+    return _Imports(frozenset(external), frozenset(internal))
+
+
+def _callee(call: ast.Call, imports: _Imports) -> str | None:
+    """The name a call may reach a helper of the package by: ``helper(...)``, ``self.helper(...)``,
+    ``_api.helper(...)`` with ``_api`` imported from the package; not ``os.remove(...)``,
+    ``logger.warning(...)`` or ``store.remove(...)`` (a method of some object), whose names only
+    look like a helper's."""
+    func = call.func
+    if isinstance(func, ast.Name):
+        return None if func.id in imports.external else func.id
+    if not isinstance(func, ast.Attribute):
+        return None
+    root: ast.expr = func.value
+    while isinstance(root, ast.Attribute):
+        root = root.value
+    if isinstance(root, ast.Call) and isinstance(root.func, ast.Name) and root.func.id == "super":
+        return func.attr
+    if isinstance(root, ast.Name) and (root.id in ("self", "cls") or root.id in imports.internal):
+        return func.attr
+    return None
+
+
+def _category_params(node: ast.AST, categories: frozenset[str]) -> frozenset[str]:
+    """Parameters of a function that carry the warning category it warns with: a deprecation
+    category as default (``warn_category=ScrapyDeprecationWarning``) or in the annotation
+    (``klass: type[Pandas4Warning]``)."""
+    if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+        return frozenset()
+    found = set()
+    args = node.args
+    if re.search("deprecat", node.name, re.IGNORECASE):
+        # ``deprecate_kwarg(klass, old_arg_name, new_arg_name)``: the decorator says what it warns
+        # about; the category it is given is a deprecation's.
+        return frozenset(_function_params(node))
+    for parameter, default in _defaults(node):
+        if _is_category(default, categories):
+            found.add(parameter)
+    for argument in (*args.posonlyargs, *args.args, *args.kwonlyargs):
+        if argument.annotation is not None and any(
+            isinstance(n, (ast.Name, ast.Attribute)) and _is_category(n, categories)
+            for n in ast.walk(argument.annotation)
+        ):
+            found.add(argument.arg)
+    return frozenset(found)
+
+
+def _library_categories(modules: list[tuple[str, Path, ast.Module]]) -> frozenset[str]:
+    """The deprecation categories of a library: the standard ones, and its classes whose bases are
+    one of them (``class Pandas4Warning(PandasDeprecationWarning)``, through any depth) or names
+    bound to one (``_CurrentDeprecationWarning = Pandas4Warning``)."""
+    bases: dict[str, set[str]] = {}
+    aliases: dict[str, str] = {}
+    for _, _, tree in modules:
+        for node in _module_statements(tree.body, conditional=True):
+            if isinstance(node, ast.ClassDef):
+                bases.setdefault(node.name, set()).update(n for n in map(_last_name, node.bases) if n)
+            elif (
+                isinstance(node, ast.Assign)
+                and len(node.targets) == 1
+                and isinstance(node.targets[0], ast.Name)
+                and isinstance(node.value, (ast.Name, ast.Attribute))
+            ):
+                value = _last_name(node.value)
+                if value and value.endswith("Warning"):
+                    aliases[node.targets[0].id] = value
+    found = set(_BASE_CATEGORIES)
+
+    def known(name: str) -> bool:
+        return name in found or name.endswith(("DeprecationWarning", "FutureWarning"))
+
+    changed = True
+    while changed:
+        changed = False
+        for name, parents in bases.items():
+            if not known(name) and any(known(parent) for parent in parents):
+                found.add(name)
+                changed = True
+        for name, value in aliases.items():
+            if not known(name) and known(value):
+                found.add(name)
+                changed = True
+    return frozenset(found)
 
 
 _Def = ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef
@@ -217,18 +378,25 @@ class _CallSummary:
 
     ``whole(node)`` is (any deprecation warning, callee names) over every call in ``node``'s subtree;
     ``own(node)`` is the same restricted to calls made on another API's behalf (see
-    :func:`_helper_evidence`). Each node of a module is visited once (a fresh walk per definition
-    was quadratic in the nesting and dominated a scrape's time).
+    :func:`_helper_evidence`), where only a warning of a deprecation category counts (a helper that
+    warns with ``UserWarning`` or logs is no deprecation helper). Each node of a module is visited
+    once (a fresh walk per definition was quadratic in the nesting and dominated a scrape's time).
     """
 
-    def __init__(self) -> None:
-        self._whole: dict[int, tuple[bool, frozenset[str]]] = {}
+    def __init__(self, categories: frozenset[str] = _BASE_CATEGORIES, imports: _Imports | None = None) -> None:
+        self.categories = categories
+        self.imports = imports or _Imports()
+        self._whole: dict[int, tuple[bool, bool, frozenset[str]]] = {}
         self._own: dict[int, tuple[bool, frozenset[str]]] = {}
+        #: Category parameters of the functions a definition is nested in (a wrapper warning with
+        #: its decorator's ``klass``).
+        self._context: dict[int, frozenset[str]] = {}
 
     def whole(self, node: _Def) -> tuple[bool, frozenset[str]]:
         if id(node) not in self._whole:
             self._scan(node)
-        return self._whole[id(node)]
+        warns, _, called = self._whole[id(node)]
+        return warns, called
 
     def own(self, node: _Def) -> tuple[bool, frozenset[str]]:
         if id(node) not in self._own:
@@ -238,7 +406,9 @@ class _CallSummary:
     def _scan(self, node: _Def) -> None:
         is_function = not isinstance(node, ast.ClassDef)
         params = set(_function_params(node)) | {"self"} if is_function else set()  # type: ignore[arg-type]
-        warns = own_warns = False
+        context = self._context.get(id(node), frozenset()) | _category_params(node, self.categories)
+        categories = self.categories | context
+        warns = strict_warns = own_warns = False
         called: set[str] = set()
         own_called: set[str] = set()
         calls: list[ast.Call] = []
@@ -250,12 +420,17 @@ class _CallSummary:
         while stack:
             child, chain = stack.pop()
             if isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-                inner_warns, inner_called = self.whole(child)
+                if context:
+                    self._context[id(child)] = context
+                if id(child) not in self._whole:
+                    self._scan(child)
+                inner_warns, inner_strict, inner_called = self._whole[id(child)]
                 warns = warns or inner_warns
+                strict_warns = strict_warns or inner_strict
                 called |= inner_called
                 # In a function everything nested is a wrapper acting on its behalf; in a class
                 # body each method speaks for itself.
-                mine = (inner_warns, inner_called) if is_function else self.own(child)
+                mine = (inner_strict, inner_called) if is_function else self.own(child)
                 own_warns = own_warns or mine[0]
                 own_called |= mine[1]
                 continue
@@ -275,21 +450,23 @@ class _CallSummary:
             stack.extend((grandchild, chain) for grandchild in ast.iter_child_nodes(child))
         texts: dict[str, str] | None = None
         for child in calls:
-            is_warn = _is_deprecation_warn(child)
+            strict = _is_deprecation_warn(child, None, categories, strict=True)
+            is_warn = strict or _is_deprecation_warn(child, None, categories)
             if not is_warn and assigns and child.args and isinstance(child.args[0], ast.Name):
                 # A message kept in a local variable (``msg = "..."; warn(msg, UserWarning)``).
                 if texts is None:
                     texts = _assigned_texts(assigns)
-                is_warn = _is_deprecation_warn(child, texts)
-            callee = None if is_warn else _last_name(child.func)
+                is_warn = _is_deprecation_warn(child, texts, categories)
+            callee = None if is_warn else _callee(child, self.imports)
             warns = warns or is_warn
+            strict_warns = strict_warns or strict
             if callee:
                 called.add(callee)
             if id(child) in passing:
-                own_warns = own_warns or is_warn
+                own_warns = own_warns or strict
                 if callee:
                     own_called.add(callee)
-        self._whole[id(node)] = (warns, frozenset(called))
+        self._whole[id(node)] = (warns, strict_warns, frozenset(called))
         self._own[id(node)] = (own_warns, frozenset(own_called))
 
 
@@ -331,8 +508,14 @@ class _LocalTexts:
     name assigned twice (one ``msg`` per warning) has, at each warning, the text assigned last
     before it. Module constants (``constants``) stand for names the function does not assign."""
 
-    def __init__(self, node: ast.AST, constants: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        node: ast.AST,
+        constants: dict[str, str] | None = None,
+        categories: frozenset[str] = _BASE_CATEGORIES,
+    ) -> None:
         self.constants = dict(constants or {})
+        self.categories = categories | _category_params(node, categories)
         self.assigns = sorted(
             (n for n in ast.walk(node) if isinstance(n, ast.Assign)), key=lambda a: (a.lineno, a.col_offset)
         )
@@ -359,7 +542,7 @@ class _LocalTexts:
         return _text(call.args[0], self.at(call.lineno)) if call.args else None
 
     def is_deprecation_warn(self, call: ast.Call) -> bool:
-        return _is_deprecation_warn(call, self.at(call.lineno))
+        return _is_deprecation_warn(call, self.at(call.lineno), self.categories)
 
 
 def _function_params(node: ast.FunctionDef | ast.AsyncFunctionDef) -> list[str]:
@@ -373,6 +556,8 @@ class Package:
 
     def __init__(self, root: Path, top: str) -> None:
         self.root = root
+        self.top = top
+        self._imports: dict[str, _Imports] = {}
         self.modules: list[tuple[str, Path, ast.Module]] = []
         for module, path in module_files(root, top):
             tree = _parse(path)
@@ -381,6 +566,8 @@ class Package:
         self.summaries: dict[str, _CallSummary] = {}
         #: Every function and class by its (unqualified) name.
         self.definitions: dict[str, list[_Def]] = {}
+        #: Deprecation categories: the standard ones and the library's classes derived from them.
+        self.categories = _library_categories(self.modules)
         self.helpers = self._deprecating_helpers()
         #: Helpers about how arguments are passed (``_deprecate_positional_args``): no deprecation.
         self.positional_helpers = {
@@ -394,6 +581,54 @@ class Package:
             )
         }
         self._warn_texts: dict[str, list[str]] = {}
+        self._trees = {module: tree for module, _, tree in self.modules}
+        self._constants: dict[str, dict[str, str]] = {}
+
+    def imports(self, module: str, path: Path, tree: ast.Module) -> _Imports:
+        if module not in self._imports:
+            self._imports[module] = _module_imports(tree, module, self.top, is_package=path.name == "__init__.py")
+        return self._imports[module]
+
+    def helper_message(self, name: str, call: ast.Call, texts: dict[str, str]) -> str | None:
+        """The deprecation message helper ``name`` issues for ``call``: a message of its template
+        (``f"{name} is deprecated, use {alternative} instead"``) with the call's string arguments put
+        in for its parameters; None unless one was put in and the rest is plain text."""
+        for definition in self.definitions.get(name, ()):
+            if not isinstance(definition, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                continue
+            args = definition.args
+            positional = [a.arg for a in (*args.posonlyargs, *args.args)]
+            values: dict[str, str] = {}
+            for parameter, argument in zip(positional, call.args, strict=False):
+                text = _text(argument, texts)
+                if text is not None:
+                    values[parameter] = text
+            for keyword in call.keywords:
+                text = _text(keyword.value, texts) if keyword.arg else None
+                if keyword.arg and text is not None:
+                    values[keyword.arg] = text
+            if not values:
+                continue
+            for template in self.warn_texts(name):
+                filled = template
+                for parameter, value in values.items():
+                    filled = filled.replace("{" + parameter + "}", value).replace("{" + parameter + "!r}", repr(value))
+                if filled != template and "{" not in filled and _DEPRECATION_WORDS.search(filled):
+                    return filled
+        return None
+
+    def constants(self, module: str) -> dict[str, str]:
+        """The string constants a module binds at its top level (``_msg = "... is deprecated"``)."""
+        if module not in self._constants:
+            texts: dict[str, str] = {}
+            tree = self._trees.get(module)
+            for node in tree.body if tree is not None else []:
+                if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
+                    text = _text(node.value)
+                    if text is not None:
+                        texts[node.targets[0].id] = text
+            self._constants[module] = texts
+        return self._constants[module]
 
     def warn_texts(self, name: str, *, classes: bool = False) -> list[str]:
         """Messages of the deprecation warnings issued in the functions called ``name`` (with
@@ -404,7 +639,7 @@ class Package:
             for node in self.definitions.get(name, ()):
                 if isinstance(node, ast.ClassDef) and not classes:
                     continue
-                locals_ = _LocalTexts(node)
+                locals_ = _LocalTexts(node, categories=self.categories)
                 for inner in ast.walk(node):
                     if isinstance(inner, ast.Call) and inner.args and locals_.is_deprecation_warn(inner):
                         text = locals_.message(inner)
@@ -417,31 +652,38 @@ class Package:
         """Names of functions/classes that warn about *another* API's deprecation (a fixpoint).
 
         A deprecated function warns about itself with a fixed message; a helper or decorator
-        warns from a nested function (the wrapper) or with a message built from its arguments.
-        Only the latter are helpers: calling a deprecated function does not deprecate the caller.
+        warns from a nested function (the wrapper) or with a message built from its arguments, and
+        with a deprecation category (``DeprecationWarning``, ``FutureWarning``, the library's own
+        ``Pandas4Warning``): a function that logs, warns with ``UserWarning`` or merely has
+        "remove" in its name is no helper. Only the latter are helpers: calling a deprecated
+        function does not deprecate the caller.
         """
         direct: set[str] = set()
         calls: dict[str, set[str]] = {}
-        for module, _, tree in self.modules:
-            summary = self.summaries[module] = _CallSummary()
+        for module, path, tree in self.modules:
+            summary = self.summaries[module] = _CallSummary(self.categories, self.imports(module, path, tree))
             for node in _definitions(tree.body):
                 self.definitions.setdefault(node.name, []).append(node)
                 warns, called = _helper_evidence(node, summary)
                 if warns:
                     direct.add(node.name)
                 calls.setdefault(node.name, set()).update(called - {node.name})
-        helpers = set(direct)
+
+        # Helpers are matched by name, so only names that say what they do count, at every step of
+        # the fixpoint: a library's own ``max``, ``func`` or ``_dispatch`` that warns somewhere must
+        # not deprecate every caller. Dunder methods warn for their class; nobody calls them by name.
+        def named(name: str) -> bool:
+            return not (name.startswith("__") and name.endswith("__")) and bool(_HELPER_NAME.search(name))
+
+        helpers = {name for name in direct if named(name)}
         changed = True
         while changed:
             changed = False
             for name, callees in calls.items():
-                if name not in helpers and callees & helpers:
+                if name not in helpers and named(name) and callees & helpers:
                     helpers.add(name)
                     changed = True
-        # Dunder methods warn for their class; they are not helpers anyone calls by name. Helpers
-        # are matched by name, so only names that say what they do count: a library's own ``max``
-        # or ``_dispatch`` that warns somewhere must not deprecate every caller.
-        return {h for h in helpers if not (h.startswith("__") and h.endswith("__")) and _HELPER_NAME.search(h)}
+        return helpers
 
     def markers(self) -> list[Marker]:
         found: list[Marker] = []
@@ -450,10 +692,284 @@ class Package:
             found.extend(_ModuleScan(self, module, relative, tree).run())
         return found
 
+    def signatures(self) -> dict[str, Signature | None]:
+        """The signature of every function and method of the ``.py`` sources, by qualified name
+        (``pkg.mod.Class.method``); None where the source defines it twice, differently."""
+        found: dict[str, Signature | None] = {}
+        for module, path, tree in self.modules:
+            relative = str(path.relative_to(self.root).as_posix())
+            _collect_signatures(tree.body, module, relative, found)
+        return found
+
+    def unbound_names(self) -> set[str]:
+        """``module.name`` of names the module binds but does not keep: deleted at module level (``del
+        Arrayterator``), taken out of ``__all__`` by ``__all__.remove("x")``, or bound only under ``if
+        __name__ == "__main__":``. griffe lists them; user code cannot reach them."""
+        found: set[str] = set()
+        for module, _, tree in self.modules:
+            for node in _module_statements(tree.body, conditional=True):
+                if isinstance(node, ast.Delete):
+                    found.update(f"{module}.{t.id}" for t in node.targets if isinstance(t, ast.Name))
+                elif (
+                    isinstance(node, ast.If)
+                    and isinstance(node.test, ast.Compare)
+                    and isinstance(node.test.left, ast.Name)
+                    and node.test.left.id == "__name__"
+                ):
+                    for inner in node.body:
+                        for target in getattr(inner, "targets", [getattr(inner, "target", None)]):
+                            if isinstance(target, ast.Name):
+                                found.add(f"{module}.{target.id}")
+        return found
+
+    def conditional_names(self) -> set[str]:
+        """``module.name`` of module attributes assigned only under an ``if`` on something run time
+        decides (``if os.path.isfile(rocm_version_h): RE_MAJOR = ...``) or in an ``except`` block:
+        griffe lists them, but whether a given interpreter has them is unknown, so their absence is
+        no removal."""
+        found: set[str] = set()
+        for module, _, tree in self.modules:
+            always: set[str] = set()
+            sometimes: set[str] = set()
+            _guarded_assignments(tree.body, False, always, sometimes)
+            found.update(f"{module}.{name}" for name in sometimes - always)
+        return found
+
+    def lazy_names(self) -> set[str]:
+        """``module.name`` of names a module ``__getattr__`` hands out by name (``if key == "hash_array":
+        return ...``, ``if name in ("a", "b")``, ``if name in _table``): reachable, though not bound."""
+        found: set[str] = set()
+        for module, _, tree in self.modules:
+            tables: dict[str, list[str]] = {}
+            getattr_node = None
+            for node in _module_statements(tree.body, conditional=True):
+                if isinstance(node, ast.FunctionDef) and node.name == "__getattr__":
+                    getattr_node = node
+                elif isinstance(node, ast.Assign) and isinstance(node.value, ast.Dict):
+                    keys = [
+                        k.value for k in node.value.keys if isinstance(k, ast.Constant) and isinstance(k.value, str)
+                    ]
+                    tables.update((t.id, keys) for t in node.targets if isinstance(t, ast.Name))
+                elif isinstance(node, ast.Assign) and _string_list(node.value):
+                    tables.update(
+                        (t.id, _string_list(node.value) or []) for t in node.targets if isinstance(t, ast.Name)
+                    )
+            if getattr_node is None or not getattr_node.args.args:
+                continue
+            param = getattr_node.args.args[0].arg
+            for table in _table_lookups(getattr_node, param, set(tables)).values():
+                found.update(f"{module}.{name}" for name in tables[table])
+            for branch in ast.walk(getattr_node):
+                if not (isinstance(branch, ast.If) and isinstance(branch.test, ast.Compare)):
+                    continue
+                test = branch.test
+                if not (isinstance(test.left, ast.Name) and test.left.id == param and len(test.ops) == 1):
+                    continue
+                if not any(isinstance(n, ast.Return) for statement in branch.body for n in ast.walk(statement)):
+                    continue  # the branch raises: the name is gone
+                right = test.comparators[0]
+                names: list[str] = []
+                if (
+                    isinstance(test.ops[0], ast.Eq)
+                    and isinstance(right, ast.Constant)
+                    and isinstance(right.value, str)
+                ):
+                    names = [right.value]
+                elif isinstance(test.ops[0], ast.In):
+                    names = _string_list(right) or (tables.get(right.id, []) if isinstance(right, ast.Name) else [])
+                found.update(f"{module}.{name}" for name in names)
+        return found
+
+    def compiled_stars(self) -> dict[str, set[str]]:
+        """Module -> the modules it star-imports that have no Python source here (compiled code,
+        ``from torch._C import *``): what such an import binds is known only at run time."""
+        found: dict[str, set[str]] = {}
+        sources = {module for module, _, _ in self.modules}
+        for module, path, tree in self.modules:
+            for node in _module_statements(tree.body, conditional=True):
+                if isinstance(node, ast.ImportFrom) and any(a.name == "*" for a in node.names):
+                    source = _imported_module(module, node, is_package=path.name == "__init__.py")
+                    if source and source not in sources:
+                        found.setdefault(module, set()).add(source)
+        return found
+
+    def forwarding_modules(self) -> set[str]:
+        """Modules whose ``__getattr__`` may hand out names the module does not bind (it does not end
+        by raising ``AttributeError``): a name missing there may still be reachable."""
+        found = set()
+        for module, _, tree in self.modules:
+            for node in _module_statements(tree.body, conditional=True):
+                if isinstance(node, ast.FunctionDef) and node.name == "__getattr__" and _forwards(node):
+                    found.add(module)
+        return found
+
+
+@dataclass(frozen=True)
+class Parameter:
+    """One parameter of a function as its ``.py`` source spells it."""
+
+    name: str
+    #: ``positional-only``, ``positional``, ``*args``, ``keyword-only`` or ``**kwargs``.
+    kind: str
+    #: The default's source text (cut at 80 characters), None without one.
+    default: str | None
+
+
+@dataclass(frozen=True)
+class Signature:
+    """A function's parameters and where it is defined (``file``, ``line``)."""
+
+    parameters: tuple[Parameter, ...]
+    file: str
+    line: int
+
+
+@dataclass
+class ReleaseScan:
+    """What the :mod:`ast` pass over one release found (a process-pool task's result)."""
+
+    markers: list[Marker]
+    signatures: dict[str, Signature | None]
+    forwarding: set[str]
+    unbound: set[str]
+    lazy: set[str]
+    conditional: set[str]
+    compiled_stars: dict[str, set[str]]
+
 
 def release_markers(root: Path, top: str) -> list[Marker]:
-    """The markers of the release whose package ``top`` sits under ``root`` (a process-pool task)."""
+    """The markers of the release whose package ``top`` sits under ``root``."""
     return Package(root, top).markers()
+
+
+def release_scan(root: Path, top: str) -> ReleaseScan:
+    """Markers, ``.py`` signatures, forwarding ``__getattr__`` modules and names deleted again of the
+    release whose package ``top`` sits under ``root`` (a process-pool task)."""
+    package = Package(root, top)
+    return ReleaseScan(
+        package.markers(),
+        package.signatures(),
+        package.forwarding_modules(),
+        package.unbound_names(),
+        package.lazy_names(),
+        package.conditional_names(),
+        package.compiled_stars(),
+    )
+
+
+_PROPERTY = re.compile(r"(?:^|\.)(?:property|cached_property|cache_readonly|setter|getter|deleter)$")
+_OVERLOAD = re.compile(r"(?:^|\.)overload$")
+
+
+def _signature(node: ast.FunctionDef | ast.AsyncFunctionDef, file: str) -> Signature:
+    args = node.args
+    parameters: list[Parameter] = []
+    positional = [*args.posonlyargs, *args.args]
+    defaults: list[ast.expr | None] = [None] * (len(positional) - len(args.defaults)) + list(args.defaults)
+    for index, (argument, default) in enumerate(zip(positional, defaults, strict=True)):
+        kind = "positional-only" if index < len(args.posonlyargs) else "positional"
+        parameters.append(Parameter(argument.arg, kind, _default_text(default)))
+    if args.vararg is not None:
+        parameters.append(Parameter(args.vararg.arg, "*args", None))
+    for argument, kw_default in zip(args.kwonlyargs, args.kw_defaults, strict=True):
+        parameters.append(Parameter(argument.arg, "keyword-only", _default_text(kw_default)))
+    if args.kwarg is not None:
+        parameters.append(Parameter(args.kwarg.arg, "**kwargs", None))
+    return Signature(tuple(parameters), file, node.lineno)
+
+
+def _stands_in(node: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
+    """A Python stand-in for compiled code: decorated with a call given the compiled object of the same
+    name (NumPy's ``@array_function_from_c_func_and_dispatcher(_multiarray_umath.concatenate)`` over
+    ``def concatenate(arrays, axis=None, ...): return arrays``). Its signature is a dispatcher's."""
+    for decorator in node.decorator_list:
+        if isinstance(decorator, ast.Call) and any(
+            isinstance(a, ast.Attribute) and a.attr == node.name for a in decorator.args
+        ):
+            return True
+    return False
+
+
+def _default_text(node: ast.expr | None) -> str | None:
+    return None if node is None else ast.unparse(node)[:80]
+
+
+def _collect_signatures(body: list[ast.stmt], prefix: str, file: str, found: dict[str, Signature | None]) -> None:
+    for node in body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            decorators = [ast.unparse(d.func if isinstance(d, ast.Call) else d) for d in node.decorator_list]
+            if any(_OVERLOAD.search(d) or _PROPERTY.search(d) for d in decorators):
+                continue
+            path = f"{prefix}.{node.name}"
+            if _stands_in(node):
+                # A NumPy dispatcher (``def concatenate(arrays, axis=None, out=None): return (arrays,
+                # out)``): compiled code does the work, with its own defaults.
+                found[path] = None
+                continue
+            signature = _signature(node, file)
+            if path in found:
+                known = found[path]
+                if known is None or known.parameters != signature.parameters:
+                    found[path] = None  # two definitions (``if sys.version_info``): which one runs is unknown
+                continue
+            found[path] = signature
+        elif isinstance(node, ast.ClassDef):
+            _collect_signatures(node.body, f"{prefix}.{node.name}", file, found)
+        elif isinstance(node, (ast.If, ast.Try)):
+            for part in (node.body, node.orelse, getattr(node, "finalbody", [])):
+                _collect_signatures(part, prefix, file, found)
+            for handler in getattr(node, "handlers", []):
+                _collect_signatures(handler.body, prefix, file, found)
+
+
+def _forwards(getattr_node: ast.FunctionDef) -> bool:
+    """Whether a module ``__getattr__`` can hand out a name it has no entry for: outside the branches
+    that test the name (``if name in submodules:``), it looks the name up elsewhere
+    (``getattr(_core, name)``, ``import_module(f"pkg.{name}")``, ``table[name]``), not in the
+    module's own ``globals()``."""
+    if not getattr_node.args.args:
+        return False
+    param = getattr_node.args.args[0].arg
+
+    def tests_name(test: ast.expr) -> bool:
+        return isinstance(test, ast.Compare) and any(
+            isinstance(n, ast.Name) and n.id == param for n in (test.left, *test.comparators)
+        )
+
+    def own_globals(node: ast.expr) -> bool:
+        return isinstance(node, ast.Call) and _last_name(node.func) in ("globals", "vars", "locals")
+
+    def looks_up(node: ast.AST) -> bool:
+        for inner in ast.walk(node):
+            uses = any(isinstance(n, ast.Name) and n.id == param for n in ast.walk(inner))
+            if isinstance(inner, ast.Call) and uses:
+                callee = _last_name(inner.func)
+                if callee == "getattr" and inner.args and not own_globals(inner.args[0]):
+                    return True
+                if callee in ("import_module", "__import__"):
+                    return True
+            if isinstance(inner, ast.Subscript) and uses and not own_globals(inner.value):
+                return True
+        # ``return _sub_module_deprecation(..., attribute=name)``: what it hands out is its business.
+        return isinstance(node, ast.Return) and isinstance(node.value, ast.Call) and _passes(node.value, [param])
+
+    def visit(body: list[ast.stmt]) -> bool:
+        for statement in body:
+            if isinstance(statement, ast.If) and tests_name(statement.test):
+                if visit(statement.orelse):
+                    return True
+                continue
+            if isinstance(statement, (ast.If, ast.Try, ast.With, ast.For, ast.While)):
+                parts = [getattr(statement, f, []) for f in ("body", "orelse", "finalbody")]
+                parts += [h.body for h in getattr(statement, "handlers", [])]
+                if any(visit(part) for part in parts):
+                    return True
+                continue
+            if looks_up(statement):
+                return True
+        return False
+
+    return visit(getattr_node.body)
 
 
 @dataclass(frozen=True)
@@ -465,6 +981,10 @@ class _Owner:
     params: list[str] | None
     #: Constant defaults of those parameters (``{"n_iter": "deprecated"}``).
     defaults: dict[str, object]
+    #: The parameters the constructor keeps as they are (``self.n_iter = n_iter``, scikit-learn's
+    #: convention): only for those is ``self.<name>`` in a method the parameter (``self.dtype`` of a
+    #: pandas Series is a property). None when the class body defines no ``__init__``.
+    stored: frozenset[str] | None = None
 
 
 @dataclass(frozen=True)
@@ -487,14 +1007,20 @@ class _ModuleScan:
         self.module = module
         self.file = file
         self.tree = tree
+        self.imports = package.imports(module, package.root / file, tree)
         self.out: list[Marker] = []
-        # Module-level message constants (``_msg = "... is deprecated ..."``), for ``warn(_msg % name)``.
+        # Module-level message constants (``_msg = "... is deprecated ..."``), for ``warn(_msg % name)``,
+        # also those imported from another module of the package (``from pandas.errors.cow import
+        # _chained_assignment_method_msg``).
         self.constants: dict[str, str] = {}
-        for node in tree.body:
-            if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
-                text = _text(node.value)
-                if text is not None:
-                    self.constants[node.targets[0].id] = text
+        for node in _module_statements(tree.body, conditional=False):
+            if isinstance(node, ast.ImportFrom):
+                source = _imported_module(module, node, is_package=file.endswith("__init__.py"))
+                texts = package.constants(source) if source else {}
+                for alias in node.names:
+                    if alias.name in texts:
+                        self.constants[alias.asname or alias.name] = texts[alias.name]
+        self.constants.update(package.constants(module))
         #: (path, keyword) of parameters with a ``deprecated`` sentinel default, with their function.
         self._sentinels: list[tuple[str, str, ast.FunctionDef | ast.AsyncFunctionDef, _Owner | None]] = []
 
@@ -517,14 +1043,14 @@ class _ModuleScan:
         """A deprecation warning issued when the module is imported deprecates the module."""
         if "." not in self.module:
             return  # the library itself
-        for statement in _module_statements(self.tree.body, conditional=False):
+        for statement in _module_statements(self.tree.body, conditional=False, environment=True):
             if not (isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Call)):
                 continue
             call = statement.value
-            callee = _last_name(call.func)
+            callee = _callee(call, self.imports)
             if callee in self.package.positional_helpers:
                 continue
-            if _is_deprecation_warn(call, self.constants) or callee in self.package.helpers:
+            if _is_deprecation_warn(call, self.constants, self.package.categories) or callee in self.package.helpers:
                 message = self._call_message(call, self.constants)[0] or f"`{self.module}` is deprecated."
                 self._add(self.module, "deprecated", message, "warnings.warn", call.lineno)
 
@@ -545,6 +1071,7 @@ class _ModuleScan:
                     path,
                     _function_params(init) if init is not None else None,
                     _constant_defaults(init) if init is not None else {},
+                    _stored_params(init) if init is not None else None,
                 )
                 self._body(node.body, path, owner=owner_of_body)
             elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
@@ -553,6 +1080,7 @@ class _ModuleScan:
                 self._function(node, prefix, owner=owner)
             elif isinstance(node, ast.Assign):
                 self._assigned_decorator(node, prefix, body)
+                self._assigned_helper(node, prefix)
             elif isinstance(node, (ast.If, ast.Try)):
                 # Definitions under ``if sys.version_info`` / ``try: import`` are still module-level.
                 for part in (node.body, getattr(node, "orelse", []), getattr(node, "finalbody", [])):
@@ -573,7 +1101,10 @@ class _ModuleScan:
         for parameter, default in _defaults(node):
             if _is_deprecated_sentinel(default):
                 self._sentinels.append((target, parameter, node, owner))
-        warns, called = self.package.summaries.setdefault(self.module, _CallSummary()).whole(node)
+        summary = self.package.summaries.setdefault(self.module, _CallSummary(self.package.categories, self.imports))
+        warns, called = summary.whole(node)
+        if name in self.package.helpers:
+            return  # a helper's warnings are about the APIs that call it (``warn_alias_replacement``)
         if warns or called & self.package.helpers:  # most functions neither warn nor call a helper
             self._warnings(node, target, params, owner)
 
@@ -591,6 +1122,41 @@ class _ModuleScan:
                 if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef)) and statement.name == wrapped.id:
                     params = _function_params(statement)
         self._decorator(value.func, f"{prefix}.{node.targets[0].id}", params=params, line=node.lineno)
+
+    def _assigned_helper(self, node: ast.Assign, prefix: str) -> None:
+        """``Old = create_deprecated_class("Old", New)``: a name bound to what a deprecation helper made
+        (scrapy's ``create_deprecated_class``, pandas' ``deprecate("old", new)``)."""
+        value = node.value
+        if len(node.targets) != 1 or not isinstance(node.targets[0], ast.Name) or node.targets[0].id.startswith("_"):
+            return
+        if not isinstance(value, ast.Call) or isinstance(value.func, ast.Call):
+            return
+        callee = _callee(value, self.imports)
+        if (
+            callee is None
+            or callee not in self.package.helpers
+            or callee in self.package.positional_helpers
+            or not re.search("deprecat", callee, re.IGNORECASE)
+        ):
+            return
+        name = node.targets[0].id
+        message, since, alternative = self._call_message(value, self.constants)
+        # The object it stands for: the first argument that is a name (``New``, ``mod.New``).
+        named = [ast.unparse(a) for a in value.args if isinstance(a, (ast.Name, ast.Attribute))]
+        alternative = alternative or (named[0] if named else None)
+        if message and not _DEPRECATION_WORDS.search(message):
+            message = None
+        if not message:
+            message = f"`{name}` is deprecated" + (f"; use `{alternative}` instead." if alternative else ".")
+        self._add(
+            f"{prefix}.{name}",
+            "deprecated",
+            message,
+            f"{callee}()",
+            node.lineno,
+            since=since,
+            alternative=alternative,
+        )
 
     def _decorators(
         self, node: ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef, target: str, *, params: list[str]
@@ -616,11 +1182,34 @@ class _ModuleScan:
             next((s for s in strings if _VERSION.match(s)), None)
             or _text(keywords.get("since"))
             or _text(keywords.get("version"))
+            or _text(keywords.get("dep_version"))
         )
         removal = _text(keywords.get("removal"))
         removal = removal if removal and _VERSION.match(removal) else None
         words = [s for s in strings if s != since]
         identifiers = [s for s in words if _IDENT.match(s)]
+        # ``@deprecate_kwarg(old_arg_name="quantile", new_arg_name="q")``: the names given by keyword.
+        named = [_text(v) for k, v in keywords.items() if k and re.search(r"old|new|arg|param|name", k)]
+        identifiers += [t for t in named if t and _IDENT.match(t) and t not in identifiers and t != since]
+        lists = [_string_list(a) for a in args[:2]]
+        if not pep702 and len(lists) == 2 and lists[0] and lists[1] and len(lists[0]) == len(lists[1]):
+            # ``@_rename_parameter(["x", "y"], ["actual", "desired"], dep_version="2.0.0")``
+            since = since or _text(keywords.get("dep_version"))
+            pairs = [(o, n) for o, n in zip(lists[0], lists[1], strict=True) if n in params and o not in params]
+            for old_name, new_name in pairs:
+                self._add(
+                    target,
+                    "deprecated",
+                    f"parameter {old_name!r} renamed to {new_name!r}",
+                    label,
+                    line,
+                    keyword=old_name,
+                    new_keyword=new_name,
+                    since=since,
+                    removal=removal,
+                )
+            if pairs or any(n in params for n in lists[1]):
+                return
         if identifiers and not pep702:
             in_params = [s for s in identifiers if s in params]
             outside = [s for s in identifiers if s not in params]
@@ -676,6 +1265,8 @@ class _ModuleScan:
         body = list(node.body)
         if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant):
             body = body[1:]
+        while len(body) > 1 and _is_super_call(body[0]):
+            body = body[1:]  # ``super().__init__(other)`` before the raise of a constructor
         if len(body) != 1 or not isinstance(body[0], ast.Raise) or body[0].exc is None:
             return False
         exc = body[0].exc
@@ -689,8 +1280,9 @@ class _ModuleScan:
         self, node: ast.FunctionDef | ast.AsyncFunctionDef, target: str, params: list[str], owner: _Owner | None
     ) -> None:
         """Deprecation warnings issued by the function itself (not by functions nested in it)."""
-        texts = _LocalTexts(node, self.constants)
+        texts = _LocalTexts(node, self.constants, self.package.categories)
         kwargs = node.args.kwarg.arg if node.args.kwarg is not None else None
+        varargs = node.args.vararg.arg if node.args.vararg is not None else None
         defaults = _constant_defaults(node)
 
         def visit(statements: list[ast.stmt], conditions: list[ast.expr]) -> None:
@@ -698,14 +1290,22 @@ class _ModuleScan:
             for statement in statements:
                 if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)):
                     continue
+                if isinstance(statement, ast.If) and _environment_test(statement.test):
+                    # ``if sys.version_info >= (3, 12):`` says nothing about the call.
+                    visit(statement.body, guards)
+                    visit(statement.orelse, guards)
+                    continue
                 if isinstance(statement, ast.If):
                     visit(statement.body, [*guards, statement.test])
                     visit(statement.orelse, [*guards, statement.test])
                     if not statement.orelse and isinstance(
                         statement.body[-1], (ast.Return, ast.Raise, ast.Continue, ast.Break)
                     ):
-                        # ``if val is deprecated: return`` guards what follows.
-                        guards.append(statement.test)
+                        # ``if val is deprecated: return`` guards what follows. A guard about no
+                        # parameter's being given (``if self.empty and len(self.axes[axis]): return``)
+                        # still makes it conditional, but names no parameter.
+                        given = _asks_given(statement.test, params, owner, kwargs, defaults)
+                        guards.append(statement.test if given else ast.Constant(value=True))
                     continue
                 for child_body in ("body", "orelse", "finalbody", "handlers"):
                     inner = getattr(statement, child_body, None)
@@ -723,7 +1323,9 @@ class _ModuleScan:
                         owner=owner,
                         texts=texts.at(call.lineno),
                         kwargs=kwargs,
+                        varargs=varargs,
                         defaults=defaults,
+                        categories=texts.categories,
                     )
 
         visit(node.body, [])
@@ -731,7 +1333,8 @@ class _ModuleScan:
     def _call_message(self, call: ast.Call, texts: dict[str, str]) -> tuple[str | None, str | None, str | None]:
         """(message, version named, alternative) of a warning or a helper call."""
         message = _text(call.args[0], texts) if call.args else None
-        if _last_name(call.func) not in self.package.helpers:
+        callee = _callee(call, self.imports) or ""
+        if callee not in self.package.helpers:
             return message, None, None
         keywords = {k.arg: k.value for k in call.keywords}
         strings = [t for t in (_text(a, texts) for a in call.args) if t is not None]
@@ -743,6 +1346,11 @@ class _ModuleScan:
         alternative = _text(keywords.get("alternative"), texts)
         if alternative and "instead" not in message:
             message = f"{message} Use {alternative} instead.".strip()
+        # The helper's own message with the call's arguments in it (``_warn_deprecated("cuda_time",
+        # "device_time")`` warns "cuda_time is deprecated, use device_time instead"), when it says more.
+        filled = self.package.helper_message(callee, call, texts)
+        if filled and not (message and _DEPRECATION_WORDS.search(message)):
+            message = filled
         return message or None, since, alternative
 
     def _warning(
@@ -755,19 +1363,25 @@ class _ModuleScan:
         owner: _Owner | None,
         texts: dict[str, str],
         kwargs: str | None,
+        varargs: str | None,
         defaults: dict[str, object],
+        categories: frozenset[str],
     ) -> None:
-        callee = _last_name(call.func)
+        callee = _callee(call, self.imports)
         helper = callee in self.package.helpers
         if helper and callee in self.package.positional_helpers:
             return
-        if not (helper or _is_deprecation_warn(call, texts)):
+        if not (helper or _is_deprecation_warn(call, texts, categories)):
             return
         message, since, _ = self._call_message(call, texts)
-        if helper and not message and _passes(call, params):
-            # ``_deprecate_ci(errorbar, ci)``: the helper decides about the parameters it is given;
-            # their defaults (sentinels) say which, not this call.
+        passed = [*params, *(n for n in (kwargs, varargs) if n)]
+        if helper and _passes(call, passed) and not _DEPRECATION_WORDS.search(message or ""):
+            # ``_deprecate_ci(errorbar, ci)``, ``maybe_warn_args_and_kwargs(cls, "sum", args, kwargs)``:
+            # the helper decides about the arguments it is given; their values say whether it warns,
+            # not this call.
             return
+        if message and _POSITIONAL.search(message):
+            return  # "Positional args are being deprecated, use kwargs": how arguments are passed
         # A message built at run time: say what is known rather than a bare placeholder. Under a
         # condition it is about some use of the API (a value, a type), not a parameter as such.
         runtime = not message
@@ -776,11 +1390,11 @@ class _ModuleScan:
         refs = _condition_refs(conditions, params, owner, kwargs, defaults)
         ref = _attributed(refs, message, params, owner) if conditions else None
         if ref is None:
-            if conditions:
-                # Conditional on something else: a behaviour deprecation, not of the whole API.
-                self._add(target, "deprecated", message, evidence, call.lineno, since=since, behaviour=True)
-            else:
-                self._add(target, "deprecated", message, evidence, call.lineno, since=since)
+            # Conditional on something else, a ``FutureWarning`` that deprecates nothing ("now calls
+            # reset_peak_memory_stats, which resets all peak stats") or about instantiating a class
+            # meant to be subclassed: a behaviour, not the whole API.
+            behaviour = bool(conditions) or (not helper and _announces_behaviour(call, message or ""))
+            self._add(target, "deprecated", message, evidence, call.lineno, since=since, behaviour=behaviour)
             return
         where = owner.path if ref.on_self and owner is not None else target
         if ref.absent or _DEFAULT_CHANGE.search(message):
@@ -834,7 +1448,7 @@ class _ModuleScan:
                     if isinstance(definition, ast.ClassDef):
                         bases = (_last_name(b) for b in definition.bases)
                         classes.extend(n for n in bases if n and n not in classes and n != "object")
-        own = _LocalTexts(node, self.constants)
+        own = _LocalTexts(node, self.constants, self.package.categories)
         candidates = [
             own.message(call)
             for call in ast.walk(node)
@@ -885,7 +1499,21 @@ class _ModuleScan:
                     self._table(tables[argument.id][0], "deprecated", None, None, node.lineno, raises=True)
         if getattr_node is None or not getattr_node.args.args:
             return
+        self._forwarding_deprecation(getattr_node)
         param = getattr_node.args.args[0].arg
+        # ``replacement = _deprecated_attrs.get(name)`` then ``if replacement is not None: warn(...)``.
+        looked_up = _table_lookups(getattr_node, param, set(tables))
+        for branch in ast.walk(getattr_node):
+            if not isinstance(branch, ast.If):
+                continue
+            names = {n.id for n in ast.walk(branch.test) if isinstance(n, ast.Name)}
+            for variable in names & set(looked_up):
+                state = self._branch_state(branch.body)
+                if state is not None:
+                    state_name, template, raises = state
+                    self._table(
+                        tables[looked_up[variable]][0], state_name, template, param, branch.lineno, raises=raises
+                    )
         for branch in ast.walk(getattr_node):
             if not isinstance(branch, ast.If) or not isinstance(branch.test, ast.Compare):
                 continue
@@ -902,6 +1530,29 @@ class _ModuleScan:
             elif isinstance(test.ops[0], ast.Eq) and isinstance(right, ast.Constant) and isinstance(right.value, str):
                 message = (template or "").replace("{" + param + "}", right.value)
                 self._add(f"{self.module}.{right.value}", state_name, message, "__getattr__", branch.lineno)
+            elif isinstance(test.ops[0], ast.In) and _string_list(right):
+                # ``if name in ["NumericBlock", "ObjectBlock"]: warnings.warn(f"{name} is deprecated")``
+                for name in _string_list(right) or []:
+                    if _IDENT.match(name):
+                        message = (template or "").replace("{" + param + "}", name)
+                        self._add(f"{self.module}.{name}", state_name, message, "__getattr__", branch.lineno)
+
+    def _forwarding_deprecation(self, getattr_node: ast.FunctionDef) -> None:
+        """A ``__getattr__`` that hands out every name it is asked for with a deprecation warning (NumPy
+        2's ``numpy.core``): the module is deprecated as a whole."""
+        if "." not in self.module or not _forwards(getattr_node):
+            return
+        for statement in getattr_node.body:
+            if not (isinstance(statement, (ast.Expr, ast.Return)) and isinstance(statement.value, ast.Call)):
+                continue  # a warning under an ``if`` is about some names only
+            call = statement.value
+            callee = _callee(call, self.imports)
+            if callee in self.package.positional_helpers:
+                continue
+            if _is_deprecation_warn(call, self.constants, self.package.categories) or callee in self.package.helpers:
+                message = f"`{self.module}` is deprecated: its `__getattr__` warns for every name it hands out."
+                self._add(self.module, "deprecated", message, "__getattr__", call.lineno)
+                return
 
     def _table(
         self, table: ast.Dict, state: str, template: str | None, param: str | None, line: int, *, raises: bool
@@ -930,10 +1581,11 @@ class _ModuleScan:
         for statement in body:
             for call in _calls(statement):
                 if found is None and (
-                    _is_deprecation_warn(call, self.constants) or _last_name(call.func) in self.package.helpers
+                    _is_deprecation_warn(call, self.constants, self.package.categories)
+                    or _callee(call, self.imports) in self.package.helpers
                 ):
                     found = ("deprecated", _text(call.args[0]) if call.args else None)
-            for inner in ast.walk(statement):
+            for inner in _walk_unconditional(statement):
                 if isinstance(inner, ast.Raise) and inner.exc is not None:
                     exc = inner.exc
                     if isinstance(exc, ast.Call) and _last_name(exc.func) == "AttributeError":
@@ -943,17 +1595,167 @@ class _ModuleScan:
         return (found[0], found[1], raises) if found is not None else None
 
 
+def _imported_module(module: str, node: ast.ImportFrom, *, is_package: bool) -> str | None:
+    """The module ``from X import ...`` in ``module`` reads (relative imports resolved)."""
+    if not node.level:
+        return node.module
+    parts = module.split(".")
+    base = parts if is_package else parts[:-1]
+    if node.level > 1:
+        base = base[: len(base) - (node.level - 1)]
+    if not base:
+        return None
+    return ".".join([*base, node.module]) if node.module else ".".join(base)
+
+
+def _guarded_assignments(body: list[ast.stmt], guarded: bool, always: set[str], sometimes: set[str]) -> None:
+    """Sort the names ``body`` assigns into those bound whatever happens at run time and the others."""
+    for statement in body:
+        if isinstance(statement, ast.If):
+            if _environment_test(statement.test):
+                _guarded_assignments(statement.body, guarded, always, sometimes)
+                _guarded_assignments(statement.orelse, guarded, always, sometimes)
+                continue
+            # Both branches binding a name bind it whichever runs.
+            both = {n for s in statement.body for n in _assigned_names(s)} & {
+                n for s in statement.orelse for n in _assigned_names(s)
+            }
+            (sometimes if guarded else always).update(both)
+            _guarded_assignments(statement.body, True, always, sometimes)
+            _guarded_assignments(statement.orelse, True, always, sometimes)
+        elif isinstance(statement, ast.Try):
+            _guarded_assignments(statement.body, guarded, always, sometimes)
+            for handler in statement.handlers:
+                _guarded_assignments(handler.body, True, always, sometimes)
+            _guarded_assignments(statement.orelse, guarded, always, sometimes)
+            _guarded_assignments(statement.finalbody, guarded, always, sometimes)
+        elif isinstance(statement, (ast.With, ast.For, ast.While)):
+            _guarded_assignments(statement.body, guarded, always, sometimes)
+        else:
+            (sometimes if guarded else always).update(_assigned_names(statement))
+
+
+def _assigned_names(statement: ast.stmt) -> Iterator[str]:
+    """Names a simple assignment binds (``X = ...``, ``X: int = ...``)."""
+    targets = statement.targets if isinstance(statement, ast.Assign) else []
+    if isinstance(statement, ast.AnnAssign):
+        targets = [statement.target]
+    for target in targets:
+        for node in ast.walk(target):
+            if isinstance(node, ast.Name):
+                yield node.id
+
+
+def _string_list(node: ast.expr) -> list[str] | None:
+    """``["x", "y"]`` as a list of strings (None for anything else)."""
+    if not isinstance(node, (ast.List, ast.Tuple)) or not node.elts:
+        return None
+    texts = [e.value for e in node.elts if isinstance(e, ast.Constant) and isinstance(e.value, str)]
+    return texts if len(texts) == len(node.elts) else None
+
+
+def _stored_params(init: ast.FunctionDef | ast.AsyncFunctionDef) -> frozenset[str]:
+    """Parameters ``__init__`` keeps as they are: ``self.name = name``."""
+    params = set(_function_params(init))
+    return frozenset(
+        target.attr
+        for node in ast.walk(init)
+        if isinstance(node, ast.Assign) and isinstance(node.value, ast.Name) and node.value.id in params
+        for target in node.targets
+        if isinstance(target, ast.Attribute)
+        and isinstance(target.value, ast.Name)
+        and target.value.id == "self"
+        and target.attr == node.value.id
+    )
+
+
+def _announces_behaviour(call: ast.Call, message: str) -> bool:
+    """A warning about how the API behaves or is used, not that it goes: a ``FutureWarning`` whose
+    message deprecates nothing, one about instantiating (``Function`` "should not be instantiated") or
+    one that says "The behavior of ... is deprecated"."""
+    if re.search(r"\binstantiat|^\W*the behaviou?r of\b", message, re.IGNORECASE):
+        return True  # "The behavior of X.to_pydatetime is deprecated": X stays, what it returns changes
+    category = _category_name(_warning_category(call)) or ""
+    return "Future" in category and not _DEPRECATION_WORDS.search(message)
+
+
+def _walk_unconditional(node: ast.AST) -> Iterator[ast.AST]:
+    """``ast.walk`` without what runs only on some interpreters (``if sys.version_info >= (3, 12):``)."""
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        yield current
+        if isinstance(current, ast.If) and _environment_test(current.test):
+            continue
+        stack.extend(ast.iter_child_nodes(current))
+
+
+def _table_lookups(getattr_node: ast.FunctionDef, param: str, tables: set[str]) -> dict[str, str]:
+    """Local names a ``__getattr__`` binds to a table entry: ``replacement = _deprecated_attrs.get(name)``."""
+    found: dict[str, str] = {}
+    for node in ast.walk(getattr_node):
+        if not (isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name)):
+            continue
+        value = node.value
+        if (
+            isinstance(value, ast.Call)
+            and isinstance(value.func, ast.Attribute)
+            and value.func.attr == "get"
+            and isinstance(value.func.value, ast.Name)
+            and value.func.value.id in tables
+            and value.args
+            and isinstance(value.args[0], ast.Name)
+            and value.args[0].id == param
+        ):
+            found[node.targets[0].id] = value.func.value.id
+    return found
+
+
+def _is_super_call(statement: ast.stmt) -> bool:
+    if not (isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Call)):
+        return False
+    func = statement.value.func
+    return (
+        isinstance(func, ast.Attribute)
+        and isinstance(func.value, ast.Call)
+        and isinstance(func.value.func, ast.Name)
+        and func.value.func.id == "super"
+    )
+
+
 def _function_defs(body: list[ast.stmt]) -> Iterator[ast.FunctionDef | ast.AsyncFunctionDef]:
     return (n for n in body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef)))
 
 
-def _module_statements(body: list[ast.stmt], *, conditional: bool) -> Iterator[ast.stmt]:
-    """Module-level statements, also those under ``try`` (and ``if``, when ``conditional``)."""
+def _module_statements(body: list[ast.stmt], *, conditional: bool, environment: bool = False) -> Iterator[ast.stmt]:
+    """Module-level statements, also those under ``try`` (and ``if``, when ``conditional``; an ``if``
+    on the interpreter, ``if sys.version_info >= (3, 12)``, when ``environment``)."""
     for statement in body:
         yield statement
-        if isinstance(statement, ast.Try) or (conditional and isinstance(statement, ast.If)):
+        if (
+            isinstance(statement, ast.Try)
+            or (conditional and isinstance(statement, ast.If))
+            or (environment and isinstance(statement, ast.If) and _environment_test(statement.test))
+        ):
             for part in (statement.body, statement.orelse, getattr(statement, "finalbody", [])):
-                yield from _module_statements(part, conditional=conditional)
+                yield from _module_statements(part, conditional=conditional, environment=environment)
+
+
+#: Names an interpreter test is made of (``sys.version_info``, ``TYPE_CHECKING``, ``PY310``).
+_ENVIRONMENT_NAMES = frozenset({"sys", "platform", "typing", "TYPE_CHECKING"})
+_COMPAT_FLAG = re.compile(r"_?(?:PY|PYPY|IS_PYPY|WINDOWS|IS_WINDOWS|IS_MACOS|IS_LINUX)\d*\w*")
+
+
+def _environment_test(test: ast.expr) -> bool:
+    """Whether an ``if`` tests the interpreter or platform only, not the call (``sys.version_info >=
+    (3, 12)``, ``sys.platform == "win32"``, ``TYPE_CHECKING``, ``PY310``)."""
+    names = [n.id for n in ast.walk(test) if isinstance(n, ast.Name)]
+    return bool(names) and all(
+        n in _ENVIRONMENT_NAMES
+        or _COMPAT_FLAG.fullmatch(n)
+        or (n.startswith("__") and n.endswith("__") and n != "__name__")
+        for n in names
+    )
 
 
 def _defaults(node: ast.FunctionDef | ast.AsyncFunctionDef) -> Iterator[tuple[str, ast.expr]]:
@@ -1005,7 +1807,7 @@ def _condition_refs(
     kwargs``, ``!= "auto"`` where ``"auto"`` is its default); any other use (``== "log"``,
     ``np.iscomplexobj(y)``, ``x < 0``) tests its value.
     """
-    owner_params = owner.params if owner is not None else None
+    owner_params = owner.stored if owner is not None else None
 
     def ref_of(node: ast.AST) -> tuple[str, bool] | None:
         if isinstance(node, ast.Name) and node.id in params:
@@ -1053,6 +1855,8 @@ def _condition_refs(
                 order.append(key)
             return
         found = ref_of(node)
+        if found is not None and found[1] and isinstance(parent, (ast.Attribute, ast.Subscript)):
+            found = None  # ``self.index._should_fallback_to_positional``: an attribute of it, not its value
         if found is not None:
             if found not in order:
                 order.append(found)
@@ -1072,6 +1876,14 @@ def _condition_refs(
         _Ref(name, on_self, (name, on_self) in values, (name, on_self) in absent and (name, on_self) not in values)
         for name, on_self in order
     ]
+
+
+def _asks_given(
+    test: ast.expr, params: list[str], owner: _Owner | None, kwargs: str | None, defaults: dict[str, object]
+) -> bool:
+    """Whether an ``if`` asks only whether parameters were given (``if val is deprecated``)."""
+    refs = _condition_refs([test], params, owner, kwargs, defaults)
+    return bool(refs) and not any(r.value for r in refs)
 
 
 def _tests_absent(node: ast.AST, parent: ast.AST | None, negated: bool) -> bool:

@@ -6,19 +6,24 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Collection, Iterator
 
-_NAME = r"[`'\"]*(?P<name>\.?[A-Za-z_][\w.]*(?:\(\))?)[`'\"]*"
+_NAME = r"(?P<quote>[`'\"]*)(?P<name>\.?[A-Za-z_][\w.]*(?:\(\))?)[`'\"]*"
 #: Between a word and the name: spaces, or none before a quote (``Please use`x```).
 _GAP = r"(?:\s+|(?=[`'\"]))"
-#: Phrases that introduce the replacement, most telling first.
+#: Phrases that introduce the replacement, most telling first; from the eighth on ("X should be
+#: used", "use X", "alias of X") the phrase is common in prose, so an unquoted X must look like code
+#: there (``a.b``, ``a_b``, ``f()``, ``CamelCase``), not a word ("use its methods").
+_STRONG = 7
 _PATTERNS = [
     re.compile(p, re.IGNORECASE)
     for p in (
         rf"\buse{_GAP}{_NAME}\s+instead",
+        rf"\buse\s+the\s+{_NAME}\s+(?:function|method|class|module|attribute|property)\b",
         rf"\brenamed\s+(?:to|as){_GAP}{_NAME}",
         rf"\bmoved\s+(?:to|into){_GAP}{_NAME}",
         rf"\bin\s+favou?r\s+of{_GAP}{_NAME}",
         rf"\breplaced\s+(?:by|with){_GAP}{_NAME}",
         rf"\binstead,?\s+use{_GAP}{_NAME}",
+        rf"{_NAME}\s+should\s+be\s+used\b",
         rf"\b(?:please\s+)?use{_GAP}{_NAME}",
         rf"\b(?:is\s+)?(?:an\s+)?alias\s+(?:of|for){_GAP}{_NAME}",
     )
@@ -68,13 +73,23 @@ def assigned_value(message: str, name: str) -> str | None:
 def candidates(message: str) -> Iterator[str]:
     """Names the message offers as the replacement, best first (without backticks or ``()``)."""
     seen: set[str] = set()
-    for pattern in _PATTERNS:
+    for index, pattern in enumerate(_PATTERNS):
         for match in pattern.finditer(message):
-            name = match.group("name").rstrip(".").removesuffix("()").rstrip(".")
+            written = match.group("name").rstrip(".")
+            name = written.removesuffix("()").rstrip(".")
             if not name or name.lower() in _NOT_NAMES or name in seen:
                 continue
+            if index >= _STRONG and not match.group("quote") and not _looks_like_code(written):
+                continue
+            if re.match(r"\((?!\))", message[match.end("name") :]):
+                continue  # ``pd.Series(obj).value_counts()``, ``next(ndindex)``: an expression, not a name
             seen.add(name)
             yield name
+
+
+def _looks_like_code(text: str) -> bool:
+    """``a.b``, ``a_b``, ``f()`` or ``CamelCase``: a name, not an English word."""
+    return bool(re.search(r"[._]|\(\)$|[a-z][A-Z]|^[A-Z][a-z]+[A-Z]", text))
 
 
 def keyword_candidates(message: str) -> Iterator[str]:
@@ -125,23 +140,32 @@ def resolve(
     exists: Callable[[str], bool],
     public: Collection[str] = (),
 ) -> str | None:
-    """``candidate`` as a qualified name that exists in the new release, or None.
+    """``candidate`` as a qualified name that exists in the new release, or None. The result always
+    ends with the candidate as the message wrote it (its last component, or the whole dotted name):
+    never a look-alike.
 
-    Tried in order: as written; under the top package; with its first part taken as an alias
-    of the top package (``np.isin``); beside ``old`` (its class or module); then the one
-    public name ending with it.
+    A dotted candidate is tried as written; under the top package; with its first part taken as
+    an abbreviation of the top package (``np.isin``, not ``dcp.save``); then beside ``old``. A bare
+    name is tried beside ``old`` first, nearest owner first (``save`` next to
+    ``torch.distributed.checkpoint.save_state_dict`` is ``torch.distributed.checkpoint.save``, not
+    ``torch.save``). Last, the one public name ending with it.
     """
     text = candidate.lstrip(".")
     if not text:
         return None
     parts = text.split(".")
-    tries = [text, f"{top}.{text}"]
-    if len(parts) > 1:
-        tries.append(".".join([top, *parts[1:]]))
+    owners = []
     owner = old.rpartition(".")[0]
     while owner:
-        tries.append(f"{owner}.{text}")
+        owners.append(f"{owner}.{text}")
         owner = owner.rpartition(".")[0]
+    if len(parts) > 1:
+        tries = [text]
+        if abbreviates(parts[0], top):
+            tries.append(".".join([top, *parts[1:]]))
+        tries += [f"{top}.{text}", *owners]
+    else:
+        tries = [*owners, f"{top}.{text}"]
     for name in tries:
         if exists(name):
             return name
@@ -152,7 +176,8 @@ def resolve(
     if len(matches) == 1:
         return matches[0]
 
-    # Several: the one closest to the old name, if only one is closest.
+    # Several: the one closest to the old name, if only one is closest and it shares more than the
+    # top package with it.
     def shared(name: str) -> int:
         count = 0
         for a, b in zip(name.split("."), old.split("."), strict=False):
@@ -163,8 +188,16 @@ def resolve(
 
     best = max(shared(name) for name in matches)
     closest = [name for name in matches if shared(name) == best]
-    if len(closest) == 1:
+    if len(closest) == 1 and best >= 2:
         return closest[0]
-    shortest = min(len(name) for name in closest)
-    short = [name for name in closest if len(name) == shortest]
-    return short[0] if len(short) == 1 else None
+    return None
+
+
+def abbreviates(short: str, top: str) -> bool:
+    """``np`` for ``numpy``, ``pd`` for ``pandas``, ``sk`` for ``sklearn``: same first letter, letters in order."""
+    if short == top:
+        return True
+    if not short or not top or short[0] != top[0] or len(short) >= len(top):
+        return False
+    letters = iter(top)
+    return all(c in letters for c in short)

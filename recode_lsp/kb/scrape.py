@@ -14,10 +14,12 @@ entry's last two keys.
 
 from __future__ import annotations
 
+import ast
+import builtins
 import logging
 import os
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
@@ -26,7 +28,7 @@ from recode_lsp.api_docs import _describe
 from recode_lsp.engine.knowledge import FIELDS, KnowledgeBaseError, parse_entry
 from recode_lsp.engine.versions import Version
 from recode_lsp.kb import replacement as replacement_module
-from recode_lsp.kb.markers import Marker, Package, release_markers
+from recode_lsp.kb.markers import Marker, Parameter, ReleaseScan, Signature, release_scan
 from recode_lsp.kb.releases import Release
 
 #: Confidence of each kind of evidence (how often it is right on inspection).
@@ -55,6 +57,11 @@ _RECORD_FIELDS = tuple(k for k in FIELDS if k not in ("restored_in", "confidence
 DOC_LIMIT = 800
 
 
+#: ``Snapshot.find`` of a path that is bound, but to what is unknown (an import griffe cannot follow,
+#: a module ``__getattr__`` that forwards): reachable, so never a removal.
+UNKNOWN: Any = object()
+
+
 @dataclass
 class Snapshot:
     """One release, read: its public names, the objects they point to, and its markers."""
@@ -67,49 +74,169 @@ class Snapshot:
     public_of: dict[str, list[str]]
     #: Markers by public path and keyword.
     markers: dict[tuple[str, str | None], Marker]
+    #: Canonical path -> user-facing paths of imports no ``__all__`` exports (``torch.symeig`` for
+    #: ``torch._linalg_utils._symeig``): the names users reach it by when it has no public one.
+    exposed_of: dict[str, list[str]] = field(default_factory=dict)
+    #: Signatures of the ``.py`` sources by canonical path (a ``.pyi`` stub's spelling is not the API).
+    signatures: dict[str, Signature | None] = field(default_factory=dict)
+    #: Modules whose ``__getattr__`` forwards names it has no table for.
+    forwarding: set[str] = field(default_factory=set)
+    #: ``module.name`` of names deleted again (``del Arrayterator``) or bound only under ``__main__``.
+    unbound: set[str] = field(default_factory=set)
+    #: ``module.name`` of names a module ``__getattr__`` hands out by name (lazy imports, deprecated aliases).
+    lazy: set[str] = field(default_factory=set)
+    #: Module -> modules without Python source it star-imports (``from torch._C import *``).
+    compiled_stars: dict[str, set[str]] = field(default_factory=dict)
     _public_cache: dict[str, str | None] = field(default_factory=dict)
+    _find_cache: dict[str, Any] = field(default_factory=dict)
 
     def public(self, canonical: str) -> str | None:
-        """The shortest public path of the object at ``canonical`` (members through their class)."""
+        """The shortest public path of the object at ``canonical`` (members through their class); else
+        the shortest user-facing import of it (``torch.symeig``)."""
         if canonical in self._public_cache:
             return self._public_cache[canonical]
+        self._public_cache[canonical] = None  # a cycle (a class re-exported inside itself) ends here
         names = list(self.public_of.get(canonical, ()))
         owner, _, name = canonical.rpartition(".")
         if owner and not name.startswith("_"):
             parent = self.public(owner)
             if parent:
                 names.append(f"{parent}.{name}")
+        if not names:
+            names = list(self.exposed_of.get(canonical, ()))
         best = min(names, key=_shortness) if names else None
         self._public_cache[canonical] = best
         return best
 
-    def lookup(self, path: str) -> Any | None:
-        """The object ``path`` names, following re-exported classes to their members."""
+    def find(self, path: str) -> Any | None:
+        """What user code reaches at ``path`` in this release, whatever ``__all__`` says (a name a star
+        import, an alias or a base class provides is there): the griffe object, :data:`UNKNOWN` when a
+        name is bound there but griffe cannot say to what, None when nothing is."""
+        if path in self._find_cache:
+            return self._find_cache[path]
         found = self.objects.get(path)
         if found is not None:
+            self._find_cache[path] = found
             return found
+        self._find_cache[path] = None  # a cycle of aliases ends here
         owner, _, name = path.rpartition(".")
-        parent = self.objects.get(owner)
-        if parent is None or not parent.is_class:
-            return None
-        try:
-            member = parent.all_members.get(name)
-            return member.final_target if member is not None and member.is_alias else member
-        except Exception:  # noqa: BLE001 - an inheritance griffe cannot resolve
-            return None
+        if not owner:
+            result = self.module if path == self.module.path else None
+        else:
+            parent = self.find(owner)
+            if parent is not None and parent is not UNKNOWN and parent.is_attribute:
+                parent = self._assigned(parent)  # ``numpy.bool_.item`` through ``bool_ = bool``
+            result = UNKNOWN if parent is UNKNOWN else None
+            if parent is not None and parent is not UNKNOWN:
+                result = None if f"{parent.path}.{name}" in self.unbound else _member(parent, name)
+                if (
+                    result is None
+                    and parent.is_module
+                    and (
+                        parent.path in self.forwarding
+                        or f"{parent.path}.{name}" in self.lazy
+                        or self._namespace_package(f"{parent.path}.{name}")
+                    )
+                ):
+                    result = UNKNOWN
+        self._find_cache[path] = result
+        return result
 
-    def exists(self, path: str) -> bool:
-        return self.lookup(path) is not None
+    def _assigned(self, attribute: Any) -> Any:
+        """``bool_ = bool`` in a module: the object the name is bound to, not the attribute."""
+        import griffe
+
+        value = attribute.value
+        if isinstance(value, griffe.ExprName):
+            try:
+                target = value.canonical_path
+            except Exception:  # noqa: BLE001 - a name griffe cannot follow
+                return attribute
+            if target != attribute.path and (target == self.module.path or target.startswith(self.module.path + ".")):
+                found = self.find(target)
+                if found is not None and found is not UNKNOWN:
+                    return found
+        return attribute
+
+    def _namespace_package(self, path: str) -> bool:
+        """A folder of Python files without ``__init__.py`` (griffe skips it; Python imports it)."""
+        folder = self.release.root.joinpath(*path.split("."))
+        return folder.is_dir() and any(folder.glob("*.py"))
+
+    def reachable(self, path: str) -> bool:
+        """Whether user code can still reach ``path`` (see :meth:`find`)."""
+        return self.find(path) is not None
 
     def stubbed(self, path: str) -> bool:
         marker = self.markers.get((path, None))
         return marker is not None and marker.state == "removed"
+
+    def signature(self, path: str) -> Signature | None:
+        """The ``.py`` signature of the function (a class: its ``__init__``) user code reaches at ``path``."""
+        found = self.find(path)
+        if found is None or found is UNKNOWN:
+            return None
+        canonical = found.path
+        if found.is_class:
+            signature = self.signatures.get(f"{canonical}.__init__")
+            return signature
+        return self.signatures.get(canonical)
+
+
+def _member(parent: Any, name: str) -> Any:
+    """Member ``name`` of a griffe module or class (inherited members and ``@overload``-only stubs
+    included), aliases followed; :data:`UNKNOWN` for an alias griffe cannot follow."""
+    import griffe
+
+    try:
+        members = parent.all_members if parent.is_class else parent.members
+        member = members.get(name)
+    except Exception:  # noqa: BLE001 - an inheritance griffe cannot resolve
+        member = parent.members.get(name)
+    if member is None:
+        overloads = getattr(parent, "overloads", None)
+        if isinstance(overloads, dict) and overloads.get(name):
+            return overloads[name][-1]
+        return None
+    if member.is_alias:
+        try:
+            return member.final_target
+        except (griffe.AliasResolutionError, griffe.CyclicAliasError):
+            return UNKNOWN
+    return member
+
+
+def _keep_source_exports() -> None:
+    """Make griffe keep a module's ``__all__`` when its ``.pyi`` stub only annotates one.
+
+    NumPy's ``fromnumeric.pyi`` says ``__all__: list[str]``; griffe's stub merging then replaces the
+    ``.py``'s list by an empty one, a star import of the module brings nothing, and every name the
+    package re-exports from it (``numpy.reshape``) becomes unresolvable. Installed once per process.
+    """
+    from griffe._internal import loader, merger, mixins
+
+    if getattr(mixins.merge_stubs, "_recode_keeps_exports", False):
+        return
+    original = merger.merge_stubs
+
+    def merge_stubs(mod1: Any, mod2: Any, **kwargs: Any) -> Any:
+        stubs, module = (mod1, mod2) if mod1.filepath.suffix == ".pyi" else (mod2, mod1)
+        exports = module.exports
+        merged = original(mod1, mod2, **kwargs)
+        if exports and not stubs.exports:
+            merged.exports = exports
+        return merged
+
+    merge_stubs._recode_keeps_exports = True  # type: ignore[attr-defined]
+    mixins.merge_stubs = merge_stubs
+    loader.merge_stubs = merge_stubs
 
 
 def _load(release: Release) -> Any:
     """The griffe tree of ``release`` (static: never imported)."""
     import griffe
 
+    _keep_source_exports()
     logging.getLogger("griffe").setLevel(logging.ERROR)
     loader = griffe.GriffeLoader(search_paths=[str(release.root)], allow_inspection=False, store_source=False)
     module = loader.load(release.top, submodules=True)
@@ -117,21 +244,34 @@ def _load(release: Release) -> Any:
     return module
 
 
-def read(release: Release, *, markers: Sequence[Marker] | None = None, module: Any = None) -> Snapshot:
-    """Read ``release`` statically (never imported); ``markers``/``module`` when already computed."""
+def read(release: Release, *, scan: ReleaseScan | None = None, module: Any = None) -> Snapshot:
+    """Read ``release`` statically (never imported); ``scan``/``module`` when already computed."""
     import griffe
 
     if module is None:
         module = _load(release)
     objects: dict[str, Any] = {}
     public_of: dict[str, list[str]] = {module.path: [module.path]}
-    _walk(module, module.path, release.top, objects, public_of, griffe)
-    for names in public_of.values():
+    exposed_of: dict[str, list[str]] = {}
+    if scan is None:
+        scan = release_scan(release.root, release.top)
+    _walk(module, module.path, release.top, objects, public_of, exposed_of, griffe, scan.unbound | scan.conditional)
+    for names in (*public_of.values(), *exposed_of.values()):
         names.sort(key=_shortness)
-    if markers is None:
-        markers = Package(release.root, release.top).markers()
-    snapshot = Snapshot(release, module, objects, public_of, {})
-    for marker in markers:
+    snapshot = Snapshot(
+        release,
+        module,
+        objects,
+        public_of,
+        {},
+        exposed_of,
+        signatures=scan.signatures,
+        forwarding=scan.forwarding,
+        unbound=scan.unbound,
+        lazy=scan.lazy,
+        compiled_stars=scan.compiled_stars,
+    )
+    for marker in scan.markers:
         path = snapshot.public(marker.path)
         if path is None:
             continue
@@ -153,27 +293,39 @@ def _strength(marker: Marker) -> int:
 
 
 def read_all(releases: Sequence[Release], *, workers: int | None = None) -> list[Snapshot]:
-    """Read every release: the :mod:`ast` marker scans run in worker processes while this one
-    loads the griffe trees (griffe objects do not cross processes; markers do)."""
+    """Read every release: the :mod:`ast` scans run in worker processes while this one loads the
+    griffe trees (griffe objects do not cross processes; markers and signatures do)."""
     count = min(len(releases), workers if workers is not None else (os.cpu_count() or 1))
     if count < 2:
         return [read(release) for release in releases]
     with ProcessPoolExecutor(max_workers=count) as pool:
-        pending = [pool.submit(release_markers, release.root, release.top) for release in releases]
+        pending = [pool.submit(release_scan, release.root, release.top) for release in releases]
         modules = [_load(release) for release in releases]
         found = [future.result() for future in pending]
-    return [read(r, markers=m, module=t) for r, m, t in zip(releases, found, modules, strict=True)]
+    return [read(r, scan=m, module=t) for r, m, t in zip(releases, found, modules, strict=True)]
 
 
 def _shortness(name: str) -> tuple[int, int, str]:
     return (name.count("."), len(name), name)
 
 
+#: Module attributes that are plumbing, not API: loggers and type variables.
+_PLUMBING_VALUE = re.compile(r"^(?:[\w.]*\.)?(?:getLogger|get_logger|TypeVar|ParamSpec|TypeVarTuple)\(")
+
+
 def _walk(
-    obj: Any, prefix: str, top: str, objects: dict[str, Any], public_of: dict[str, list[str]], griffe: Any
+    obj: Any,
+    prefix: str,
+    top: str,
+    objects: dict[str, Any],
+    public_of: dict[str, list[str]],
+    exposed_of: dict[str, list[str]],
+    griffe: Any,
+    unbound: set[str],
 ) -> None:
+    exports = {e for e in (obj.exports or ()) if isinstance(e, str)} if obj.is_module else set()
     for name, member in list(obj.members.items()):
-        if name.startswith("_"):
+        if name.startswith("_") or (obj.is_module and f"{obj.path}.{name}" in unbound):
             continue
         target = member
         if member.is_alias:
@@ -183,12 +335,26 @@ def _walk(
                 continue
             if not (target.path == top or target.path.startswith(top + ".")):
                 continue
-            # Names imported into a package's __init__ are its public API even without __all__.
-            exported = obj.is_module and (name in (obj.exports or ()) or (obj.is_init_module and not obj.exports))
+            # Names imported into a package's __init__ are its public API even without __all__; but a
+            # module is only when it is a submodule (``from . import linalg``): ``import torch`` or
+            # ``from torch import optim`` in ``torch.distributed.optim`` is no API of it.
+            inside = not target.is_module or target.path.startswith(obj.path + ".")
+            # A star import in a package re-exports on purpose, whatever ``__all__`` lists
+            # (``pandas.api.types`` lists 6 names and star-imports ``is_bool_dtype`` and the rest).
+            starred = obj.is_module and obj.is_init_module and member.wildcard_imported and inside
+            exported = obj.is_module and (
+                name in exports or starred or (obj.is_init_module and not obj.exports and inside)
+            )
             if not exported:
+                if obj.is_module and obj.is_init_module and not target.is_module and not member.is_module:
+                    # Still the name users reach it by if it has no public one (a raising stub defined
+                    # in ``torch/_linalg_utils.py``, imported into ``torch/__init__.py``).
+                    exposed_of.setdefault(target.path, []).append(f"{prefix}.{name}")
                 continue
-        elif obj.is_module and not member.is_module and obj.exports and name not in obj.exports:
+        elif obj.is_module and not member.is_module and obj.exports and name not in exports:
             continue
+        elif member.is_attribute and _PLUMBING_VALUE.match(str(member.value or "")):
+            continue  # ``log = logging.getLogger(__name__)``, ``T = TypeVar("T")``
         path = f"{prefix}.{name}"
         if path in objects:
             continue
@@ -197,7 +363,7 @@ def _walk(
         if member.is_alias:
             continue
         if target.is_module or target.is_class:
-            _walk(target, path, top, objects, public_of, griffe)
+            _walk(target, path, top, objects, public_of, exposed_of, griffe, unbound)
 
 
 @dataclass
@@ -236,12 +402,21 @@ def _version_le(a: str, b: str) -> bool:
     return Version(a) <= Version(b)
 
 
+def _keywords(snapshot: Snapshot, path: str) -> set[str]:
+    """Names of the parameters of what ``path`` reaches (its ``.py`` signature when known)."""
+    signature = snapshot.signature(path)
+    if signature is not None:
+        return {p.name for p in signature.parameters}
+    found = snapshot.find(path)
+    return {p.name for p in _parameters(found if found is not UNKNOWN else None)}
+
+
 def _present(snapshot: Snapshot, path: str, keyword: str | None, marker: Marker | None) -> bool:
     """Whether user code still reaches the API in ``snapshot``: the object (or a deprecation table
     that still hands it out), or the parameter in its signature."""
     if keyword is not None:
-        return keyword in {p.name for p in _parameters(snapshot.lookup(path))}
-    if snapshot.exists(path):
+        return keyword in _keywords(snapshot, path)
+    if snapshot.reachable(path) and not snapshot.stubbed(path):
         return True
     return marker is not None and marker.state == "deprecated" and marker.evidence.startswith("__getattr__")
 
@@ -303,7 +478,7 @@ class Scraper:
         return sorted((f for f in self.facts.values() if _user_facing(f.old)), key=lambda f: (f.old, f.keyword or ""))
 
     def _scope(self, snapshot: Snapshot, path: str) -> str:
-        owner = snapshot.lookup(path.rpartition(".")[0])
+        owner = _found(snapshot, path.rpartition(".")[0])
         return "member" if owner is not None and owner.is_class else "module"
 
     def _pair(self, old: Snapshot, new: Snapshot) -> None:
@@ -314,15 +489,43 @@ class Scraper:
                 return Evidence(marker_or_file.file, marker_or_file.line, what, a, b)
             return Evidence(marker_or_file[0], marker_or_file[1], what, a, b)
 
-        # 1. Markers in the new release (deprecations, stubs, __getattr__ tables).
+        # The new release's markers under the old release's public names: user code is written against
+        # the old one (``pandas.core.window.Rolling`` became ``pandas.api.typing.Rolling``'s shortest
+        # spelling in 2.1; a fact must not split in two).
+        marks: dict[tuple[str, str | None], Marker] = {}
         for (path, keyword), marker in new.markers.items():
+            key = (path if old.reachable(path) else old.public(marker.path) or path, keyword)
+            if key not in marks or _strength(marker) > _strength(marks[key]):
+                marks[key] = marker
+
+        def stubbed(path: str) -> bool:
+            found = marks.get((path, None))
+            return found is not None and found.state == "removed"
+
+        # 1. Markers in the new release (deprecations, stubs, __getattr__ tables).
+        for (path, keyword), marker in marks.items():
             scope = self._scope(new, path) if path in new.objects else self._scope(old, path)
             earlier = old.markers.get((path, keyword))
             if marker.state == "removed":
-                if path not in old.objects and earlier is None:
+                had = old.reachable(path) or earlier is not None
+                if not had and not (marker.evidence == "raising stub" and keyword is None):
                     continue  # a stub for something the old release did not have either
+                if (
+                    earlier is not None
+                    and earlier.state == "removed"
+                    and earlier.evidence == marker.evidence == "raising stub"
+                ):
+                    continue  # the same stub in both releases: gone before the old one, no change between them
                 fact = self._fact(path, keyword, scope, "object")
-                fact.removed_in = _earliest(fact.removed_in, a if earlier and earlier.state == "removed" else b)
+                if had:
+                    gone = a if earlier is not None and earlier.state == "removed" else b
+                else:
+                    # Bound at run time in the old release (``torch.symeig`` came from ``torch._C``): the
+                    # stub's own word on when it went, else the new release.
+                    gone = marker.removal if marker.removal and _version_le(marker.removal, b) else b
+                fact.removed_in = _earliest(fact.removed_in, gone)
+                if marker.since:  # "This function was deprecated since version 1.9 and is now removed."
+                    fact.deprecated_in = _earliest(fact.deprecated_in, marker.since)
                 if earlier is not None and earlier.state == "deprecated":
                     fact.deprecated_in = _earliest(fact.deprecated_in, earlier.since or a)
                 self._note(
@@ -370,32 +573,44 @@ class Scraper:
             marker = old.markers.get((path, keyword))
             return marker if marker is not None and marker.state == "deprecated" and not marker.behaviour else None
 
-        # 2. Public names of the old release that the new one lacks.
-        removed = [p for p in old.objects if p not in new.objects and (p, None) not in new.markers]
-        gone = set(removed)
-        # One entry per object: under its shortest public name when that name went too.
-        removed = [
-            p
-            for p in removed
-            if (old.public(old.objects[p].path) or p) == p or old.public(old.objects[p].path) not in gone
-        ]
+        # 2. Public names of the old release that user code cannot reach in the new one (under any
+        # spelling: ``__all__``, a star import, an alias or a base class may provide it), one entry per
+        # object under its shortest public name.
+        canonical_of: dict[str, str] = {}
+        for path, target in old.objects.items():
+            if (path, None) in marks or new.reachable(path):
+                continue
+            canonical = old.public(target.path) or path
+            if canonical != path and new.reachable(canonical):
+                continue  # only one spelling went (``numpy.random.float32``); the object is still there
+            if target.path.rpartition(".")[0] in new.compiled_stars.get(path.rpartition(".")[0], ()):
+                continue  # from compiled code through a star import the new release still makes
+            canonical_of.setdefault(canonical, path)
+        removed = list(canonical_of)
         added = [p for p in new.objects if p not in old.objects]
-        moves = self._moves(old, new, removed, added)
+        moves = self._moves(old, new, [canonical_of[p] for p in removed], added)
+        moves = {canonical: moves[found] for canonical, found in canonical_of.items() if found in moves}
         for path in removed:
             owner = path.rpartition(".")[0]
             ancestors = [".".join(path.split(".")[:n]) for n in range(1, path.count(".") + 1)]
-            covered = any(a in old.objects and a not in new.objects for a in ancestors) and path not in moves
-            if covered and old_deprecation(path) is None:
+            covered = (
+                any((not new.reachable(a) or stubbed(a)) and old.reachable(a) for a in ancestors) and path not in moves
+            )
+            earlier = old_deprecation(path)
+            if covered and earlier is None:
                 continue  # inside a removed module or class: the entry for that covers it (unless it said more)
-            if self._scope(old, path) == "member" and owner not in old.objects:
+            if self._scope(old, path) == "member" and not old.reachable(owner):
                 continue
-            target = old.objects[path]
+            target = old.objects[canonical_of[path]]
+            if target.is_attribute and "instance-attribute" in target.labels and earlier is None:
+                # ``self.best = ...`` in ``__init__``: state of an instance, not an API griffe can follow
+                # (a subclass, a property or ``register_buffer`` may provide it).
+                continue
             fact = self._fact(path, None, self._scope(old, path), "object")
             fact.removed_in = _earliest(fact.removed_in, b)
             # A module-level constant is often an implementation detail that happened to be public.
             weight = CONFIDENCE["removed"] if (target.is_function or target.is_class or target.is_module) else 0.6
             self._note(fact, evidence(_where(target, old), "removed"), weight)
-            earlier = old_deprecation(path)
             if earlier is not None:
                 self._deprecated_before(fact, earlier, evidence(earlier, f"{earlier.evidence} (deprecation)"), a)
             if path in moves and fact.new is None and not (earlier is not None and self._names_replacement(earlier)):
@@ -408,8 +623,9 @@ class Scraper:
                 or earlier.state != "deprecated"
                 or earlier.behaviour
                 or path in old.objects
-                or new.exists(path)
-                or (path, None) in new.markers
+                or path in canonical_of  # its removal is the entry above
+                or new.reachable(path)
+                or (path, None) in marks
             ):
                 continue
             fact = self._fact(path, None, self._scope(old, path), "object")
@@ -417,58 +633,46 @@ class Scraper:
             self._note(fact, evidence(earlier, "removed"), CONFIDENCE["removed"])
             self._deprecated_before(fact, earlier, evidence(earlier, f"{earlier.evidence} (deprecation)"), a)
 
-        # 3. Parameters, from griffe's breaking changes.
-        import griffe
-
-        for breakage in griffe.find_breaking_changes(old.module, new.module):
-            breakage_kind = breakage.kind
-            if breakage_kind not in (
-                griffe.BreakageKind.PARAMETER_REMOVED,
-                griffe.BreakageKind.PARAMETER_CHANGED_DEFAULT,
-            ):
-                continue
-            public_path = new.public(breakage.obj.path)
-            if public_path is None or public_path not in old.objects:
-                continue
-            path = public_path
-            parameter = breakage.old_value
-            if parameter.kind in (griffe.ParameterKind.var_positional, griffe.ParameterKind.var_keyword):
-                continue
-            target = path.rpartition(".")[0] if breakage.obj.name == "__init__" else path
-            scope = self._scope(new, target)
-            where = _where(breakage.obj, new)
-            if breakage_kind is griffe.BreakageKind.PARAMETER_REMOVED:
-                if (target, parameter.name) in new.markers:
+        # 3. Parameters: the ``.py`` signatures of each public function and method in both releases.
+        for path, before, after in _callables(old, new, stubbed):
+            target = path
+            scope = self._scope(old, target)
+            names_after = {p.name for p in after.parameters}
+            kwargs_after = any(p.kind == "**kwargs" for p in after.parameters)
+            where = (after.file, after.line)
+            for parameter in before.parameters:
+                if parameter.kind in ("*args", "**kwargs", "positional-only") or parameter.name.startswith("_"):
+                    continue  # no keyword user code can pass (or a private one)
+                if parameter.name in ("self", "cls"):
                     continue
-                fact = self._fact(target, parameter.name, scope, "keyword")
-                fact.removed_in = _earliest(fact.removed_in, b)
-                renamed = _positional_rename(old.objects.get(path), breakage.obj, parameter.name)
-                earlier = old_deprecation(target, parameter.name)
-                if earlier is not None and earlier.new_keyword and not fact.new_keyword:
-                    fact.new_keyword = earlier.new_keyword
-                if renamed and not fact.new_keyword:
-                    fact.new_keyword = renamed
-                    self._note(fact, evidence(where, "parameter renamed"), CONFIDENCE["keyword moved"])
-                else:
-                    self._note(fact, evidence(where, "parameter removed"), CONFIDENCE["parameter removed"])
-                if earlier is not None:
-                    self._deprecated_before(fact, earlier, evidence(earlier, f"{earlier.evidence} (deprecation)"), a)
-            else:
-                before_default = str(parameter.default).rpartition(".")[2].lower()
-                after_default = str(breakage.new_value.default).rpartition(".")[2].lower()
-                if before_default == after_default:
-                    continue  # the same value spelled differently (``Inf`` -> ``np.inf``)
-                if after_default.strip("'\"_") == "deprecated":
-                    continue  # the parameter was deprecated (a marker says so), not given a new default
+                if parameter.name not in names_after:
+                    if kwargs_after or (target, parameter.name) in marks:
+                        continue  # ``**kwargs`` may still take it; a marker of the new release says more
+                    fact = self._fact(target, parameter.name, scope, "keyword")
+                    fact.removed_in = _earliest(fact.removed_in, b)
+                    earlier = old_deprecation(target, parameter.name)
+                    if earlier is not None and earlier.new_keyword and not fact.new_keyword:
+                        fact.new_keyword = earlier.new_keyword
+                    renamed = _renamed_parameter(before, after, parameter)
+                    if renamed and not fact.new_keyword:
+                        fact.new_keyword = renamed
+                        self._note(fact, evidence(where, "parameter renamed"), CONFIDENCE["keyword moved"])
+                    else:
+                        self._note(fact, evidence(where, "parameter removed"), CONFIDENCE["parameter removed"])
+                    if earlier is not None:
+                        self._deprecated_before(
+                            fact, earlier, evidence(earlier, f"{earlier.evidence} (deprecation)"), a
+                        )
+                    continue
+                other = next(p for p in after.parameters if p.name == parameter.name)
+                if not _default_changed(parameter.default, other.default) or (target, parameter.name) in marks:
+                    continue  # the same value; or the parameter is deprecated (its new default says "not given")
                 existing = self.facts.get((target, None))
                 if existing is not None and existing.about == "object":
                     continue  # a deprecation or removal of the API says more than its default
                 fact = self._fact(target, None, scope, "behaviour")
                 fact.removed_in = _earliest(fact.removed_in, b)
-                message = (
-                    f"The default of `{parameter.name}` changed from {parameter.default} "
-                    f"to {breakage.new_value.default}."
-                )
+                message = f"The default of `{parameter.name}` changed from {parameter.default} to {other.default}."
                 self._note(fact, evidence(where, "default changed"), CONFIDENCE["default changed"], message)
 
     def _moves(
@@ -492,9 +696,14 @@ class Scraper:
             if not (obj.is_function or obj.is_class):
                 continue
             _, signature, docstring = shape(obj)
-            name = path.rpartition(".")[2]
+            owner, _, name = path.rpartition(".")
+            member = self._scope(old, path) == "member"
             best: tuple[float, str] | None = None
             for other, (_, other_signature, other_docstring) in candidates.get(obj.kind.value, []):
+                if member and other.rpartition(".")[0] not in (owner, found.get(owner, ("",))[0]):
+                    # A method is not another class's method of the same name (``forward``): only its own
+                    # class's, or the one its class moved to.
+                    continue
                 same_name = other.rpartition(".")[2] == name
                 signature_score = fuzz.ratio(signature.partition("(")[2], other_signature.partition("(")[2])
                 doc_score = fuzz.token_set_ratio(docstring, other_docstring) if docstring or other_docstring else 100.0
@@ -518,14 +727,15 @@ class Scraper:
             start = labels.index(fact.removed_in) if fact.removed_in in labels else len(labels)
             for snapshot in self.snapshots[start + 1 :]:
                 if fact.keyword is not None:
-                    back = fact.keyword in {p.name for p in _parameters(snapshot.lookup(fact.old))}
+                    back = fact.keyword in _keywords(snapshot, fact.old)
                 else:
-                    back = snapshot.exists(fact.old) and not snapshot.stubbed(fact.old)
+                    back = snapshot.reachable(fact.old) and not snapshot.stubbed(fact.old)
                 if back:
                     fact.restored_in = snapshot.release.label
                     break
 
 
+_BUILTINS = frozenset(dir(builtins))
 #: Modules that ship with a release but are build or test plumbing, not API.
 _PLUMBING = frozenset({"setup", "conftest", "tests", "benchmarks"})
 
@@ -559,28 +769,98 @@ def _parameters(function: Any) -> list[Any]:
     return [p for p in function.parameters if p.name not in ("self", "cls")]
 
 
-def _positional_rename(old_function: Any, new_function: Any, name: str) -> str | None:
-    """The new name of parameter ``name`` when the new signature has, at its place, a parameter
-    the old one lacked, of the same kind and default."""
-    old_parameters = _parameters(old_function)
-    new_parameters = _parameters(new_function)
-    old_names = [p.name for p in old_parameters]
-    if name not in old_names:
-        return None
-    index = old_names.index(name)
-    if index >= len(new_parameters):
-        return None
-    before, after = old_parameters[index], new_parameters[index]
-    if after.name in old_names or after.kind != before.kind or str(after.default) != str(before.default):
-        # Elsewhere in the signature: the one new parameter that spells the old name out (``tol`` ->
-        # ``rtol``, ``restrt`` -> ``restart``) with the same default.
-        spelled = [
-            p
-            for p in new_parameters
-            if p.name not in old_names and _subsequence(name, p.name) and str(p.default) == str(before.default)
-        ]
-        return str(spelled[0].name) if len(spelled) == 1 else None
-    return str(after.name)
+def _callables(
+    old: Snapshot, new: Snapshot, stubbed: Callable[[str], bool]
+) -> Iterator[tuple[str, Signature, Signature]]:
+    """(public path, old signature, new signature) of each public function, method and class (its own
+    ``__init__``) of the old release that the new one still has, as their ``.py`` sources spell them:
+    a ``.pyi`` stub's rewrite (``__a`` for ``a``, ``...`` for a default, an attribute for a function)
+    is no change of the API."""
+    seen: set[str] = set()
+
+    def objects() -> Iterator[tuple[str, Any]]:
+        for path, obj in list(old.objects.items()):
+            yield path, obj
+            if obj.is_class and obj.path != path:
+                # A class re-exported from a private module (``numpy.ndindex``): its members too.
+                for name, member in list(obj.members.items()):
+                    if not name.startswith("_") and not member.is_alias:
+                        yield f"{path}.{name}", member
+
+    for path, obj in objects():
+        canonical = obj.path
+        if canonical in seen:
+            continue
+        seen.add(canonical)
+        key = f"{canonical}.__init__" if obj.is_class else canonical
+        before = old.signatures.get(key)
+        if before is None:
+            continue
+        public = old.public(canonical) or path
+        if not _user_facing(public) or stubbed(public):
+            continue
+        found = new.find(public)
+        if found is None or found is UNKNOWN:
+            continue
+        after = new.signatures.get(f"{found.path}.__init__" if found.is_class else found.path)
+        if after is not None:
+            yield public, before, after
+
+
+def _renamed_parameter(before: Signature, after: Signature, parameter: Parameter) -> str | None:
+    """The new name of removed parameter ``parameter``, when the evidence says so; never its position
+    alone, never a private parameter (``backend_config_dict`` -> ``_equalization_config``).
+
+    Evidence is the one new public parameter passed the same way, with the same default and a similar
+    name (``tol`` -> ``rtol``, ``restrt`` -> ``restart``, ``nat_rep`` -> ``na_rep``), or a signature
+    whose only difference is this parameter's name (``compute(data, axis=0)`` -> ``compute(data, dim=0)``).
+    """
+    old_names = {p.name for p in before.parameters}
+    keyword_kinds = ("positional", "keyword-only")
+    fresh = [
+        p
+        for p in after.parameters
+        if p.name not in old_names and not p.name.startswith("_") and p.kind in keyword_kinds
+    ]
+    similar = [p for p in fresh if p.default == parameter.default and _similar_names(parameter.name, p.name)]
+    if len(similar) == 1:
+        return similar[0].name
+    if len(before.parameters) == len(after.parameters):
+        differ = [(b, a) for b, a in zip(before.parameters, after.parameters, strict=True) if b != a]
+        if len(differ) == 1:
+            b, a = differ[0]
+            if b.name == parameter.name and a in fresh and (a.kind, a.default) == (b.kind, b.default):
+                return a.name
+    return None
+
+
+def _similar_names(a: str, b: str) -> bool:
+    from rapidfuzz import fuzz
+
+    short, long = sorted((a, b), key=len)
+    return (len(short) >= 3 and _subsequence(short, long)) or fuzz.ratio(a, b) >= 80
+
+
+#: Defaults that mean "not given" (``lib.no_default``, ``np._NoValue``): a default changed to one is a
+#: deprecation (which a warning tells) or nothing, not a new behaviour.
+_NOT_GIVEN = re.compile(r"^_*(deprecated|default|warn|no_?default|no_?value|sentinel|unset|missing)$", re.IGNORECASE)
+
+
+def _default_changed(before: str | None, after: str | None) -> bool:
+    """Whether a parameter's default really changed (not a respelling: ``Inf`` -> ``np.inf``, ``1`` ->
+    ``1.0``)."""
+    if before is None or after is None or "..." in (before, after):
+        return False
+    try:
+        if ast.literal_eval(before) == ast.literal_eval(after):
+            return False
+    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+        pass
+    old_value = before.rpartition(".")[2].lower().strip("'\"")
+    new_value = after.rpartition(".")[2].lower().strip("'\"")
+    if new_value == "none" and "default" in old_value:
+        return False  # ``timeout=default_pg_timeout`` -> ``timeout=None``: None now says "the default"
+    return old_value != new_value and not _NOT_GIVEN.match(new_value)
 
 
 def _subsequence(short: str, long: str) -> bool:
@@ -618,9 +898,15 @@ class ScrapedEntry:
     provenance: dict[str, Any]
 
 
+def _found(snapshot: Snapshot, path: str) -> Any | None:
+    """The griffe object at ``path`` (None when there is none, or griffe cannot say which)."""
+    found = snapshot.find(path)
+    return None if found is UNKNOWN else found
+
+
 def _doc(snapshot: Snapshot, path: str | None) -> str | None:
     """Signature and first paragraph of the docstring of ``path`` in the release."""
-    found = snapshot.lookup(path) if path is not None else None
+    found = _found(snapshot, path) if path is not None else None
     if path is None or found is None:
         return None
     try:
@@ -649,14 +935,14 @@ def build_entries(
             record["deprecated_in"] = fact.removed_in
         message = " ".join(fact.message.split())
         confidence = fact.confidence
-        old_object = next((s.lookup(fact.old) for s in snapshots if s.exists(fact.old)), None)
+        old_object = next((_found(s, fact.old) for s in snapshots if _found(s, fact.old) is not None), None)
         if fact.about == "behaviour":
             # A default, or one use of the API (a value of ``old_keyword``, when set): display only.
             record.update(kind="behaviour_change", fix="display", note=message, doc=_doc(last, fact.old))
         elif fact.keyword is not None:
             new_keyword = fact.new_keyword
             if new_keyword is None:
-                new_parameters = {p.name for p in _parameters(last.lookup(fact.old))}
+                new_parameters = _keywords(last, fact.old)
                 offered = [
                     c
                     for c in replacement_module.keyword_candidates(message)
@@ -689,6 +975,8 @@ def build_entries(
                     # Not one name ("``colormaps[name]`` or ``colormaps.get_cmap(obj)``"): say it as it is.
                     raw, alternative = alternative, None
                 texts = [] if raw is not None else [alternative, message] if alternative else [message]
+                if alternative is None and replacement_module.offers_several(message):
+                    texts = []  # "use obj.ffill(), obj.bfill(), or obj.nearest() instead": no one name
                 for text in texts:
                     if text == alternative:
                         names: Iterable[str] = [text.removesuffix("()")]
@@ -697,8 +985,17 @@ def build_entries(
                     for candidate in names:
                         raw = raw or candidate
                         new = replacement_module.resolve(
-                            candidate, old=fact.old, top=top, exists=last.exists, public=public
+                            candidate,
+                            old=fact.old,
+                            top=top,
+                            exists=lambda n: _found(last, n) is not None,
+                            public=public,
                         )
+                        if new is not None and new not in last.objects:
+                            # Under its public name (``np.isin`` resolved as ``numpy.np.isin`` is ``numpy.isin``).
+                            found = _found(last, new)
+                            public_name = last.public(found.path) if found is not None else None
+                            new = public_name if public_name and found is not last.module else new
                         if new is not None and new != fact.old:
                             break
                         new = None
@@ -709,14 +1006,21 @@ def build_entries(
                 # "Use `n_features_in_` instead" on a member means the class's own (which griffe may
                 # not see: set in ``fit``), not another class's that happens to be public.
                 new = new if new is not None and new.rpartition(".")[0] == owner else None
-            if new is None and raw is not None and fact.scope == "member" and _is_dotted(raw) and "." not in raw:
+            if (
+                new is None
+                and raw is not None
+                and fact.scope == "member"
+                and _is_dotted(raw)
+                and "." not in raw
+                and raw not in _BUILTINS  # "use `next(ndindex)`" names a builtin, not a member
+            ):
                 record.update(
                     kind="removal_with_replacement",
                     replacement=f"`{owner}.{raw}`",
                     fix="display",
                 )
             elif new is not None:
-                new_object = last.lookup(new)
+                new_object = _found(last, new)
                 ok = compatible(old_object, new_object)
                 same_class = new.rpartition(".")[0] == fact.old.rpartition(".")[0]
                 if fact.scope == "member" and not same_class:
@@ -734,7 +1038,12 @@ def build_entries(
                         confidence = round(0.3 + 0.3 * fact.similarity / 100, 2)
                     record.update(kind="removal_with_replacement", replacement=f"`{new}`", fix="display")
                 record["doc"] = _doc(last, new)
-            elif raw is not None and ("." in raw or " " in raw):  # a bare unresolved word ("use one of") is not
+            elif (
+                raw is not None
+                and ("." in raw or " " in raw)  # a bare unresolved word ("use one of") is not
+                # nor a name of the library the new release lacks (pandas' "use pandas.api.types.is_bool_type")
+                and not (_is_dotted(raw) and replacement_module.abbreviates(raw.split(".")[0], top))
+            ):
                 record.update(kind="removal_with_replacement", replacement=raw, fix="display")
                 confidence = max(0.3, confidence - 0.2)
             else:
