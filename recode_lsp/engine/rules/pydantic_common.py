@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from recode_lsp.engine.imports import add_import_from, bound_names, guarded_roots
@@ -169,3 +170,40 @@ def old_import_edit(
     if not (isinstance(node, ast.Name) and all_fixable and whole_module(analysis)):
         return None
     return drop_import_edit(analysis, node.id, qualified, rename_to)
+
+
+DecoratorSite = tuple[ast.ClassDef, ast.FunctionDef | ast.AsyncFunctionDef, ast.expr]
+
+
+def uses_are_sites(analysis: ModuleAnalysis, sites: list[DecoratorSite], qualified: tuple[str, ...]) -> bool:
+    """Whether every reference to one of ``qualified`` in the module is one of the decorator sites."""
+    callees = {id(d.func if isinstance(d, ast.Call) else d) for _, _, d in sites}
+    return not any(
+        isinstance(node, ast.Name) and id(node) not in callees and is_qualified(analysis, node, *qualified)
+        for node in ast.walk(analysis.tree)
+    )
+
+
+def decorator_rename(
+    analysis: ModuleAnalysis,
+    sites: list[DecoratorSite],
+    decorator: ast.expr,
+    old: tuple[str, ...],
+    new_name: str,
+    fixable: Callable[[DecoratorSite], bool],
+) -> tuple[str, TextEdit | None] | None:
+    """How a fix of ``decorator`` names ``pydantic.<new_name>``, and the import edit that goes with it.
+
+    The new name is imported (or reused); when every use of the old decorator is a site that
+    ``fixable`` accepts, each fix carries the same edit of the old import instead, which renames
+    it (or drops it). None: the new name cannot be had here.
+    """
+    reference = name_reference(analysis, "pydantic", new_name)
+    if reference is None:
+        return None
+    name, import_edit = reference
+    callee = decorator.func if isinstance(decorator, ast.Call) else decorator
+    all_fixable = uses_are_sites(analysis, sites, old) and all(fixable(site) for site in sites)
+    rename = name if import_edit is not None else None
+    shared = old_import_edit(analysis, callee, old, all_fixable, rename)
+    return name, shared if shared is not None else import_edit

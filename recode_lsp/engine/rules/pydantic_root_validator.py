@@ -10,11 +10,9 @@ from recode_lsp.engine.model import Site, TextEdit
 from recode_lsp.engine.rules import CodeRule
 from recode_lsp.engine.rules.pydantic_common import (
     change_for,
+    decorator_rename,
     decorator_sites,
-    is_qualified,
     line_indent,
-    name_reference,
-    old_import_edit,
 )
 
 if TYPE_CHECKING:
@@ -117,32 +115,22 @@ class PydanticRootValidator(CodeRule):
             edits = _edits(analysis, model, function, decorator)
             if edits is None:
                 return None
-            reference = name_reference(analysis, "pydantic", "model_validator")
+            reference = decorator_rename(
+                analysis,
+                sites,
+                decorator,
+                ROOT_VALIDATOR,
+                "model_validator",
+                lambda s: _edits(analysis, *s) is not None,
+            )
             if reference is None:
                 return None
             name, import_edit = reference
             edits[0] = TextEdit(edits[0].start, edits[0].end, edits[0].text.replace("{name}", name))
-            callee = decorator.func if isinstance(decorator, ast.Call) else decorator
-            all_fixable = _uses_are_sites(analysis, sites) and all(
-                _edits(analysis, m, f, d) is not None for m, f, d in sites
-            )
-            # When every use is fixed, each fix carries the same edit of the old import.
-            rename = name if import_edit is not None else None
-            shared = old_import_edit(analysis, callee, ROOT_VALIDATOR, all_fixable, rename)
-            if shared is not None:
-                import_edit = shared
             if import_edit is not None:
                 edits.append(import_edit)
             return edits
         return None
-
-
-def _uses_are_sites(analysis: ModuleAnalysis, sites: list[tuple[ast.ClassDef, Function, ast.expr]]) -> bool:
-    callees = {id(d.func if isinstance(d, ast.Call) else d) for _, _, d in sites}
-    return not any(
-        isinstance(node, ast.Name) and id(node) not in callees and is_qualified(analysis, node, *ROOT_VALIDATOR)
-        for node in ast.walk(analysis.tree)
-    )
 
 
 def _is_pre(decorator: ast.expr) -> bool | None:

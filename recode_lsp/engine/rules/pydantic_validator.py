@@ -10,11 +10,9 @@ from recode_lsp.engine.model import Site, TextEdit
 from recode_lsp.engine.rules import CodeRule
 from recode_lsp.engine.rules.pydantic_common import (
     change_for,
+    decorator_rename,
     decorator_sites,
-    is_qualified,
     line_indent,
-    name_reference,
-    old_import_edit,
 )
 
 if TYPE_CHECKING:
@@ -113,33 +111,22 @@ class PydanticValidator(CodeRule):
             plan = _plan(analysis, function, decorator)
             if plan is None:
                 return None
-            reference = name_reference(analysis, "pydantic", "field_validator")
+            reference = decorator_rename(
+                analysis,
+                sites,
+                decorator,
+                VALIDATOR,
+                "field_validator",
+                lambda s: _plan(analysis, s[1], s[2]) is not None,
+            )
             if reference is None:
                 return None
             name, import_edit = reference
             edits = _edits(analysis, function, decorator, name, *plan)
-            callee = decorator.func if isinstance(decorator, ast.Call) else decorator
-            all_fixable = _uses_are_sites(analysis, sites) and all(
-                _plan(analysis, f, d) is not None for _, f, d in sites
-            )
-            # When every use is fixed, each fix carries the same edit of the old import.
-            rename = name if import_edit is not None else None
-            shared = old_import_edit(analysis, callee, VALIDATOR, all_fixable, rename)
-            if shared is not None:
-                import_edit = shared
             if import_edit is not None:
                 edits.append(import_edit)
             return edits
         return None
-
-
-def _uses_are_sites(analysis: ModuleAnalysis, sites: list[tuple[ast.ClassDef, Function, ast.expr]]) -> bool:
-    """Whether every reference to ``validator`` in the module is one of the decorator sites."""
-    callees = {id(d.func if isinstance(d, ast.Call) else d) for _, _, d in sites}
-    return not any(
-        isinstance(node, ast.Name) and id(node) not in callees and is_qualified(analysis, node, *VALIDATOR)
-        for node in ast.walk(analysis.tree)
-    )
 
 
 def _plan(analysis: ModuleAnalysis, function: Function, decorator: ast.expr) -> tuple[list[str], str | None] | None:
