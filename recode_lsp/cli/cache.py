@@ -269,28 +269,39 @@ class ResultCache:
         fd = _open_folder(self.folder, create=True)
         if fd is None:
             return
-        temporary = f".{self.name}.{secrets.token_hex(8)}.tmp"
-        created = False
         try:
-            handle = os.open(
-                temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NOFOLLOW | _BINARY | _CLOEXEC, 0o600, dir_fd=fd
-            )
-            created = True
-            try:
-                view = memoryview(data)
-                while view:
-                    view = view[os.write(handle, view) :]
-            finally:
-                os.close(handle)
-            os.replace(temporary, self.name, src_dir_fd=fd, dst_dir_fd=fd)
-            created = False
-            _prune(fd, keep=self.name)
+            if write_atomically(fd, self.name, data):
+                _prune(fd, keep=self.name)
         except (OSError, NotImplementedError):
             pass
         finally:
-            if created:
-                try:
-                    os.unlink(temporary, dir_fd=fd)
-                except OSError:
-                    pass
             os.close(fd)
+
+
+def write_atomically(folder_fd: int, name: str, data: bytes) -> bool:
+    """Write ``name`` in the folder open as ``folder_fd``: a fresh temporary file (0600, never
+    through a symlink) replaced in one step. False when it failed; no temporary file stays."""
+    temporary = f".{name}.{secrets.token_hex(8)}.tmp"
+    created = False
+    try:
+        handle = os.open(
+            temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NOFOLLOW | _BINARY | _CLOEXEC, 0o600, dir_fd=folder_fd
+        )
+        created = True
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(handle, view) :]
+        finally:
+            os.close(handle)
+        os.replace(temporary, name, src_dir_fd=folder_fd, dst_dir_fd=folder_fd)
+        created = False
+        return True
+    except (OSError, NotImplementedError):
+        return False
+    finally:
+        if created:
+            try:
+                os.unlink(temporary, dir_fd=folder_fd)
+            except OSError:
+                pass

@@ -14,7 +14,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import secrets
 import subprocess
 import sys
 import time
@@ -24,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from recode_lsp.cache_home import cache_home
-from recode_lsp.cli.cache import _BINARY, _CLOEXEC, _NOFOLLOW, _open_folder
+from recode_lsp.cli.cache import _BINARY, _CLOEXEC, _NOFOLLOW, _open_folder, write_atomically
 from recode_lsp.engine.versions import InvalidVersion, Version, normalise_name
 
 #: How long a newest release read from the package index is trusted (seconds).
@@ -94,29 +93,9 @@ def _write_cache(entries: dict[str, dict[str, object]]) -> None:
     fd = _open_folder(_cache_folder(), create=True)
     if fd is None:
         return
-    temporary = f".{CACHE_FILE}.{secrets.token_hex(8)}.tmp"
-    created = False
     try:
-        handle = os.open(
-            temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NOFOLLOW | _BINARY | _CLOEXEC, 0o600, dir_fd=fd
-        )
-        created = True
-        try:
-            view = memoryview(data)
-            while view:
-                view = view[os.write(handle, view) :]
-        finally:
-            os.close(handle)
-        os.replace(temporary, CACHE_FILE, src_dir_fd=fd, dst_dir_fd=fd)
-        created = False
-    except (OSError, NotImplementedError):
-        pass
+        write_atomically(fd, CACHE_FILE, data)
     finally:
-        if created:
-            try:
-                os.unlink(temporary, dir_fd=fd)
-            except OSError:
-                pass
         os.close(fd)
 
 
