@@ -31,6 +31,7 @@ Nothing is imported or executed.
 from __future__ import annotations
 
 import ast
+import dataclasses
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -1029,7 +1030,34 @@ class _ModuleScan:
         self._body(self.tree.body, self.module, owner=None)
         self._sentinel_markers()
         self._getattr_tables()
+        self._dispatched_warnings()
         return self.out
+
+    def _dispatched_warnings(self) -> None:
+        """A warning in a private function that a decorator call receives is about the decorated one.
+
+        NumPy 1.25 warns in ``_product_dispatcher``, handed to ``@array_function_dispatch(...)`` on
+        ``product``: the dispatcher runs on every call of ``product``, so ``product`` is what is deprecated.
+        """
+        by_path: dict[str, list[Marker]] = {}
+        for marker in self.out:
+            by_path.setdefault(marker.path, []).append(marker)
+        for node in _module_statements(self.tree.body, conditional=True):
+            if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                continue
+            if f"{self.module}.{node.name}" in by_path:
+                continue  # its own evidence wins
+            for decorator in node.decorator_list:
+                arguments = decorator.args if isinstance(decorator, ast.Call) else []
+                found = [
+                    by_path[f"{self.module}.{argument.id}"]
+                    for argument in arguments
+                    if isinstance(argument, ast.Name)
+                    and argument.id.startswith("_")
+                    and f"{self.module}.{argument.id}" in by_path
+                ]
+                for marker in (m for markers in found[:1] for m in markers):
+                    self.out.append(dataclasses.replace(marker, path=f"{self.module}.{node.name}"))
 
     def _add(self, path: str, state: str, message: str, evidence: str, line: int, **extra: object) -> None:
         message = message.strip()
@@ -1464,21 +1492,11 @@ class _ModuleScan:
     def _getattr_tables(self) -> None:
         """``__getattr__`` that consults module-level dicts (or compares the name) before warning/raising,
         and ``__getattr__ = factory(__name__, table)`` (JAX's ``deprecation_getattr``)."""
-        tables: dict[str, tuple[ast.Dict, int]] = {}
+        tables = _module_tables(self.tree.body, self.constants)
         getattr_node = None
         factories: list[ast.Assign] = []
         for node in _module_statements(self.tree.body, conditional=True):
-            if isinstance(node, ast.Assign) and isinstance(node.value, ast.Dict):
-                for target in node.targets:
-                    if isinstance(target, ast.Name):
-                        tables[target.id] = (node.value, node.lineno)
-            elif (
-                isinstance(node, ast.AnnAssign)
-                and isinstance(node.value, ast.Dict)
-                and isinstance(node.target, ast.Name)
-            ):
-                tables[node.target.id] = (node.value, node.lineno)
-            elif isinstance(node, ast.FunctionDef) and node.name == "__getattr__":
+            if isinstance(node, ast.FunctionDef) and node.name == "__getattr__":
                 getattr_node = node
             elif (
                 isinstance(node, ast.Assign)
@@ -1514,6 +1532,15 @@ class _ModuleScan:
                     self._table(
                         tables[looked_up[variable]][0], state_name, template, param, branch.lineno, raises=raises
                     )
+        for attempt in ast.walk(getattr_node):
+            # ``try: val, msg = __deprecated_attrs__[attr] except KeyError: pass else: warn(msg)`` (NumPy).
+            if not isinstance(attempt, ast.Try) or not attempt.orelse:
+                continue
+            for table in _subscripted_tables(attempt.body, param, set(tables)):
+                state = self._branch_state(attempt.orelse)
+                if state is not None:
+                    state_name, template, raises = state
+                    self._table(tables[table][0], state_name, template, param, attempt.lineno, raises=raises)
         for branch in ast.walk(getattr_node):
             if not isinstance(branch, ast.If) or not isinstance(branch.test, ast.Compare):
                 continue
@@ -1688,6 +1715,149 @@ def _walk_unconditional(node: ast.AST) -> Iterator[ast.AST]:
         if isinstance(current, ast.If) and _environment_test(current.test):
             continue
         stack.extend(ast.iter_child_nodes(current))
+
+
+def _module_tables(body: list[ast.stmt], constants: dict[str, str]) -> dict[str, tuple[ast.Dict, int]]:
+    """Module-level dicts by name, as one literal each: ``T = {...}``, ``T: dict = {...}``, ``T = {k: v for
+    k, v in LIST}`` over a literal list, ``T.update(...)`` of either, and ``T["name"] = value``."""
+    tables: dict[str, tuple[ast.Dict, int]] = {}
+    sequences: dict[str, ast.expr] = {}  # the latest literal list bound to each name, for comprehensions
+    texts = dict(constants)  # the latest string bound to each name (NumPy rebinds ``_msg``)
+
+    def literal(value: ast.expr | None) -> ast.Dict | None:
+        if isinstance(value, ast.Dict):
+            return value
+        if isinstance(value, ast.DictComp):
+            return _unrolled(value, sequences, texts)
+        return None
+
+    for node in _module_statements(body, conditional=True):
+        if isinstance(node, (ast.Assign, ast.AnnAssign)):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            for target in targets:
+                if isinstance(target, ast.Name):
+                    found = literal(node.value)
+                    if found is not None:
+                        tables[target.id] = (found, node.lineno)
+                    if isinstance(node.value, (ast.List, ast.Tuple)):
+                        sequences[target.id] = node.value
+                    text = _text(node.value, texts)
+                    if text is not None:
+                        texts[target.id] = text
+                elif (
+                    isinstance(target, ast.Subscript)
+                    and isinstance(target.value, ast.Name)
+                    and target.value.id in tables
+                    and isinstance(target.slice, ast.Constant)
+                    and node.value is not None
+                ):
+                    table = tables[target.value.id][0]
+                    table.keys.append(ast.copy_location(ast.Constant(target.slice.value), node))
+                    table.values.append(node.value)
+        elif (
+            isinstance(node, ast.Expr)
+            and isinstance(node.value, ast.Call)
+            and isinstance(node.value.func, ast.Attribute)
+            and node.value.func.attr == "update"
+            and isinstance(node.value.func.value, ast.Name)
+            and node.value.func.value.id in tables
+            and len(node.value.args) == 1
+        ):
+            added = literal(node.value.args[0])
+            if added is not None:
+                table = tables[node.value.func.value.id][0]
+                table.keys.extend(added.keys)
+                table.values.extend(added.values)
+    return tables
+
+
+def _unrolled(comprehension: ast.DictComp, sequences: dict[str, ast.expr], texts: dict[str, str]) -> ast.Dict | None:
+    """``{n: (alias, _msg.format(n=n)) for n, alias in _type_info}`` over a literal ``_type_info``, as the
+    dict literal it builds: keys the strings, values with the loop's strings put into the messages."""
+    if len(comprehension.generators) != 1:
+        return None
+    loop = comprehension.generators[0]
+    if loop.ifs or not isinstance(loop.iter, ast.Name) or loop.iter.id not in sequences:
+        return None
+    names = [loop.target] if isinstance(loop.target, ast.Name) else getattr(loop.target, "elts", [])
+    if not names or not all(isinstance(n, ast.Name) for n in names):
+        return None
+    keys: list[ast.expr | None] = []
+    values: list[ast.expr] = []
+    for element in getattr(sequences[loop.iter.id], "elts", []):
+        items = [element] if isinstance(loop.target, ast.Name) else getattr(element, "elts", [])
+        if len(items) != len(names):
+            return None
+        bound = {n.id: item for n, item in zip(names, items, strict=True) if isinstance(n, ast.Name)}
+        key = bound.get(comprehension.key.id) if isinstance(comprehension.key, ast.Name) else None
+        if not (isinstance(key, ast.Constant) and isinstance(key.value, str)):
+            return None
+        keys.append(key)
+        values.append(_bound_value(comprehension.value, bound, texts))
+    return ast.Dict(keys=keys, values=values)
+
+
+def _bound_value(value: ast.expr, bound: dict[str, ast.expr], texts: dict[str, str]) -> ast.expr:
+    """``value`` of one comprehension step: a ``template.format(n=n, ...)`` message filled in, ``None`` kept."""
+    parts = value.elts if isinstance(value, (ast.Tuple, ast.List)) else [value]
+    out: list[ast.expr] = []
+    for part in parts:
+        if isinstance(part, ast.Name) and part.id in bound:
+            part = bound[part.id]
+        elif isinstance(part, ast.Call) and isinstance(part.func, ast.Attribute) and part.func.attr == "format":
+            template = _formatted(part, bound, texts)
+            if template is not None:
+                part = ast.Constant(template)
+        elif isinstance(part, ast.JoinedStr):
+            template = _text(part, texts) or ""
+            for name, given in bound.items():
+                filled = _text(given, texts)
+                if filled is not None:
+                    template = template.replace("{" + name + "}", filled)
+            part = ast.Constant(template)
+        out.append(part)
+    return ast.Tuple(elts=out, ctx=ast.Load()) if len(out) > 1 else out[0]
+
+
+def _formatted(call: ast.Call, bound: dict[str, ast.expr], texts: dict[str, str]) -> str | None:
+    """``template.format(...)``'s text, with the arguments that are (or are bound to) known strings put in."""
+    assert isinstance(call.func, ast.Attribute)
+    template = _text(call.func.value, texts)
+    if template is None:
+        return None
+
+    def text_of(node: ast.expr) -> str | None:
+        node = bound.get(node.id, node) if isinstance(node, ast.Name) else node
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "format":
+            return _formatted(node, bound, texts)
+        return _text(node, texts)
+
+    for argument in call.args:
+        filled = text_of(argument)
+        if filled is None or "{}" not in template:
+            break
+        template = template.replace("{}", filled, 1)
+    for keyword in call.keywords:
+        filled = text_of(keyword.value)
+        if keyword.arg and filled is not None:
+            template = template.replace("{" + keyword.arg + "}", filled)
+    return template
+
+
+def _subscripted_tables(body: list[ast.stmt], param: str, tables: set[str]) -> list[str]:
+    """Tables a ``try`` body indexes with the looked-up name: ``msg = __expired_functions__[attr]``."""
+    found = []
+    for statement in body:
+        if isinstance(statement, ast.Assign) and isinstance(statement.value, ast.Subscript):
+            subscript = statement.value
+            if (
+                isinstance(subscript.value, ast.Name)
+                and subscript.value.id in tables
+                and isinstance(subscript.slice, ast.Name)
+                and subscript.slice.id == param
+            ):
+                found.append(subscript.value.id)
+    return found
 
 
 def _table_lookups(getattr_node: ast.FunctionDef, param: str, tables: set[str]) -> dict[str, str]:

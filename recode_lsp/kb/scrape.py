@@ -236,9 +236,16 @@ def _load(release: Release) -> Any:
     """The griffe tree of ``release`` (static: never imported)."""
     import griffe
 
+    from recode_lsp.kb.exports import DynamicExports, ExportsFirstLoader
+
     _keep_source_exports()
     logging.getLogger("griffe").setLevel(logging.ERROR)
-    loader = griffe.GriffeLoader(search_paths=[str(release.root)], allow_inspection=False, store_source=False)
+    loader = ExportsFirstLoader(
+        search_paths=[str(release.root)],
+        allow_inspection=False,
+        store_source=False,
+        extensions=griffe.load_extensions(DynamicExports()),
+    )
     module = loader.load(release.top, submodules=True)
     loader.resolve_aliases(implicit=False, external=None)
     return module
@@ -736,6 +743,8 @@ class Scraper:
 
 
 _BUILTINS = frozenset(dir(builtins))
+#: A message that calls its replacement a builtin ("alias for the builtin `float`").
+_NAMES_BUILTIN = re.compile(r"\bbuilt-?in\b", re.IGNORECASE)
 #: Modules that ship with a release but are build or test plumbing, not API.
 _PLUMBING = frozenset({"setup", "conftest", "tests", "benchmarks"})
 
@@ -878,6 +887,9 @@ def compatible(old: Any, new: Any) -> bool:
     if not (old.is_function or old.is_class):
         return old.kind == new.kind
     old_parameters, new_parameters = _parameters(old), _parameters(new)
+    if old.is_function and old_parameters and all(p.kind.value.startswith("variadic") for p in old_parameters):
+        # ``def product(*args, **kwargs)`` that names ``prod`` as its replacement forwards every call to it.
+        return True
     for index, parameter in enumerate(old_parameters):
         if index >= len(new_parameters):
             return False
@@ -902,6 +914,14 @@ def _found(snapshot: Snapshot, path: str) -> Any | None:
     """The griffe object at ``path`` (None when there is none, or griffe cannot say which)."""
     found = snapshot.find(path)
     return None if found is UNKNOWN else found
+
+
+def _bound(snapshot: Snapshot, path: str) -> Any | None:
+    """:func:`_found`, through an alias assignment (``product = prod`` in NumPy 1.23's stub is ``prod``)."""
+    found = _found(snapshot, path)
+    if found is not None and found.is_attribute:
+        found = snapshot._assigned(found)
+    return found
 
 
 def _doc(snapshot: Snapshot, path: str | None) -> str | None:
@@ -935,7 +955,7 @@ def build_entries(
             record["deprecated_in"] = fact.removed_in
         message = " ".join(fact.message.split())
         confidence = fact.confidence
-        old_object = next((_found(s, fact.old) for s in snapshots if _found(s, fact.old) is not None), None)
+        old_object = next((_bound(s, fact.old) for s in snapshots if _found(s, fact.old) is not None), None)
         if fact.about == "behaviour":
             # A default, or one use of the API (a value of ``old_keyword``, when set): display only.
             record.update(kind="behaviour_change", fix="display", note=message, doc=_doc(last, fact.old))
@@ -984,6 +1004,10 @@ def build_entries(
                         names = replacement_module.candidates(text)
                     for candidate in names:
                         raw = raw or candidate
+                        if candidate in _BUILTINS and _NAMES_BUILTIN.search(text or ""):
+                            # "a deprecated alias for the builtin `float`": the builtin, not ``numpy.dtype.str``.
+                            new = candidate
+                            break
                         new = replacement_module.resolve(
                             candidate,
                             old=fact.old,
@@ -1019,8 +1043,10 @@ def build_entries(
                     replacement=f"`{owner}.{raw}`",
                     fix="display",
                 )
+            elif new is not None and new in _BUILTINS:
+                record.update(kind="rename", new=new, fix="safe")
             elif new is not None:
-                new_object = _found(last, new)
+                new_object = _bound(last, new)
                 ok = compatible(old_object, new_object)
                 same_class = new.rpartition(".")[0] == fact.old.rpartition(".")[0]
                 if fact.scope == "member" and not same_class:

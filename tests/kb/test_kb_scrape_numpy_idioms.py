@@ -1,0 +1,284 @@
+"""``recode-kb scrape`` on NumPy 1.x's idioms (issue 12: held-out recall on numpy 1.23 -> 1.25 was 1/14).
+
+Each release written here is a small package built the way ``numpy/__init__.py`` and ``numpy/core`` are:
+
+* ``__all__`` grown by ``__all__.extend(core.__all__)`` and by a helper, ``extend_all(fromnumeric)``, and a
+  package ``__init__.pyi`` stub beside the star imports (griffe expanded those star imports before ``__all__``,
+  so ``np.product`` was not public and its deprecation came out as ``numpy.core.product``);
+* the deprecation warning in the private dispatcher that ``@array_function_dispatch(...)`` receives;
+* ``__getattr__`` tables built by dict comprehensions over a literal list, ``.update(...)`` and
+  ``table["name"] = ...``, read in ``try: ... = table[attr] except KeyError: ... else: warn(...)``;
+* an alias of a builtin (``np.float``) whose replacement is the builtin, not a member named ``float``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tests.kb.test_kb_scrape_markers import by_old, scrape
+
+FROMNUMERIC = '''
+    __all__ = ["prod", "product", "around", "round_"]
+
+
+    def prod(a, axis=None, dtype=None, out=None):
+        """Product of array elements."""
+        return a
+
+
+    def around(a, decimals=0, out=None):
+        """Round an array."""
+        return a
+
+
+    def product(*args, **kwargs):
+        """Deprecated alias of prod."""
+        return prod(*args, **kwargs)
+
+
+    round_ = around
+    '''
+
+FROMNUMERIC_DEPRECATED = '''
+    import warnings
+
+    __all__ = ["prod", "product", "around", "round_"]
+
+
+    def array_function_dispatch(dispatcher, verify=True):
+        def decorator(implementation):
+            return implementation
+        return decorator
+
+
+    def _prod_dispatcher(a, axis=None, dtype=None, out=None):
+        return (a, out)
+
+
+    @array_function_dispatch(_prod_dispatcher)
+    def prod(a, axis=None, dtype=None, out=None):
+        """Product of array elements."""
+        return a
+
+
+    def _around_dispatcher(a, decimals=None, out=None):
+        return (a, out)
+
+
+    @array_function_dispatch(_around_dispatcher)
+    def around(a, decimals=0, out=None):
+        """Round an array."""
+        return a
+
+
+    def _product_dispatcher(a, axis=None, dtype=None, out=None):
+        # 2023-03-02, 1.25.0
+        warnings.warn("`product` is deprecated as of NumPy 1.25.0, and will be "
+                      "removed in NumPy 2.0. Please use `prod` instead.",
+                      DeprecationWarning, stacklevel=3)
+        return (a, out)
+
+
+    @array_function_dispatch(_product_dispatcher, verify=False)
+    def product(*args, **kwargs):
+        """Deprecated alias of prod."""
+        return prod(*args, **kwargs)
+
+
+    def _round__dispatcher(a, decimals=None, out=None):
+        warnings.warn("`round_` is deprecated as of NumPy 1.25.0, and will be "
+                      "removed in NumPy 2.0. Please use `round` instead.",
+                      DeprecationWarning, stacklevel=3)
+        return (a, out)
+
+
+    @array_function_dispatch(_round__dispatcher)
+    def round_(a, decimals=0, out=None):
+        """Deprecated alias of around."""
+        return around(a, decimals=decimals, out=out)
+
+
+    round = around
+    __all__ += ["round"]
+    '''
+
+NUMERIC = """
+    from . import fromnumeric
+    from .fromnumeric import *
+
+    __all__ = ["ones"]
+
+
+    def ones(shape):
+        return shape
+
+
+    def extend_all(module):
+        existing = set(__all__)
+        mall = getattr(module, "__all__")
+        for a in mall:
+            if a not in existing:
+                __all__.append(a)
+
+
+    extend_all(fromnumeric)
+    """
+
+CORE_INIT = """
+    from . import numeric
+    from .numeric import *
+
+    __all__ = ["char"]
+    __all__ += numeric.__all__
+    char = None
+    """
+
+OLD_INIT = """
+    import builtins as _builtins
+
+    __NUMPY_SETUP__ = False
+
+    if __NUMPY_SETUP__:
+        pass
+    else:
+        __all__ = ["ModuleDeprecationWarning"]
+        __deprecated_attrs__ = {}
+
+        from . import core
+        from .core import *
+
+        _msg = (
+            "`np.{n}` is a deprecated alias for the builtin `{n}`. "
+            "To silence this warning, use `{n}` by itself. {extended_msg}")
+        _specific_msg = "If you specifically wanted the numpy scalar type, use `np.{}` here."
+        _type_info = [
+            ("float", _specific_msg.format("float64")),
+            ("int", _specific_msg.format("int_")),
+        ]
+        __deprecated_attrs__.update({
+            n: (getattr(_builtins, n), _msg.format(n=n, extended_msg=extended_msg))
+            for n, extended_msg in _type_info
+        })
+        __deprecated_attrs__["typeDict"] = (core.char, "`np.typeDict` is a deprecated alias for `np.sctypeDict`.")
+
+        __all__.extend(core.__all__)
+
+        class ModuleDeprecationWarning(DeprecationWarning):
+            pass
+
+        def __getattr__(attr):
+            import warnings
+            try:
+                val, msg = __deprecated_attrs__[attr]
+            except KeyError:
+                pass
+            else:
+                warnings.warn(msg, DeprecationWarning, stacklevel=2)
+                return val
+            raise AttributeError("module {!r} has no attribute {!r}".format(__name__, attr))
+    """
+
+NEW_INIT = """
+    __NUMPY_SETUP__ = False
+
+    if __NUMPY_SETUP__:
+        pass
+    else:
+        __all__ = ["ModuleDeprecationWarning"]
+        __deprecated_attrs__ = {}
+
+        from . import core
+        from .core import *
+
+        _msg = (
+            "module 'numpy' has no attribute '{n}'.\\n"
+            "`np.{n}` was a deprecated alias for the builtin `{n}`. "
+            "To avoid this error in existing code, use `{n}` by itself. {extended_msg}")
+        _specific_msg = "If you specifically wanted the numpy scalar type, use `np.{}` here."
+        _type_info = [
+            ("float", _specific_msg.format("float64")),
+            ("int", _specific_msg.format("int_")),
+        ]
+        __former_attrs__ = {
+            n: _msg.format(n=n, extended_msg=extended_msg)
+            for n, extended_msg in _type_info
+        }
+
+        _msg = "`np.{n}` is a deprecated alias for `{an}`.  (Deprecated NumPy 1.24)"
+        _type_info = [
+            ("bool8", core.char, "np.bool_"),
+        ]
+        __deprecated_attrs__.update({
+            n: (alias, _msg.format(n=n, an=an)) for n, alias, an in _type_info})
+        __deprecated_attrs__["typeDict"] = (core.char, "`np.typeDict` is a deprecated alias for `np.sctypeDict`.")
+
+        __all__.extend(core.__all__)
+        __all__.remove("round")
+
+        bool_ = bool
+
+        class ModuleDeprecationWarning(DeprecationWarning):
+            pass
+
+        def __getattr__(attr):
+            import warnings
+            try:
+                val, msg = __deprecated_attrs__[attr]
+            except KeyError:
+                pass
+            else:
+                warnings.warn(msg, DeprecationWarning, stacklevel=2)
+                return val
+            if attr in __former_attrs__:
+                raise AttributeError(__former_attrs__[attr])
+            raise AttributeError("module {!r} has no attribute {!r}".format(__name__, attr))
+    """
+
+#: The package's stub declares only some names, as ``numpy/__init__.pyi`` does.
+STUB = """
+    from npx.core.fromnumeric import prod as prod
+
+    class ModuleDeprecationWarning(DeprecationWarning): ...
+    """
+
+
+def release(init: str, fromnumeric: str) -> dict[str, str]:
+    return {
+        "npx/__init__.py": init,
+        "npx/__init__.pyi": STUB,
+        "npx/core/__init__.py": CORE_INIT,
+        "npx/core/numeric.py": NUMERIC,
+        "npx/core/fromnumeric.py": fromnumeric,
+    }
+
+
+def test_numpy_1x_deprecations_are_found_under_their_public_names(tmp_path: Path) -> None:
+    releases = {"1.23": release(OLD_INIT, FROMNUMERIC), "1.25": release(NEW_INIT, FROMNUMERIC_DEPRECATED)}
+    entries = by_old(scrape(tmp_path, "npx", releases))
+    # The dispatcher's warning is about ``product``, reached as ``npx.product`` through two star imports
+    # whose ``__all__`` grew by ``extend_all(...)`` and ``__all__.extend(...)``; a forwarder of
+    # ``*args, **kwargs`` takes every call of ``prod``, so the rename is safe.
+    product = entries[("npx.product", None)].record
+    assert (product["kind"], product["new"], product["fix"], product["deprecated_in"]) == (
+        "rename",
+        "npx.prod",
+        "safe",
+        "1.25.0",
+    )
+    round_ = entries[("npx.round_", None)].record
+    assert (round_["kind"], round_["new"], round_["fix"]) == ("rename", "npx.round", "safe")
+    assert ("npx.core.product", None) not in entries
+    assert ("npx.core.fromnumeric._product_dispatcher", None) not in entries
+    # ``__deprecated_attrs__`` of a comprehension: deprecated in 1.23, removed by ``__former_attrs__`` in
+    # 1.25; the replacement is the builtin, and the message has the loop's strings put in.
+    float_ = entries[("npx.float", None)].record
+    assert (float_["kind"], float_["new"], float_["fix"], float_["removed_in"]) == ("rename", "float", "safe", "1.25")
+    assert "use `np.float64` here" in float_["note"]
+    assert "{extended_msg}" not in float_["note"]
+    assert entries[("npx.int", None)].record["new"] == "int"
+    # ``table["name"] = ...`` and ``.update({comprehension})`` entries.
+    type_dict = entries[("npx.typeDict", None)].record
+    assert (type_dict["deprecated_in"], type_dict["removed_in"]) == ("1.23", None)
+    bool8 = entries[("npx.bool8", None)].record
+    assert bool8["deprecated_in"] == "1.25"
+    assert bool8["note"] == "`np.bool8` is a deprecated alias for `np.bool_`. (Deprecated NumPy 1.24)"
