@@ -70,6 +70,41 @@ def _returned(
     return None
 
 
+def attribute_type(
+    node: ast.Attribute, type_of: Callable[[ast.AST], str | None], lineage: Callable[[str], list[str]]
+) -> str | None:
+    """Class of ``receiver.attr`` when the facts type that attribute (``s.dt``, ``self.crawler.engine``
+    in a ``Spider`` subclass: ``lineage`` gives the receiver's class and its bases, local ones too)."""
+    facts = type_facts()
+    if node.attr not in facts.attribute_names:
+        return None
+    receiver = type_of(node.value)
+    if receiver is None:
+        return None
+    for owner in lineage(receiver):
+        found = facts.attributes.get(f"{owner}.{node.attr}")
+        if found is not None:
+            return facts.canonical(found)
+    return None
+
+
+def item_type(
+    node: ast.Subscript, type_of: Callable[[ast.AST], str | None], lineage: Callable[[str], list[str]]
+) -> str | None:
+    """Class of ``receiver["name"]`` when the facts type it (``df["price"]`` is a ``Series``)."""
+    facts = type_facts()
+    if not facts.items or not (isinstance(node.slice, ast.Constant) and isinstance(node.slice.value, str)):
+        return None
+    receiver = type_of(node.value)
+    if receiver is None:
+        return None
+    for owner in lineage(receiver):
+        found = facts.items.get(owner)
+        if found is not None:
+            return facts.canonical(found)
+    return None
+
+
 def call_type(
     call: ast.Call,
     qname_of: Callable[[ast.AST], str | None],
@@ -400,6 +435,10 @@ class ModuleAnalysis:
             return call_type(
                 node, self.qualified_name, lambda value: self.expression_type(value, depth + 1), self.classes
             )
+        if isinstance(node, ast.Attribute):
+            return attribute_type(node, lambda value: self.expression_type(value, depth + 1), self.class_lineage)
+        if isinstance(node, ast.Subscript):
+            return item_type(node, lambda value: self.expression_type(value, depth + 1), self.class_lineage)
         return None
 
     def class_lineage(self, qname: str) -> list[str]:
@@ -616,6 +655,10 @@ class _BindingCollector(ast.NodeVisitor):
             return binding.type_qname if binding else None
         if isinstance(node, ast.Call):
             return call_type(node, self._qname_now, self._type_now, self.analysis.classes)
+        if isinstance(node, ast.Attribute):
+            return attribute_type(node, self._type_now, self.analysis.class_lineage)
+        if isinstance(node, ast.Subscript):
+            return item_type(node, self._type_now, self.analysis.class_lineage)
         return None
 
     def _annotation_type(self, annotation: ast.AST) -> str | None:

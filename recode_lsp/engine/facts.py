@@ -39,6 +39,8 @@ _KEYS = frozenset(
         "modules",
         "factories",
         "methods",
+        "attributes",
+        "items",
         "aliases",
         "bases",
         "returns_self",
@@ -74,6 +76,11 @@ class LibraryFacts:
     factories: Mapping[str, ReturnType] = field(default_factory=dict)
     #: ``Class.method`` -> class of what it returns (``Figure.add_subplot`` -> ``Axes``).
     methods: Mapping[str, ReturnType] = field(default_factory=dict)
+    #: ``Class.attribute`` -> class of its value (``Series.dt`` -> the ``dt`` accessor, ``Crawler.engine``
+    #: -> ``ExecutionEngine``), so a member change of that class is found through the attribute.
+    attributes: Mapping[str, str] = field(default_factory=dict)
+    #: Class -> class of ``obj["name"]`` with a string key (``df["price"]`` is a ``Series``).
+    items: Mapping[str, str] = field(default_factory=dict)
     #: Another qualified name of a class -> the name the knowledge base uses.
     aliases: Mapping[str, str] = field(default_factory=dict)
     #: Class -> its bases, so a member change on a base is found on every subclass.
@@ -147,6 +154,11 @@ def parse_facts(record: object, where: str) -> LibraryFacts:
         if _dotted(name, f"{where}: methods").count(".") < 2:
             raise FactsError(f"{where}: methods key {name!r} must be module.Class.method")
         methods[name] = _return_type(value, f"{where}: methods[{name}]")
+    attributes = {}
+    for name, value in _mapping(record, "attributes", where).items():
+        if _dotted(name, f"{where}: attributes").count(".") < 2:
+            raise FactsError(f"{where}: attributes key {name!r} must be module.Class.attribute")
+        attributes[name] = _dotted(value, f"{where}: attributes[{name}]")
     return LibraryFacts(
         library=library,
         display_name=display,
@@ -158,6 +170,11 @@ def parse_facts(record: object, where: str) -> LibraryFacts:
             for name, value in _mapping(record, "factories", where).items()
         },
         methods=methods,
+        attributes=attributes,
+        items={
+            _dotted(name, f"{where}: items"): _dotted(value, f"{where}: items[{name}]")
+            for name, value in _mapping(record, "items", where).items()
+        },
         aliases={
             _dotted(name, f"{where}: aliases"): _dotted(value, f"{where}: aliases[{name}]")
             for name, value in _mapping(record, "aliases", where).items()
@@ -204,11 +221,17 @@ class TypeFacts:
     method_names: frozenset[str] = frozenset()
     #: Classes ``returns_self`` does not apply to (see :attr:`LibraryFacts.returns_self_except`).
     returns_self_except: frozenset[str] = frozenset()
+    attributes: Mapping[str, str] = field(default_factory=dict)
+    #: Last components of ``attributes`` keys: other attributes need no receiver type.
+    attribute_names: frozenset[str] = frozenset()
+    items: Mapping[str, str] = field(default_factory=dict)
 
     @classmethod
     def merge(cls, libraries: Iterable[LibraryFacts]) -> TypeFacts:
         factories: dict[str, ReturnType] = {}
         methods: dict[str, ReturnType] = {}
+        attributes: dict[str, str] = {}
+        items: dict[str, str] = {}
         aliases: dict[str, str] = {}
         bases: dict[str, tuple[str, ...]] = {}
         returns_self: set[str] = set()
@@ -217,6 +240,8 @@ class TypeFacts:
         for facts in libraries:
             factories.update(facts.factories)
             methods.update(facts.methods)
+            attributes.update(facts.attributes)
+            items.update(facts.items)
             aliases.update(facts.aliases)
             for name, listed in facts.bases.items():
                 bases[name] = tuple(dict.fromkeys((*bases.get(name, ()), *listed)))
@@ -233,6 +258,9 @@ class TypeFacts:
             frozenset(constructors),
             method_names,
             frozenset(returns_self_except),
+            attributes,
+            frozenset(name.rpartition(".")[2] for name in attributes),
+            items,
         )
 
     def canonical(self, qname: str) -> str:

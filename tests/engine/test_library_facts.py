@@ -17,7 +17,7 @@ import pytest
 from recode_lsp.api_docs import distribution_of, top_package
 from recode_lsp.engine import DetectOptions, detect
 from recode_lsp.engine.changes import DISPLAY_NAMES
-from recode_lsp.engine.facts import DATA_FOLDER, all_library_facts, library_facts
+from recode_lsp.engine.facts import DATA_FOLDER, FactsError, all_library_facts, library_facts, parse_facts
 from recode_lsp.engine.knowledge import KnowledgeBaseError, iter_jsonl, load_knowledge_base
 from recode_lsp.engine.versions import Version
 from tests.cli_process import run_migrate
@@ -85,7 +85,7 @@ def test_a_library_added_as_data_files_is_detected_on_factory_typed_receivers(tm
         ("ACMEP001", 7),  # fig.add_subplot(...)
     ]
     # The display name comes from the facts file too.
-    assert "deprecated in AcmePlot 2.0" in findings[0]["message"]
+    assert "is deprecated since AcmePlot 2.0" in findings[0]["message"]
     diff = run_migrate("--diff", "--no-cache", "plots.py", cwd=root).stdout
     assert "+ax.set_ticks([1, 2])" in diff and "+ax2.set_ticks([3])" in diff
 
@@ -222,7 +222,7 @@ def test_a_groupby_result_is_not_typed_as_the_groupby() -> None:
     )
     kb = load_knowledge_base()
     options = DetectOptions(targets={"pandas": Version("3.0")})
-    found = [(f.range.start.line, f.message.split("`")[1]) for f in detect(code, kb, options)]
+    found = [(f.range.start.line, f.change.old) for f in detect(code, kb, options)]
     assert found == [
         (3, "pandas.core.groupby.DataFrameGroupBy.dtypes"),
         (4, "pandas.core.groupby.DataFrameGroupBy.fillna"),
@@ -253,5 +253,45 @@ def test_a_changed_default_is_not_reported_where_the_call_passes_the_keyword() -
         """
     )
     options = DetectOptions(targets={"scipy": Version("1.17"), "torch": Version("2.6")})
-    found = [(f.range.start.line, f.message.split("`")[1]) for f in detect(code, load_knowledge_base(), options)]
+    found = [(f.range.start.line, f.change.old) for f in detect(code, load_knowledge_base(), options)]
     assert found == [(2, "scipy.stats.mode"), (4, "torch.load")]
+
+
+ATTRIBUTE_TYPES = make_kb(
+    [
+        _member("PD001", "pandas", "pandas.Series.dt.old_accessor_member"),
+        _member("PD002", "pandas", "pandas.Series.str.old_string_method"),
+        _member("SCRAPY001", "scrapy", "scrapy.core.engine.ExecutionEngine.old_engine_method"),
+    ]
+)
+
+
+@pytest.mark.parametrize(
+    ("code", "expected"),
+    [
+        # ``attributes``: an accessor of a typed receiver, and a subscript with a string key (``items``).
+        ("import pandas as pd\ns = pd.Series([1])\ns.dt.old_accessor_member\n", ["PD001"]),
+        ("import pandas as pd\ndf = pd.read_csv('x.csv')\ndf['when'].dt.old_accessor_member\n", ["PD001"]),
+        ("import pandas as pd\ndf = pd.read_csv('x.csv')\ndf['name'].str.old_string_method('a')\n", ["PD002"]),
+        ("import pandas as pd\nidx = pd.Index(['a'])\nidx.str.old_string_method('a')\n", ["PD002"]),
+        # An attribute on a local subclass of a library class (``self.crawler`` in a Spider).
+        (
+            (
+                "import scrapy\nclass S(scrapy.Spider):\n    def parse(self, response):\n"
+                "        self.crawler.engine.old_engine_method()\n"
+            ),
+            ["SCRAPY001"],
+        ),
+        # Not typed: a list key, an untyped receiver, an attribute the facts do not name.
+        ("import pandas as pd\ndf = pd.read_csv('x.csv')\ndf[['a']].dt.old_accessor_member\n", []),
+        ("def f(s):\n    s.dt.old_accessor_member\n", []),
+        ("import pandas as pd\ns = pd.Series([1])\ns.values.old_accessor_member\n", []),
+    ],
+)
+def test_facts_type_attributes_and_string_keyed_items(code: str, expected: list[str]) -> None:
+    assert [f.code for f in detect(code, ATTRIBUTE_TYPES, DetectOptions())] == expected
+
+
+def test_attribute_facts_must_name_a_class_member() -> None:
+    with pytest.raises(FactsError, match="attributes key 'pandas.dt' must be module.Class.attribute"):
+        parse_facts({"library": "pandas", "id_prefix": "PD", "attributes": {"pandas.dt": "pandas.X"}}, "f.json")
