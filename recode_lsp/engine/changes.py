@@ -8,6 +8,7 @@ defines the shapes so that the detector, the fixer and the language server agree
 from __future__ import annotations
 
 import enum
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -154,36 +155,161 @@ class ApiChange:
         return None
 
     def describe_new(self) -> str:
-        """What to use instead, in words."""
+        """What to use instead, in words; names and code in backticks."""
         if self.kind is ChangeKind.KEYWORD_RENAME and self.new_keyword:
             return f"`{self.new_keyword}=`"
         if self.new:
             return f"`{self.new}`"
         if self.replacement:
-            return self.replacement
+            return code_spans(self.replacement)
         return "no direct replacement"
 
-    def message(self) -> str:
-        """One-line message for a finding of this change."""
-        what = f"`{self.old}`"
-        if self.old_keyword:
-            what = f"`{self.old}({self.old_keyword}=...)`"
-        when = []
+    def history(self) -> str:
+        """What happened to the old API and when: "`numpy.float_` was removed in NumPy 2.0 (deprecated since 1.25)"."""
+        what = f"`{self.old}({self.old_keyword}=...)`" if self.old_keyword else f"`{self.old}`"
         library = display_name(self.library)
-        if self.deprecated_in is not None:
-            when.append(f"deprecated in {library} {self.deprecated_in}")
-        if self.removed_in is not None:
-            when.append(f"removed in {library} {self.removed_in}")
-        status = ", ".join(when) if when else "changed"
+        deprecated, removed = self.deprecated_in, self.removed_in
+        behaviour = self.kind is ChangeKind.BEHAVIOUR_CHANGE
+        since = f" (deprecated since {deprecated})" if deprecated is not None else ""
+        if removed is not None:
+            if behaviour:
+                return f"{what} behaves differently since {library} {removed}{since}"
+            verb = "changed" if self.kind is ChangeKind.SIGNATURE_CHANGE else "was removed"
+            return f"{what} {verb} in {library} {removed}{since}"
+        if deprecated is not None:
+            return f"{what} is deprecated since {library} {deprecated}" + (
+                " and will behave differently" if behaviour else ""
+            )
+        return f"{what} behaves differently" if behaviour else f"{what} changed"
+
+    def message(self) -> str:
+        """One-line message for a finding: what to do first, then the version history.
+
+        The Problems panel of an editor cuts long messages off, so the part the user acts on
+        (``Use `numpy.float64```) comes before the part that explains it.
+        """
+        history = self.history()
+        note = code_spans(self.note.strip().rstrip("."))
         if self.kind is ChangeKind.SIGNATURE_CHANGE:
-            changed = [f"deprecated in {library} {self.deprecated_in}"] if self.deprecated_in else []
-            if self.removed_in is not None:
-                changed.append(f"changed in {library} {self.removed_in}")
-            advice = f"use {self.replacement}" if self.replacement else self.note or "check the new signature"
-            return f"{what} {', '.join(changed) or 'changed'}: {advice}"
+            if self.replacement:
+                return f"{_advice(self.replacement)}: {history}"
+            return f"{_sentence(note) or 'Check the new signature'}: {history}"
         if self.kind is ChangeKind.BEHAVIOUR_CHANGE:
-            return f"{what} behaves differently ({status}): {self.note}".rstrip(": ")
-        if self.kind in (ChangeKind.REMOVAL,) and not (self.new or self.replacement):
-            tail = f": {self.note}" if self.note else ""
-            return f"{what} is {status}; no direct replacement{tail}"
-        return f"{what} is {status}; use {self.describe_new()} instead"
+            if self.replacement:
+                # Behaviour replacements are advice ("pass keepdims=True to keep ..."), not a name.
+                return f"{_advice(self.replacement)}: {history}" + (f". {note}" if note else "")
+            return f"{history}: {note}" if note else history
+        if self.new or (self.kind is ChangeKind.KEYWORD_RENAME and self.new_keyword):
+            return f"Use {self.describe_new()}: {history}"
+        if self.replacement:
+            return f"{_advice(self.replacement)}: {history}"
+        return f"{history} with no direct replacement" + (f": {note}" if note else "")
+
+
+def _sentence(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
+#: Words with dots that are prose, not code.
+_PROSE_DOTS = frozenset({"e.g.", "i.e.", "etc.", "vs.", "e.g", "i.e"})
+_NUMBER = re.compile(r"^v?[\d.x*+\-]+$")
+_OPEN = {"(": ")", "[": "]", "{": "}"}
+
+
+def _split_top(text: str) -> list[str]:
+    """``text`` split at spaces outside brackets and quotes (spaces kept as their own items)."""
+    parts: list[str] = []
+    current: list[str] = []
+    closers: list[str] = []
+    quote = ""
+    for char in text:
+        if quote:
+            quote = "" if char == quote else quote
+        elif char in "'\"" and (not current or current[-1] in "([{=, " or closers):
+            quote = char
+        elif char in _OPEN:
+            closers.append(_OPEN[char])
+        elif closers and char == closers[-1]:
+            closers.pop()
+        elif char == " " and not closers:
+            if current:
+                parts.append("".join(current))
+            parts.append(" ")
+            current = []
+            continue
+        current.append(char)
+    if current:
+        parts.append("".join(current))
+    return parts
+
+
+def _is_code(token: str) -> bool:
+    if token.lower() in _PROSE_DOTS or _NUMBER.match(token) or not any(c.isalpha() for c in token):
+        return False
+    return any(c in "._()[]=<>*" for c in token) or token[:1] in "'\""
+
+
+def code_spans(text: str) -> str:
+    """``text`` with each code-like word (a dotted name, a call, ``key=value``) in backticks.
+
+    Knowledge-base replacements and notes mix code and prose ("``torch.export.save`` /
+    ``torch.export.load`` (an ExportedProgram)"); messages show every name in backticks.
+    Text that has backticks already is taken as marked up by its author.
+    """
+    if "`" in text:
+        return text
+    out = []
+    for token in _split_top(text):
+        lead = "(" if token[:1] == "(" and token.count("(") > token.count(")") else ""
+        body = token[len(lead) :].rstrip(",;:.")
+        if body.count(")") > body.count("("):
+            body = body.removesuffix(")")
+        tail = token[len(lead) + len(body) :]
+        if body[:1] == "(" and body.endswith(")"):
+            # A parenthetical remark: mark up what is inside, not the group.
+            out.append(f"{lead}({code_spans(body[1:-1])}){tail}")
+        else:
+            out.append(f"{lead}`{body}`{tail}" if _is_code(body) else token)
+    return "".join(out)
+
+
+#: First words of a replacement that is advice ("pass keepdims=True ..."), not a name to use.
+_VERBS = frozenset(
+    {
+        "add",
+        "apply",
+        "assign",
+        "call",
+        "catch",
+        "check",
+        "compare",
+        "convert",
+        "define",
+        "delete",
+        "drop",
+        "give",
+        "import",
+        "install",
+        "iterate",
+        "leave",
+        "move",
+        "omit",
+        "pass",
+        "remove",
+        "replace",
+        "run",
+        "set",
+        "specify",
+        "subclass",
+        "use",
+        "wrap",
+        "write",
+    }
+)
+
+
+def _advice(text: str) -> str:
+    """A replacement as the start of a message: "Use `pandas.concat`" or "Pass `keepdims=True` ..." (advice)."""
+    marked = code_spans(text)
+    first = text.split(" ", 1)[0].lower()
+    return _sentence(marked) if first in _VERBS else f"Use {marked}"

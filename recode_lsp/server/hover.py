@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from lsprotocol import types
 
-from recode_lsp.engine.changes import DISPLAY_NAMES, ApiChange
+from recode_lsp.engine.changes import DISPLAY_NAMES, ApiChange, ChangeKind
 from recode_lsp.engine.edits import position_map
 from recode_lsp.engine.model import Finding
 from recode_lsp.engine.versions import Version
@@ -144,19 +144,20 @@ class DocsLookups:
 
 
 def _versions(change: ApiChange) -> str:
+    """The version history in the words of the finding's message ("Removed in NumPy 2.0 (deprecated since 1.25)")."""
     library = DISPLAY_NAMES.get(change.library, change.library)
-    parts = []
-    if change.deprecated_in is not None:
-        parts.append(f"deprecated in {library} {change.deprecated_in}")
-    if change.removed_in is not None:
-        parts.append(f"removed in {library} {change.removed_in}")
+    deprecated, removed = change.deprecated_in, change.removed_in
+    if removed is not None:
+        verb = {ChangeKind.SIGNATURE_CHANGE: "Changed in", ChangeKind.BEHAVIOUR_CHANGE: "Behaves differently since"}
+        text = f"{verb.get(change.kind, 'Removed in')} {library} {removed}"
+        text += f" (deprecated since {deprecated})" if deprecated is not None else ""
+    elif deprecated is not None:
+        text = f"Deprecated since {library} {deprecated}"
+    else:
+        text = "Changed"
     if change.restored_in is not None:
-        parts.append(f"restored in {library} {change.restored_in}")
-    return ", ".join(parts) or "changed"
-
-
-def _sentence(text: str) -> str:
-    return text[:1].upper() + text[1:]
+        text += f"; restored in {library} {change.restored_in}"
+    return text
 
 
 def render(finding: Finding, project: ProjectContext, doc: Any | None, doc_note: str, markdown: bool) -> str:
@@ -165,14 +166,15 @@ def render(finding: Finding, project: ProjectContext, doc: Any | None, doc_note:
     target = project.analysis.options.targets.get(change.library)
     library = DISPLAY_NAMES.get(change.library, change.library)
     old = change.old + (f"({change.old_keyword}=...)" if change.old_keyword else "")
-    new = change.describe_new().strip("`")
+    # describe_new() has its names in backticks already (a replacement may mix code and prose).
+    new = change.describe_new() if markdown else change.describe_new().replace("`", "")
     code = (lambda text: f"`{text}`") if markdown else (lambda text: text)
     bold = (lambda text: f"**{text}**") if markdown else (lambda text: text)
     lines = [
-        f"{bold('ReCode ' + change.id)}: {code(old)} → {code(new)}",
+        f"{bold('ReCode ' + change.id)}: {code(old)} → {new}",
         "",
-        _sentence(_versions(change))
-        + (f" (target: {library} {target})" if target is not None else " (target: the newest known version)"),
+        _versions(change)
+        + (f"; target: {library} {target}" if target is not None else "; target: the newest known version"),
     ]
     if change.note:
         lines += ["", change.note]

@@ -93,6 +93,8 @@ def test_quick_fix_from_code_action(nvim: Nvim, layout: Layout) -> None:
     check(result, result.returncode == 0 and result.report.get("status") == "ok")
     assert [d["code"] for d in result.data["diagnostics"]] == CODES, result.explain()
     assert {d["source"] for d in result.data["diagnostics"]} == {"recode"}
+    # What to do first (a narrow window cuts the end off), then the version history.
+    assert result.data["diagnostics"][0]["message"] == "Use `numpy.float64`: `numpy.float_` was removed in NumPy 2.0"
     assert module.read_text(encoding="utf-8") == FIXTURE.replace("np.float_(0)", "np.float64(0)")
 
 

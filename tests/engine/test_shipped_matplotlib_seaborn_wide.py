@@ -249,15 +249,14 @@ def test_messages_give_the_versions_and_the_advice(scripts: tuple[Path, Path]) -
     found = _findings(run_migrate("--check", "--no-cache", "--format", "json", *NEWEST, str(plots), str(figures)))
     messages = {key: finding["message"] for key, finding in found.items()}
     assert messages[(16, "MPL013")] == (
-        "`matplotlib.axes.Axes.grid(b=...)` is deprecated in Matplotlib 3.5, removed in Matplotlib 3.7; "
-        "use `visible=` instead"
+        "Use `visible=`: `matplotlib.axes.Axes.grid(b=...)` was removed in Matplotlib 3.7 (deprecated since 3.5)"
     )
-    assert "use fig.add_subplot(projection=...)" in messages[(31, "MPL017")]
-    assert "removed in Matplotlib 3.11" in messages[(10, "MPL021")]
+    assert messages[(31, "MPL017")].startswith("Use `fig.add_subplot(projection=...)`: ")
+    assert "was removed in Matplotlib 3.11" in messages[(10, "MPL021")]
     assert messages[(14, "SNS019")] == (
-        "`seaborn.lvplot` is deprecated in seaborn 0.9, removed in seaborn 0.11; use `seaborn.boxenplot` instead"
+        "Use `seaborn.boxenplot`: `seaborn.lvplot` was removed in seaborn 0.11 (deprecated since 0.9)"
     )
-    assert "use seaborn.lineplot(" in messages[(18, "SNS020")]
+    assert messages[(18, "SNS020")].startswith("Use `seaborn.lineplot(")
 
 
 def test_older_targets_report_only_what_they_had_deprecated(scripts: tuple[Path, Path]) -> None:

@@ -51,40 +51,40 @@ OLD_CODE = textwrap.dedent(
 
 # line -> (id, severity, words of the message) with targets numpy==2.3 and pandas==3.0.
 EXPECTED = {
-    4: ("NPY012", "error", "`numpy.compat` is deprecated in NumPy 1.26, removed in NumPy 2.3"),
-    7: ("PD191", "error", "`pandas.read_csv(delim_whitespace=...)` deprecated in pandas 2.2, changed in pandas 3.0"),
-    8: ("PD178", "error", "`pandas.DataFrame.fillna(method=...)` deprecated in pandas 2.1, changed in pandas 3.0"),
-    9: ("PD173", "error", "`pandas.DataFrame.applymap` is deprecated in pandas 2.1, removed in pandas 3.0"),
-    10: ("PD181", "error", "`pandas.DataFrame.first` is deprecated in pandas 2.1, removed in pandas 3.0"),
-    11: ("PD194", "error", "`pandas.DataFrame.bool` is deprecated in pandas 2.1, removed in pandas 3.0"),
+    4: (
+        "NPY012",
+        "error",
+        "`numpy.compat` was removed in NumPy 2.3 (deprecated since 1.26) with no direct replacement",
+    ),
+    7: ("PD191", "error", "Use `sep=r'\\s+'`: `pandas.read_csv(delim_whitespace=...)` changed in pandas 3.0"),
+    8: ("PD178", "error", "`DataFrame.bfill()`: `pandas.DataFrame.fillna(method=...)` changed in pandas 3.0"),
+    9: ("PD173", "error", "Use `pandas.DataFrame.map`: `pandas.DataFrame.applymap` was removed in pandas 3.0"),
+    10: ("PD181", "error", "`pandas.DataFrame.first` was removed in pandas 3.0 (deprecated since 2.1)"),
+    11: (
+        "PD194",
+        "error",
+        "Use `bool(df.squeeze())` for a one-element DataFrame: `pandas.DataFrame.bool` was removed",
+    ),
     13: (
         "PD233",
         "error",
-        "`pandas.core.groupby.DataFrameGroupBy.fillna` is deprecated in pandas 2.2, removed in pandas 3.0",
+        "`pandas.core.groupby.DataFrameGroupBy.fillna` was removed in pandas 3.0 (deprecated since 2.2)",
     ),
-    14: ("PD188", "error", "`pandas.value_counts` is deprecated in pandas 2.1, removed in pandas 3.0"),
-    16: ("PD189", "error", "`pandas.Series.view` is deprecated in pandas 2.2, removed in pandas 3.0"),
-    17: (
-        "PD281",
-        "error",
-        "`pandas.core.window.rolling.Rolling.quantile(quantile=...)` is deprecated in pandas 2.1, removed",
-    ),
-    19: ("PD262", "error", "`pandas.Categorical.to_list` is deprecated in pandas 2.1, removed in pandas 3.0"),
-    20: ("PD317", "warning", "`pandas.Timestamp.utcnow` is deprecated in pandas 3.0; use pandas.Timestamp.now('UTC')"),
-    21: ("PD289", "warning", "`pandas.DataFrame.astype(copy=...)` deprecated in pandas 3.0: Remove the argument"),
-    24: ("NPY131", "error", "`numpy.ndarray.tostring` is deprecated in NumPy 1.19, removed in NumPy 2.3"),
-    25: (
-        "NPY133",
+    14: ("PD188", "error", "Use `pandas.Series(obj).value_counts()`: `pandas.value_counts` was removed in pandas 3.0"),
+    16: ("PD189", "error", "`pandas.Series.view` was removed in pandas 3.0 (deprecated since 2.2)"),
+    17: ("PD281", "error", "Use `q=`: `pandas.core.window.rolling.Rolling.quantile(quantile=...)` was removed"),
+    19: ("PD262", "error", "Use `pandas.Categorical.tolist`: `pandas.Categorical.to_list` was removed in pandas 3.0"),
+    20: (
+        "PD317",
         "warning",
-        "`numpy.percentile(interpolation=...)` is deprecated in NumPy 1.22, removed in NumPy 2.4",
+        "Use `pandas.Timestamp.now('UTC')`: `pandas.Timestamp.utcnow` is deprecated since pandas 3.0",
     ),
-    26: ("NPY067", "warning", "`numpy.in1d` is deprecated in NumPy 2.0, removed in NumPy 2.4"),
-    27: ("NPY069", "warning", "`numpy.trapz` is deprecated in NumPy 2.0, removed in NumPy 2.4"),
-    28: (
-        "NPY150",
-        "error",
-        "`numpy.testing.assert_array_equal(x=...)` is deprecated in NumPy 2.0, removed in NumPy 2.3",
-    ),
+    21: ("PD289", "warning", "Remove the argument: "),
+    24: ("NPY131", "error", "Use `numpy.ndarray.tobytes`: `numpy.ndarray.tostring` was removed in NumPy 2.3"),
+    25: ("NPY133", "warning", "Use `method=`: `numpy.percentile(interpolation=...)` was removed in NumPy 2.4"),
+    26: ("NPY067", "warning", "Use `numpy.isin`: `numpy.in1d` was removed in NumPy 2.4 (deprecated since 2.0)"),
+    27: ("NPY069", "warning", "Use `numpy.trapezoid`: `numpy.trapz` was removed in NumPy 2.4 (deprecated since 2.0)"),
+    28: ("NPY150", "error", "Use `actual=`: `numpy.testing.assert_array_equal(x=...)` was removed in NumPy 2.3"),
 }
 # Line 22 (inplace=) is deprecated only from pandas 3.1; line 29 uses a name imported on line 4.
 NOT_YET = {22: "PD339"}

@@ -249,8 +249,7 @@ async def test_hover_shows_names_versions_and_knowledge_base_text(session: Sessi
     assert hover is not None and isinstance(hover.contents, types.MarkupContent)
     text = hover.contents.value
     assert "numpy.product" in text and "numpy.prod" in text
-    assert "Deprecated in NumPy 1.25, removed in NumPy 2.0" in text
-    assert "target: NumPy 2.0" in text
+    assert "Removed in NumPy 2.0 (deprecated since 1.25); target: NumPy 2.0" in text
     assert "Deprecated alias of numpy.prod" in text  # the note
     assert "Product of array elements" in text  # the knowledge base's doc text
     assert "knowledge base" in text

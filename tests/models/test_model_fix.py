@@ -141,7 +141,7 @@ async def test_current_docs_go_into_the_update_information(server: ScriptedServe
     user = server.requests[0].body["messages"][1]["content"]
     assert "`numpy.float64` in NumPy 2.0.2:\n    float64(x=0, /)\n" in user
     assert "compatible with Python float." in user
-    assert "`numpy.float_` is removed in NumPy 2.0; use `numpy.float64` instead" in user
+    assert "Use `numpy.float64`: `numpy.float_` was removed in NumPy 2.0" in user
 
 
 async def test_method_answer_is_reindented(server: ScriptedServer) -> None:
@@ -253,7 +253,8 @@ async def test_answer_introducing_another_outdated_api(server: ScriptedServer) -
     answer = NEW_FUNCTION.replace("return [v * factor for v in values]", "return np.in1d(values, [factor])")
     result = await run(server, completion("ok", answer))
     assert not result.ok
-    assert result.reason.startswith("the model's answer introduces NPY002: `numpy.in1d`")
+    assert result.reason.startswith("the model's answer introduces NPY002: ")
+    assert "`numpy.in1d` " in result.reason
 
 
 async def test_answer_dropping_the_function(server: ScriptedServer) -> None:

@@ -57,7 +57,7 @@ def test_a_concrete_entry(result: builder.BuildResult) -> None:
     assert entry["dependency"] == "numpy" and entry["new_version"] == "==2.0"
     assert entry["update_info"].endswith("numpy.product -> numpy.prod")
     assert "numpy.prod: " in entry["update_info"]
-    assert entry["description"].startswith("`numpy.product` is deprecated in NumPy 1.25, removed in NumPy 2.0")
+    assert entry["description"] == "Use `numpy.prod`: `numpy.product` was removed in NumPy 2.0 (deprecated since 1.25)"
 
 
 def test_keyword_and_typing_entries(result: builder.BuildResult) -> None:

@@ -1,8 +1,10 @@
 // End-to-end test of the packaged extension in a real VS Code: code-server with the .vsix installed,
 // driven by Playwright in Debian's Chromium, headless. It opens a file with a NumPy 2 finding, checks
 // the Problems panel, applies the quick fix from the Ctrl+. menu, saves, and checks the file on disk.
+// The finding's message must say what to do first; the hover shows the change and its versions.
 // Then: the status bar item (starting, the targets, failed), an unsafe fix offered marked unsafe,
-// the restart command with a clean output channel, a changed `recode.targets` reaching the server,
+// the restart command with a clean output channel, a `recode.targets` changed while the server
+// starts and one changed while it runs reaching it,
 // `recode.apiDocs: false` reaching it (and nothing downloaded), a changed `recode.interpreter`
 // restarting it without a pop-up, and a missing interpreter giving exactly one clear error.
 //
@@ -10,7 +12,9 @@
 //
 // Environment: RECODE_PYTHON (the Python with recode-migrate; default <repo>/.venv/bin/python),
 // RECODE_VSIX (default: the newest recode-*.vsix), RECODE_CHROMIUM (default /usr/bin/chromium),
-// RECODE_E2E_OUTPUT (default test-output/e2e), RECODE_E2E_TIMEOUT_S (default 240).
+// RECODE_E2E_OUTPUT (default test-output/e2e), RECODE_E2E_TIMEOUT_S (default 240),
+// RECODE_E2E_SCREENSHOTS (a folder: also save the README's pictures of the status item, the hover and
+// the Problems panel there; scripts/screenshots.sh sets it to images/).
 // Screenshots, the code-server log and VS Code's logs (the ReCode output channel among them) land in
 // the output folder.
 
@@ -43,6 +47,7 @@ const CHROMIUM = process.env.RECODE_CHROMIUM ?? '/usr/bin/chromium';
 const NODE24 = join(E2E_DIR, 'node_modules', 'node', 'bin', 'node');
 const CODE_SERVER = join(E2E_DIR, 'node_modules', 'code-server', 'out', 'node', 'entry.js');
 const TIMEOUT_S = Number(process.env.RECODE_E2E_TIMEOUT_S ?? 240);
+const PICTURES = process.env.RECODE_E2E_SCREENSHOTS ? resolve(process.env.RECODE_E2E_SCREENSHOTS) : undefined;
 
 const SOURCE = 'import numpy as np\n\ntotal = np.float_(0)\n';
 const UNSAFE = 'import numpy as np\n\nfound = np.in1d([1], [1])\n';
@@ -218,6 +223,34 @@ async function screenshot(page, name) {
   step(`screenshot ${file}`);
 }
 
+/** A picture for the README (only with RECODE_E2E_SCREENSHOTS): `target` is a locator or a page clip. */
+async function picture(page, name, target) {
+  if (PICTURES === undefined) return;
+  mkdirSync(PICTURES, { recursive: true });
+  const file = join(PICTURES, name);
+  if (typeof target.screenshot === 'function') {
+    await target.screenshot({ path: file, animations: 'disabled' });
+  } else {
+    await page.screenshot({ path: file, clip: target, animations: 'disabled' });
+  }
+  step(`picture ${file} (${statSync(file).size} bytes)`);
+}
+
+/** The box around `locator`, widened by `pad` pixels (and kept on the page). */
+async function around(page, locator, pad) {
+  const box = await locator.boundingBox();
+  if (box === null) throw new Error('nothing to take a picture of');
+  const size = page.viewportSize();
+  const x = Math.max(0, box.x - pad.x);
+  const y = Math.max(0, box.y - pad.y);
+  return {
+    x,
+    y,
+    width: Math.min(size.width - x, box.width + 2 * pad.x),
+    height: Math.min(size.height - y, box.height + 2 * pad.y),
+  };
+}
+
 async function readEventually(file, expected, timeoutMs) {
   const deadline = Date.now() + timeoutMs;
   let text = readFileSync(file, 'utf8');
@@ -322,8 +355,40 @@ async function drive(page, port, dirs) {
   await problem.first().waitFor({ timeout: 30_000 });
   const problemText = (await problem.first().innerText()).replace(/\s+/g, ' ');
   step(`problem: ${problemText}`);
-  if (!/removed in NumPy 2\.0/.test(problemText)) throw new Error(`unexpected problem text: ${problemText}`);
+  // The action first (a narrow Problems panel cuts the end off), then the version history.
+  if (!/Use `numpy\.float64`: `numpy\.float_` was removed in NumPy 2\.0/.test(problemText)) {
+    throw new Error(`unexpected problem text (the action must come first): ${problemText}`);
+  }
   await screenshot(page, 'diagnostic.png');
+  // The panel down to its last row (the rest is empty).
+  const panel = await page.locator('.part.panel').boundingBox();
+  const lastRow = await problem.last().boundingBox();
+  if (panel !== null && lastRow !== null) {
+    const height = lastRow.y + lastRow.height + 12 - panel.y;
+    await picture(page, 'problems-panel.png', { x: panel.x, y: panel.y, width: panel.width, height });
+  }
+  const statusItem = page.locator('.statusbar-item', { hasText: 'ReCode' }).first();
+  await picture(page, 'status-item.png', await around(page, statusItem, { x: 160, y: 4 }));
+
+  // Hover on np.float_: the change, its versions and the target, in the hover widget.
+  await editor.locator('.view-line', { hasText: 'total' }).click();
+  await page.keyboard.press('Control+G');
+  await page.locator('.quick-input-widget input').waitFor({ timeout: 10_000 });
+  await page.keyboard.type('3:12');
+  await page.keyboard.press('Enter');
+  await page.locator('.quick-input-widget').waitFor({ state: 'hidden', timeout: 10_000 });
+  await page.keyboard.press('Control+K');
+  await page.keyboard.press('Control+I');
+  const hover = page.locator('.monaco-hover', { hasText: 'ReCode NPY023' });
+  await hover.first().waitFor({ timeout: 30_000 });
+  const hoverText = (await hover.first().innerText()).replace(/\s+/g, ' ');
+  step(`hover: ${hoverText}`);
+  if (!/numpy\.float_ → numpy\.float64 Removed in NumPy 2\.0; target: NumPy 2\.0/.test(hoverText)) {
+    throw new Error(`unexpected hover text: ${hoverText}`);
+  }
+  await screenshot(page, 'hover.png');
+  await picture(page, 'hover.png', await around(page, hover.first(), { x: 2, y: 2 }));
+  await page.keyboard.press('Escape');
 
   // Cursor onto np.float_ (line 3, column 9), then the quick-fix menu.
   await editor.locator('.view-line', { hasText: 'total' }).click();
@@ -374,21 +439,27 @@ async function drive(page, port, dirs) {
     .waitFor({ timeout: 10_000 });
   await page.keyboard.press('Enter');
   await waitForStatus(page, /^ReCode: starting$/, 20_000);
+  // A setting changed while the server starts reaches it once it runs.
+  mkdirSync(join(dirs.project, '.vscode'), { recursive: true });
+  writeFileSync(join(dirs.project, '.vscode', 'settings.json'), JSON.stringify({ 'recode.targets': ['numpy==1.26'] }));
   await waitForLog(dirs, /\(Re\)starting: restart command[\s\S]*Server running/, 60_000);
   step('restarted by the recode.restart command');
-  // The new server has registered for settings changes and resolved the project.
-  await waitForStatus(page, /^ReCode: numpy 2\.0$/, 30_000);
+  await waitForLog(dirs, /targets numpy==1\.26 \(editor setting\)/, 60_000);
+  await waitForStatus(page, /^ReCode: numpy 1\.26$/, 30_000);
+  // Whether the change came in time to be one (VS Code's settings watcher may be slower than the start).
+  const during = /Settings changed while the server started/.test(recodeLog(dirs));
+  const how = during ? 'sent after start()' : 'came after the start';
+  step(`recode.targets changed while the server started reached it (${how})`);
   // A normal restart leaves nothing at error or warning level in the output channel.
   const afterRestart = problemLines(dirs);
   if (afterRestart.length > 0) throw new Error(`errors or warnings after a restart:\n${afterRestart.join('\n')}`);
   step('output channel clean after the restart');
 
   // A changed setting reaches the running server through workspace/configuration.
-  mkdirSync(join(dirs.project, '.vscode'), { recursive: true });
-  writeFileSync(join(dirs.project, '.vscode', 'settings.json'), JSON.stringify({ 'recode.targets': ['numpy==1.26'] }));
-  await waitForLog(dirs, /targets numpy==1\.26 \(editor setting\)/, 60_000);
+  writeFileSync(join(dirs.project, '.vscode', 'settings.json'), JSON.stringify({ 'recode.targets': ['numpy==2.1'] }));
+  await waitForLog(dirs, /targets numpy==2\.1 \(editor setting\)/, 60_000);
   step('recode.targets reached the server');
-  await waitForStatus(page, /^ReCode: numpy 1\.26$/, 30_000);
+  await waitForStatus(page, /^ReCode: numpy 2\.1$/, 30_000);
   // recode.apiDocs: false is in what the server pulled (the verbose trace shows the answers).
   if (!/"apiDocs": false/.test(recodeLog(dirs))) throw new Error('"apiDocs": false never reached the server');
   step('recode.apiDocs: false reached the server');
@@ -397,11 +468,11 @@ async function drive(page, port, dirs) {
   const samePython = `${dirname(PYTHON)}/../${basename(dirname(PYTHON))}/${basename(PYTHON)}`;
   writeFileSync(
     join(dirs.project, '.vscode', 'settings.json'),
-    JSON.stringify({ 'recode.targets': ['numpy==1.26'], 'recode.interpreter': samePython }),
+    JSON.stringify({ 'recode.targets': ['numpy==2.1'], 'recode.interpreter': samePython }),
   );
   await waitForLog(dirs, /\(Re\)starting: recode\.interpreter changed[\s\S]*Server running/, 60_000);
   step('restarted when recode.interpreter changed');
-  await waitForStatus(page, /^ReCode: numpy 1\.26$/, 30_000);
+  await waitForStatus(page, /^ReCode: numpy 2\.1$/, 30_000);
   // No pop-up (the language client once failed to send the change to the stopping server).
   await new Promise((r) => setTimeout(r, 3000));
   const popups = await toasts(page);

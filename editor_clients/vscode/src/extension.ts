@@ -1,7 +1,7 @@
 /** Entry point: wires the output channel, the server, the commands and the settings watcher. */
 import * as vscode from 'vscode';
 
-import { LAUNCH_SETTINGS } from './common/constants';
+import { LAUNCH_SETTINGS, SECTION } from './common/constants';
 import { createLog } from './common/log';
 import { ServerController, StatusItem } from './common/server';
 
@@ -23,6 +23,8 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
       const changed = LAUNCH_SETTINGS.filter((key) => event.affectsConfiguration(key));
       if (changed.length > 0) {
         void server.restart(`${changed.join(', ')} changed`);
+      } else if (event.affectsConfiguration(SECTION)) {
+        server.settingsChanged();
       }
     }),
     vscode.workspace.onDidChangeWorkspaceFolders(() => server.restart('workspace folders changed')),

@@ -66,7 +66,7 @@ class DataFrameAppend(CodeRule):
 
     code: ClassVar[str] = "RC001"
     name: ClassVar[str] = "dataframe-append"
-    summary: ClassVar[str] = "`DataFrame.append` / `Series.append` removed in pandas 2.0; use `pandas.concat`"
+    summary: ClassVar[str] = "Use `pandas.concat`: `DataFrame.append` / `Series.append` were removed in pandas 2.0"
 
     def fix(self, finding: Finding, analysis: ModuleAnalysis) -> list[TextEdit] | None:
         if finding.site is not Site.MEMBER:

@@ -62,7 +62,7 @@ class EngineExecute(CodeRule):
 
     code: ClassVar[str] = "RC003"
     name: ClassVar[str] = "engine-execute"
-    summary: ClassVar[str] = "`Engine.execute` removed in SQLAlchemy 2.0; execute on a connection"
+    summary: ClassVar[str] = "Execute on a connection: `Engine.execute` was removed in SQLAlchemy 2.0"
 
     def fix(self, finding: Finding, analysis: ModuleAnalysis) -> list[TextEdit] | None:
         if finding.site is not Site.MEMBER:

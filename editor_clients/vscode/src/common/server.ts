@@ -19,6 +19,7 @@ import { folderOf, launchEnvironment, settingReader } from './configuration';
 import { SECTION, SERVER_ID, SERVER_NAME } from './constants';
 import { checkInterpreter, describeLaunch, LaunchError, resolveInterpreter, resolveLaunch } from './launch';
 import { clientLog } from './log';
+import { SettingsWhileStarting } from './pending';
 import { readSettings, type ServerSection, serverSection } from './settings';
 import { projectFor, type ProjectStatus, type ServerState, STATUS_NOTIFICATION, statusView } from './status';
 
@@ -28,6 +29,15 @@ function sectionFor(scopeUri?: string): ServerSection {
   const scope = scopeUri !== undefined ? vscode.Uri.parse(scopeUri) : folder?.uri;
   const settings = readSettings(settingReader(scope));
   return serverSection(settings, resolveInterpreter(settings, launchEnvironment(folder)));
+}
+
+/** Sends the checked `recode` section to a running server; a send that loses a race with a stop is no error. */
+async function pushSettings(client: LanguageClient, log: vscode.LogOutputChannel): Promise<void> {
+  try {
+    await client.sendNotification(DidChangeConfigurationNotification.type, { settings: { [SECTION]: sectionFor() } });
+  } catch (error) {
+    log.debug(`Settings not sent to a server that is stopping: ${String(error)}`);
+  }
 }
 
 /**
@@ -92,17 +102,12 @@ function clientOptions(log: vscode.LogOutputChannel, client: () => LanguageClien
         // a client that is stopping (or never started) gets nothing, since its successor starts with
         // the new settings, and a send that loses that race is not an error to pop up.
         didChangeConfiguration: async () => {
+          // A change while the server starts is sent once it runs (ServerController.settingsChanged).
           const current = client();
           if (current === undefined || !current.isRunning()) {
             return;
           }
-          try {
-            await current.sendNotification(DidChangeConfigurationNotification.type, {
-              settings: { [SECTION]: sectionFor() },
-            });
-          } catch (error) {
-            log.debug(`Settings not sent to a server that is stopping: ${String(error)}`);
-          }
+          await pushSettings(current, log);
         },
       },
     },
@@ -205,6 +210,7 @@ function activeFile(): string | undefined {
 export class ServerController implements vscode.Disposable {
   private client: LanguageClient | undefined;
   private queue: Promise<void> = Promise.resolve();
+  private readonly changedWhileStarting = new SettingsWhileStarting();
 
   constructor(
     private readonly log: vscode.LogOutputChannel,
@@ -214,6 +220,11 @@ export class ServerController implements vscode.Disposable {
   restart(reason: string): Promise<void> {
     this.queue = this.queue.then(() => this.doRestart(reason));
     return this.queue;
+  }
+
+  /** A `recode.*` setting that does not restart the server changed. */
+  settingsChanged(): void {
+    this.changedWhileStarting.note();
   }
 
   stop(): Promise<void> {
@@ -244,6 +255,8 @@ export class ServerController implements vscode.Disposable {
     await this.doStop();
     this.log.info(`(Re)starting: ${reason}`);
     this.status.set({ state: 'starting' });
+    // The new server gets the settings as they are now; a change from here on is sent after start().
+    this.changedWhileStarting.begin();
     try {
       const client = createClient(this.log);
       this.client = client;
@@ -259,10 +272,15 @@ export class ServerController implements vscode.Disposable {
         }
       });
       await client.start();
+      if (this.changedWhileStarting.end()) {
+        this.log.info('Settings changed while the server started: sending them');
+        await pushSettings(client, this.log);
+      }
       this.status.set({ state: 'running' });
       const info = this.client.initializeResult?.serverInfo;
       this.log.info(`Server running: ${info?.name ?? 'recode-lsp'} ${info?.version ?? ''}`.trimEnd());
     } catch (error) {
+      this.changedWhileStarting.end();
       this.client = undefined;
       this.reportStartFailure(error);
     }
