@@ -9,6 +9,7 @@ extra-changes = ["migrations/changes.jsonl"]  # the project's own knowledge-base
 unsafe-fixes = false
 exclude = ["legacy/vendored"]
 python = ".venv/bin/python"                  # interpreter whose installed versions count
+notebooks = false                            # leave Jupyter notebooks (.ipynb) out of folder walks
 ```
 
 ``python`` comes with the project, so it is not run unless the user trusts it
@@ -40,6 +41,7 @@ KNOWN_KEYS = {
     "python",
     "libraries",
     "max-file-size",
+    "notebooks",
 }
 
 
@@ -62,6 +64,8 @@ class ProjectConfig:
     libraries: list[str] | None = None
     #: ``max-file-size`` in bytes (0: no limit); None: the default.
     max_file_size: int | None = None
+    #: Whether a folder walk finds ``.ipynb`` notebooks (``notebooks``, default true).
+    notebooks: bool = True
 
 
 def find_project_root(start: Path) -> Path:
@@ -126,6 +130,10 @@ def load_config(root: Path) -> ProjectConfig:
     if not isinstance(unsafe, bool):
         raise ConfigError(f"{path}: [tool.recode] unsafe-fixes must be true or false")
     config.unsafe_fixes = unsafe
+    notebooks = section.get("notebooks", True)
+    if not isinstance(notebooks, bool):
+        raise ConfigError(f"{path}: [tool.recode] notebooks must be true or false")
+    config.notebooks = notebooks
     if "max-file-size" in section:
         from recode_lsp.cli.files import parse_size
 

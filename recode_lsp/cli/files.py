@@ -36,9 +36,12 @@ SKIPPED_DIRS = frozenset(
         "node_modules",
         "site-packages",
         "__pypackages__",
+        ".ipynb_checkpoints",  # Jupyter's autosaved copies of the notebooks next to it
     }
 )
 SOURCE_SUFFIXES = (".py", ".pyi")
+#: What a folder walk also finds unless notebooks are switched off (``--no-notebooks``).
+NOTEBOOK_SUFFIXES = (".ipynb",)
 
 
 #: Files larger than this are reported and skipped (``--max-file-size``, ``[tool.recode] max-file-size``):
@@ -281,7 +284,7 @@ def dirty_files(paths: Iterable[Path]) -> list[str]:
     return sorted(set(dirty))
 
 
-def _git_files(folder: Path) -> list[str] | None:
+def _git_files(folder: Path, suffixes: tuple[str, ...] = SOURCE_SUFFIXES) -> list[str] | None:
     """Files git would track under ``folder`` (tracked plus untracked, minus ignored)."""
     completed = _run_git(
         str(folder), "ls-files", "-z", "--cached", "--others", "--exclude-standard", "--", ".", timeout=120
@@ -289,7 +292,7 @@ def _git_files(folder: Path) -> list[str] | None:
     if completed is None or completed.returncode != 0:
         return None
     names = completed.stdout.decode("utf-8", "surrogateescape").split("\0")
-    return [name for name in names if name.endswith(SOURCE_SUFFIXES)]
+    return [name for name in names if name.endswith(suffixes)]
 
 
 def _is_venv(folder: Path) -> bool:
@@ -308,7 +311,9 @@ def _inside_venv_text(relative: str, root: str, known: dict[str, bool]) -> bool:
     return False
 
 
-def _walk(folder: str, ignore_files: list[str] | None = None) -> Iterator[str]:
+def _walk(
+    folder: str, ignore_files: list[str] | None = None, suffixes: tuple[str, ...] = SOURCE_SUFFIXES
+) -> Iterator[str]:
     """Source files under ``folder`` relative to it ("a/b.py"), skipping venvs and build output.
 
     ``.gitignore`` files met on the way are appended to ``ignore_files``.
@@ -330,7 +335,7 @@ def _walk(folder: str, ignore_files: list[str] | None = None) -> Iterator[str]:
                 if os.path.isfile(os.path.join(entry.path, "pyvenv.cfg")):
                     continue
                 subfolders.append(f"{relative}{name}/")
-            elif name.endswith(SOURCE_SUFFIXES):
+            elif name.endswith(suffixes):
                 yield f"{relative}{name}"
             elif name == ".gitignore" and ignore_files is not None:
                 ignore_files.append(f"{relative}{name}")
@@ -362,13 +367,15 @@ def _gitignore_spec(root: str, ignore_files: Iterable[str]) -> object | None:
     return pathspec.PathSpec.from_lines("gitwildmatch", patterns)
 
 
-def discover(paths: Iterable[Path], exclude: Iterable[str] = ()) -> list[str]:
-    """Python files under ``paths``: honours .gitignore, skips virtualenvs and build folders.
+def discover(paths: Iterable[Path], exclude: Iterable[str] = (), *, notebooks: bool = True) -> list[str]:
+    """Python files (and, with ``notebooks``, Jupyter notebooks) under ``paths``.
 
-    A file named explicitly is always included. Paths are strings: a large tree is listed
-    with plain string work, which matters on a warm run that reads nothing else.
+    Honours .gitignore, skips virtualenvs and build folders. A file named explicitly is always
+    included. Paths are strings: a large tree is listed with plain string work, which matters on
+    a warm run that reads nothing else.
     """
     found: dict[str, None] = {}
+    suffixes = SOURCE_SUFFIXES + (NOTEBOOK_SUFFIXES if notebooks else ())
     excluded = [e.strip("/") for e in exclude]
     for path in paths:
         if path.is_file():
@@ -377,7 +384,7 @@ def discover(paths: Iterable[Path], exclude: Iterable[str] = ()) -> list[str]:
         if not path.is_dir():
             raise FileNotFoundError(f"{path}: no such file or folder")
         base = str(path)
-        listed = _git_files(path) if in_git_work_tree(path) else None
+        listed = _git_files(path, suffixes) if in_git_work_tree(path) else None
         if listed is not None:
             venvs: dict[str, bool] = {}
             relatives = [
@@ -389,7 +396,7 @@ def discover(paths: Iterable[Path], exclude: Iterable[str] = ()) -> list[str]:
             ]
         else:
             ignore_files: list[str] = []
-            walked = list(_walk(base, ignore_files))
+            walked = list(_walk(base, ignore_files, suffixes))
             spec = _gitignore_spec(base, ignore_files)
             relatives = [name for name in walked if spec is None or not spec.match_file(name)]  # type: ignore[attr-defined]
         for relative in sorted(relatives):

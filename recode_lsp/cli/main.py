@@ -112,6 +112,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--no-cache", action="store_true", help="do not read or write the result cache")
     parser.add_argument(
+        "--notebooks",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="check Jupyter notebooks (.ipynb) found in folders (default: yes; [tool.recode] notebooks)",
+    )
+    parser.add_argument(
         "--max-file-size",
         type=_size_argument,
         default=None,
@@ -621,7 +627,8 @@ def _run_to(args: argparse.Namespace, parser: argparse.ArgumentParser, stdin: bo
     )
     exclude = (_split(args.exclude) if args.exclude is not None else config.exclude) + _split(args.extend_exclude)
     try:
-        files = [] if stdin else discover(paths, exclude)
+        notebooks = config.notebooks if args.notebooks is None else args.notebooks
+        files = [] if stdin else discover(paths, exclude, notebooks=notebooks)
     except FileNotFoundError as exc:
         sys.stderr.write(f"recode-migrate: {exc}\n")
         return EXIT_ERROR
@@ -669,7 +676,7 @@ def _run_to(args: argparse.Namespace, parser: argparse.ArgumentParser, stdin: bo
         results = [oversized[path] if path in oversized else by_path[path] for path in files]
         progress.close()
     if args.model is not None:
-        _model_fixes(args, results, kb, settings, unsafe)
+        _model_fixes(args, [r for r in results if not r.path.endswith(".ipynb")], kb, settings, unsafe)
 
     report_root = Path.cwd()
     # stdout carries one thing: the patch (text format; the report then goes to stderr), the
@@ -703,7 +710,9 @@ def _run_to(args: argparse.Namespace, parser: argparse.ArgumentParser, stdin: bo
     gate_json = None
     if args.mode == "apply" and gate is not None:
         from recode_lsp.cli import test_gate
+        from recode_lsp.cli.notebooks import hold_back
 
+        hold_back(results, "--test gates the fixes of modules, not notebooks; run without --test to fix them")
         gated = test_gate.gated_files(results, kb, settings)
         outcome = gate.run(gated)
         test_gate.update_results(outcome, gated, args.test, gate.timeout)

@@ -27,6 +27,12 @@ def relative(path: str, root: Path) -> str:
     return Path(path).as_posix()
 
 
+def place(record: Record) -> str:
+    """``LINE:COL``, or ``cell N:LINE:COL`` for a finding in a notebook (as ruff writes it)."""
+    cell = getattr(record, "cell", None)
+    return f"cell {cell}:{record.line}:{record.column}" if cell else f"{record.line}:{record.column}"
+
+
 def fix_marker(record: Record, unsafe: bool) -> str:
     if record.safety == "safe":
         return "[*] "
@@ -53,16 +59,16 @@ def write_text(
         if result.error:
             out.write(f"{name}: error: {result.error} (file left untouched)\n")
         out.writelines(
-            f"{name}:{record.line}:{record.column}: {record.code} {fix_marker(record, unsafe)}{record.message}\n"
+            f"{name}:{place(record)}: {record.code} {fix_marker(record, unsafe)}{record.message}\n"
             for record in result.records
         )
         for record, reason in result.not_fixed:
             if record.safety != "display":
-                out.write(f"{name}:{record.line}:{record.column}: {record.code} not fixed: {reason}\n")
+                out.write(f"{name}:{place(record)}: {record.code} not fixed: {reason}\n")
         for record in result.model_fixed:
-            out.write(f"{name}:{record.line}:{record.column}: {record.code} model fix [unsafe]: passed validation\n")
+            out.write(f"{name}:{place(record)}: {record.code} model fix [unsafe]: passed validation\n")
         for record, reason in result.model_rejected:
-            out.write(f"{name}:{record.line}:{record.column}: {record.code} model fix rejected: {reason}\n")
+            out.write(f"{name}:{place(record)}: {record.code} model fix rejected: {reason}\n")
     if summary:
         write_summary(out, results, summarise(results), unsafe, mode)
 
@@ -163,6 +169,7 @@ def write_summary(
 
 
 def record_json(record: Record, name: str) -> dict[str, object]:
+    cell = getattr(record, "cell", None)
     return {
         "path": name,
         "code": record.code,
@@ -173,6 +180,7 @@ def record_json(record: Record, name: str) -> dict[str, object]:
         "site": record.site,
         "location": {"line": record.line, "column": record.column},
         "end_location": {"line": record.end_line, "column": record.end_column},
+        **({"cell": cell} if cell else {}),
     }
 
 
@@ -248,8 +256,11 @@ def write_sarif(
             continue
         name = relative(result.path, root)
         for record in result.records:
+            cell = getattr(record, "cell", None)
             sarif_results.append(
                 {
+                    # A notebook's finding: the region counts lines in this cell (SARIF has no cells).
+                    **({"properties": {"cell": cell}} if cell else {}),
                     "ruleId": record.code,
                     "ruleIndex": rule_index[record.code],
                     "level": "error" if record.is_error else "warning",
@@ -321,6 +332,12 @@ def write_github(out: TextIO, results: Sequence[FileResult], root: Path) -> None
             out.write(f"::error file={name},title=recode-migrate::{_github_escape(result.error)}\n")
         for record in result.records:
             level = "error" if record.is_error else "warning"
+            if getattr(record, "cell", None):
+                # A notebook's lines are not the JSON file's: the place goes in the message.
+                title = _github_escape(record.code, True)
+                text = _github_escape(f"{place(record)}: {record.message}")
+                out.write(f"::{level} file={name},title={title}::{text}\n")
+                continue
             out.write(
                 f"::{level} file={name},line={record.line},col={record.column},"
                 f"endLine={record.end_line},endColumn={record.end_column},"
@@ -429,6 +446,10 @@ def file_diff(result: FileResult, root: Path) -> FileDiff | str | None:
     """
     if result.new_bytes is None:
         return None
+    if result.path.endswith(".ipynb"):
+        from recode_lsp.cli.notebooks import notebook_diff
+
+        return notebook_diff(result, root)
     from recode_lsp.cli.files import DecodeError, decode_source
     from recode_lsp.engine.digest import digest
 

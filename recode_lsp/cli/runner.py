@@ -122,8 +122,15 @@ def process_file(path_text: str) -> FileResult:
     return process_data(path_text, data)
 
 
-def process_data(path_text: str, data: bytes) -> FileResult:
-    """Check (and in diff/apply mode fix) ``data``, the bytes of ``path_text`` (or of stdin)."""
+def process_data(path_text: str, data: bytes, *, as_module: bool = False) -> FileResult:
+    """Check (and in diff/apply mode fix) ``data``, the bytes of ``path_text`` (or of stdin).
+
+    An ``.ipynb`` path is read as a notebook (its code cells as one module), unless ``as_module``.
+    """
+    if not as_module and path_text.endswith(".ipynb"):
+        from recode_lsp.cli.notebooks import process_notebook
+
+        return process_notebook(path_text, data)
     from recode_lsp.cli.files import DecodeError, decode_source
     from recode_lsp.engine.detector import SourceError, analyse, detect
 
@@ -200,7 +207,8 @@ def run_files(
     results: dict[str, FileResult] = {}
     todo: list[str] = []
     for path in paths:
-        cached = cache.lookup(path) if cache is not None else None
+        # Not notebooks: a cached row has no cell number (cli/notebooks.py); they are read each run.
+        cached = cache.lookup(path) if cache is not None and not path.endswith(".ipynb") else None
         # In diff/apply mode a cached result serves only when there is nothing to fix.
         if cached is not None and (settings.mode == "check" or not cached.records):
             results[path] = cached
@@ -228,7 +236,8 @@ def run_files(
                 progress(done, len(paths))
     if cache is not None:
         for path in todo:
-            cache.store(results[path])
+            if not path.endswith(".ipynb"):
+                cache.store(results[path])
         cache.save()
     return [results[path] for path in paths]
 

@@ -262,7 +262,7 @@ def _stop_between_files() -> Iterator[_StopRequest]:
             signal.signal(signum, old)
 
 
-def _not_written(result: FileResult, reason: str) -> None:
+def not_written(result: FileResult, reason: str) -> None:
     """Report ``result``'s fixes as not applied (the report must not count them as fixed)."""
     result.not_fixed.extend((record, f"not written: {reason}") for record in result.fixed)
     result.fixed = []
@@ -288,7 +288,7 @@ def write_results(results: Iterable[FileResult]) -> WriteOutcome:
                 outcome.interrupted = stop.name
                 outcome.not_attempted = [r.path for r in pending[index:]]
                 for rest in pending[index:]:
-                    _not_written(rest, f"interrupted by {stop.name}")
+                    not_written(rest, f"interrupted by {stop.name}")
                 break
             data = result.new_bytes
             assert data is not None
@@ -304,10 +304,10 @@ def write_results(results: Iterable[FileResult]) -> WriteOutcome:
                 outcome.written.append(result.path)
             except WriteRefused as exc:
                 outcome.problems.append(WriteProblem(result.path, str(exc)))
-                _not_written(result, str(exc))
+                not_written(result, str(exc))
             except OSError as exc:
                 reason = f"cannot write: {exc.strerror or exc}"
                 outcome.problems.append(WriteProblem(result.path, reason))
-                _not_written(result, reason)
+                not_written(result, reason)
         # A signal after the last write stops nothing: every file was written.
     return outcome

@@ -96,6 +96,7 @@ class RecodeLanguageServer(LanguageServer):
             name="recode-lsp",
             version=__version__,
             text_document_sync_kind=types.TextDocumentSyncKind.Incremental,
+            notebook_document_sync=_notebook_sync(),
             protocol_cls=RecodeProtocol,
         )
         from recode_lsp.server.diagnostics import Diagnostics
@@ -152,9 +153,15 @@ class RecodeLanguageServer(LanguageServer):
         return transport.serve_tcp(self, self.max_message_bytes, host, port)
 
 
+def _notebook_sync() -> types.NotebookDocumentSyncOptions:
+    from recode_lsp.server.notebooks import SYNC_OPTIONS
+
+    return SYNC_OPTIONS
+
+
 def create_server(max_message_bytes: int = transport.DEFAULT_MAX_MESSAGE_BYTES) -> RecodeLanguageServer:
     """A server with every feature registered."""
-    from recode_lsp.server import code_actions, diagnostics, documents, hover, settings
+    from recode_lsp.server import code_actions, diagnostics, documents, hover, notebooks, settings
 
     server = RecodeLanguageServer(max_message_bytes)
     documents.register(server)
@@ -162,4 +169,5 @@ def create_server(max_message_bytes: int = transport.DEFAULT_MAX_MESSAGE_BYTES) 
     diagnostics.register(server)
     code_actions.register(server)
     hover.register(server)
+    notebooks.register(server)  # last: it answers code actions on notebook cells before code_actions does
     return server
