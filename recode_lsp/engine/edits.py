@@ -3,8 +3,9 @@
 An editor applies a fix as a list of text edits. Sending the whole new file as one edit
 works, but it moves the cursor, breaks undo granularity and makes the client re-parse
 everything, so :func:`diff_edits` computes the few edits that turn one source into the
-other: a line diff (:mod:`difflib`) after the common head and tail are cut off, hunks that
-touch merged, and each hunk trimmed to the characters that actually change.
+other: a line diff (:func:`~recode_lsp.engine.line_diff.line_opcodes`, about linear where
+:mod:`difflib` is quadratic on modules of similar lines) after the common head and tail are cut
+off, hunks that touch merged, and each hunk trimmed to the characters that actually change.
 
 Editors count columns differently from Python. The engine's columns are code points; the
 Language Server Protocol counts UTF-16 code units unless the client offered another
@@ -17,11 +18,11 @@ library: positions are plain ``(line, character)`` tuples.
 from __future__ import annotations
 
 import bisect
-import difflib
 import re
 from collections.abc import Sequence
 from functools import lru_cache
 
+from recode_lsp.engine.line_diff import line_opcodes
 from recode_lsp.engine.model import TextEdit
 
 __all__ = [
@@ -228,8 +229,8 @@ def diff_edits(old: str, new: str) -> list[TextEdit]:
         offset += len(line)
         old_offsets.append(offset)
     hunks: list[tuple[int, int, int, int]] = []
-    matcher = difflib.SequenceMatcher(None, old_middle, new_middle, autojunk=False)
-    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+    # Not difflib: quadratic on a legacy module's many similar lines (seconds for one fix).
+    for tag, i1, i2, j1, j2 in line_opcodes(old_middle, new_middle):
         if tag == "equal":
             continue
         if hunks and hunks[-1][1] == i1 and hunks[-1][3] == j1:

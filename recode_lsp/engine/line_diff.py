@@ -82,6 +82,17 @@ def line_opcodes(a: Sequence[Hashable], b: Sequence[Hashable]) -> list[Opcode]:
         elif (ahi - alo) * (bhi - blo) <= _SMALL_SEGMENT:
             matcher = difflib.SequenceMatcher(None, a[alo:ahi], b[blo:bhi], autojunk=False)
             matches.extend((alo + i, blo + j, size) for i, j, size in matcher.get_matching_blocks() if size)
+        elif ahi - alo == bhi - blo:
+            # No line is unique (a module of near-identical lines) and difflib would be quadratic:
+            # a fix rewrites lines in place, so the lines equal at the same place match.
+            run = 0
+            for offset in range(ahi - alo + 1):
+                if offset < ahi - alo and a[alo + offset] == b[blo + offset]:
+                    run += 1
+                    continue
+                if run:
+                    matches.append((alo + offset - run, blo + offset - run, run))
+                run = 0
     matches.sort()
     opcodes: list[Opcode] = []
     i = j = 0

@@ -20,6 +20,12 @@ This module replaces that loop for ``recode-lsp``, over stdio and TCP, until pyg
   raw line break (a raw line break cannot be inside a JSON string, and the name cannot be outside
   one), so finding one means the declared length was too long and the next message has begun;
   the reader resynchronises there instead of waiting for bytes that will never come.
+* A body larger than ``STREAM_ABOVE`` (1 MiB: a ``didOpen`` of a large file) is decoded as it
+  arrives (:class:`StreamingDecoder`) and comes out as :class:`Decoded`: its long strings are
+  decoded piece by piece into one string, so the server holds one copy of a document's text,
+  not two (the body and its text, then the text and the parsed string: a 50 MB document peaked
+  at about 100 MiB over the idle server). Such a body that is not JSON is rejected whole,
+  without resynchronising inside it.
 * :func:`dispatch` answers every request: ``-32700`` for a message that could not be read, when
   its id can still be read from it; ``-32600`` for a malformed request or any request after
   ``shutdown``; ``-32601`` for an unknown method; ``-32602`` for params that do not fit the method.
@@ -33,6 +39,7 @@ import logging
 import os
 import queue
 import re
+import secrets
 import sys
 import threading
 from collections.abc import Awaitable, Callable
@@ -75,6 +82,18 @@ _HEADER_LINE = re.compile(rb"Content-Length:[ \t]{0,8}[0-9]{1,20}\r?\n")
 _HEADER_OVERLAP = 64
 _ID = re.compile(r'"id"\s*:\s*(-?[0-9]+|"(?:[^"\\]|\\.)*")\s*[,}]')
 _SIZE = re.compile(r"([0-9]{1,15})\s*([kmg]?)(?:i?b)?", re.IGNORECASE)
+#: A body larger than this is decoded as it arrives (:class:`StreamingDecoder`), never held whole.
+STREAM_ABOVE = 2**20
+#: A JSON string whose encoded form is longer than this is decoded in pieces.
+LONG_STRING = 2**16
+#: The inside of a JSON string up to its closing quote (or to a backslash that ends the input).
+_STRING_PART = re.compile(rb'[^"\\]*(?:\\.[^"\\]*)*', re.DOTALL)
+#: Bytes after which an encoded string cannot be cut: an unfinished escape (``\\``, ``\\u``, hex
+#: digits of ``\\uXXXX``, so also half a surrogate pair) or UTF-8 (maybe half a character). Mapped
+#: to ``.``, every other byte to ``+``: the last ``+`` is where a piece can end.
+_CUT_TABLE = bytes(
+    ord(".") if byte >= 0x80 or chr(byte) in "0123456789abcdefABCDEFu\\" else ord("+") for byte in range(256)
+)
 
 
 def parse_size(text: str) -> int:
@@ -104,6 +123,13 @@ def max_message_bytes(option: str | None = None) -> int:
 
 
 # --- framing -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Decoded:
+    """A large message, decoded while it was read (its body was never held whole)."""
+
+    data: Any
 
 
 @dataclass(frozen=True)
@@ -165,14 +191,22 @@ def _header_inside(buffer: bytearray, start: int, stop: int) -> int:
 class FrameReader:
     """The bodies of LSP messages read from ``read`` (``read(n)``: at most ``n`` bytes, ``b""`` at the end).
 
-    :meth:`next` returns a body, a :class:`Rejected` for bytes that were not a message, or
-    ``None`` at the end of the input. A body that turns out not to be JSON is handed back with
-    :meth:`reject`: the reader then resynchronises from its first byte.
+    :meth:`next` returns a body, a :class:`Decoded` message (a body over ``stream_above``), a
+    :class:`Rejected` for bytes that were not a message, or ``None`` at the end of the input. A
+    body that turns out not to be JSON is handed back with :meth:`reject`: the reader then
+    resynchronises from its first byte.
     """
 
-    def __init__(self, read: Callable[[int], Awaitable[bytes]], limit: int = DEFAULT_MAX_MESSAGE_BYTES) -> None:
+    def __init__(
+        self,
+        read: Callable[[int], Awaitable[bytes]],
+        limit: int = DEFAULT_MAX_MESSAGE_BYTES,
+        stream_above: int = STREAM_ABOVE,
+    ) -> None:
         self._read = read
         self.limit = limit
+        #: A body larger than this is decoded as it arrives and returned as :class:`Decoded`.
+        self.stream_above = stream_above
         self._buffer = bytearray()
         self._eof = False
         self._rejected: str | None = None
@@ -186,7 +220,7 @@ class FrameReader:
             self._eof = True
         return False
 
-    async def next(self) -> bytes | bytearray | Rejected | None:
+    async def next(self) -> bytes | bytearray | Decoded | Rejected | None:
         if self._rejected is not None:
             reason, self._rejected = self._rejected, None
             return await self._resync(reason, 0)
@@ -205,7 +239,9 @@ class FrameReader:
         self._buffer[:0] = body
         self._rejected = reason
 
-    async def _body(self, length: int, start: int) -> bytes | bytearray | Rejected | None:
+    async def _body(self, length: int, start: int) -> bytes | bytearray | Decoded | Rejected | None:
+        if length > self.stream_above:
+            return await self._streamed_body(length, start)
         buffer = self._buffer
         del buffer[:start]
         scanned = 0
@@ -226,6 +262,58 @@ class FrameReader:
         body = bytes(buffer[:length])
         del buffer[:length]
         return body
+
+    async def _streamed_body(self, length: int, start: int) -> Decoded | Rejected | None:
+        """A large body decoded as it arrives: no more than a read's worth of it is held as bytes.
+
+        The body is watched for a header inside it as in :meth:`_body`; one that does not decode is
+        rejected whole (its bytes are gone, so the reader does not resynchronise inside it).
+        """
+        buffer = self._buffer
+        del buffer[:start]
+        decoder = StreamingDecoder()
+        error: str | None = None
+        fed = 0
+
+        def feed(count: int) -> None:
+            nonlocal error, fed
+            if error is None:
+                try:
+                    decoder.feed(buffer[:count])
+                except ValueError as exc:  # UnicodeDecodeError included
+                    error = _decode_error(exc)
+            elif len(decoder.head) < RECOVERY_BYTES:
+                decoder.head += buffer[: min(count, RECOVERY_BYTES - len(decoder.head))]
+            del buffer[:count]
+            fed += count
+
+        while True:
+            remaining = length - fed
+            found = _header_inside(buffer, 0, min(len(buffer), remaining))
+            if found >= 0:
+                head = bytes(decoder.head) + bytes(buffer[: max(0, min(found, RECOVERY_BYTES - len(decoder.head)))])
+                del buffer[:found]
+                reason = (
+                    f"Content-Length {length} is longer than the message (the next header is at byte {fed + found})"
+                )
+                logger.error("rejected a message: %s; skipped %d bytes to the next header", reason, fed + found)
+                return Rejected(reason, fed + found, head)
+            if len(buffer) >= remaining:
+                feed(remaining)
+                break
+            if len(buffer) > _HEADER_OVERLAP:  # keep the end: it may be the start of a header cut by the read
+                feed(len(buffer) - _HEADER_OVERLAP)
+            if not await self._fill(min(remaining - len(buffer), READ_CHUNK)):
+                read = fed + len(buffer)
+                logger.error("end of input in the middle of a message (%d of %d bytes read)", read, length)
+                return None
+        if error is None:
+            try:
+                return Decoded(decoder.finish())
+            except (ValueError, RecursionError) as exc:
+                error = _decode_error(exc)
+        logger.error("rejected a message: %s", error)
+        return Rejected(error, length, bytes(decoder.head))
 
     async def _resync(self, reason: str, start: int) -> Rejected:
         """Skip to the next ``Content-Length`` at or after ``start``, keeping only the first skipped bytes."""
@@ -250,6 +338,110 @@ class FrameReader:
     def _end(self) -> None:
         if self._buffer.strip():
             logger.error("end of input in the middle of a message (%d bytes unread)", len(self._buffer))
+
+
+def _decode_error(error: BaseException) -> str:
+    if isinstance(error, UnicodeDecodeError):
+        return f"the body is not UTF-8 ({error})"
+    return f"the body is not JSON ({error})"
+
+
+class StreamingDecoder:
+    """A JSON message decoded from the pieces of its body, holding one copy of its long strings.
+
+    A string longer than :data:`LONG_STRING` once encoded (a document's text) is decoded a piece
+    at a time and appended to one ``str``, which CPython grows in place (``text += piece`` on a
+    local that holds the only reference: no copy, and a large block is grown by ``mremap``); the
+    rest of the message (its structure and short strings) is kept as bytes, each long string
+    replaced by a placeholder, and decoded by :func:`json.loads` at the end. Pieces are cut only
+    where no escape or UTF-8 character is unfinished. Errors are :class:`ValueError` (a
+    :class:`UnicodeDecodeError` for bytes that are not UTF-8), as :func:`json.loads` raises.
+    """
+
+    def __init__(self) -> None:
+        #: The first bytes of the body, to read a request's id from when it cannot be decoded.
+        self.head = bytearray()
+        self._skeleton = bytearray()
+        self._in_string = False
+        self._raw = bytearray()  # the current string's bytes not decoded yet
+        self._decoded: str | None = None  # the current string's decoded start, once it is long
+        self._carry = b""  # a backslash that ended the last piece
+        self._long: dict[str, str] = {}
+        self._nonce = secrets.token_hex(8)
+
+    def feed(self, data: bytes | bytearray) -> None:
+        if len(self.head) < RECOVERY_BYTES:
+            self.head += data[: RECOVERY_BYTES - len(self.head)]
+        if self._carry:
+            data, self._carry = self._carry + data, b""
+        position, end = 0, len(data)
+        while position < end:
+            if not self._in_string:
+                quote = data.find(b'"', position)
+                if quote < 0:
+                    self._skeleton += data[position:]
+                    return
+                self._skeleton += data[position:quote]
+                self._in_string = True
+                position = quote + 1
+                continue
+            match = _STRING_PART.match(data, position)
+            stop = match.end() if match is not None else position
+            self._raw += data[position:stop]
+            if stop < end and data[stop] == 0x22:  # the closing quote
+                self._close()
+                position = stop + 1
+                continue
+            self._carry = bytes(data[stop:])  # empty, or a backslash whose escape is in the next piece
+            if self._decoded is not None or len(self._raw) > LONG_STRING:
+                self._decode_part(final=False)
+            return
+
+    def finish(self) -> Any:
+        """The message; :class:`ValueError` when the body was not one JSON value."""
+        if self._in_string or self._carry:
+            raise ValueError("the body ends inside a string")
+        data = json.loads(self._skeleton.decode("utf-8"))
+        self._skeleton = bytearray()
+        if self._long:
+            data = _restore(data, self._long)
+        return data
+
+    def _close(self) -> None:
+        if self._decoded is None and len(self._raw) <= LONG_STRING:
+            self._skeleton += b'"' + self._raw + b'"'
+        else:
+            self._decode_part(final=True)
+            placeholder = f"\x00recode-long-string:{self._nonce}:{len(self._long)}"
+            self._long[placeholder], self._decoded = self._decoded or "", None
+            self._skeleton += json.dumps(placeholder).encode()
+        self._raw = bytearray()
+        self._in_string = False
+
+    def _decode_part(self, final: bool) -> None:
+        raw = self._raw
+        cut = len(raw) if final else raw.translate(_CUT_TABLE).rfind(b"+") + 1
+        if not cut:
+            return  # nowhere to cut yet: wait for more
+        part: str = json.loads('"' + raw[:cut].decode("utf-8") + '"')
+        del raw[:cut]
+        # ``text`` holds the only reference while it grows: CPython appends in place.
+        text, self._decoded = self._decoded or "", None
+        text += part
+        self._decoded = text
+
+
+def _restore(value: Any, long: dict[str, str]) -> Any:
+    """``value`` with the placeholders of :class:`StreamingDecoder` replaced by their strings."""
+    if isinstance(value, str):
+        return long.pop(value, value)
+    if isinstance(value, list):
+        for index, item in enumerate(value):
+            value[index] = _restore(item, long)
+        return value
+    if isinstance(value, dict):
+        return {_restore(key, long): _restore(item, long) for key, item in value.items()}
+    return value
 
 
 # --- answering -----------------------------------------------------------------------------------
@@ -402,6 +594,11 @@ async def serve(reader: FrameReader, protocol: JsonRPCProtocol, stop_event: thre
             if isinstance(item, Rejected):
                 _answer_unreadable(protocol, recover_id(item.head), item.reason)
                 continue
+            if isinstance(item, Decoded):
+                data, item = item.data, None
+                dispatch(protocol, data)
+                data = None  # do not keep a closed document's text alive until the next message
+                continue
             text = _decode(protocol, reader, item)
             item = None  # a document's text is large: hold one copy of it at a time
             if text is None:
@@ -410,6 +607,7 @@ async def serve(reader: FrameReader, protocol: JsonRPCProtocol, stop_event: thre
             text = None
             if data is not _UNREADABLE:
                 dispatch(protocol, data)
+            data = None
         except BrokenPipeError:
             raise
         except Exception:  # the loop must outlive any one message

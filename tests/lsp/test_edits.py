@@ -51,6 +51,27 @@ def test_far_apart_changes_stay_separate_edits() -> None:
     assert apply_text_edits(old, edits) == new
 
 
+def test_fixes_across_a_module_of_similar_lines_are_small_edits_in_linear_time() -> None:
+    """difflib is quadratic on near-identical lines (4.6 s for these 8,000): the line diff is not,
+    and where no line is unique it still matches the lines a fix left in place."""
+    import time
+
+    from recode_lsp.engine.line_diff import line_opcodes
+
+    lines = [f"    x = x + {i % 10}  # filler\n" for i in range(8000)]
+    changed = list(lines)
+    for index, text in ((0, "    y = 1\n"), (4000, "    z = np.float64(x)\n"), (7999, "    y = 2\n")):
+        changed[index] = text
+    old, new = "".join(lines), "".join(changed)
+    began = time.perf_counter()
+    edits = diff_edits(old, new)
+    assert time.perf_counter() - began < 1.0
+    assert apply_text_edits(old, edits) == new
+    assert len(edits) == 3 and all(len(edit.text) < 30 and edit.end - edit.start < 30 for edit in edits)
+    opcodes = line_opcodes(lines[1:-1], changed[1:-1])
+    assert [op for op in opcodes if op[0] != "equal"] == [("replace", 3999, 4000, 3999, 4000)]
+
+
 def test_edit_never_splits_crlf() -> None:
     old = "a\r\nb\r\n"
     new = "a\r\nc\r\n"

@@ -19,7 +19,8 @@ from typing import Any
 import pytest
 import pytest_asyncio
 
-from recode_lsp.server.transport import FrameReader, Rejected, recover_id
+from recode_lsp.server import transport
+from recode_lsp.server.transport import Decoded, FrameReader, Rejected, recover_id
 from tests.lsp.conftest import SERVER
 
 TIMEOUT = 15.0
@@ -164,8 +165,14 @@ class RawServer:
         return self.log.read_text(encoding="utf-8", errors="replace")
 
     def peak_rss_mib(self) -> float:
+        return self._status_mib("VmHWM")
+
+    def rss_mib(self) -> float:
+        return self._status_mib("VmRSS")
+
+    def _status_mib(self, field: str) -> float:
         status = Path(f"/proc/{self.process.pid}/status").read_text()
-        match = re.search(r"VmHWM:\s+(\d+) kB", status)
+        match = re.search(rf"{field}:\s+(\d+) kB", status)
         assert match, status
         return int(match.group(1)) / 1024
 
@@ -279,6 +286,30 @@ async def test_a_50_mb_document_opens_under_the_default_limit(launch: Launcher) 
     await server.answers_twenty("closed")
 
 
+async def test_a_large_document_is_held_once_while_it_is_read(launch: Launcher) -> None:
+    """The body, its text and the parsed document are not all in memory at once: a 50 MB document
+    peaked at twice its size over the idle server, over the 150 MiB target (issue 13)."""
+    server = await launch()
+    await server.answers_twenty("before")
+    text = 'x = "\\u00e9"  # \u00e9t\u00e9: "quoted", back\\slash\tand tab padding padding\n' * 400_000
+    size = len(json.dumps(text)) / 2**20
+    assert size > 30
+    idle = server.rss_mib()
+    uri = (server.root / "large.py").as_uri()
+    document = {"uri": uri, "languageId": "python", "version": 1, "text": text}
+    await server.send(frame(notification("textDocument/didOpen", {"textDocument": document})))
+    await server.answers_twenty("after")
+    assert not re.search("rejected a message", server.log_text(), re.IGNORECASE)
+    assert server.peak_rss_mib() - idle < 1.4 * size, (idle, server.peak_rss_mib(), size)
+    # The document is usable: an edit at its last line and the close are handled, requests answered.
+    lines = text.count("\n")
+    change = {"range": {"start": {"line": lines, "character": 0}, "end": {"line": lines, "character": 0}}, "text": "y"}
+    changed = {"textDocument": {"uri": uri, "version": 2}, "contentChanges": [change]}
+    await server.send(frame(notification("textDocument/didChange", changed)))
+    await server.send(frame(notification("textDocument/didClose", {"textDocument": {"uri": uri}})))
+    await server.answers_twenty("closed")
+
+
 async def test_header_text_inside_a_document_is_not_a_header(launch: Launcher) -> None:
     """A document about HTTP holds ``Content-Length: N`` lines; inside JSON they are escaped and stay text."""
     server = await launch()
@@ -342,6 +373,7 @@ async def read_frames(pieces: list[bytes]) -> list[MsgId | tuple[str, MsgId | No
         if isinstance(item, Rejected):
             frames.append(("rejected", recover_id(item.head)))
             continue
+        assert not isinstance(item, Decoded)  # no body here is over the streaming threshold
         try:
             frames.append(json.loads(item)["id"])
         except ValueError:
@@ -371,6 +403,59 @@ async def test_the_reader_frames_the_same_wherever_the_input_is_cut() -> None:
     assert await read_frames([STREAM[i : i + 1] for i in range(len(STREAM))]) == EXPECTED
     for cut in range(1, len(STREAM)):
         assert await read_frames([STREAM[:cut], STREAM[cut:]]) == EXPECTED, (cut, STREAM[cut - 5 : cut + 5])
+
+
+async def read_streamed(data: bytes, cuts: list[int]) -> list[Decoded | Rejected | bytes]:
+    """What a reader that streams every body over 64 bytes makes of ``data`` cut at ``cuts``."""
+    pending = [data[a:b] for a, b in zip([0, *sorted(cuts)], [*sorted(cuts), len(data)], strict=True) if b > a]
+
+    async def read(size: int) -> bytes:
+        if not pending:
+            return b""
+        piece, pending[0] = pending[0][:size], pending[0][size:]
+        if not pending[0]:
+            pending.pop(0)
+        return piece
+
+    reader = FrameReader(read, limit=2**20, stream_above=64)
+    items: list[Decoded | Rejected | bytes] = []
+    while (item := await reader.next()) is not None:
+        items.append(item if isinstance(item, Decoded | Rejected) else bytes(item))
+    return items
+
+
+async def test_a_streamed_body_decodes_as_json_loads_wherever_it_is_cut(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Long strings decoded piece by piece: escapes, surrogate pairs and UTF-8 cut anywhere."""
+    import random
+
+    monkeypatch.setattr(transport, "LONG_STRING", 40)
+    rng = random.Random(13)
+    alphabet = 'abxyzu0129 \n\t"\\/\u00e9\u20ac\U0001f600\x01'
+    for _ in range(400):
+        text = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 300)))
+        key = "k" * rng.randint(0, 90)  # a long key too
+        message = notification("textDocument/didOpen", {"textDocument": {"text": text, key: [text[:50], 1.5, None]}})
+        data = frame(json.dumps(message, ensure_ascii=rng.random() < 0.5).encode()) + frame(request(7, "m", {}))
+        cuts = [rng.randint(0, len(data)) for _ in range(rng.randint(0, 8))]
+        items = await read_streamed(data, cuts)
+        first, second = items
+        assert isinstance(first, Decoded) and isinstance(second, bytes), (text, cuts, items)
+        assert first.data == message and json.loads(second) == request(7, "m", {})
+
+
+async def test_a_bad_streamed_body_is_rejected_whole_and_the_next_message_read() -> None:
+    padding = {"text": "x" * 200}
+    not_json = frame(json.dumps(request("a", "m", padding)).encode()[:-1] + b"]")
+    not_utf8 = frame(json.dumps(request("b", "m", padding)).replace("xxx", "x\xff", 1).encode("latin-1"))
+    too_long = b"Content-Length: 5000\r\n\r\n" + json.dumps(request("c", "m", padding)).encode()
+    data = not_json + not_utf8 + too_long + frame(request(7, "m", {}))
+    for cuts in ([], [len(data) // 3], list(range(1, len(data), 97))):
+        items = await read_streamed(data, cuts)
+        assert [type(item) for item in items] == [Rejected, Rejected, Rejected, bytes], (cuts, items)
+        reasons = [item.reason for item in items[:3] if isinstance(item, Rejected)]
+        assert "not JSON" in reasons[0] and "not UTF-8" in reasons[1] and "longer than the message" in reasons[2]
+        assert [recover_id(item.head) for item in items[:3] if isinstance(item, Rejected)] == ["a", "b", "c"]
+        assert isinstance(items[3], bytes) and json.loads(items[3])["id"] == 7
 
 
 # --- malformed requests ------------------------------------------------------------------------

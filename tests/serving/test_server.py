@@ -99,6 +99,38 @@ def test_unknown_adapter_and_vllm_endpoints_are_refused(served: Served) -> None:
     assert httpx.post(around, json=payload, timeout=10, trust_env=False).status_code == 401
 
 
+#: vLLM 0.32's endpoints outside ``/v1``, which its ``--api-key`` does not guard (the last five
+#: exist only with VLLM_SERVER_DEV_MODE=1, which recode-serve turns off).
+UNGUARDED_BY_VLLM = (
+    ("POST", "/scale_elastic_ep"),
+    ("POST", "/tokenize"),
+    ("POST", "/detokenize"),
+    ("GET", "/metrics"),
+    ("GET", "/version"),
+    ("POST", "/pause"),
+    ("POST", "/sleep"),
+    ("POST", "/wake_up"),
+    ("POST", "/reset_prefix_cache"),
+    ("POST", "/collective_rpc"),
+)
+
+
+def test_vllm_endpoints_outside_v1_need_the_key_too(served: Served) -> None:
+    """A local process going around the proxy reaches none of vLLM's endpoints without the key."""
+    state = served.state()
+    vllm = f"http://127.0.0.1:{state['vllm_port']}"
+    for method, path in UNGUARDED_BY_VLLM:
+        response = httpx.request(method, vllm + path, json={}, timeout=10, trust_env=False)
+        assert response.status_code == 401, (method, path, response.status_code, response.text[:200])
+    assert httpx.get(vllm + "/health", timeout=10, trust_env=False).status_code == 200
+    # With the key (only recode-serve and the proxy have it) they answer: the 401s above were the guard's.
+    payload = {"model": state["served_model_name"], "prompt": "import numpy"}
+    keyed = {"Authorization": f"Bearer {state['api_key']}"}
+    tokens = httpx.post(vllm + "/tokenize", json=payload, headers=keyed, timeout=10, trust_env=False)
+    assert tokens.status_code == 200 and tokens.json()["tokens"], tokens.text
+    assert httpx.post(vllm + "/pause", headers=keyed, timeout=10, trust_env=False).status_code == 404  # no dev mode
+
+
 async def _load_through_promote(served: Served, clients: int = 20) -> tuple[list[tuple[int, str, str]], str]:
     """``clients`` loops of requests to the alias, before, during and after ``adapters promote v2``."""
     results: list[tuple[int, str, str]] = []
