@@ -87,6 +87,10 @@ class Snapshot:
     lazy: set[str] = field(default_factory=set)
     #: Module -> modules without Python source it star-imports (``from torch._C import *``).
     compiled_stars: dict[str, set[str]] = field(default_factory=dict)
+    #: Public paths that are only a package's own import of another package's name, with no
+    #: ``__all__`` (``scrapy.pipelines.build_component_list`` from ``scrapy.utils.conf``): public, but
+    #: not the name to report the object by when it has another.
+    incidental: set[str] = field(default_factory=set)
     _public_cache: dict[str, str | None] = field(default_factory=dict)
     _find_cache: dict[str, Any] = field(default_factory=dict)
 
@@ -104,6 +108,7 @@ class Snapshot:
                 names.append(f"{parent}.{name}")
         if not names:
             names = list(self.exposed_of.get(canonical, ()))
+        names = [n for n in names if n not in self.incidental] or names
         best = min(names, key=_shortness) if names else None
         self._public_cache[canonical] = best
         return best
@@ -262,7 +267,18 @@ def read(release: Release, *, scan: ReleaseScan | None = None, module: Any = Non
     exposed_of: dict[str, list[str]] = {}
     if scan is None:
         scan = release_scan(release.root, release.top)
-    _walk(module, module.path, release.top, objects, public_of, exposed_of, griffe, scan.unbound | scan.conditional)
+    incidental: set[str] = set()
+    _walk(
+        module,
+        module.path,
+        release.top,
+        objects,
+        public_of,
+        exposed_of,
+        griffe,
+        scan.unbound | scan.conditional,
+        incidental,
+    )
     for names in (*public_of.values(), *exposed_of.values()):
         names.sort(key=_shortness)
     snapshot = Snapshot(
@@ -277,6 +293,7 @@ def read(release: Release, *, scan: ReleaseScan | None = None, module: Any = Non
         unbound=scan.unbound,
         lazy=scan.lazy,
         compiled_stars=scan.compiled_stars,
+        incidental=incidental,
     )
     for marker in scan.markers:
         path = snapshot.public(marker.path)
@@ -329,6 +346,7 @@ def _walk(
     exposed_of: dict[str, list[str]],
     griffe: Any,
     unbound: set[str],
+    incidental: set[str],
 ) -> None:
     exports = {e for e in (obj.exports or ()) if isinstance(e, str)} if obj.is_module else set()
     for name, member in list(obj.members.items()):
@@ -365,12 +383,21 @@ def _walk(
         path = f"{prefix}.{name}"
         if path in objects:
             continue
+        if (
+            member.is_alias
+            and obj.is_module
+            and name not in exports
+            and not member.wildcard_imported
+            and obj.path != top
+            and not target.path.startswith(obj.path + ".")
+        ):
+            incidental.add(path)  # ``from scrapy.utils.conf import build_component_list`` in scrapy.pipelines
         objects[path] = target
         public_of.setdefault(target.path, []).append(path)
         if member.is_alias:
             continue
         if target.is_module or target.is_class:
-            _walk(target, path, top, objects, public_of, exposed_of, griffe, unbound)
+            _walk(target, path, top, objects, public_of, exposed_of, griffe, unbound, incidental)
 
 
 @dataclass

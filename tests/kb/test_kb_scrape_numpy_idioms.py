@@ -282,3 +282,38 @@ def test_numpy_1x_deprecations_are_found_under_their_public_names(tmp_path: Path
     bool8 = entries[("npx.bool8", None)].record
     assert bool8["deprecated_in"] == "1.25"
     assert bool8["note"] == "`np.bool8` is a deprecated alias for `np.bool_`. (Deprecated NumPy 1.24)"
+
+
+CONF_OLD = '''
+    def build_component_list(compdict, custom=None, convert=None):
+        """Compose a component list from a dict of {name: order}."""
+        return compdict
+    '''
+CONF_NEW = '''
+    def build_component_list(compdict, *, convert=None):
+        """Compose a component list from a dict of {name: order}."""
+        return compdict
+    '''
+#: A package that imports another package's helper for its own use (Scrapy's ``scrapy.pipelines``).
+PIPELINES = """
+    from spx.utils.conf import build_component_list
+
+
+    class ItemPipelineManager:
+        def __init__(self, settings):
+            self.components = build_component_list(settings)
+    """
+
+
+def test_a_name_is_reported_where_it_is_defined_not_where_a_sibling_package_imports_it(tmp_path: Path) -> None:
+    def release(conf: str) -> dict[str, str]:
+        return {
+            "spx/__init__.py": "",
+            "spx/utils/__init__.py": "",
+            "spx/utils/conf.py": conf,
+            "spx/pipelines/__init__.py": PIPELINES,
+        }
+
+    entries = by_old(scrape(tmp_path, "spx", {"2.8": release(CONF_OLD), "2.11": release(CONF_NEW)}))
+    assert ("spx.utils.conf.build_component_list", "custom") in entries
+    assert ("spx.pipelines.build_component_list", "custom") not in entries
