@@ -49,7 +49,7 @@ _DEPRECATION_WORDS = re.compile(
     re.IGNORECASE,
 )
 #: Decorators and helpers about how arguments are passed, not about the API (found by what they say).
-_POSITIONAL = re.compile(r"positional|keyword[- ]only|as keyword arg|nonkeyword|kwonly", re.IGNORECASE)
+_POSITIONAL = re.compile(r"positional|keyword[-_ ]only|as keyword arg|nonkeyword|kwonly", re.IGNORECASE)
 #: A message about a default changing ("the default will change from 10 to 'auto'"), not about a
 #: parameter ("leave `sparse` to its default value").
 _DEFAULT_CHANGE = re.compile(
@@ -576,7 +576,10 @@ class Package:
             for name in self.helpers
             if _POSITIONAL.search(name)
             or any(
-                isinstance(n, ast.Constant) and isinstance(n.value, str) and _POSITIONAL.search(n.value)
+                isinstance(n, ast.Constant)
+                and isinstance(n.value, str)
+                and _POSITIONAL.search(n.value)
+                and id(n) not in _docstrings(node)  # ``rename_parameter``'s docstring says "positionally" too
                 for node in self.definitions.get(name, ())
                 for n in ast.walk(node)
             )
@@ -1200,7 +1203,10 @@ class _ModuleScan:
         pep702 = name == "deprecated" and (
             isinstance(func, ast.Name) or _last_name(getattr(func, "value", func)) in ("warnings", "typing_extensions")
         )
-        if not pep702 and (name not in self.package.helpers or name in self.package.positional_helpers):
+        # A decorator is about how arguments are passed when its name says so (``make_keyword_only``,
+        # ``deprecate_nonkeyword_arguments``); ``delete_parameter`` also warns about positional arguments
+        # (those after the deleted one), but deprecates the parameter it names.
+        if not pep702 and (name not in self.package.helpers or _POSITIONAL.search(name)):
             return
         label = f"@{ast.unparse(func)}"
         args = decorator.args if isinstance(decorator, ast.Call) else []
@@ -1620,6 +1626,18 @@ class _ModuleScan:
                         if found is None:
                             return "removed", _text(exc.args[0]) if exc.args else None, True
         return (found[0], found[1], raises) if found is not None else None
+
+
+def _docstrings(node: ast.AST) -> set[int]:
+    """Ids of the docstring constants of ``node`` and the functions and classes inside it."""
+    found = set()
+    for inner in ast.walk(node):
+        body = getattr(inner, "body", None)
+        if isinstance(inner, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Module)) and body:
+            first = body[0]
+            if isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant):
+                found.add(id(first.value))
+    return found
 
 
 def _imported_module(module: str, node: ast.ImportFrom, *, is_package: bool) -> str | None:

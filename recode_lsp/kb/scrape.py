@@ -709,6 +709,23 @@ class Scraper:
                 message = f"The default of `{parameter.name}` changed from {parameter.default} to {other.default}."
                 self._note(fact, evidence(where, "default changed"), CONFIDENCE["default changed"], message)
 
+        # 4. Keywords only a decorator of the old release took (pandas' ``@deprecate_kwarg("line_terminator",
+        # "lineterminator")`` on ``to_csv``, not in its signature), gone with the decorator.
+        for (path, keyword), earlier in old.markers.items():
+            if keyword is None or (path, keyword) in marks or (path, keyword) in self.facts:
+                continue
+            if earlier.state != "deprecated" or earlier.behaviour:
+                continue
+            was, now = old.signature(path), new.signature(path)
+            if was is None or now is None or keyword in {p.name for p in was.parameters}:
+                continue  # not a function; or the parameter itself, which section 3 compares
+            if keyword in {p.name for p in now.parameters} or any(p.kind == "**kwargs" for p in now.parameters):
+                continue  # still taken
+            fact = self._fact(path, keyword, self._scope(old, path), "keyword")
+            fact.removed_in = _earliest(fact.removed_in, b)
+            self._note(fact, evidence((now.file, now.line), "parameter removed"), CONFIDENCE["parameter removed"])
+            self._deprecated_before(fact, earlier, evidence(earlier, f"{earlier.evidence} (deprecation)"), a)
+
     def _moves(
         self, old: Snapshot, new: Snapshot, removed: list[str], added: list[str]
     ) -> dict[str, tuple[str, float]]:
@@ -772,6 +789,8 @@ class Scraper:
 _BUILTINS = frozenset(dir(builtins))
 #: A message that calls its replacement a builtin ("alias for the builtin `float`").
 _NAMES_BUILTIN = re.compile(r"\bbuilt-?in\b", re.IGNORECASE)
+#: A message that says a parameter was renamed (same meaning), not only which one to use now.
+_SAYS_RENAMED = re.compile(r"\brenam(?:ed|ing)\b|\bnew name\b", re.IGNORECASE)
 #: Modules that ship with a release but are build or test plumbing, not API.
 _PLUMBING = frozenset({"setup", "conftest", "tests", "benchmarks"})
 
@@ -988,6 +1007,7 @@ def build_entries(
             record.update(kind="behaviour_change", fix="display", note=message, doc=_doc(last, fact.old))
         elif fact.keyword is not None:
             new_keyword = fact.new_keyword
+            fix = "safe"
             if new_keyword is None:
                 new_parameters = _keywords(last, fact.old)
                 offered = [
@@ -1003,8 +1023,12 @@ def build_entries(
                     and replacement_module.passes_old_value(message, offered[0], fact.keyword)
                 ):
                     new_keyword = offered[0]
+                    if not _SAYS_RENAMED.search(message):
+                        # "Use `max_iter` instead" may be another quantity (scikit-learn's ``n_iter`` counted
+                        # mini-batch steps, ``max_iter`` counts epochs): a person checks before it is applied.
+                        fix = "unsafe"
             if new_keyword:
-                record.update(kind="keyword_rename", new_keyword=new_keyword, fix="safe")
+                record.update(kind="keyword_rename", new_keyword=new_keyword, fix=fix)
             else:
                 record.update(kind="signature_change", fix="display")
             record["note"] = message or (

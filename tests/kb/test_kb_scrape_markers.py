@@ -129,7 +129,8 @@ def test_deprecations_in_the_old_release_carry_over_to_the_removal(tmp_path: Pat
         ("rename", "dlib.old_f", None, "dlib.new_f", None, None, "0.9", "2.0", None, "safe"),
         ("rename", "dlib.older", None, "dlib.new_f", None, None, "1.0", "2.0", None, "safe"),
         # a keyword deprecated in the old release, gone in the new one: the old message names its successor
-        ("keyword_rename", "dlib.fit", "n_iter", None, "max_iter", None, "0.8", "2.0", None, "safe"),
+        # "use max_iter instead" says which keyword to pass now, not that it means the same: unsafe
+        ("keyword_rename", "dlib.fit", "n_iter", None, "max_iter", None, "0.8", "2.0", None, "unsafe"),
         # a name only the old release's __getattr__ table handed out
         ("removal_with_replacement", "dlib.Legacy", None, None, None, "`dlib.Modern`", "1.0", "2.0", None, "display"),
     }
@@ -463,9 +464,9 @@ def test_messages_keywords_and_scikit_learn_idioms(tmp_path: Path) -> None:
     entries = scrape(tmp_path, "slib", {"1.1": old, "1.2": new})
     assert rows(entries) == {
         # "Please use`sigma`" (no space before the backtick)
-        ("keyword_rename", "slib.smooth", "width", None, "sigma", None, "1.2", None, None, "safe"),
+        ("keyword_rename", "slib.smooth", "width", None, "sigma", None, "1.2", None, None, "unsafe"),
         # about `tol`, though the condition tests `rtol` first and the message names it too (as the successor)
-        ("keyword_rename", "slib.solve", "tol", None, "rtol", None, "1.2", None, None, "safe"),
+        ("keyword_rename", "slib.solve", "tol", None, "rtol", None, "1.2", None, None, "unsafe"),
         # "deprecated as of version 1.1"
         ("rename", "slib.compat_solve", None, "slib.base.solve", None, None, "1.1", None, None, "safe"),
         # a value of a parameter: calls that pass it; the positional-arguments decorator adds nothing

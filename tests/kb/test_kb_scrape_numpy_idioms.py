@@ -317,3 +317,150 @@ def test_a_name_is_reported_where_it_is_defined_not_where_a_sibling_package_impo
     entries = by_old(scrape(tmp_path, "spx", {"2.8": release(CONF_OLD), "2.11": release(CONF_NEW)}))
     assert ("spx.utils.conf.build_component_list", "custom") in entries
     assert ("spx.pipelines.build_component_list", "custom") not in entries
+
+
+DECORATORS = """
+    import functools
+    import warnings
+
+
+    def deprecate_kwarg(old_arg_name, new_arg_name):
+        def decorate(func):
+            @functools.wraps(func)
+            def wrapper(*args, **kwargs):
+                if old_arg_name in kwargs:
+                    warnings.warn(
+                        f"the '{old_arg_name}' keyword is deprecated, use '{new_arg_name}' instead.",
+                        FutureWarning,
+                    )
+                    kwargs[new_arg_name] = kwargs.pop(old_arg_name)
+                return func(*args, **kwargs)
+            return wrapper
+        return decorate
+    """
+FRAME_OLD = """
+    from pdx._decorators import deprecate_kwarg
+
+
+    class NDFrame:
+        @deprecate_kwarg(old_arg_name="line_terminator", new_arg_name="lineterminator")
+        def to_csv(self, path=None, sep=",", lineterminator=None):
+            return path
+    """
+FRAME_NEW = """
+    class NDFrame:
+        def to_csv(self, path=None, sep=",", lineterminator=None):
+            return path
+    """
+
+
+def test_a_keyword_only_a_decorator_took_is_removed_with_the_decorator(tmp_path: Path) -> None:
+    """pandas 1.5 took ``to_csv(line_terminator=)`` through ``@deprecate_kwarg`` only; 2.0 dropped it."""
+
+    def release(frame: str) -> dict[str, str]:
+        return {
+            "pdx/__init__.py": "from pdx.generic import NDFrame\n",
+            "pdx/_decorators.py": DECORATORS,
+            "pdx/generic.py": frame,
+        }
+
+    entries = by_old(scrape(tmp_path, "pdx", {"1.5": release(FRAME_OLD), "2.0": release(FRAME_NEW)}))
+    record = entries[("pdx.NDFrame.to_csv", "line_terminator")].record
+    assert (record["kind"], record["new_keyword"], record["deprecated_in"], record["removed_in"], record["fix"]) == (
+        "keyword_rename",
+        "lineterminator",
+        "1.5",
+        "2.0",
+        "safe",
+    )
+
+
+#: Matplotlib's ``_api``: ``rename_parameter``'s docstring and ``delete_parameter``'s warning for the
+#: arguments after the deleted one both speak of passing "positionally"; ``make_keyword_only`` is about that.
+MPL_API = '''
+    import functools
+    import inspect
+    import warnings
+
+
+    def warn_deprecated(since, *, message="", name="", alternative=""):
+        warnings.warn(message or f"{name} was deprecated in {since}", DeprecationWarning)
+
+
+    def rename_parameter(since, old, new, func=None):
+        """Decorator indicating that parameter *old* of *func* is renamed to *new*.
+
+        If *new* is also passed but positionally, a TypeError will be raised by the
+        underlying function during argument binding.
+        """
+        def wrapper(*args, **kwargs):
+            if old in kwargs:
+                warn_deprecated(since, message=f"The {old!r} parameter has been renamed {new!r}")
+                kwargs[new] = kwargs.pop(old)
+            return func(*args, **kwargs)
+        return wrapper
+
+
+    def delete_parameter(since, name, func=None):
+        """Decorator indicating that parameter *name* of *func* is being deprecated."""
+        def wrapper(*args, **kwargs):
+            if len(args) > 3:
+                warn_deprecated(since, message="Additional positional arguments are deprecated")
+            if name in kwargs:
+                warn_deprecated(since, name=repr(name))
+            return func(*args, **kwargs)
+        return wrapper
+
+
+    def make_keyword_only(since, name, func=None):
+        def wrapper(*args, **kwargs):
+            warn_deprecated(since, message=f"Passing {name} positionally is deprecated")
+            return func(*args, **kwargs)
+        return wrapper
+    '''
+SCALE_OLD = """
+    class LogTransform:
+        def transform_non_affine(self, a):
+            return a
+
+        def set_params(self, base=None, numdecs=4):
+            return base
+
+        def draw(self, renderer, inframe=False):
+            return renderer
+    """
+SCALE_NEW = """
+    from mplx import _api
+
+
+    class LogTransform:
+        @_api.rename_parameter("3.8", "a", "values")
+        def transform_non_affine(self, values):
+            return values
+
+        @_api.delete_parameter("3.8", "numdecs")
+        def set_params(self, base=None, numdecs=4):
+            return base
+
+        @_api.make_keyword_only("3.8", "inframe")
+        def draw(self, renderer, inframe=False):
+            return renderer
+    """
+
+
+def test_matplotlib_parameter_decorators_deprecate_and_still_accept(tmp_path: Path) -> None:
+    def release(scale: str) -> dict[str, str]:
+        return {"mplx/__init__.py": "", "mplx/_api.py": MPL_API, "mplx/scale.py": scale}
+
+    entries = by_old(scrape(tmp_path, "mplx", {"3.7": release(SCALE_OLD), "3.9": release(SCALE_NEW)}))
+    renamed = entries[("mplx.scale.LogTransform.transform_non_affine", "a")].record
+    # ``a=`` still works in 3.9 (with a warning): deprecated, not removed.
+    assert (renamed["kind"], renamed["new_keyword"], renamed["deprecated_in"], renamed["removed_in"]) == (
+        "keyword_rename",
+        "values",
+        "3.8",
+        None,
+    )
+    deleted = entries[("mplx.scale.LogTransform.set_params", "numdecs")].record
+    assert (deleted["deprecated_in"], deleted["removed_in"]) == ("3.8", None)
+    assert ("mplx.scale.LogTransform.draw", "inframe") not in entries  # how it is passed, not the parameter
