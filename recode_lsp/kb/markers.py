@@ -1066,6 +1066,10 @@ class _ModuleScan:
         message = message.strip()
         since = extra.pop("since", None) or replacement.deprecated_in(message)
         removal = extra.pop("removal", None) or replacement.removal_in(message)
+        message = _filled(message, path, since, removal, keyword=extra.get("keyword")).replace(
+            "{__name__}",
+            self.module,  # ``f"Importing {__name__} was deprecated ..."``
+        )
         self.out.append(
             Marker(path, state, message, evidence, self.file, line, since=since, removal=removal, **extra)  # type: ignore[arg-type]
         )
@@ -1626,6 +1630,27 @@ class _ModuleScan:
                         if found is None:
                             return "removed", _text(exc.args[0]) if exc.args else None, True
         return (found[0], found[1], raises) if found is not None else None
+
+
+def _filled(message: str, path: str, since: object, removal: object, *, keyword: object) -> str:
+    """A deprecation helper's ``%``-template with what the marker knows put in (Matplotlib's "The %(name)s
+    %(obj_type)s was deprecated in Matplotlib %(since)s and will be removed %(removal)s.")."""
+    if "%(" not in message:
+        return message
+    values = {
+        "name": str(keyword) if keyword else path.rpartition(".")[2],
+        "obj_type": "parameter" if keyword else "class" if path.rpartition(".")[2][:1].isupper() else "function",
+        "since": str(since) if since else "an earlier version",
+        "removal": f"in {removal}" if removal else "in a future version",
+    }
+
+    def fill(match: re.Match[str]) -> str:
+        value = values.get(match.group(1))
+        if value is None:
+            return match.group(0)
+        return repr(value) if match.group(2) == "r" else value
+
+    return re.sub(r"%\((\w+)\)([sr])", fill, message)
 
 
 def _docstrings(node: ast.AST) -> set[int]:

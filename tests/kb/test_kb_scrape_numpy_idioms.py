@@ -428,6 +428,10 @@ SCALE_OLD = """
 
         def draw(self, renderer, inframe=False):
             return renderer
+
+
+    def get_scale_docs():
+        return ""
     """
 SCALE_NEW = """
     from mplx import _api
@@ -445,6 +449,15 @@ SCALE_NEW = """
         @_api.make_keyword_only("3.8", "inframe")
         def draw(self, renderer, inframe=False):
             return renderer
+
+
+    def get_scale_docs():
+        _api.warn_deprecated(
+            "3.8",
+            message="The %(name)s %(obj_type)s was deprecated in Matplotlib %(since)s and will be removed "
+            "%(removal)s.",
+        )
+        return ""
     """
 
 
@@ -463,4 +476,8 @@ def test_matplotlib_parameter_decorators_deprecate_and_still_accept(tmp_path: Pa
     )
     deleted = entries[("mplx.scale.LogTransform.set_params", "numdecs")].record
     assert (deleted["deprecated_in"], deleted["removed_in"]) == ("3.8", None)
+    # A helper's %-template is filled in from what the marker knows.
+    assert entries[("mplx.scale.get_scale_docs", None)].record["note"] == (
+        "The get_scale_docs function was deprecated in Matplotlib 3.8 and will be removed in a future version."
+    )
     assert ("mplx.scale.LogTransform.draw", "inframe") not in entries  # how it is passed, not the parameter
