@@ -278,6 +278,8 @@ class _Collector:
         qname = self.analysis.qualified_name(func) if isinstance(func, (ast.Name, ast.Attribute)) else None
         if qname is not None:
             changes.extend(c for c in self.kb.by_old.get(qname, ()) if c.old_keyword)
+            for base in self._inherited_constructors(qname):
+                changes.extend(c for c in self.kb.by_old.get(base, ()) if c.old_keyword)
         if isinstance(func, ast.Attribute):
             for owner in self._receiver_classes(func.value):
                 changes.extend(c for c in self.kb.by_member.get(owner, {}).get(func.attr, ()) if c.old_keyword)
@@ -293,6 +295,18 @@ class _Collector:
             if change.kind is ChangeKind.KEYWORD_RENAME and change.new_keyword in present:
                 safety = FixSafety.DISPLAY_ONLY  # both spellings given: a person decides
             self.add(change, start, start + len(change.old_keyword or ""), Site.KEYWORD, safety)
+
+    def _inherited_constructors(self, qname: str) -> list[str]:
+        """Library classes whose ``__init__`` a call of the module's class ``qname`` reaches: its library
+        bases, when neither it nor a local base defines ``__init__`` (``class MyBoost(AdaBoostClassifier):
+        pass`` takes ``base_estimator=`` as AdaBoostClassifier does)."""
+        local = self.analysis.classes.get(qname)
+        if local is None:
+            return []
+        chain = [qname, *(base for base in local.bases if base in self.analysis.classes)]
+        if any(_defines_member(self.analysis, key, "__init__") for key in chain):
+            return []
+        return [base for base in local.bases if base not in self.analysis.classes]
 
     def check_import_from(self, node: ast.ImportFrom) -> None:
         if node.level:

@@ -256,6 +256,46 @@ def test_keyword_of_known_callable():
     assert found(source) == [(3, "PD003", "keyword"), (4, "PD002", "keyword")]
 
 
+def test_constructor_keyword_of_a_library_class_reaches_a_subclass_without_its_own_init():
+    kb = make_kb(
+        [
+            {
+                "id": "SKL001",
+                "library": "scikit-learn",
+                "old": "sklearn.ensemble.AdaBoostClassifier",
+                "old_keyword": "base_estimator",
+                "new_keyword": "estimator",
+                "kind": "keyword_rename",
+                "removed_in": "1.4",
+            }
+        ]
+    )
+    source = textwrap.dedent(
+        """\
+        from sklearn.ensemble import AdaBoostClassifier
+
+        class MyBoost(AdaBoostClassifier):
+            pass
+
+        class Deeper(MyBoost):
+            n = 1
+
+        class Tuned(AdaBoostClassifier):
+            def __init__(self, base_estimator=None):
+                super().__init__(estimator=base_estimator)
+
+        MyBoost(base_estimator=None)
+        Deeper(base_estimator=None)
+        Tuned(base_estimator=None)
+        """
+    )
+    # ``Tuned`` takes ``base_estimator`` itself: its own parameter, not the library's.
+    assert [(f.range.start.line, f.code) for f in detect(source, kb, DetectOptions())] == [
+        (12, "SKL001"),
+        (13, "SKL001"),
+    ]
+
+
 def test_subclass_members_and_self():
     source = """
         import unittest
