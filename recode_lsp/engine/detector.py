@@ -162,7 +162,38 @@ class _Collector:
                 self.check_import_from(statement)
             else:
                 self.check_import(statement)
+        for key in list(analysis.classes):
+            self.check_overrides(key)
         return self.findings
+
+    def check_overrides(self, class_key: str) -> None:
+        """Methods of the module's subclass of a library class that override a changed member (Scrapy
+        calls ``def start_requests`` of a Spider; it is deprecated for ``async def start``). Display only:
+        moving a hook to its successor changes more than a name."""
+        local = self.analysis.classes[class_key]
+        methods = [
+            s
+            for s in local.node.body
+            if isinstance(s, (ast.FunctionDef, ast.AsyncFunctionDef)) and s.name in self.member_names
+        ]
+        if not methods:
+            return
+        library_bases = [b for b in self.analysis.class_lineage(class_key) if b not in self.analysis.classes]
+        for method in methods:
+            for base in library_bases:
+                changes = [
+                    c
+                    for c in self.kb.by_member.get(base, {}).get(method.name, ())
+                    if c.old_keyword is None
+                    and c.kind not in (ChangeKind.BEHAVIOUR_CHANGE, ChangeKind.SIGNATURE_CHANGE)
+                ]
+                if not changes:
+                    continue
+                start = self.span(method)[0]
+                name_at = self.analysis.source.find(f"def {method.name}", start) + len("def ")
+                for change in changes:
+                    self.add(change, name_at, name_at + len(method.name), Site.MEMBER, FixSafety.DISPLAY_ONLY)
+                break
 
     def check_reference(self, node: ast.Name | ast.Attribute) -> None:
         if isinstance(node, ast.Attribute) and not isinstance(node.ctx, ast.Load):

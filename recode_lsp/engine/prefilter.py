@@ -166,8 +166,10 @@ class Prefilter:
                 keywords_by_root[root].add(change.old_keyword)
             if change.rule and rule_triggers and change.rule in rule_triggers:
                 triggers_by_root[root].update(rule_triggers[change.rule])
+        # ``.old_member`` on a receiver, or ``def old_member`` overriding it in a subclass.
         self.members = {
-            root: re.compile(rb"\.\s*(?:" + _words(names) + rb")\b") for root, names in members_by_root.items()
+            root: re.compile(rb"(?:\.\s*|def[ \t]+)(?:" + _words(names) + rb")\b")
+            for root, names in members_by_root.items()
         }
         self.keywords = {
             root: re.compile(rb"(?:" + _words(names) + rb")[ \t]*=(?!=)") for root, names in keywords_by_root.items()

@@ -7,6 +7,7 @@ import textwrap
 import pytest
 
 from recode_lsp.engine import DetectOptions, Severity, Site, SourceError, detect
+from recode_lsp.engine.changes import FixSafety
 from recode_lsp.engine.versions import Version
 from tests.conftest import make_kb
 
@@ -293,6 +294,39 @@ def test_constructor_keyword_of_a_library_class_reaches_a_subclass_without_its_o
     assert [(f.range.start.line, f.code) for f in detect(source, kb, DetectOptions())] == [
         (12, "SKL001"),
         (13, "SKL001"),
+    ]
+
+
+def test_a_method_overriding_a_changed_library_member_is_flagged_display_only():
+    kb = make_kb(
+        [
+            {
+                "id": "SCRAPY001",
+                "library": "scrapy",
+                "old": "scrapy.Spider.start_requests",
+                "kind": "removal_with_replacement",
+                "scope": "member",
+                "replacement": "`async def start(self)`",
+                "deprecated_in": "2.13",
+            }
+        ]
+    )
+    source = textwrap.dedent(
+        """\
+        import scrapy
+
+        class Quotes(scrapy.Spider):
+            async def start_requests(self):
+                yield scrapy.Request("https://example.com")
+
+        class Plain:
+            def start_requests(self):
+                return []
+        """
+    )
+    findings = detect(source, kb, DetectOptions())
+    assert [(f.range.start.line, f.range.start.column, f.code, f.safety) for f in findings] == [
+        (3, 14, "SCRAPY001", FixSafety.DISPLAY_ONLY)
     ]
 
 

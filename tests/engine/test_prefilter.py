@@ -42,6 +42,9 @@ def test_every_entry_in_use_passes(change) -> None:
         "import unittest\nclass T(unittest.TestCase):\n    def test(self):\n        self.assertEquals(1, 1)\n",
         "from distutils.util import strtobool\n",
         "import numpy.lib as nl\nx = nl.arraysetops.intersect1d\n",
+        # an override of a changed member, and a subclass's constructor taking a changed keyword
+        "import scrapy\nclass S(scrapy.Spider):\n    def start_requests(self):\n        return []\n",
+        "from sklearn.ensemble import AdaBoostClassifier as A\nclass B(A):\n    pass\nB(base_estimator=1)\n",
     ],
 )
 def test_awkward_forms_pass(source: str) -> None:
