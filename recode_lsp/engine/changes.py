@@ -109,6 +109,10 @@ class ApiChange:
     rule: str | None = None
     #: Version that brought the old name back (``numpy.bool`` returned in NumPy 2.0).
     restored_in: Version | None = None
+    #: For a change of one value of ``old_keyword`` (``loss='log'`` -> ``loss='log_loss'``): the
+    #: source text of the old literal, and of the new one when there is a drop-in.
+    old_value: str | None = None
+    new_value: str | None = None
     #: File and line the entry was loaded from, for error messages.
     origin: str = field(default="", compare=False)
     #: How sure the scraper (``recode-kb``) was, 0..1; None for hand-written entries.
@@ -156,6 +160,8 @@ class ApiChange:
 
     def describe_new(self) -> str:
         """What to use instead, in words; names and code in backticks."""
+        if self.new_value is not None:
+            return f"`{self.new_keyword or self.old_keyword}={self.new_value}`"
         if self.kind is ChangeKind.KEYWORD_RENAME and self.new_keyword:
             return f"`{self.new_keyword}=`"
         if self.new:
@@ -166,7 +172,7 @@ class ApiChange:
 
     def history(self) -> str:
         """What happened to the old API and when: "`numpy.float_` was removed in NumPy 2.0 (deprecated since 1.25)"."""
-        what = f"`{self.old}({self.old_keyword}=...)`" if self.old_keyword else f"`{self.old}`"
+        what = f"`{self.old}({self.old_keyword}={self.old_value or '...'})`" if self.old_keyword else f"`{self.old}`"
         library = display_name(self.library)
         deprecated, removed = self.deprecated_in, self.removed_in
         behaviour = self.kind is ChangeKind.BEHAVIOUR_CHANGE
@@ -174,7 +180,8 @@ class ApiChange:
         if removed is not None:
             if behaviour:
                 return f"{what} behaves differently since {library} {removed}{since}"
-            verb = "changed" if self.kind is ChangeKind.SIGNATURE_CHANGE else "was removed"
+            # A value (``loss='log'``) goes away; a signature changes.
+            verb = "changed" if self.kind is ChangeKind.SIGNATURE_CHANGE and self.old_value is None else "was removed"
             return f"{what} {verb} in {library} {removed}{since}"
         if deprecated is not None:
             return f"{what} is deprecated since {library} {deprecated}" + (
@@ -190,6 +197,8 @@ class ApiChange:
         """
         history = self.history()
         note = code_spans(self.note.strip().rstrip("."))
+        if self.new_value is not None:
+            return f"Use {self.describe_new()}: {history}"
         if self.kind is ChangeKind.SIGNATURE_CHANGE:
             if self.replacement:
                 return f"{_advice(self.replacement)}: {history}"

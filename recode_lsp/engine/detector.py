@@ -321,8 +321,17 @@ class _Collector:
             if change.old_keyword not in present:
                 continue
             keyword = next(kw for kw in call.keywords if kw.arg == change.old_keyword)
-            start, _ = self.span(keyword)
+            start, end = self.span(keyword)
             safety = None
+            if change.old_value is not None:
+                # One value of the keyword changed (``loss='log'``): only that literal, the whole
+                # ``keyword=value`` is the site (the fix rewrites both when the keyword is renamed too).
+                if not _is_literal(keyword.value, change.old_value):
+                    continue
+                if change.new_keyword and change.new_keyword != change.old_keyword and change.new_keyword in present:
+                    safety = FixSafety.DISPLAY_ONLY
+                self.add(change, start, end, Site.KEYWORD, safety)
+                continue
             if change.kind is ChangeKind.KEYWORD_RENAME and change.new_keyword in present:
                 safety = FixSafety.DISPLAY_ONLY  # both spellings given: a person decides
             self.add(change, start, start + len(change.old_keyword or ""), Site.KEYWORD, safety)
@@ -383,6 +392,16 @@ class _Collector:
                 for change in changes:
                     self.add(change, start, end, Site.IMPORT, FixSafety.DISPLAY_ONLY)
                 return
+
+
+def _is_literal(node: ast.expr, text: str) -> bool:
+    """Whether ``node`` is the literal ``text`` spells (``'log'``; ``True`` is not ``1``)."""
+    try:
+        wanted = ast.literal_eval(text)
+        found = ast.literal_eval(node)
+    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+        return False
+    return type(found) is type(wanted) and found == wanted
 
 
 def _defines_member(analysis: ModuleAnalysis, class_key: str, member: str) -> bool:

@@ -656,6 +656,13 @@ class _Phase1:
 
     def keyword(self, finding: Finding) -> None:
         change = finding.change
+        if change.old_value is not None:
+            # The site is the whole ``keyword=value``.
+            if change.new_value is None:
+                raise FixError("no mechanical fix for this value")
+            keyword = change.new_keyword or change.old_keyword
+            self.edits.append(TextEdit(finding.start_offset, finding.end_offset, f"{keyword}={change.new_value}"))
+            return
         if change.kind is not ChangeKind.KEYWORD_RENAME or not change.new_keyword:
             raise FixError("no mechanical fix for this change")
         self.edits.append(TextEdit(finding.start_offset, finding.end_offset, change.new_keyword))

@@ -8,6 +8,7 @@ reported with its file and line.
 
 from __future__ import annotations
 
+import ast
 import json
 import re
 from collections import defaultdict
@@ -33,6 +34,8 @@ FIELDS = (
     "template_on",
     "old_keyword",
     "new_keyword",
+    "old_value",
+    "new_value",
     "deprecated_in",
     "removed_in",
     "note",
@@ -111,6 +114,12 @@ def parse_entry(record: object, where: str) -> ApiChange:
     for key, value in (("old_keyword", old_keyword), ("new_keyword", new_keyword)):
         if value is not None and not _IDENT.match(value):
             raise KnowledgeBaseError(f"{where}: {key} {value!r} is not an identifier")
+    old_value = _literal(record, "old_value", where)
+    new_value = _literal(record, "new_value", where)
+    if old_value is not None and old_keyword is None:
+        raise KnowledgeBaseError(f"{where}: old_value needs old_keyword (the keyword that took the value)")
+    if new_value is not None and old_value is None:
+        raise KnowledgeBaseError(f"{where}: new_value needs old_value")
     template = _optional_str(record, "template", where)
     template_on_text = _optional_str(record, "template_on", where)
     template_on = None
@@ -151,6 +160,7 @@ def parse_entry(record: object, where: str) -> ApiChange:
         mechanical = (
             (kind in (ChangeKind.RENAME, ChangeKind.MODULE_MOVE) and new is not None)
             or kind is ChangeKind.KEYWORD_RENAME
+            or new_value is not None
             or template is not None
             or rule is not None
         )
@@ -181,6 +191,8 @@ def parse_entry(record: object, where: str) -> ApiChange:
         template_on=template_on,
         old_keyword=old_keyword,
         new_keyword=new_keyword,
+        old_value=old_value,
+        new_value=new_value,
         deprecated_in=deprecated_in,
         removed_in=removed_in,
         note=note,
@@ -193,6 +205,20 @@ def parse_entry(record: object, where: str) -> ApiChange:
         confidence=float(confidence) if confidence is not None else None,
         provenance=provenance,
     )
+
+
+def _literal(record: dict[str, object], key: str, where: str) -> str | None:
+    """A value entry's ``old_value`` / ``new_value``: the source text of one Python literal (``"'log'"``)."""
+    text = _optional_str(record, key, where)
+    if text is None:
+        return None
+    try:
+        ast.literal_eval(text)
+    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+        raise KnowledgeBaseError(
+            f"{where}: {key} {text!r} is not a Python literal (write strings quoted: \"'log'\")"
+        ) from None
+    return text
 
 
 def _check_provenance(provenance: object, where: str) -> None:

@@ -52,7 +52,9 @@ RENAME_SIMILAR = 90.0
 #: Schema keys of every record, in order; ``restored_in`` only when set, and ``confidence`` /
 #: ``provenance`` kept beside the record (:class:`ScrapedEntry`) until :mod:`recode_lsp.kb.overlay`
 #: writes them.
-_RECORD_FIELDS = tuple(k for k in FIELDS if k not in ("restored_in", "confidence", "provenance"))
+_RECORD_FIELDS = tuple(
+    k for k in FIELDS if k not in ("restored_in", "confidence", "provenance", "old_value", "new_value")
+)
 #: The ``doc`` text is cut here (hover and prompts want the gist, not the whole docstring).
 DOC_LIMIT = 800
 

@@ -49,6 +49,8 @@ def usage(change: ApiChange) -> str:
     module, _, name = change.old.rpartition(".")
     if not module:
         return f"import {name}\n"
+    if change.old_value is not None:
+        return f"import {module} as _m\n\nvalue = _m.{name}(x, {change.old_keyword}={change.old_value})\n"
     if change.kind is ChangeKind.KEYWORD_RENAME:
         return f"import {module} as _m\n\nvalue = _m.{name}(x, {change.old_keyword}=1)\n"
     return f"import {module} as _m\n\nvalue = _m.{name}{call_args(change)}\n"
@@ -74,7 +76,9 @@ def test_entry_is_found_fixed_and_validated(change: ApiChange) -> None:
     assert change.id in [f.code for f in outcome.applied], f"not fixed: {outcome.skipped}\n{source}"
     ast.parse(outcome.source)
     assert change.id not in [f.code for f in detect(outcome.source, KB, OPTIONS)]
-    if change.kind is ChangeKind.KEYWORD_RENAME:
+    if change.old_value is not None:
+        assert f"{change.new_keyword or change.old_keyword}={change.new_value}" in outcome.source
+    elif change.kind is ChangeKind.KEYWORD_RENAME:
         assert f"{change.new_keyword}=1" in outcome.source
     elif change.new and not change.template:
         assert change.new.rpartition(".")[2] in outcome.source

@@ -239,6 +239,7 @@ SPIDER_FLAGGED = {
     "from scrapy.utils.markup import": {"SCRAPY138"},
     "class Page(BaseItem)": {"SCRAPY124"},
     "= SgmlLinkExtractor(": {"SCRAPY127"},
+    "def start_requests(self)": {"SCRAPY001"},  # the override of a hook Scrapy 2.13 deprecated
     "self.make_requests_from_url(url)": {"SCRAPY122"},
     "response.body_as_unicode()": {"SCRAPY123"},
 }
