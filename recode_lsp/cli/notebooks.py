@@ -11,12 +11,19 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from recode_lsp.cli.runner import FileResult, Record
-from recode_lsp.engine.notebook import NOTEBOOK_SUFFIX, NotebookError, VirtualModule, build_module, parse_notebook
+from recode_lsp.engine.notebook import (
+    NOT_PYTHON,
+    NOTEBOOK_SUFFIX,
+    NotebookError,
+    VirtualModule,
+    build_module,
+    parse_notebook,
+)
 
 if TYPE_CHECKING:
     from recode_lsp.cli.report import FileDiff
@@ -27,6 +34,19 @@ class NotebookRecord(Record):
     """A finding in a notebook: ``line``/``end_line`` count in cell ``cell`` (1-based, all cells counted)."""
 
     cell: int = 0
+
+
+@dataclass
+class NotebookResult(FileResult):
+    """A notebook's result: also the code cells left unchecked, as (1-based cell, why)."""
+
+    unchecked_cells: list[tuple[int, str]] = field(default_factory=list)
+
+
+def cell_notes(result: FileResult) -> list[tuple[int, str]]:
+    """The notes on ``result``'s unchecked cells: (1-based cell, message); none for a ``.py`` file."""
+    cells = result.unchecked_cells if isinstance(result, NotebookResult) else []
+    return [(cell, f"cell not checked: {why} (even with IPython syntax masked)") for cell, why in cells]
 
 
 def is_notebook(path: str) -> bool:
@@ -51,11 +71,11 @@ def _moved(records: Iterable[Record], module: VirtualModule) -> list[NotebookRec
     return [record for record in moved if record is not None]
 
 
-def process_notebook(path_text: str, data: bytes) -> FileResult:
+def process_notebook(path_text: str, data: bytes) -> NotebookResult:
     """Check (and in diff/apply mode fix) the notebook ``data``; never raises for bad input."""
     from recode_lsp.cli.runner import process_data
 
-    result = FileResult(path_text)
+    result = NotebookResult(path_text)
     from recode_lsp.engine.digest import digest
 
     result.read_digest = digest(data)
@@ -68,6 +88,7 @@ def process_notebook(path_text: str, data: bytes) -> FileResult:
     except RecursionError:
         result.error = "too deeply nested to read"
         return result
+    result.unchecked_cells = [(index + 1, why) for index, why in sorted(module.skipped.items()) if why == NOT_PYTHON]
     inner = process_data(path_text, module.text.encode("utf-8"), as_module=True)
     result.skipped_by_prefilter = inner.skipped_by_prefilter
     if inner.error is not None:

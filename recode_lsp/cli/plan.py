@@ -272,8 +272,10 @@ def run_plan(args: argparse.Namespace, parser: argparse.ArgumentParser, out: Tex
     probe = DetectOptions(select=select, ignore=ignore, libraries=config.libraries)
     wanted = sorted({c.library for c in kb.changes if probe.severity(c) is not None})
     exclude = (_split(args.exclude) if args.exclude is not None else config.exclude) + _split(args.extend_exclude)
+    # Notebooks as a check run finds them: --no-notebooks and [tool.recode] notebooks = false hold.
+    notebooks = config.notebooks if args.notebooks is None else args.notebooks
     try:
-        files = discover(paths, exclude)
+        files = discover(paths, exclude, notebooks=notebooks)
     except FileNotFoundError as exc:
         sys.stderr.write(f"recode-migrate: {exc}\n")
         return EXIT_ERROR

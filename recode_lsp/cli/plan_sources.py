@@ -172,15 +172,43 @@ def newest_releases(
     return found
 
 
+def _notebook_code(path: str, limit: int) -> bytes:
+    """The code cells of the notebook at ``path``, one after another (empty when it cannot be read).
+
+    Read whole (up to 16 times ``limit``: outputs make notebooks large): in the JSON text an
+    import is a string in a list, which the line-anchored pattern never matches.
+    """
+    from recode_lsp.engine.notebook import NotebookError, parse_notebook
+
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read(16 * limit + 1)
+        if len(data) > 16 * limit:
+            return b""
+        notebook = parse_notebook(data)
+    except (OSError, NotebookError, RecursionError):
+        return b""
+    code = [cell.source for cell in notebook.cells if cell.cell_type == "code"]
+    return "\n".join(code).encode("utf-8", "surrogatepass")
+
+
 def imported_modules(paths: Iterable[str], *, limit: int = 2 << 20) -> set[str]:
-    """Top-level module names the files import (``import a.b, c`` and ``from a import b``), read as bytes."""
+    """Top-level module names the files import (``import a.b, c`` and ``from a import b``), read as bytes.
+
+    A Jupyter notebook (``.ipynb``) counts by its code cells.
+    """
+    from recode_lsp.engine.notebook import NOTEBOOK_SUFFIX
+
     modules: set[str] = set()
     for path in paths:
-        try:
-            with open(path, "rb") as handle:
-                data = handle.read(limit)
-        except OSError:
-            continue
+        if path.endswith(NOTEBOOK_SUFFIX):
+            data = _notebook_code(path, limit)
+        else:
+            try:
+                with open(path, "rb") as handle:
+                    data = handle.read(limit)
+            except OSError:
+                continue
         for match in _IMPORT.finditer(data):
             if match[1]:
                 modules.add(match[1].decode())

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import TextIO
 
 from recode_lsp import __version__
+from recode_lsp.cli.notebooks import cell_notes
 from recode_lsp.cli.runner import FileResult, Record, summarise
 from recode_lsp.engine.knowledge import KnowledgeBase
 from recode_lsp.engine.line_diff import Opcode, line_opcodes
@@ -53,11 +54,13 @@ def write_text(
 ) -> None:
     """The human report: one line per finding (unless ``findings`` is false), then the summary."""
     for result in results if findings else ():
-        if not (result.records or result.error or result.not_fixed):
+        notes = cell_notes(result)
+        if not (result.records or result.error or result.not_fixed or notes):
             continue
         name = relative(result.path, root)
         if result.error:
             out.write(f"{name}: error: {result.error} (file left untouched)\n")
+        out.writelines(f"{name}:cell {cell}: warning: {note}\n" for cell, note in notes)
         out.writelines(
             f"{name}:{place(record)}: {record.code} {fix_marker(record, unsafe)}{record.message}\n"
             for record in result.records
@@ -201,19 +204,24 @@ def write_json(
     findings: list[dict[str, object]] = []
     errors: list[dict[str, str]] = []
     fixed: list[dict[str, object]] = []
+    warnings: list[dict[str, object]] = []
     for result in results:
-        if not (result.records or result.error or result.fixed):
+        notes = cell_notes(result)
+        if not (result.records or result.error or result.fixed or notes):
             continue
         name = relative(result.path, root)
         findings.extend(record_json(record, name) for record in result.records)
         if result.error:
             errors.append({"path": name, "error": result.error})
+        warnings.extend({"path": name, "cell": cell, "warning": note} for cell, note in notes)
         fixed.extend(record_json(record, name) for record in result.fixed)
-    document = {
+    document: dict[str, object] = {
         "tool": {"name": "recode-migrate", "version": __version__},
         "findings": findings,
         "fixed": fixed,
         "errors": errors,
+        # Inputs checked only in part (a notebook cell that is not Python); only when there are any.
+        **({"warnings": warnings} if warnings else {}),
         "summary": {
             **summarise(results),
             "files": len(results),

@@ -26,6 +26,7 @@ from json.decoder import scanstring  # type: ignore[attr-defined]
 
 __all__ = [
     "NOTEBOOK_SUFFIX",
+    "NOT_PYTHON",
     "CellSource",
     "Notebook",
     "NotebookError",
@@ -36,6 +37,10 @@ __all__ = [
 ]
 
 NOTEBOOK_SUFFIX = ".ipynb"
+
+#: Why a code cell is left out of the module when it meant to be Python and is not (a user hears of
+#: it); a cell magic or another language's cell is left out by design.
+NOT_PYTHON = "not valid Python"
 
 #: Cell magics whose body is Python: only the ``%%`` line is masked, the body is checked.
 PYTHON_CELL_MAGICS = frozenset({"time", "timeit", "capture", "prun", "debug", "memit", "mprun", "pypy", "python"})
@@ -487,9 +492,7 @@ def build_module(notebook: Notebook) -> VirtualModule:
             masked = _mask_cell(cell.source, cell.index, nonce, module.masks)
             if masked is None:
                 first = cell.source.lstrip().split("\n", 1)[0]
-                module.skipped[cell.index] = (
-                    f"cell magic {first.split()[0]}" if first.startswith("%%") else "not valid Python"
-                )
+                module.skipped[cell.index] = f"cell magic {first.split()[0]}" if first.startswith("%%") else NOT_PYTHON
                 continue
             lines = masked
         if lines and not lines[-1].endswith(("\n", "\r")):

@@ -33,7 +33,7 @@ from recode_lsp.engine.changes import FixSafety
 from recode_lsp.engine.document import DocumentAnalysis
 from recode_lsp.engine.edits import position_map
 from recode_lsp.engine.fixer import describe_fix, wanted
-from recode_lsp.engine.notebook import NotebookError, VirtualModule, build_module, notebook_of_cells
+from recode_lsp.engine.notebook import NOT_PYTHON, NotebookError, VirtualModule, build_module, notebook_of_cells
 from recode_lsp.server.convert import engine_position
 
 if TYPE_CHECKING:
@@ -100,6 +100,14 @@ class Notebooks:
             task.cancel()
         self._tasks[uri] = asyncio.ensure_future(self._publish_after(uri))
 
+    def settings_changed(self) -> None:
+        """Settings or project files changed: every open notebook is analysed and published again.
+
+        The new settings give a new project context, so the cached snapshots miss on their own.
+        """
+        for notebook in list(self._server.workspace.notebook_documents.values()):
+            self.changed(notebook.uri)
+
     def closed(self, uri: str) -> None:
         task = self._tasks.pop(uri, None)
         if task is not None:
@@ -154,6 +162,13 @@ class Notebooks:
         if cached is not None and cached.cells == cells and cached.project is project:
             return cached
         module = build_module(notebook_of_cells(shapes))
+        unchecked = [index + 1 for index, why in sorted(module.skipped.items()) if why == NOT_PYTHON]
+        if unchecked and (cached is None or cached.cells != cells):
+            # No diagnostic for it (a syntax error is the Python extension's to show): a log line.
+            cells_text = f"cell{'s' if len(unchecked) > 1 else ''} {', '.join(map(str, unchecked))}"
+            self._server.log(
+                f"{path.name}: {cells_text} not checked: not valid Python (even with IPython syntax masked)"
+            )
         context = project.analysis
 
         def work() -> DocumentAnalysis:
@@ -304,6 +319,26 @@ def _requested(kind: str, only: list[str] | None) -> bool:
     return not only or any(kind == wanted_kind or kind.startswith(f"{wanted_kind}.") for wanted_kind in only)
 
 
+def _then_republish(handler: Callable[[Any], Any], notebooks: Notebooks) -> Callable[[Any], Any]:
+    """``handler``, then the open notebooks re-published; async where it is (pygls looks at that)."""
+    if asyncio.iscoroutinefunction(handler):
+
+        async def notified_async(params: Any) -> Any:
+            result = await handler(params)
+            notebooks.settings_changed()
+            return result
+
+        return notified_async
+
+    def notified(params: Any) -> Any:
+        result = handler(params)
+        # Where the handler left the settings as they were, the notebooks' cached analyses serve.
+        notebooks.settings_changed()
+        return result
+
+    return notified
+
+
 def register(server: RecodeLanguageServer) -> None:
     """The notebook handlers, and code actions for cells in front of the ``.py`` ones (register last)."""
     notebooks = Notebooks(server)
@@ -346,6 +381,13 @@ def register(server: RecodeLanguageServer) -> None:
         if isinstance(action.data, dict) and "notebook" in action.data:
             return action  # listed with its edit
         return await resolve(action) if resolve is not None else action
+
+    # A settings change or a saved pyproject.toml re-publishes the open notebooks as it does the
+    # ``.py`` documents: after the settings handler (synchronous: the order of messages holds).
+    for method in (types.WORKSPACE_DID_CHANGE_CONFIGURATION, types.WORKSPACE_DID_CHANGE_WATCHED_FILES):
+        handler = features.get(method)
+        if handler is not None:
+            features[method] = _then_republish(handler, notebooks)
 
     # In front of the ``.py`` handlers: same method, same registered options.
     if list_actions is not None:

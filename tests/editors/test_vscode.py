@@ -3,8 +3,10 @@
 Both run as subprocesses: ``npm test`` (settings and server-launch logic, plain Node) and
 ``e2e/run-e2e.mjs`` (the packaged .vsix in code-server, driven by Playwright in Chromium; it
 opens a file, sees the NumPy 2 finding in the Problems panel, applies the quick fix, saves and
-checks the file). They need ``editor_clients/vscode/scripts/ci-setup.sh`` to have run; without
-its output they skip, unless ``RECODE_REQUIRE_EDITORS=1`` (CI), where they fail.
+checks the file; then the same in a Jupyter notebook opened as a notebook by code-server's
+built-in ipynb support: the finding in its third cell, the cell's quick fix, the saved .ipynb).
+They need ``editor_clients/vscode/scripts/ci-setup.sh`` to have run; without its output they skip,
+unless ``RECODE_REQUIRE_EDITORS=1`` (CI), where they fail.
 """
 
 from __future__ import annotations
@@ -99,3 +101,5 @@ def test_quick_fix_in_code_server() -> None:
     env.setdefault("RECODE_PYTHON", sys.executable)
     output = run([str(NODE24), str(E2E / "run-e2e.mjs")], timeout=400, env=env)
     assert "mod.py on disk has the fix" in output, output
+    assert "the problem goes to the notebook's third cell" in output, output
+    assert "totals.ipynb on disk differs from the notebook written only in cell 3" in output, output

@@ -281,3 +281,44 @@ def test_a_notebook_on_stdin(
     code, out, _ = migrate(capsys, "-", "--stdin-filename", "exponential_smoothing.ipynb")
     assert code == 1
     assert "exponential_smoothing.ipynb:cell 19:3:4: PD001" in out
+
+
+def test_a_cell_that_is_not_python_is_reported(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "pyproject.toml").write_text(TARGETS)
+    sources = [
+        "import numpy as np",
+        "def broken(:\n    pass",  # not Python, masked or not
+        "%%bash\necho hi",  # left out by design: no note
+        "%timeit np.ones(3)\nx = np.float_(1)",
+    ]
+    cells = [
+        {"cell_type": "code", "execution_count": None, "metadata": {}, "outputs": [], "source": source}
+        for source in sources
+    ]
+    document = {"cells": cells, "metadata": {}, "nbformat": 4, "nbformat_minor": 4}
+    path = tmp_path / "nb.ipynb"
+    path.write_text(json.dumps(document, indent=1) + "\n")
+    code, out, _ = migrate(capsys, "nb.ipynb")
+    assert code == 1
+    assert "nb.ipynb:cell 2: warning: cell not checked: not valid Python (even with IPython syntax masked)\n" in out
+    assert "cell 3:" not in out
+    assert "nb.ipynb:cell 4:2:5: NPY023" in out  # the other cells are checked
+    _, out, _ = migrate(capsys, "nb.ipynb", "--format", "json")
+    report = json.loads(out)
+    schema = json.loads((resources.files("recode_lsp.cli") / "schemas" / "report.schema.json").read_text())
+    jsonschema.validate(report, schema)
+    assert report["warnings"] == [
+        {
+            "path": "nb.ipynb",
+            "cell": 2,
+            "warning": "cell not checked: not valid Python (even with IPython syntax masked)",
+        }
+    ]
+    assert [finding["cell"] for finding in report["findings"]] == [4]
+    # A notebook whose cells all read has no warnings key (the report stays as it was).
+    path.write_text(json.dumps({**document, "cells": [cells[0], cells[3]]}, indent=1) + "\n")
+    _, out, _ = migrate(capsys, "nb.ipynb", "--format", "json")
+    assert "warnings" not in json.loads(out)

@@ -181,3 +181,46 @@ async def test_notebook_cells_get_diagnostics_and_fixes(start: Starter, profile:
         )
     )
     assert await pushed(session, cell_uris[2], mark) == []
+
+
+def open_notebook(session: Session, name: str, sources: list[str]) -> list[str]:
+    """Opens a notebook of code cells (``notebookDocument/didOpen``); the cells' URIs."""
+    path = session.root / name
+    path.write_text("{}")
+    cell_uris = [f"vscode-notebook-cell:{path}#W{index}" for index in range(len(sources))]
+    session.client.notebook_document_did_open(
+        types.DidOpenNotebookDocumentParams(
+            notebook_document=types.NotebookDocument(
+                uri=path.as_uri(),
+                notebook_type="jupyter-notebook",
+                version=1,
+                cells=[types.NotebookCell(kind=types.NotebookCellKind.Code, document=uri) for uri in cell_uris],
+            ),
+            cell_text_documents=[
+                types.TextDocumentItem(uri=uri, language_id="python", version=1, text=text)
+                for uri, text in zip(cell_uris, sources, strict=True)
+            ],
+        )
+    )
+    return cell_uris
+
+
+async def test_changed_settings_republish_open_notebooks(start: Starter) -> None:
+    session = await start(capabilities("vscode"))
+    cell_uris = open_notebook(session, "settings.ipynb", ["import numpy as np", "x = np.float_(1)"])
+    assert len(await pushed(session, cell_uris[1])) == 1
+    # numpy 1.26 still has np.float_: the finding goes without the notebook being touched.
+    mark = len(session.published)
+    await session.configure(targets=["numpy==1.26"])
+    assert await pushed(session, cell_uris[1], mark) == []
+    mark = len(session.published)
+    await session.configure(targets=["numpy==2.0"])
+    assert len(await pushed(session, cell_uris[1], mark)) == 1
+
+
+async def test_a_cell_that_is_not_python_is_logged(start: Starter) -> None:
+    session = await start(capabilities("vscode"))
+    cell_uris = open_notebook(session, "broken.ipynb", ["import numpy as np", "def f(:", "x = np.float_(1)"])
+    assert len(await pushed(session, cell_uris[2])) == 1  # the other cells are checked
+    message = await session.log_message("broken.ipynb: cell 2 not checked")
+    assert "not valid Python" in message.message

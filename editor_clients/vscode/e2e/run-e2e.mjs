@@ -2,6 +2,9 @@
 // driven by Playwright in Debian's Chromium, headless. It opens a file with a NumPy 2 finding, checks
 // the Problems panel, applies the quick fix from the Ctrl+. menu, saves, and checks the file on disk.
 // The finding's message must say what to do first; the hover shows the change and its versions.
+// Then: a Jupyter notebook (the built-in ipynb support; no Jupyter extension) with the finding in
+// its third cell: the Problems panel row names that cell, the quick fix on the cell fixes it, and
+// the saved .ipynb differs from the one written only in that cell's source.
 // Then: the status bar item (starting, the targets, failed), an unsafe fix offered marked unsafe,
 // the restart command with a clean output channel, a `recode.targets` changed while the server
 // starts and one changed while it runs reaching it,
@@ -52,6 +55,57 @@ const PICTURES = process.env.RECODE_E2E_SCREENSHOTS ? resolve(process.env.RECODE
 const SOURCE = 'import numpy as np\n\ntotal = np.float_(0)\n';
 const UNSAFE = 'import numpy as np\n\nfound = np.in1d([1], [1])\n';
 const FIXED = 'import numpy as np\n\ntotal = np.float64(0)\n';
+
+/**
+ * An nbformat 4.5 notebook: a markdown cell, the imports, then a cell with an IPython magic (masked
+ * by the server) and the finding on its second line; outputs and metadata that must survive.
+ * ``fixedCell`` swaps in the fixed source of the third cell, and its execution count goes: VS Code
+ * clears the count of any cell edited in the editor (its own behaviour, as for a hand edit).
+ */
+function notebookJson(fixedCell) {
+  const notebook = {
+    cells: [
+      { cell_type: 'markdown', id: 'c0-intro', metadata: {}, source: ['# Totals\n', '\n', 'Sums in NumPy.'] },
+      {
+        cell_type: 'code',
+        execution_count: 1,
+        id: 'c1-imports',
+        metadata: {},
+        outputs: [],
+        source: ['import numpy as np'],
+      },
+      {
+        cell_type: 'code',
+        execution_count: fixedCell ? null : 2,
+        id: 'c2-total',
+        metadata: { tags: ['keep'] },
+        outputs: [{ data: { 'text/plain': ['0.0'] }, execution_count: 2, metadata: {}, output_type: 'execute_result' }],
+        source: ['%precision 3\n', fixedCell ? 'total = np.float64(0)\n' : 'total = np.float_(0)\n', 'total'],
+      },
+    ],
+    metadata: {
+      kernelspec: { display_name: 'Python 3', language: 'python', name: 'python3' },
+      language_info: { name: 'python', version: '3.11.0' },
+    },
+    nbformat: 4,
+    nbformat_minor: 5,
+  };
+  // As VS Code's ipynb serializer writes a notebook (keys sorted, one-space indent, a final newline),
+  // so the saved file can be compared byte for byte.
+  return `${JSON.stringify(sortedKeys(notebook), undefined, 1)}\n`;
+}
+
+function sortedKeys(value) {
+  if (Array.isArray(value)) return value.map(sortedKeys);
+  if (value === null || typeof value !== 'object') return value;
+  return Object.fromEntries(
+    Object.keys(value)
+      .sort()
+      .map((key) => [key, sortedKeys(value[key])]),
+  );
+}
+const NOTEBOOK = notebookJson(false);
+const NOTEBOOK_FIXED = notebookJson(true);
 
 const started = Date.now();
 function step(message) {
@@ -109,6 +163,7 @@ function prepareDirs() {
   writeFileSync(join(dirs.project, 'pyproject.toml'), '[tool.recode]\ntargets = ["numpy==2.0"]\n');
   writeFileSync(join(dirs.project, 'mod.py'), SOURCE);
   writeFileSync(join(dirs.project, 'unsafe.py'), UNSAFE);
+  writeFileSync(join(dirs.project, 'totals.ipynb'), NOTEBOOK);
   mkdirSync(join(root, 'cache'), { recursive: true });
   const settings = {
     // Restricted Mode would keep the extension from running.
@@ -304,9 +359,9 @@ async function openFile(page, name, text) {
   return editor;
 }
 
-/** Ctrl+G to line:column, then the quick-fix menu; its rows. */
 /** The quick-fix menu at ``position`` once it lists a row with ``text``: reopened a few times,
- * because a menu opened before the server's diagnostics arrived does not update (a loaded machine). */
+ * because a menu opened before the server's diagnostics arrived does not update (a loaded machine).
+ * ``position``: ``line:column`` (Ctrl+G), or a function that puts the cursor there. */
 async function quickFixMenuWith(page, position, text, attempts = 4) {
   for (let attempt = 1; ; attempt++) {
     const menu = await quickFixMenu(page, position);
@@ -323,13 +378,79 @@ async function quickFixMenuWith(page, position, text, attempts = 4) {
 }
 
 async function quickFixMenu(page, position) {
-  await page.keyboard.press('Control+G');
-  await page.locator('.quick-input-widget input').waitFor({ timeout: 10_000 });
-  await page.keyboard.type(position);
-  await page.keyboard.press('Enter');
-  await page.locator('.quick-input-widget').waitFor({ state: 'hidden', timeout: 10_000 });
+  if (typeof position === 'function') {
+    await position();
+  } else {
+    await page.keyboard.press('Control+G');
+    await page.locator('.quick-input-widget input').waitFor({ timeout: 10_000 });
+    await page.keyboard.type(position);
+    await page.keyboard.press('Enter');
+    await page.locator('.quick-input-widget').waitFor({ state: 'hidden', timeout: 10_000 });
+  }
   await page.keyboard.press('Control+.');
   return page.locator('.action-widget', { has: page.locator('.monaco-list-row') });
+}
+
+/**
+ * totals.ipynb opened as a notebook (VS Code's built-in ipynb support): the finding in its third
+ * cell reaches the Problems panel under that cell, the cell's quick fix fixes it, and after a save
+ * the file on disk is the notebook as written with only that cell's source changed.
+ */
+async function checkNotebook(page, dirs) {
+  const row = page.locator('.explorer-folders-view .monaco-list-row', { hasText: 'totals.ipynb' });
+  await row.waitFor({ timeout: 60_000 });
+  await row.click();
+  // The notebook editor itself (the first `.notebook-editor` in the DOM is its pane's placeholder).
+  const notebook = page.locator('.notebookOverlay').first();
+  // The third cell (by position: its text changes with the fix), once it shows np.float_.
+  const cell = notebook.locator('.markdown-cell-row, .code-cell-row').nth(2);
+  await cell.locator('.view-lines', { hasText: 'np.float_' }).waitFor({ timeout: 60_000 });
+  const cells = await notebook.locator('.markdown-cell-row, .code-cell-row').count();
+  step(`totals.ipynb open as a notebook (${cells} cells)`);
+  // The server's diagnostic on the third cell, and on no other.
+  await cell.locator('.squiggly-error').first().waitFor({ timeout: 90_000 });
+  const squiggled = await notebook.locator('.code-cell-row', { has: page.locator('.squiggly-error') }).count();
+  if (squiggled !== 1) throw new Error(`expected one cell with a squiggle, found ${squiggled}`);
+
+  // The Problems panel: the row for NPY023 in totals.ipynb, at the line and column within the cell;
+  // choosing it goes to the third cell (the notebook's status bar item counts cells).
+  await page.keyboard.press('Control+Shift+M');
+  const markers = page.locator('.markers-panel');
+  const problem = markers.locator('.monaco-list-row', { hasText: 'NPY023' });
+  await problem.first().waitFor({ timeout: 30_000 });
+  await markers.locator('.monaco-list-row', { hasText: 'totals.ipynb' }).first().waitFor({ timeout: 30_000 });
+  const problemText = (await problem.first().innerText()).replace(/\s+/g, ' ');
+  step(`notebook problem: ${problemText}`);
+  if (!/Use `numpy\.float64`: `numpy\.float_` was removed in NumPy 2\.0.*\[Ln 2, Col 9\]/.test(problemText)) {
+    throw new Error(`unexpected problem for the notebook (line 2, column 9 of its cell): ${problemText}`);
+  }
+  await screenshot(page, 'notebook-problems.png');
+  await problem.first().dblclick();
+  const cellStatus = page.locator('.statusbar-item', { hasText: /^Cell \d+ of \d+$/ });
+  await page.locator('.statusbar-item', { hasText: 'Cell 3 of 3' }).first().waitFor({ timeout: 30_000 });
+  step(`the problem goes to the notebook's third cell (${(await cellStatus.first().innerText()).trim()})`);
+
+  // Into the cell's editor, the cursor on np.float_ (line 2, column 10), then Ctrl+.
+  const cursorOnFinding = async () => {
+    await cell.locator('.view-line', { hasText: 'total = np.float_' }).click();
+    await page.keyboard.press('Home');
+    for (let i = 0; i < 9; i += 1) await page.keyboard.press('ArrowRight');
+  };
+  const menu = await quickFixMenuWith(page, cursorOnFinding, 'numpy.float64');
+  step(`quick-fix menu (notebook cell): ${(await menu.first().innerText()).replace(/\s+/g, ' ')}`);
+  await screenshot(page, 'notebook-quick-fix-menu.png');
+  await menu.locator('.monaco-list-row', { hasText: 'numpy.float64' }).first().click();
+  await cell.locator('.view-lines', { hasText: 'np.float64(0)' }).waitFor({ timeout: 30_000 });
+  step('quick fix applied in the notebook cell');
+  await page.keyboard.press('Control+S');
+  const onDisk = await readEventually(join(dirs.project, 'totals.ipynb'), NOTEBOOK_FIXED, 20_000);
+  await screenshot(page, 'notebook-after-fix.png');
+  if (onDisk !== NOTEBOOK_FIXED) {
+    writeFileSync(join(OUTPUT, 'totals.ipynb'), onDisk);
+    throw new Error(`totals.ipynb on disk is not the notebook with only cell 3 fixed:\n${onDisk}`);
+  }
+  step('totals.ipynb on disk differs from the notebook written only in cell 3 (source fixed, count cleared)');
+  await page.keyboard.press('Escape');
 }
 
 /** The conversation with VS Code itself. */
@@ -428,6 +549,8 @@ async function drive(page, port, dirs) {
   if (unsafeOnDisk !== UNSAFE.replace('np.in1d', 'np.isin')) {
     throw new Error('unsafe.py on disk does not have the unsafe fix');
   }
+
+  await checkNotebook(page, dirs);
 
   // The restart command brings up a new server.
   await page.keyboard.press('F1');
@@ -548,6 +671,8 @@ async function main() {
     await drive(page, port, dirs);
   } catch (error) {
     if (page) await page.screenshot({ path: join(OUTPUT, 'failure.png') }).catch(() => {});
+    // The DOM at the failure: what a changed VS Code calls the things the locators look for.
+    if (page) await page.content().then((html) => writeFileSync(join(OUTPUT, 'failure.html'), html)).catch(() => {});
     throw error;
   } finally {
     clearTimeout(watchdog);

@@ -12,3 +12,15 @@ export const SERVER_EXECUTABLE = 'recode-lsp';
 
 /** Settings that decide how the server is started: changing one restarts it. */
 export const LAUNCH_SETTINGS = [`${SECTION}.serverPath`, `${SECTION}.interpreter`] as const;
+
+/**
+ * The documents the language client serves (hover, code actions, diagnostics): Python files, and
+ * the Python cells of any notebook. Cells have the `vscode-notebook-cell` scheme, so the file entry
+ * alone never matches one and the lightbulb on a cell would not ask the server. Their text reaches
+ * the server through `notebookDocument/*` (the server's `notebookDocumentSync`), not `textDocument/*`:
+ * vscode-languageclient 9 leaves a document that notebook sync handles out of text sync.
+ */
+export const DOCUMENT_SELECTOR = [
+  { scheme: 'file', language: 'python' },
+  { notebook: '*', language: 'python' },
+] as const;

@@ -16,7 +16,7 @@ import {
 } from 'vscode-languageclient/node';
 
 import { folderOf, launchEnvironment, settingReader } from './configuration';
-import { SECTION, SERVER_ID, SERVER_NAME } from './constants';
+import { DOCUMENT_SELECTOR, SECTION, SERVER_ID, SERVER_NAME } from './constants';
 import { checkInterpreter, describeLaunch, LaunchError, resolveInterpreter, resolveLaunch } from './launch';
 import { clientLog } from './log';
 import { SettingsWhileStarting } from './pending';
@@ -74,7 +74,7 @@ function errorHandler(client: () => LanguageClient | undefined): ErrorHandler {
 function clientOptions(log: vscode.LogOutputChannel, client: () => LanguageClient | undefined): LanguageClientOptions {
   const routed = clientLog(log);
   return {
-    documentSelector: [{ scheme: 'file', language: 'python' }],
+    documentSelector: [...DOCUMENT_SELECTOR],
     outputChannel: routed,
     traceOutputChannel: routed,
     errorHandler: errorHandler(client),
@@ -166,7 +166,10 @@ export class StatusItem implements vscode.Disposable {
     this.item = vscode.window.createStatusBarItem('recode.status', vscode.StatusBarAlignment.Left, 0);
     this.item.name = 'ReCode';
     this.item.command = 'recode.showLogs';
-    this.editorWatch = vscode.window.onDidChangeActiveTextEditor(() => this.show());
+    this.editorWatch = vscode.Disposable.from(
+      vscode.window.onDidChangeActiveTextEditor(() => this.show()),
+      vscode.window.onDidChangeActiveNotebookEditor(() => this.show()),
+    );
     this.show();
     this.item.show();
   }
@@ -202,7 +205,8 @@ export class StatusItem implements vscode.Disposable {
 }
 
 function activeFile(): string | undefined {
-  const uri = vscode.window.activeTextEditor?.document.uri;
+  // A notebook cell's document is no file: the notebook is.
+  const uri = vscode.window.activeNotebookEditor?.notebook.uri ?? vscode.window.activeTextEditor?.document.uri;
   return uri?.scheme === 'file' ? uri.fsPath : undefined;
 }
 
