@@ -993,6 +993,7 @@ def build_entries(
     first, last = snapshots[0], snapshots[-1]
     top = last.release.top
     public = list(last.objects)
+    owners_of: dict[str, set[str]] = {}  # bare name -> owners of the public paths ending with it
     entries: list[ScrapedEntry] = []
     problems: list[str] = []
     for fact in facts:
@@ -1091,9 +1092,16 @@ def build_entries(
                 and "." not in raw
                 and raw not in _BUILTINS  # "use `next(ndindex)`" names a builtin, not a member
             ):
+                # The class's own (``n_features_in_``, set in ``fit``), unless the name is a class or is
+                # another class's member (matplotlib's ``alternative="fill_between"`` on a collection
+                # means ``Axes.fill_between``): then the name as the message gives it.
+                owners = owners_of.setdefault(raw, {p.rpartition(".")[0] for p in public if p.endswith(f".{raw}")})
+                foreign = _found(last, f"{owner}.{raw}") is None and (
+                    raw[:1].isupper() or bool(owners and owner not in owners)
+                )
                 record.update(
                     kind="removal_with_replacement",
-                    replacement=f"`{owner}.{raw}`",
+                    replacement=f"`{raw}`" if foreign else f"`{owner}.{raw}`",
                     fix="display",
                 )
             elif new is not None and new in _BUILTINS:

@@ -412,6 +412,15 @@ MPL_API = '''
         return wrapper
 
 
+    def deprecated(since, *, message="", alternative=""):
+        def decorate(obj):
+            def wrapper(*args, **kwargs):
+                warn_deprecated(since, message=message, alternative=alternative)
+                return obj(*args, **kwargs)
+            return wrapper
+        return decorate
+
+
     def make_keyword_only(since, name, func=None):
         def wrapper(*args, **kwargs):
             warn_deprecated(since, message=f"Passing {name} positionally is deprecated")
@@ -481,3 +490,50 @@ def test_matplotlib_parameter_decorators_deprecate_and_still_accept(tmp_path: Pa
         "The get_scale_docs function was deprecated in Matplotlib 3.8 and will be removed in a future version."
     )
     assert ("mplx.scale.LogTransform.draw", "inframe") not in entries  # how it is passed, not the parameter
+
+
+COLLECTIONS_OLD = """
+    class PolyCollection:
+        def span_where(self, x, ymin, ymax, where):
+            return None
+
+        def get_paths(self):
+            return []
+
+
+    class Axes:
+        def fill_between(self, x, y1, y2=0):
+            return None
+    """
+COLLECTIONS_NEW = """
+    from mplx import _api
+
+
+    class PolyCollection:
+        @_api.deprecated("3.7", alternative="fill_between")
+        def span_where(self, x, ymin, ymax, where):
+            return None
+
+        @_api.deprecated("3.7", alternative="get_path_list")
+        def get_paths(self):
+            return []
+
+
+    class Axes:
+        def fill_between(self, x, y1, y2=0):
+            return None
+    """
+
+
+def test_a_bare_alternative_is_the_class_member_only_when_no_other_class_has_it(tmp_path: Path) -> None:
+    """``alternative="fill_between"`` on a collection means ``Axes.fill_between`` (matplotlib 3.7), not a
+    ``PolyCollection.fill_between`` that does not exist; a name no class has is the class's own."""
+
+    def release(collections: str) -> dict[str, str]:
+        return {"mplx/__init__.py": "", "mplx/_api.py": MPL_API, "mplx/collections.py": collections}
+
+    entries = by_old(scrape(tmp_path, "mplx", {"3.6": release(COLLECTIONS_OLD), "3.7": release(COLLECTIONS_NEW)}))
+    assert entries[("mplx.collections.PolyCollection.span_where", None)].record["replacement"] == "`fill_between`"
+    assert entries[("mplx.collections.PolyCollection.get_paths", None)].record["replacement"] == (
+        "`mplx.collections.PolyCollection.get_path_list`"
+    )
