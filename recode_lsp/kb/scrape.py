@@ -568,6 +568,12 @@ class Scraper:
                     fact, evidence(marker, marker.evidence), CONFIDENCE.get(marker.evidence, 0.85), marker.message
                 )
                 continue
+            owner = path.rpartition(".")[0]
+            if owner and not old.reachable(path) and not old.reachable(owner):
+                # A member of a class added after the old release and deprecated by the new one
+                # (Matplotlib 3.8's ``PolyQuadMesh.get_array``): code written against the old release
+                # cannot use it.
+                continue
             about = "behaviour" if marker.behaviour else ("keyword" if keyword else "object")
             if (
                 not marker.behaviour

@@ -522,6 +522,12 @@ COLLECTIONS_NEW = """
     class Axes:
         def fill_between(self, x, y1, y2=0):
             return None
+
+
+    class PolyQuadMesh(PolyCollection):
+        @_api.deprecated("3.7")
+        def get_array(self):
+            return None
     """
 
 
@@ -537,3 +543,5 @@ def test_a_bare_alternative_is_the_class_member_only_when_no_other_class_has_it(
     assert entries[("mplx.collections.PolyCollection.get_paths", None)].record["replacement"] == (
         "`mplx.collections.PolyCollection.get_path_list`"
     )
+    # A class the old release did not have, whose member the new one deprecates at once: no migration.
+    assert ("mplx.collections.PolyQuadMesh.get_array", None) not in entries
