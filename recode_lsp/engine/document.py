@@ -29,23 +29,26 @@ quick fixes fast.
   findings are moved lazily (:meth:`DocumentAnalysis.finding_runs` gives them unmoved, with the
   shift, to whoever can use that, as diagnostics do). An edit inside one method's body
   analyses that method alone, in its class with the other methods stubbed.
-* **Fixing in an excerpt.** An *excerpt* of the module is the module without its other
-  functions (top-level functions and methods of top-level classes), with the module-level
-  code, classes and imports kept, so names resolve as in the whole module. A left-out
-  function becomes one line (with the blank lines before it; adjacent ones share it): a stub
-  ``def name(): pass`` where its name matters (the module's other code uses it, or it comes
-  before a top-level import, where the fixer adds imports), ``pass`` for a method, an empty
-  line otherwise. Lines map back through a table. A quick fix for a finding inside a function
-  is computed and validated on the excerpt of that function, plus one line at the end that
-  mentions the names of the left-out functions that the excerpt also uses or the fix may add
-  (so an import they use is not removed, and a new name does not collide with one of theirs).
-  The excerpt's text decides the fix, so it is cached by the excerpt's digest: after an edit
-  in another function, the same fix is reused.
+* **Fixing in an excerpt.** A quick fix is computed and validated on an *excerpt* of the
+  module: the top-level statement that holds the finding (its other functions and methods
+  stubbed), with what keeps names resolving and the fixer's and validator's checks as in the
+  whole module (:func:`_plan_excerpt`): the statements up to the last top-level import and
+  those that mention ``import`` (where a new import goes, what is imported lazily or under a
+  guard), the statements that bind a name the kept code mentions or the fix may write, and
+  those that mention a name the finding's statement binds (their findings count in the
+  validation), each closed over. The rest becomes empty lines, one per left-out run; a
+  stubbed function one line, ``def name(): pass`` (its name stays bound). Lines map back
+  through a table. One line at the end stands for what was left out, exactly (from its
+  :mod:`ast`, cached per statement): loads of the names it uses (an import they keep is not
+  removed) and a lambda's parameters for the names it only binds (a new name does not collide
+  with one of them). The excerpt's text decides the fix, so it is cached by the excerpt's
+  digest: after an edit elsewhere, the same fix is reused.
 
 Both give the same answer as the whole module (the tests compare them, over random edits) and
 fall back to it when their preconditions do not hold: a module containing ``global`` (a
 function could rebind a module name), a changed chunk that does not parse alone, a fix made
-together with an import (groups), a code rule's fix, a finding outside any function.
+together with an import (groups), a code rule's fix, an attribute of a module-level name
+assigned in code left out (``np.float_ = ...``), a finding the excerpt does not report alike.
 """
 
 from __future__ import annotations
@@ -57,7 +60,7 @@ import hashlib
 import keyword
 import re
 import threading
-from collections import Counter, OrderedDict
+from collections import OrderedDict
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 
@@ -65,6 +68,14 @@ from recode_lsp.engine.analysis import Binding, Environment, LineIndex, LocalCla
 from recode_lsp.engine.changes import ApiChange
 from recode_lsp.engine.detector import SourceError, analyse, detect, detect_chunk
 from recode_lsp.engine.edits import apply_text_edits, common_prefix_length, common_suffix_length, trim_edit
+from recode_lsp.engine.imports import (
+    _CAST_NAMES,
+    _names_in_string,
+    _strings_in,
+    dotted_name,
+    names_in_dunder_all,
+    type_comment_names,
+)
 from recode_lsp.engine.knowledge import KnowledgeBase
 from recode_lsp.engine.line_diff import line_opcodes
 from recode_lsp.engine.model import Finding, Position, Range, SiteDetails, TextEdit
@@ -257,10 +268,10 @@ def _block(node: ast.FunctionDef | ast.AsyncFunctionDef, source: str, lines: Lin
 
 @dataclass
 class _Excerpt:
-    """The module with every function but one replaced by a one-line stub.
+    """The module with pieces left out, each replaced by one line (a stub, or empty).
 
     Text outside the stubs is the source's, line for line; a stub takes one line for the
-    function's many, so lines are mapped through runs of lines that are the same in both.
+    piece's many, so lines are mapped through runs of lines that are the same in both.
     """
 
     text: str
@@ -294,20 +305,13 @@ class _Excerpt:
         )
 
 
-def _excerpt(
-    source: str,
-    lines: LineIndex,
-    blocks: Sequence[_Block],
-    keep: _Block,
-    stubbed: Collection[str],
-    keep_alive: Collection[str] = (),
-) -> _Excerpt:
-    """``source`` with every block but ``keep`` left out (a stub when its name is in ``stubbed``).
+def _cut(source: str, lines: LineIndex, cuts: Sequence[tuple[int, int, str]], keep_alive: str = "") -> _Excerpt:
+    """``source`` with each ``(first line, last line, text)`` of ``cuts`` (sorted, apart) left out.
 
-    A left-out block takes the blank lines before it along and becomes one line: a stub, ``pass``
-    for a method (its class keeps a body), or an empty line, shared by adjacent left-out
-    functions. That line maps to the start of what it replaced, so an insertion there lands
-    where it would in the source. ``keep_alive`` names are mentioned on one line at the end.
+    A left-out piece takes the blank lines before it along and becomes one line, ``text``
+    (empty lines of adjacent pieces are shared). That line maps to the start of what it
+    replaced, so an insertion there lands where it would in the source. ``keep_alive`` is a
+    line added at the end.
     """
     starts = lines.line_starts
     count = len(starts)
@@ -323,20 +327,11 @@ def _excerpt(
     line = 0  # lines written so far
     cursor = 0  # the next source line to copy
     dropped = False  # the last line written is an empty placeholder
-    for block in blocks:
-        if block is keep:
-            continue
-        first = block.first_line
+    for first, last, text in cuts:
         while first > cursor and not source[at(first - 1) : at(first)].strip():
             first -= 1
-        if block.name in stubbed:
-            text = f"{block.indent}def {block.name}(): pass"
-        elif block.indent:
-            text = f"{block.indent}pass"
-        else:
-            text = ""
         if not text and dropped and first == cursor:
-            cursor = block.last_line + 1  # adjacent to the previous left-out function
+            cursor = last + 1  # adjacent to the previous left-out piece
             continue
         if first > cursor:
             chunk = source[at(cursor) : at(first)]
@@ -351,7 +346,7 @@ def _excerpt(
         pieces.append(text + "\n")
         length += len(text) + 1
         line += 1
-        cursor = block.last_line + 1
+        cursor = last + 1
         dropped = not text
     if cursor < count:
         run_lines.append(line)
@@ -360,7 +355,7 @@ def _excerpt(
     text = "".join(pieces)
     source_end = len(text)
     if keep_alive:
-        text += ("" if text.endswith("\n") or not text else "\n") + f"({', '.join(sorted(keep_alive))},)\n"
+        text += ("" if text.endswith("\n") or not text else "\n") + keep_alive + "\n"
     return _Excerpt(text, stubs, source_end, LineIndex(text), run_lines or [0], run_source_lines or [0])
 
 
@@ -393,55 +388,248 @@ def _block_at(blocks: Sequence[_Block], start: int, end: int) -> _Block | None:
     return None
 
 
-@dataclass
-class _Names:
-    """Identifiers of a module's functions and of the rest of it, for building excerpts."""
+# --- excerpts of top-level statements --------------------------------------------------------
 
-    #: In how many blocks each identifier occurs.
-    counts: Counter[str]
-    #: Identifiers of the text outside the blocks (module-level code, class bodies).
-    module: set[str]
-    #: Blocks whose name must stay bound in an excerpt (see :func:`_stubbed`).
-    stubbed: set[str]
+_IMPORT_WORD = re.compile(r"\bimport\b")
+_CLASS_NAME = re.compile(r"\bclass\s+([^\W\d]\w*)")
+
+
+@dataclass(frozen=True)
+class _Syntax:
+    """What the fixer and the validator read of a piece of a module beyond its findings.
+
+    Exact sets, from its :mod:`ast` (an excerpt that leaves the piece out makes up for them):
+    the names a new import must not collide with (:func:`~recode_lsp.engine.imports.bound_names`),
+    the names that keep an import in use (loads, string annotations, ``__all__``, ``# type:``
+    comments: :func:`~recode_lsp.engine.imports.loaded_names` and
+    :func:`~recode_lsp.engine.imports.referenced_outside_code`) and the root names of attributes
+    it assigns or deletes (``np.x = 1``: the fixer then leaves ``np.x`` alone everywhere).
+    """
+
+    taken: frozenset[str]
+    used: frozenset[str]
+    stored: frozenset[str]
 
     @classmethod
-    def of(cls, source: str, blocks: Sequence[_Block]) -> _Names:
-        counts: Counter[str] = Counter()
-        module: set[str] = set()
-        cursor = 0
-        for block in blocks:
-            module |= _identifiers(source, cursor, block.start)
-            counts.update(_identifiers(source, block.start, block.end))
-            cursor = block.end
-        module |= _identifiers(source, cursor)
-        return cls(counts, module, _stubbed(source, blocks, module))
+    def of(cls, nodes: Sequence[ast.stmt], text: str, skip: Collection[int] = ()) -> _Syntax:
+        """The syntax of ``nodes`` (top-level statements, or one function), without the nodes
+        whose ids are in ``skip``; ``text``: the source they are in (for ``# type:`` comments).
+
+        One walk: these sets are what the five walks of the functions named above give.
+        """
+        taken: set[str] = set()
+        used: set[str] = set()
+        stored: set[str] = set()
+        strings: list[str] = []
+        stack: list[ast.AST] = [node for node in nodes if id(node) not in skip]
+        while stack:
+            node = stack.pop()
+            if isinstance(node, ast.Name):
+                taken.add(node.id)
+                if not isinstance(node.ctx, ast.Store):
+                    used.add(node.id)
+            elif isinstance(node, ast.Attribute):
+                if isinstance(node.ctx, (ast.Store, ast.Del)):
+                    root: ast.expr = node
+                    while isinstance(root, ast.Attribute):
+                        root = root.value
+                    if isinstance(root, ast.Name):
+                        stored.add(root.id)
+            elif isinstance(node, ast.alias):
+                taken.add((node.asname or node.name).split(".", 1)[0])
+            elif isinstance(node, ast.arg):
+                taken.add(node.arg)
+                strings.extend(_strings_in(node.annotation))
+            elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                taken.add(node.name)
+                strings.extend(_strings_in(node.returns))
+            elif isinstance(node, ast.ClassDef):
+                taken.add(node.name)
+            elif isinstance(node, ast.AnnAssign):
+                strings.extend(_strings_in(node.annotation))
+                annotation = dotted_name(node.annotation)
+                if annotation is not None and annotation.rpartition(".")[2] == "TypeAlias":
+                    strings.extend(_strings_in(node.value))
+            elif isinstance(node, ast.Subscript):
+                strings.extend(_strings_in(node.slice))
+            elif isinstance(node, ast.Call):
+                callee = dotted_name(node.func)
+                if callee is not None and callee.rpartition(".")[2] in _CAST_NAMES:
+                    for argument in [*node.args, *(keyword.value for keyword in node.keywords)]:
+                        strings.extend(_strings_in(argument))
+            elif type(node).__name__ == "TypeAlias":  # ``type X = 'List[int]'`` (3.12)
+                strings.extend(_strings_in(getattr(node, "value", None)))
+            stack.extend(child for child in ast.iter_child_nodes(node) if id(child) not in skip)
+        for string in dict.fromkeys(strings):
+            used |= _names_in_string(string)
+        used |= _dunder_all(nodes) | type_comment_names(text)
+        return cls(frozenset(taken), frozenset(used), frozenset(stored))
+
+    def __or__(self, other: _Syntax) -> _Syntax:
+        return _Syntax(self.taken | other.taken, self.used | other.used, self.stored | other.stored)
 
 
-def _stubbed(source: str, blocks: Sequence[_Block], module: set[str] | None = None) -> set[str]:
-    """Functions whose stub an excerpt keeps, because leaving them out could change an answer.
+def _dunder_all(nodes: Sequence[ast.stmt]) -> set[str]:
+    return names_in_dunder_all(ast.Module(body=list(nodes), type_ignores=[]))
 
-    * Their name is used by the module's other code (or by another function of that name):
-      ``def np(): ...`` after ``import numpy as np`` changes what ``np`` means.
-    * They come before a top-level import: the fixer adds imports after the *leading* imports,
-      and a function between imports ends that run.
+
+@dataclass(frozen=True)
+class _UnitSyntax:
+    """:class:`_Syntax` of a top-level statement, and of each of its blocks (by ``def`` line)."""
+
+    whole: _Syntax | None
+    blocks: dict[int, _Syntax]
+
+    @classmethod
+    def of(
+        cls, text: str, first_line: int, def_lines: Sequence[int], statements: Sequence[ast.stmt] | None = None
+    ) -> _UnitSyntax:
+        """Of the statement(s) ``text`` (from 0-based line ``first_line`` on) and their blocks
+        (``def`` lines); ``statements``: their nodes, at their lines in the module, if parsed."""
+        if statements is None:
+            try:
+                body = ast.parse(text, type_comments=False).body
+            except (SyntaxError, ValueError, RecursionError, MemoryError):
+                return cls(None, {})
+        else:
+            body, first_line = list(statements), 0
+        wanted = set(def_lines)
+        nodes: dict[int, ast.FunctionDef | ast.AsyncFunctionDef] = {}
+        if wanted:
+            for statement in body:
+                for node in statement.body if isinstance(statement, ast.ClassDef) else [statement]:
+                    line = first_line + node.lineno - 1
+                    if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and line in wanted:
+                        nodes[line] = node
+        if "type:" in text and nodes:
+            return cls(_Syntax.of(body, text), {})  # rare: blocks are then never left out
+        blocks = {line: _Syntax.of([node], "") for line, node in nodes.items()}
+        rest = _Syntax.of(body, text, skip={id(node) for node in nodes.values()})
+        whole = rest
+        for syntax in blocks.values():
+            whole = whole | syntax
+        return cls(whole, blocks)
+
+
+@dataclass
+class _Plan:
+    """What an excerpt keeps of a module for a fix of one finding (see :func:`_plan_excerpt`)."""
+
+    cuts: list[tuple[int, int, str]]
+    keep_alive: str
+
+
+def _plan_excerpt(
+    source: str, units: Sequence[_Unit], finding: Finding, tree: ast.Module | None = None
+) -> _Plan | None:
+    """The excerpt of the module to fix ``finding`` in: the top-level statement that holds it
+    (its other functions stubbed) and what keeps names resolving and the fix's checks as in the
+    whole module; None when that cannot be made sure of.
+
+    Kept whole or with their functions stubbed (``def name(): pass``: the name stays bound):
+
+    * the statements before the last top-level import, and every one that mentions ``import``
+      (where a new import goes, which packages are imported lazily or under a guard);
+    * the statements that bind a name the kept ones mention or the fix may write, until none
+      is added (their bindings decide what the kept code means);
+    * the statements that mention a name the finding's statement binds, and so on (the fix
+      could change what they mean, and the validator counts their findings).
+
+    A function is stubbed unless it holds the finding, mentions ``import`` or one of those
+    names, or defines a class whose name the kept code mentions (class keys count classes of a
+    name). Of the code left out, one line at the end names what the fixer and the validator
+    would have seen: loads of the names it uses, a lambda's parameters for the names it only
+    binds (see :class:`_Syntax`). An attribute assigned there on a module-level name gives up.
     """
-    last_import = -1
-    names = set() if module is None else module
-    cursor = 0
-    for block in [*blocks, None]:
-        end = len(source) if block is None else block.start
-        for match in _TOP_LEVEL_IMPORT.finditer(source, cursor, end):
-            last_import = max(last_import, match.start())
-        if module is None:
-            names |= _identifiers(source, cursor, end)
-        if block is not None:
-            cursor = block.end
-    seen: Counter[str] = Counter(block.name for block in blocks)
-    return {
-        block.name
-        for block in blocks
-        if block.name in names or seen[block.name] > 1 or (not block.indent and block.start < last_import)
-    }
+    starts = [unit.start for unit in units]
+    index = bisect.bisect_right(starts, finding.start_offset) - 1
+    if index < 0 or finding.end_offset > units[index].end:
+        return None
+    texts = [source[unit.start : unit.end] for unit in units]
+    ids = [unit.data.identifiers(text) for unit, text in zip(units, texts, strict=True)]
+    binds = [unit.data.binds() for unit in units]
+    statements: list[list[ast.stmt]] | None = None
+    if tree is not None:
+        # The units came from this tree: their statements need not be parsed again.
+        statements = [[] for _ in units]
+        first_lines = [unit.first_line for unit in units]
+        for statement in tree.body:
+            at = bisect.bisect_right(first_lines, _statement_lines(statement)[0]) - 1
+            statements[max(at, 0)].append(statement)
+
+    def syntax_of(i: int) -> _UnitSyntax:
+        return units[i].data.syntax(texts[i], None if statements is None else statements[i])
+
+    change = finding.change
+    # Names the fix may write: of the new name, the template, a new keyword value (the last one
+    # read with getattr: the field is new).
+    replacement = [change.new, change.template, getattr(change, "new_value", None)]
+    written = _new_names(change) | _identifiers(" ".join(text for text in replacement if isinstance(text, str)))
+    kept = {index, 0}
+    last_import = max((i for i, text in enumerate(texts) if _TOP_LEVEL_IMPORT.match(text)), default=-1)
+    kept.update(range(last_import + 1))
+    kept.update(i for i, text in enumerate(texts) if "import" in text and _IMPORT_WORD.search(text))
+    mentioned: set[str] = set(written)
+    for i in kept:
+        mentioned |= ids[i]
+    # Names whose meaning the fix may change, and the statements that mention one (kept too).
+    changed: set[str] = set(binds[index])
+    dependents: set[int] = set()
+    grown = True
+    while grown:
+        grown = False
+        for i in range(len(units)):
+            if i not in dependents and not ids[i].isdisjoint(changed):
+                dependents.add(i)
+                changed |= binds[i]
+            elif i in kept or binds[i].isdisjoint(mentioned):
+                continue
+            if i not in kept:
+                kept.add(i)
+                mentioned |= ids[i]
+            grown = True
+    # The functions of kept statements: stubbed where nothing above needs their bodies.
+    cuts: list[tuple[int, int, str]] = []
+    left_out: list[_Syntax] = []
+    for i, unit in enumerate(units):
+        if i not in kept:
+            syntax = syntax_of(i).whole
+            if syntax is None:
+                return None
+            left_out.append(syntax)
+            cuts.append((unit.first_line, unit.last_line, ""))
+            continue
+        line_shift = unit.first_line - unit.data.first_line
+        for block in unit.blocks():
+            if block.start <= finding.start_offset and finding.end_offset <= block.end:
+                continue
+            body = _identifiers(source, block.start, block.end)
+            if (
+                ("import" in texts[i] and _IMPORT_WORD.search(source, block.start, block.end))
+                or not body.isdisjoint(changed)
+                or any(name in mentioned for name in _CLASS_NAME.findall(source, block.start, block.end))
+            ):
+                continue
+            syntax = syntax_of(i).blocks.get(block.def_line - line_shift)
+            if syntax is None:
+                continue  # not known exactly (``# type:`` comments): kept
+            left_out.append(syntax)
+            cuts.append((block.first_line, block.last_line, f"{block.indent}def {block.name}(): pass"))
+    relevant = mentioned | written
+    # Attributes of these names assigned in code left out would change what the fixer refuses.
+    roots = relevant & frozenset().union(*binds)
+    used: set[str] = set()
+    taken: set[str] = set()
+    for syntax in left_out:
+        if not syntax.stored.isdisjoint(roots):
+            return None  # ``np.x = 1``
+        used |= syntax.used & relevant
+        taken |= syntax.taken & relevant
+    taken -= used
+    names = sorted(used)
+    if taken:
+        names.append(f"lambda {', '.join(sorted(taken))}: 0")
+    return _Plan(cuts, f"({', '.join(names)},)" if names else "")
 
 
 # --- the analysis --------------------------------------------------------------------------
@@ -481,7 +669,6 @@ class DocumentAnalysis:
         self._keys: dict[str, Finding] | None = None
         self._exact: DocumentAnalysis | None = None if incremental else self
         self._baseline: Baseline | None = None
-        self._name_cache: _Names | None = None
         self._global: bool | None = None
         self._lock = threading.Lock()
 
@@ -675,23 +862,17 @@ class DocumentAnalysis:
         return FixResult(outcome.source, _diff_edits(self.source, outcome.source), outcome.applied, skipped)
 
     def _fix_in_excerpt(self, finding: Finding, check: CancelCheck) -> FixResult | None:
-        """The fix computed on the finding's function alone; None when that does not apply."""
+        """The fix computed on an excerpt of the module (see :func:`_plan_excerpt`); None when
+        that does not apply."""
         if not self.ok or finding.group is not None or finding.change.rule is not None or self._has_global():
             return None
-        blocks = self._blocks
-        start = self.lines.line_starts[finding.range.start.line] + finding.range.start.column
-        end = self.lines.line_starts[finding.range.end.line] + finding.range.end.column
-        block = _block_at(blocks, start, end)
-        if block is None:
+        if _LONE_CR.search(self.source) is not None:
+            return None  # ast and LineIndex count lines apart
+        tree = self._analysis.tree if self._analysis is not None else None
+        plan = _plan_excerpt(self.source, self._unit_list(), finding, tree)
+        if plan is None:
             return None
-        names = self._names()
-        # Names of the other functions that the excerpt also mentions or the fix may add:
-        # mentioned once more, an import they use is not removed and a new name does not
-        # collide with one of theirs.
-        inside = _identifiers(self.source, block.start, block.end)
-        elsewhere = {n for n, count in names.counts.items() if count > (n in inside)}
-        keep_alive = elsewhere & (inside | names.module | _new_names(finding.change))
-        excerpt = _excerpt(self.source, self.lines, blocks, block, names.stubbed, keep_alive)
+        excerpt = _cut(self.source, self.lines, plan.cuts, plan.keep_alive)
         wanted_key = finding_key(dataclasses.replace(finding, range=excerpt.excerpt_range(finding.range)))
         cache_key = (
             hashlib.blake2b(excerpt.text.encode("utf-8", "surrogatepass"), digest_size=20).digest(),
@@ -724,11 +905,6 @@ class DocumentAnalysis:
         if self._global is None:
             self._global = _has_global(self.source)
         return self._global
-
-    def _names(self) -> _Names:
-        if self._name_cache is None:
-            self._name_cache = _Names.of(self.source, self._blocks)
-        return self._name_cache
 
     def _map_offset(self, excerpt: _Excerpt, offset: int) -> int:
         """An offset in an excerpt (outside the stubs) as an offset in this source."""
@@ -834,8 +1010,10 @@ class _UnitData:
     """
 
     __slots__ = (
+        "_binds",
         "_facts",
         "_identifiers",
+        "_syntax",
         "bindings",
         "blocks",
         "classes",
@@ -872,12 +1050,29 @@ class _UnitData:
         self.refs = frozenset(ref for finding in findings for ref in _refs(finding))
         self._identifiers: frozenset[str] | None = None
         self._facts: dict[str, tuple[tuple[str | None, str, str | None], ...]] | None = None
+        self._syntax: _UnitSyntax | None = None
+        self._binds: frozenset[str] | None = None
 
     def identifiers(self, text: str) -> frozenset[str]:
         """Identifiers written in it (``text`` is its text, wherever it is placed)."""
         if self._identifiers is None:
             self._identifiers = frozenset(_identifiers(text))
         return self._identifiers
+
+    def syntax(self, text: str, statements: Sequence[ast.stmt] | None = None) -> _UnitSyntax:
+        """What the fixer and the validator read of it beyond its findings (``text``: its text;
+        ``statements``: its statements in the analysis it came from, when that has a tree)."""
+        if self._syntax is None:
+            def_lines = [block.def_line for block in self.blocks]
+            self._syntax = _UnitSyntax.of(text, self.first_line, def_lines, statements)
+        return self._syntax
+
+    def binds(self) -> frozenset[str]:
+        """Names it binds at module level, and the names of the classes it defines (at any depth)."""
+        if self._binds is None:
+            classes = {part for local in self.classes for part in local.name.split(".")}
+            self._binds = frozenset(self.bindings) | classes
+        return self._binds
 
     def facts(self) -> dict[str, tuple[tuple[str | None, str, str | None], ...]]:
         """What the rest of the module sees of its bindings: by name, (qname, kind, class) in order."""
@@ -1186,20 +1381,6 @@ def _incremental(previous: DocumentAnalysis, source: str, check: CancelCheck) ->
         source, previous.path, previous.context, None, units=current, lines=edit.lines, incremental=True
     )
     result._global = False
-    names = previous._name_cache
-    if names is not None:
-        # Excerpt fixes need the identifiers of every function: when only one function's body
-        # changed, only its identifiers did.
-        old_blocks = previous._blocks
-        block = _block_at(old_blocks, prefix, edit.old_end)
-        new_blocks = result._blocks
-        if block is not None and len(new_blocks) == len(old_blocks):
-            new = new_blocks[old_blocks.index(block)]
-            if new.name == block.name and new.start == block.start and new.end == block.end + edit.chars:
-                counts = names.counts.copy()
-                counts.subtract(_identifiers(old, block.start, block.end))
-                counts.update(_identifiers(source, new.start, new.end))
-                result._name_cache = _Names(+counts, names.module, names.stubbed)
     return result
 
 

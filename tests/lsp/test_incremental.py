@@ -230,11 +230,7 @@ def test_random_edits_give_what_the_whole_module_gives(context: AnalysisContext,
         assert from_runs(result) == [(finding_key(f), f.start_offset, f.end_offset) for f in full.findings]
         if result.ok:
             incremental += result.incremental
-            if result._name_cache is not None:  # carried over from the previous version
-                kept = result._name_cache
-                assert kept == document_module._Names.of(result.source, result._blocks)
             last_good = result
-            last_good._names()  # as a fix in an excerpt would
         elif rng.random() < 0.7:
             source = last_good.source  # the user fixes the syntax error
     assert incremental > steps // 3  # the test exercised the incremental path
