@@ -69,10 +69,8 @@ from recode_lsp.engine.changes import ApiChange
 from recode_lsp.engine.detector import SourceError, analyse, detect, detect_chunk
 from recode_lsp.engine.edits import apply_text_edits, common_prefix_length, common_suffix_length, trim_edit
 from recode_lsp.engine.imports import (
-    _CAST_NAMES,
     _names_in_string,
-    _strings_in,
-    dotted_name,
+    annotation_strings,
     names_in_dunder_all,
     type_comment_names,
 )
@@ -437,28 +435,12 @@ class _Syntax:
                         stored.add(root.id)
             elif isinstance(node, ast.alias):
                 taken.add((node.asname or node.name).split(".", 1)[0])
-            elif isinstance(node, ast.arg):
-                taken.add(node.arg)
-                strings.extend(_strings_in(node.annotation))
-            elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
-                taken.add(node.name)
-                strings.extend(_strings_in(node.returns))
-            elif isinstance(node, ast.ClassDef):
-                taken.add(node.name)
-            elif isinstance(node, ast.AnnAssign):
-                strings.extend(_strings_in(node.annotation))
-                annotation = dotted_name(node.annotation)
-                if annotation is not None and annotation.rpartition(".")[2] == "TypeAlias":
-                    strings.extend(_strings_in(node.value))
-            elif isinstance(node, ast.Subscript):
-                strings.extend(_strings_in(node.slice))
-            elif isinstance(node, ast.Call):
-                callee = dotted_name(node.func)
-                if callee is not None and callee.rpartition(".")[2] in _CAST_NAMES:
-                    for argument in [*node.args, *(keyword.value for keyword in node.keywords)]:
-                        strings.extend(_strings_in(argument))
-            elif type(node).__name__ == "TypeAlias":  # ``type X = 'List[int]'`` (3.12)
-                strings.extend(_strings_in(getattr(node, "value", None)))
+            else:
+                if isinstance(node, ast.arg):
+                    taken.add(node.arg)
+                elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                    taken.add(node.name)
+                strings.extend(annotation_strings(node))
             stack.extend(child for child in ast.iter_child_nodes(node) if id(child) not in skip)
         for string in dict.fromkeys(strings):
             used |= _names_in_string(string)

@@ -314,6 +314,31 @@ def _strings_in(node: ast.AST | None) -> Iterable[str]:
             yield inner.value
 
 
+def annotation_strings(node: ast.AST) -> list[str]:
+    """The strings ``node`` itself (not its children) holds where a type is read: an argument's or a
+    return annotation, a subscript (``List['Model']``), ``cast('T', x)``, a ``TypeAlias`` value."""
+    strings: list[str] = []
+    if isinstance(node, ast.arg):
+        strings.extend(_strings_in(node.annotation))
+    elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+        strings.extend(_strings_in(node.returns))
+    elif isinstance(node, ast.AnnAssign):
+        strings.extend(_strings_in(node.annotation))
+        annotation = dotted_name(node.annotation)
+        if annotation is not None and annotation.rpartition(".")[2] == "TypeAlias":
+            strings.extend(_strings_in(node.value))
+    elif isinstance(node, ast.Subscript):
+        strings.extend(_strings_in(node.slice))
+    elif isinstance(node, ast.Call):
+        callee = dotted_name(node.func)
+        if callee is not None and callee.rpartition(".")[2] in _CAST_NAMES:
+            for argument in [*node.args, *(keyword.value for keyword in node.keywords)]:
+                strings.extend(_strings_in(argument))
+    elif type(node).__name__ == "TypeAlias":  # ``type X = 'List[int]'`` (3.12)
+        strings.extend(_strings_in(getattr(node, "value", None)))
+    return strings
+
+
 def string_annotation_names(tree: ast.Module) -> set[str]:
     """Names referred to from string annotations and other typing strings.
 
@@ -323,24 +348,7 @@ def string_annotation_names(tree: ast.Module) -> set[str]:
     """
     strings: list[str] = []
     for node in ast.walk(tree):
-        if isinstance(node, ast.arg):
-            strings.extend(_strings_in(node.annotation))
-        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
-            strings.extend(_strings_in(node.returns))
-        elif isinstance(node, ast.AnnAssign):
-            strings.extend(_strings_in(node.annotation))
-            annotation = dotted_name(node.annotation)
-            if annotation is not None and annotation.rpartition(".")[2] == "TypeAlias":
-                strings.extend(_strings_in(node.value))
-        elif isinstance(node, ast.Subscript):
-            strings.extend(_strings_in(node.slice))
-        elif isinstance(node, ast.Call):
-            callee = dotted_name(node.func)
-            if callee is not None and callee.rpartition(".")[2] in _CAST_NAMES:
-                for argument in [*node.args, *(keyword.value for keyword in node.keywords)]:
-                    strings.extend(_strings_in(argument))
-        elif type(node).__name__ == "TypeAlias":  # ``type X = 'List[int]'`` (3.12)
-            strings.extend(_strings_in(getattr(node, "value", None)))
+        strings.extend(annotation_strings(node))
     names: set[str] = set()
     for text in dict.fromkeys(strings):
         names |= _names_in_string(text)
