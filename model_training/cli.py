@@ -7,6 +7,8 @@
     recode-train sft  --config model_training/configs/sft_qwen7b_1gpu.yaml
     recode-train grpo --config FILE --print-config      # the resolved configuration, then exit
     recode-train merge --adapter runs/grpo/adapter --out runs/grpo/merged
+    recode-train eval sandbox-run FILE [--timeout S]        # see model_training/eval/cli.py
+    recode-train eval codemenv --codemenv DIR --out runs/eval/codemenv.jsonl
 
 Under ``accelerate launch`` use ``-m model_training`` (same arguments). ``--set`` takes dotted
 keys (``trainer.max_steps=10``, ``peft.r=16``, ``model.name_or_path=/models/qwen``); values are
@@ -77,12 +79,19 @@ def build_parser() -> argparse.ArgumentParser:
     m.add_argument("--out", required=True, help="output folder for the merged model")
     m.add_argument("--base-model", help="base model (default: from recode_adapter.json)")
     m.add_argument("--dtype", default="bfloat16")
+    from model_training.eval.cli import add_parser as add_eval_parser
+
+    add_eval_parser(sub)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    if args.command == "eval":
+        from model_training.eval.cli import main as eval_main
+
+        return eval_main(args)
     if args.command == "merge":
         from model_training.train.merge import merge_adapter
 
