@@ -749,6 +749,13 @@ class Package:
             for node in _module_statements(tree.body, conditional=True):
                 if isinstance(node, ast.FunctionDef) and node.name == "__getattr__":
                     getattr_node = node
+                elif isinstance(node, ast.ClassDef) and node.name == "__getattr__":
+                    # ``@caching_module_getattr class __getattr__:``: its attributes are the module's names.
+                    for statement in node.body:
+                        if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                            found.add(f"{module}.{statement.name}")
+                        elif isinstance(statement, ast.Assign):
+                            found.update(f"{module}.{t.id}" for t in statement.targets if isinstance(t, ast.Name))
                 elif isinstance(node, ast.Assign) and isinstance(node.value, ast.Dict):
                     keys = [
                         k.value for k in node.value.keys if isinstance(k, ast.Constant) and isinstance(k.value, str)
@@ -1091,7 +1098,9 @@ class _ModuleScan:
 
     def _body(self, body: list[ast.stmt], prefix: str, *, owner: _Owner | None) -> None:
         for node in body:
-            if isinstance(node, ast.ClassDef):
+            if isinstance(node, ast.ClassDef) and node.name == "__getattr__" and owner is None:
+                self._getattr_class(node, prefix)
+            elif isinstance(node, ast.ClassDef):
                 path = f"{prefix}.{node.name}"
                 self._decorators(node, path, params=[])
                 init = next(
@@ -1120,6 +1129,23 @@ class _ModuleScan:
                 # Definitions under ``if sys.version_info`` / ``try: import`` are still module-level.
                 for part in (node.body, getattr(node, "orelse", []), getattr(node, "finalbody", [])):
                     self._body(part, prefix, owner=owner)
+
+    def _getattr_class(self, node: ast.ClassDef, prefix: str) -> None:
+        """Matplotlib's ``@_api.caching_module_getattr class __getattr__:`` whose attributes are the
+        module's lazy names: ``psDefs = _api.deprecated("3.8")(property(...))`` deprecates ``module.psDefs``."""
+        for statement in node.body:
+            if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                self._decorators(statement, f"{prefix}.{statement.name}", params=[])
+            elif (
+                isinstance(statement, ast.Assign)
+                and isinstance(statement.value, ast.Call)
+                and isinstance(statement.value.func, ast.Call)
+            ):
+                for target in statement.targets:
+                    if isinstance(target, ast.Name):
+                        self._decorator(
+                            statement.value.func, f"{prefix}.{target.id}", params=[], line=statement.lineno
+                        )
 
     def _function(self, node: ast.FunctionDef | ast.AsyncFunctionDef, prefix: str, *, owner: _Owner | None) -> None:
         name = node.name

@@ -545,3 +545,30 @@ def test_a_bare_alternative_is_the_class_member_only_when_no_other_class_has_it(
     )
     # A class the old release did not have, whose member the new one deprecates at once: no migration.
     assert ("mplx.collections.PolyQuadMesh.get_array", None) not in entries
+
+
+PS_OLD = """
+    psDefs = ["/_d { bind def } bind def"]
+    """
+PS_NEW = """
+    from mplx import _api
+
+    _psDefs = ["/_d { bind def } bind def"]
+
+
+    @_api.caching_module_getattr
+    class __getattr__:
+        psDefs = _api.deprecated("3.8", obj_type="")(property(lambda self: _psDefs))
+    """
+
+
+def test_a_deprecated_property_of_a_module_getattr_class_is_a_deprecation_not_a_removal(tmp_path: Path) -> None:
+    """Matplotlib serves deprecated module attributes from ``@caching_module_getattr class __getattr__``."""
+
+    def release(ps: str) -> dict[str, str]:
+        api = MPL_API + "\n\n    def caching_module_getattr(cls):\n        return cls\n"  # MPL_API is indented
+        return {"mplx/__init__.py": "", "mplx/_api.py": api, "mplx/backend_ps.py": ps}
+
+    entries = by_old(scrape(tmp_path, "mplx", {"3.7": release(PS_OLD), "3.9": release(PS_NEW)}))
+    record = entries[("mplx.backend_ps.psDefs", None)].record
+    assert (record["kind"], record["deprecated_in"], record["removed_in"]) == ("removal", "3.8", None)
