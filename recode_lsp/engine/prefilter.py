@@ -25,6 +25,7 @@ _BOM = b"\xef\xbb\xbf"
 _ALIAS = re.compile(rb"^\s*([\w.]+)(?:\s+as\s+(\w+))?\s*$")
 _IDENTIFIER_BYTES = frozenset(b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_")
 _BLANK = frozenset(b" \t")
+_OPEN_CALL = re.compile(rb"[ \t]*\(")
 
 
 def _chain_before(data: bytes, dot: int) -> list[bytes]:
@@ -91,6 +92,24 @@ def _call_arguments(data: bytes, position: int) -> bytes:
     return data[index:end]
 
 
+def _called_with(data: bytes, name: bytes, keywords: re.Pattern[bytes]) -> bool:
+    """Whether the imported ``name`` may be called with one of ``keywords`` here.
+
+    ``x=`` anywhere in a file says little (``assert_array_equal(x=...)`` must be a call of that
+    name). False only when every use of ``name`` outside an import line is a call whose
+    arguments lack the keywords; any other use (a base class, an alias, an argument) may lead
+    to such a call, so it answers True.
+    """
+    for match in re.finditer(rb"(?<![\w.])" + re.escape(name) + rb"\b", data):
+        line_start = data.rfind(b"\n", 0, match.start()) + 1
+        if re.match(rb"[ \t]*(?:from|import)\b", data[line_start : match.start()]):
+            continue
+        call = _OPEN_CALL.match(data, match.end())
+        if call is None or _has_keyword(keywords, _call_arguments(data, call.end() - 1)):
+            return True
+    return False
+
+
 def _statement_starts(data: bytes) -> list[int]:
     """Offsets of lines that may start an import statement (found by ``bytes.find``).
 
@@ -125,8 +144,11 @@ def import_bindings(data: bytes) -> list[tuple[bytes, bytes]]:
                 continue  # relative imports never reach a library
             names = match.group("names").strip().strip(b"()").replace(b"\\", b" ")
             for part in names.split(b","):
+                if part.strip() == b"*":
+                    bindings.append((b"*", module))  # ``from numpy.compat.py3k import *``: the module counts
+                    continue
                 alias = _ALIAS.match(part)
-                if alias is None or alias.group(1) == b"*":
+                if alias is None:
                     continue
                 bindings.append((alias.group(2) or alias.group(1), module + b"." + alias.group(1)))
             continue
@@ -202,8 +224,10 @@ class Prefilter:
             parts = target.split(b".")
             if any(b".".join(parts[:n]) in self.qualified for n in range(1, len(parts) + 1)):
                 return True  # an old module or name is imported directly
+            if local == b"*":
+                continue
             keywords = self.callable_keywords.get(target)
-            if keywords is not None and _has_keyword(keywords, data):
+            if keywords is not None and _has_keyword(keywords, data) and _called_with(data, local, keywords):
                 return True  # ``from sklearn.linear_model import Ridge`` ... ``Ridge(normalize=True)``
             locals_by_target[local].append(target)
         if not imported_roots:

@@ -73,6 +73,74 @@ def test_registered() -> None:
             """,
             id="qualified",
         ),
+        pytest.param(
+            """\
+            from pydantic import BaseModel, condecimal
+
+
+            class Invoice(BaseModel):
+                total: condecimal(max_digits=10, decimal_places=2, ge=0)
+            """,
+            """\
+            from pydantic import BaseModel, Field
+            from typing import Annotated
+            from decimal import Decimal
+
+
+            class Invoice(BaseModel):
+                total: Annotated[Decimal, Field(max_digits=10, decimal_places=2, ge=0)]
+            """,
+            id="condecimal-imports-decimal",
+        ),
+        pytest.param(
+            """\
+            from typing import Annotated
+
+            from pydantic import BaseModel, condate
+
+
+            class Invoice(BaseModel):
+                due: condate(gt=None)
+            """,
+            """\
+            from typing import Annotated
+
+            from pydantic import BaseModel, Field
+            from datetime import date
+
+
+            class Invoice(BaseModel):
+                due: Annotated[date, Field(gt=None)]
+            """,
+            id="condate-imports-date",
+        ),
+        pytest.param(
+            """\
+            import datetime as dt
+            from decimal import Decimal
+            from typing import Annotated
+
+            import pydantic
+
+
+            class Invoice(pydantic.BaseModel):
+                total: pydantic.condecimal(decimal_places=2)
+                due: pydantic.condate(ge=dt.date(2020, 1, 1))
+            """,
+            """\
+            import datetime as dt
+            from decimal import Decimal
+            from typing import Annotated
+
+            import pydantic
+
+
+            class Invoice(pydantic.BaseModel):
+                total: Annotated[Decimal, pydantic.Field(decimal_places=2)]
+                due: Annotated[dt.date, pydantic.Field(ge=dt.date(2020, 1, 1))]
+            """,
+            id="condecimal-condate-reuse-imports",
+        ),
     ],
 )
 def test_fix(pipeline: Pipeline, before: str, after: str) -> None:

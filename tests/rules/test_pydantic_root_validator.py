@@ -99,6 +99,129 @@ def test_registered() -> None:
             """,
             id="bare-decorator-qualified",
         ),
+        pytest.param(
+            """\
+            from pydantic import BaseModel, root_validator
+
+
+            class Range(BaseModel):
+                low: int
+                high: int
+
+                @root_validator(skip_on_failure=True)
+                def clamp(cls, values):
+                    values["high"] = max(values["low"], values["high"])
+                    return values
+            """,
+            """\
+            from pydantic import BaseModel, model_validator
+
+
+            class Range(BaseModel):
+                low: int
+                high: int
+
+                @model_validator(mode="after")
+                def clamp(self):
+                    values = self.__dict__
+                    values["high"] = max(values["low"], values["high"])
+                    return self
+            """,
+            id="writes-values-on-the-instance-dict",
+        ),
+        pytest.param(
+            """\
+            from typing import Dict
+
+            from pydantic import BaseModel, root_validator
+
+
+            class Range(BaseModel):
+                low: int
+
+                @root_validator()
+                def check(cls, values: Dict) -> Dict:
+                    \"\"\"Say which class.\"\"\"
+                    if values.get("high"):
+                        raise ValueError(cls.__name__)
+                    return values
+            """,
+            """\
+            from typing import Dict
+
+            from pydantic import BaseModel, model_validator
+
+
+            class Range(BaseModel):
+                low: int
+
+                @model_validator(mode="after")
+                def check(self) -> "Range":
+                    \"\"\"Say which class.\"\"\"
+                    values = self.__dict__
+                    cls = type(self)
+                    if values.get("high"):
+                        raise ValueError(cls.__name__)
+                    return self
+            """,
+            id="annotated-unknown-field-and-cls",
+        ),
+        pytest.param(
+            # LangChain 0.0.200's shape: the pydantic base is in another module of the project.
+            """\
+            from typing import Dict
+
+            from pydantic import Extra, root_validator
+
+            from langchain.chat_models.base import BaseChatModel
+
+
+            class ChatOpenAI(BaseChatModel):
+                openai_api_key: str = ""
+
+                class Config:
+                    \"\"\"Configuration for this pydantic object.\"\"\"
+
+                    extra = Extra.ignore
+
+                @root_validator(pre=True)
+                def build_extra(cls, values: Dict) -> Dict:
+                    return values
+
+                @root_validator()
+                def validate_environment(cls, values: Dict) -> Dict:
+                    values["openai_api_key"] = values["openai_api_key"] or "key"
+                    return values
+            """,
+            """\
+            from typing import Dict
+
+            from pydantic import Extra, model_validator
+
+            from langchain.chat_models.base import BaseChatModel
+
+
+            class ChatOpenAI(BaseChatModel):
+                openai_api_key: str = ""
+
+                class Config:
+                    \"\"\"Configuration for this pydantic object.\"\"\"
+
+                    extra = Extra.ignore
+
+                @model_validator(mode="before")
+                @classmethod
+                def build_extra(cls, values: Dict) -> Dict:
+                    return values
+
+                @model_validator(mode="after")
+                def validate_environment(self) -> "ChatOpenAI":
+                    values = self.__dict__
+                    values["openai_api_key"] = values["openai_api_key"] or "key"
+                    return self
+            """,
+            id="model-base-in-another-module",
+        ),
     ],
 )
 def test_fix(pipeline: Pipeline, before: str, after: str) -> None:
@@ -115,44 +238,42 @@ def test_fix(pipeline: Pipeline, before: str, after: str) -> None:
 
             class Range(BaseModel):
                 low: int
-                high: int
-
-                @root_validator(skip_on_failure=True)
-                def clamp(cls, values):
-                    values["high"] = max(values["low"], values["high"])
-                    return values
-            """,
-            id="writes-values",
-        ),
-        pytest.param(
-            """\
-            from pydantic import BaseModel, root_validator
-
-
-            class Range(BaseModel):
-                low: int
-
-                @root_validator(skip_on_failure=True)
-                def check(cls, values):
-                    if values.get("high"):
-                        raise ValueError(cls.__name__)
-                    return values
-            """,
-            id="unknown-field-and-cls",
-        ),
-        pytest.param(
-            """\
-            from pydantic import BaseModel, root_validator
-
-
-            class Range(BaseModel):
-                low: int
 
                 @root_validator(skip_on_failure=True)
                 def check(cls, values):
                     return {k: v for k, v in values.items()}
             """,
             id="returns-new-dict",
+        ),
+        pytest.param(
+            """\
+            from pydantic import BaseModel, root_validator
+
+
+            class Range(BaseModel):
+                low: int
+
+                @root_validator(skip_on_failure=True)
+                def check(cls, values):
+                    values = dict(values)
+                    return values
+            """,
+            id="rebinds-values",
+        ),
+        pytest.param(
+            """\
+            from pydantic import BaseModel, root_validator
+
+
+            class Range(BaseModel):
+                low: int
+
+                @root_validator(skip_on_failure=True)
+                def check(cls, values):
+                    check = lambda: values
+                    return values
+            """,
+            id="closure-keeps-values",
         ),
     ],
 )

@@ -35,9 +35,107 @@ def change_for(kb: KnowledgeBase, old: str) -> ApiChange | None:
     return None
 
 
+def imports_pydantic(analysis: ModuleAnalysis) -> bool:
+    """Whether the module imports pydantic (or SQLModel) at all: a cheap test before a rule walks the tree."""
+    for statement in analysis.imports:
+        if isinstance(statement, ast.ImportFrom):
+            if statement.level == 0 and (statement.module or "").split(".", 1)[0] in ("pydantic", "sqlmodel"):
+                return True
+        elif any(alias.name.split(".", 1)[0] in ("pydantic", "sqlmodel") for alias in statement.names):
+            return True
+    return False
+
+
+#: Decorators that only a pydantic model's methods carry.
+VALIDATOR_DECORATORS = frozenset(
+    {
+        "pydantic.validator",
+        "pydantic.class_validators.validator",
+        "pydantic.root_validator",
+        "pydantic.class_validators.root_validator",
+    }
+)
+#: ``class Config`` keys too generic to tell a pydantic model by (other libraries use them too).
+_GENERIC_CONFIG_KEYS = frozenset({"title", "frozen", "strict"})
+
+
 def model_classes(analysis: ModuleAnalysis) -> list[LocalClass]:
-    """The module's pydantic model classes (direct or inherited)."""
-    return [local for local in analysis.classes.values() if any(base in MODEL_BASES for base in local.bases)]
+    """The module's pydantic model classes (direct or inherited, or shown by their body)."""
+    shown = shown_models(analysis)
+    return [
+        local
+        for local in analysis.classes.values()
+        if any(base in MODEL_BASES for base in local.bases) or local.key in shown
+    ]
+
+
+def shown_models(analysis: ModuleAnalysis) -> set[str]:
+    """Keys of the classes with no pydantic base in sight that are models all the same.
+
+    A model whose base comes from another module of the project (LangChain's ``ChatOpenAI``
+    -> ``BaseChatModel`` -> ... -> ``BaseModel``) has no pydantic base this module can see;
+    its body still says what it is (:func:`shows_model`), as it does to a reader. A subclass
+    of such a class in the same module is one too.
+    """
+    shown: set[str] = set()
+    if not imports_pydantic(analysis) or _uses_v1_layer(analysis):
+        return shown  # a module on ``pydantic.v1`` stays V1 on purpose
+    for local in analysis.classes.values():  # in source order: a base comes before its subclasses
+        if any(base in MODEL_BASES or base.startswith("pydantic.") for base in local.bases):
+            continue
+        if any(base in shown for base in local.bases) or shows_model(analysis, local.node):
+            shown.add(local.key)
+    return shown
+
+
+def _uses_v1_layer(analysis: ModuleAnalysis) -> bool:
+    for statement in analysis.imports:
+        if isinstance(statement, ast.ImportFrom):
+            modules = [statement.module or ""]
+        else:
+            modules = [alias.name for alias in statement.names]
+        if any(module == "pydantic.v1" or module.startswith("pydantic.v1.") for module in modules):
+            return True
+    return False
+
+
+def shows_model(analysis: ModuleAnalysis, node: ast.ClassDef) -> bool:
+    """Whether a class's own body marks it as a pydantic V1 model, whatever its bases.
+
+    Either a method carries pydantic's ``@validator`` / ``@root_validator``, or an inner
+    ``class Config`` sets only keys pydantic knows, one of them pydantic's own (not
+    ``title`` alone). A class with no base (``class Mixin:``) is not a model.
+    """
+    if not [base for base in node.bases if not (isinstance(base, ast.Name) and base.id == "object")]:
+        return False
+    for statement in node.body:
+        if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            for decorator in statement.decorator_list:
+                callee = decorator.func if isinstance(decorator, ast.Call) else decorator
+                if is_qualified(analysis, callee, *VALIDATOR_DECORATORS):
+                    return True
+        elif isinstance(statement, ast.ClassDef) and statement.name == "Config" and _pydantic_config(statement):
+            return True
+    return False
+
+
+def _pydantic_config(config: ast.ClassDef) -> bool:
+    from recode_lsp.engine.rules.pydantic_config_class import V1_KEYS
+
+    keys = []
+    for index, statement in enumerate(config.body):
+        if index == 0 and isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Constant):
+            continue  # the docstring
+        if isinstance(statement, ast.Assign) and len(statement.targets) == 1:
+            target: ast.expr = statement.targets[0]
+        elif isinstance(statement, ast.AnnAssign):
+            target = statement.target
+        else:
+            return False
+        if not isinstance(target, ast.Name) or target.id not in V1_KEYS:
+            return False
+        keys.append(target.id)
+    return any(key not in _GENERIC_CONFIG_KEYS for key in keys)
 
 
 def enclosing_model(analysis: ModuleAnalysis, node: ast.AST) -> LocalClass | None:

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, ClassVar
 from recode_lsp.engine.imports import add_import_from, bound_names, guarded_roots
 from recode_lsp.engine.model import Site, TextEdit
 from recode_lsp.engine.rules import CodeRule
+from recode_lsp.engine.rules.pydantic_common import shown_models
 
 if TYPE_CHECKING:
     from recode_lsp.engine.analysis import ModuleAnalysis
@@ -95,6 +96,8 @@ V2_KEYS = frozenset(
         "cache_strings",
     }
 )
+#: Every key a V1 model's ``Config`` may set (V1 names and the V2 names kept as they are).
+V1_KEYS = frozenset({*RENAMED, *REMOVED, *V2_KEYS, "allow_mutation"})
 _EXTRA_VALUES = frozenset({"allow", "ignore", "forbid"})
 _HEADER = re.compile(r"class\s+Config\b")
 MAX_LINE = 88
@@ -157,15 +160,16 @@ class PydanticConfigClass(CodeRule):
 
     code: ClassVar[str] = "RC002"
     name: ClassVar[str] = "pydantic-config-class"
-    summary: ClassVar[str] = "Pydantic V1 `class Config:` in a model; use `model_config = ConfigDict(...)`"
+    summary: ClassVar[str] = "Use `model_config = ConfigDict(...)`: Pydantic V1 `class Config:` in a model"
     triggers: ClassVar[tuple[bytes, ...]] = (b"Config",)
 
     def find(self, analysis: ModuleAnalysis, kb: KnowledgeBase, add: Callable[..., None]) -> None:
         change = _config_change(kb)
         if change is None:
             return
+        shown = shown_models(analysis)
         for local in analysis.classes.values():
-            if not _model_kind(local.bases):
+            if not _model_kind(local.bases) and local.key not in shown:
                 continue
             for statement in local.node.body:
                 if isinstance(statement, ast.ClassDef) and statement.name == "Config":
@@ -184,6 +188,8 @@ class PydanticConfigClass(CodeRule):
         model, config = found
         local = analysis.classes.get(_class_key(analysis, model))
         kind = _model_kind(local.bases) if local is not None else None
+        if kind is None and local is not None and local.key in shown_models(analysis):
+            kind = "model"  # a model whose pydantic base is in another module
         if kind is None or config.bases or config.keywords or config.decorator_list:
             return None
         if _sets_model_config(model) or _config_referenced(analysis, model):

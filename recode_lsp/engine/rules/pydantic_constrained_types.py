@@ -9,7 +9,13 @@ from typing import TYPE_CHECKING, ClassVar
 from recode_lsp.engine.changes import FixSafety
 from recode_lsp.engine.model import Site, TextEdit
 from recode_lsp.engine.rules import CodeRule
-from recode_lsp.engine.rules.pydantic_common import change_for, model_classes, name_reference, old_import_edit
+from recode_lsp.engine.rules.pydantic_common import (
+    change_for,
+    imports_pydantic,
+    model_classes,
+    name_reference,
+    old_import_edit,
+)
 
 if TYPE_CHECKING:
     from recode_lsp.engine.analysis import ModuleAnalysis
@@ -35,23 +41,31 @@ FUNCTIONS: dict[str, tuple[str, bool, dict[str, str]]] = {
     ),
     "conint": ("int", False, _NUMBER),
     "confloat": ("float", False, {**_NUMBER, "allow_inf_nan": "allow_inf_nan"}),
+    "condecimal": ("Decimal", False, {**_NUMBER, "max_digits": "max_digits", "decimal_places": "decimal_places"}),
+    "condate": ("date", False, {"strict": "strict", "gt": "gt", "ge": "ge", "lt": "lt", "le": "le"}),
     "conlist": ("list", True, {"min_items": "min_length", "max_items": "max_length"}),
     "conset": ("set", True, {"min_items": "min_length", "max_items": "max_length"}),
     "confrozenset": ("frozenset", True, {"min_items": "min_length", "max_items": "max_length"}),
 }
+#: Base types that are not builtins: where they are imported from.
+_BASE_MODULES = {"Decimal": "decimal", "date": "datetime"}
 _QUALIFIED = {f"{module}.{name}": name for name in FUNCTIONS for module in ("pydantic", "pydantic.types")}
 
 
 class PydanticConstrainedTypes(CodeRule):
     """## What it does
     Checks for the pydantic V1 constrained-type functions ``constr()``, ``conint()``,
-    ``confloat()``, ``conlist()``, ``conset()`` and ``confrozenset()``.
+    ``confloat()``, ``condecimal()``, ``condate()``, ``conlist()``, ``conset()`` and
+    ``confrozenset()``.
 
     ## Why is this bad?
     Pydantic 2.0 changed their signatures: ``constr(regex=...)`` and
     ``conlist(min_items=..., max_items=...)`` raise ``TypeError``; the V2 documentation
     recommends ``typing.Annotated`` with ``StringConstraints`` or ``Field`` instead, which
     type checkers understand (a call in an annotation is not a valid type).
+    ``condecimal(max_digits=10, decimal_places=2)`` becomes
+    ``Annotated[Decimal, Field(max_digits=10, decimal_places=2)]`` and ``condate(gt=d)``
+    ``Annotated[date, Field(gt=d)]``, importing ``Decimal`` / ``date`` where needed.
 
     ## Example
     ```python
@@ -90,7 +104,7 @@ class PydanticConstrainedTypes(CodeRule):
 
     code: ClassVar[str] = "RC009"
     name: ClassVar[str] = "pydantic-constrained-types"
-    summary: ClassVar[str] = "Pydantic V1 `constr()` / `conint()` / `conlist()` ...; use `Annotated[T, ...]`"
+    summary: ClassVar[str] = "Use `Annotated[T, ...]`: Pydantic V1 `constr()` / `conint()` / `conlist()` ..."
     triggers: ClassVar[tuple[bytes, ...]] = (b"con",)
 
     def find(self, analysis: ModuleAnalysis, kb: KnowledgeBase, add: Callable[..., None]) -> None:
@@ -119,12 +133,13 @@ class PydanticConstrainedTypes(CodeRule):
             holder_name = "StringConstraints" if function == "constr" else "Field"
             annotated = name_reference(analysis, "typing", "Annotated")
             holder = name_reference(analysis, "pydantic", holder_name)
-            if annotated is None or holder is None:
+            module = _BASE_MODULES.get(base)
+            base_reference = name_reference(analysis, module, base) if module else (base, None)
+            if annotated is None or holder is None or base_reference is None:
                 return None
-            text = f"{annotated[0]}[{base}, {holder[0]}({', '.join(keywords)})]"
+            text = f"{annotated[0]}[{base_reference[0]}, {holder[0]}({', '.join(keywords)})]"
             edits = [TextEdit(start, end, text)]
-            if annotated[1] is not None:
-                edits.append(annotated[1])
+            edits.extend(_joined_insertions([annotated[1], base_reference[1]]))
             # When every use of the imported ``constr`` is fixed, its import goes with them:
             # every such fix carries the same edit of the old import (the fixer keeps one).
             all_fixable = all(
@@ -159,12 +174,28 @@ def _first_import_for(analysis: ModuleAnalysis, holder_name: str) -> str | None:
     return None
 
 
+def _joined_insertions(edits: list[TextEdit | None]) -> list[TextEdit]:
+    """The import edits, new import lines that go in at one place joined into one edit."""
+    out: list[TextEdit] = []
+    for edit in edits:
+        if edit is None:
+            continue
+        same = next((i for i, o in enumerate(out) if o.start == o.end == edit.start == edit.end), None)
+        if same is None:
+            out.append(edit)
+        else:
+            out[same] = TextEdit(edit.start, edit.end, out[same].text + edit.text)
+    return out
+
+
 def _overlap(a: TextEdit, b: TextEdit) -> bool:
     return a.start < b.end and b.start < a.end or a.start == b.start
 
 
 def _calls(analysis: ModuleAnalysis) -> list[tuple[ast.Call, str]]:
-    found = []
+    found: list[tuple[ast.Call, str]] = []
+    if not imports_pydantic(analysis):
+        return found  # the walk below resolves every call's name: too slow for every NumPy module
     for node in ast.walk(analysis.tree):
         if isinstance(node, ast.Call) and isinstance(node.func, (ast.Name, ast.Attribute)):
             function = _QUALIFIED.get(analysis.qualified_name(node.func) or "")

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, ClassVar
 from recode_lsp.engine.changes import FixSafety
 from recode_lsp.engine.model import Site
 from recode_lsp.engine.rules import CodeRule
-from recode_lsp.engine.rules.pydantic_common import change_for
+from recode_lsp.engine.rules.pydantic_common import change_for, imports_pydantic
 
 if TYPE_CHECKING:
     from recode_lsp.engine.analysis import ModuleAnalysis
@@ -69,16 +69,11 @@ class PydanticCustomTypeHooks(CodeRule):
 
     code: ClassVar[str] = "RC008"
     name: ClassVar[str] = "pydantic-custom-type-hooks"
-    summary: ClassVar[str] = "Pydantic V1 `__get_validators__` / `__modify_schema__`; use the V2 schema hooks"
+    summary: ClassVar[str] = "Use the V2 schema hooks: Pydantic V1 `__get_validators__` / `__modify_schema__`"
     triggers: ClassVar[tuple[bytes, ...]] = (b"__get_validators__", b"__modify_schema__")
 
     def find(self, analysis: ModuleAnalysis, kb: KnowledgeBase, add: Callable[..., None]) -> None:
-        if not any(
-            statement.module == "pydantic" or (statement.module or "").startswith("pydantic.")
-            if isinstance(statement, ast.ImportFrom)
-            else any(alias.name.split(".")[0] == "pydantic" for alias in statement.names)
-            for statement in analysis.imports
-        ):
+        if not imports_pydantic(analysis):
             return
         for local in analysis.classes.values():
             for statement in local.node.body:

@@ -60,7 +60,7 @@ class PydanticFieldKeywords(CodeRule):
 
     code: ClassVar[str] = "RC010"
     name: ClassVar[str] = "pydantic-field-keywords"
-    summary: ClassVar[str] = "Pydantic V1 `Field(const=...)` / `Field(allow_mutation=...)`; use `Literal` / `frozen`"
+    summary: ClassVar[str] = "Use `Literal` / `frozen=`: Pydantic V1 `Field(const=...)` / `Field(allow_mutation=...)`"
 
     def fix(self, finding: Finding, analysis: ModuleAnalysis) -> list[TextEdit] | None:
         if finding.site is not Site.KEYWORD:

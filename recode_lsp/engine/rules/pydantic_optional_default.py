@@ -58,7 +58,7 @@ class PydanticOptionalDefault(CodeRule):
 
     code: ClassVar[str] = "RC006"
     name: ClassVar[str] = "pydantic-optional-default"
-    summary: ClassVar[str] = "Pydantic V1 `Optional[X]` field with no default; V2 makes it required: add `= None`"
+    summary: ClassVar[str] = "Add `= None`: a Pydantic V1 `Optional[X]` field with no default is required in V2"
     triggers: ClassVar[tuple[bytes, ...]] = (b"Optional", b"None", b"Any")
 
     def find(self, analysis: ModuleAnalysis, kb: KnowledgeBase, add: Callable[..., None]) -> None:

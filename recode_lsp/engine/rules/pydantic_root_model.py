@@ -75,7 +75,7 @@ class PydanticRootModel(CodeRule):
 
     code: ClassVar[str] = "RC007"
     name: ClassVar[str] = "pydantic-root-model"
-    summary: ClassVar[str] = "Pydantic V1 custom root type `__root__`; use `RootModel` with `root`"
+    summary: ClassVar[str] = "Use `RootModel` with `root`: Pydantic V1 custom root type `__root__`"
     triggers: ClassVar[tuple[bytes, ...]] = (b"__root__",)
 
     def find(self, analysis: ModuleAnalysis, kb: KnowledgeBase, add: Callable[..., None]) -> None:

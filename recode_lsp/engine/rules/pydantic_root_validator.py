@@ -85,16 +85,23 @@ class PydanticRootValidator(CodeRule):
     The fix is unsafe. A "before" validator may receive input that is not a dict (a model
     instance, an ORM object with ``from_attributes``); a V1 post root validator without
     ``skip_on_failure=True`` ran even when a field failed, a V2 "after" validator does not.
-    A post validator is rewritten only when its body reads ``values["field"]`` or
-    ``values.get("field")`` for fields the model declares and every ``return`` is
-    ``return values``; one that writes to ``values``, passes it on, or uses ``cls`` is
-    reported without a fix, as is a decorator with other arguments than ``pre``,
-    ``skip_on_failure`` and ``allow_reuse``. The old import is removed with its last use.
+    A post validator whose body reads ``values["field"]`` or ``values.get("field")`` for
+    fields the model declares is rewritten to read ``self.field``; one that works on
+    ``values`` as a dict (writes to it, passes it on, uses ``cls``; LangChain's validators)
+    keeps its body after ``values = self.__dict__`` (and ``cls = type(self)``): the
+    instance's dict holds the validated fields, so writes still set them, unvalidated as in
+    V1. Either way every ``return`` must be ``return values`` (it becomes ``return self``);
+    a validator that returns another dict, rebinds ``values`` or ``cls``, or defines a
+    closure is reported without a fix, as is a decorator with other arguments than ``pre``,
+    ``skip_on_failure`` and ``allow_reuse``. A class counts as a model when a pydantic base
+    is in sight or its body shows it (this decorator, a pydantic ``class Config``): a
+    LangChain model's ``BaseModel`` is modules away. The old import is removed with its
+    last use.
     """
 
     code: ClassVar[str] = "RC005"
     name: ClassVar[str] = "pydantic-root-validator"
-    summary: ClassVar[str] = "Pydantic V1 `@root_validator`; use `@model_validator(mode=...)`"
+    summary: ClassVar[str] = "Use `@model_validator(mode=...)`: Pydantic V1 `@root_validator`"
     triggers: ClassVar[tuple[bytes, ...]] = (b"root_validator",)
 
     def find(self, analysis: ModuleAnalysis, kb: KnowledgeBase, add: Callable[..., None]) -> None:
@@ -178,8 +185,68 @@ def _edits(
         return None
     body = _after_body_edits(analysis, model, function)
     if body is None:
+        body = _after_dict_edits(analysis, model, function)
+    if body is None:
         return None
     return [TextEdit(start, end, '{name}(mode="after")'), *body]
+
+
+def _after_dict_edits(analysis: ModuleAnalysis, model: ast.ClassDef, function: Function) -> list[TextEdit] | None:
+    """A post validator that works on ``values`` as a dict, kept as it is on the instance's own dict.
+
+    ``def check(cls, values: Dict) -> Dict:`` becomes ``def check(self) -> "Model":`` whose body
+    starts with ``values = self.__dict__`` (and ``cls = type(self)`` where it uses ``cls``):
+    V2 hands an "after" validator the model, and its ``__dict__`` holds the validated fields,
+    so reading and writing ``values[...]`` still reads and sets them, as V1's returned dict
+    did (without validation, as before). Every ``return`` must be ``return values`` (it
+    becomes ``return self``) and ``values`` / ``cls`` must not be bound again.
+    """
+    cls_arg, values_arg = function.args.args
+    cls, values = cls_arg.arg, values_arg.arg
+    edits: list[TextEdit] = []
+    uses_cls = returns = 0
+    for node in ast.walk(function):
+        if (
+            isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef))
+            and node is not function
+        ):
+            return None  # a closure could keep ``values`` or ``cls`` past the call
+        if isinstance(node, (ast.Yield, ast.YieldFrom, ast.Global, ast.Nonlocal)):
+            return None
+        if isinstance(node, ast.Name):
+            if node.id == "self" or (node.id in (cls, values) and not isinstance(node.ctx, ast.Load)):
+                return None
+            uses_cls += node.id == cls
+        if isinstance(node, ast.Return):
+            if not (isinstance(node.value, ast.Name) and node.value.id == values):
+                return None
+            returns += 1
+            value_start, value_end = analysis.lines.node_span(node.value)
+            edits.append(TextEdit(value_start, value_end, "self"))
+    body = function.body
+    index = 1 if _is_docstring(body[0]) else 0
+    if not returns or index >= len(body):
+        return None
+    first = body[index]
+    line_start = analysis.lines.line_starts[first.lineno - 1]
+    if analysis.source[line_start : analysis.lines.node_span(first)[0]].strip():
+        return None  # the statement shares its line (``def f(cls, values): return values``, ``a; b``)
+    indent = line_indent(analysis, first.lineno - 1)
+    prologue = f"{indent}{values} = self.__dict__\n" + (f"{indent}{cls} = type(self)\n" if uses_cls else "")
+    edits.append(TextEdit(line_start, line_start, prologue))
+    edits.append(TextEdit(analysis.lines.node_span(cls_arg)[0], analysis.lines.node_span(values_arg)[1], "self"))
+    if function.returns is not None:
+        returns_start, returns_end = analysis.lines.node_span(function.returns)
+        edits.append(TextEdit(returns_start, returns_end, f'"{model.name}"'))
+    return edits
+
+
+def _is_docstring(statement: ast.stmt) -> bool:
+    return (
+        isinstance(statement, ast.Expr)
+        and isinstance(statement.value, ast.Constant)
+        and isinstance(statement.value.value, str)
+    )
 
 
 def _after_body_edits(analysis: ModuleAnalysis, model: ast.ClassDef, function: Function) -> list[TextEdit] | None:
