@@ -7,6 +7,7 @@
     recode-train sft  --config model_training/configs/sft_qwen7b_1gpu.yaml
     recode-train grpo --config FILE --print-config      # the resolved configuration, then exit
     recode-train merge --adapter runs/grpo/adapter --out runs/grpo/merged
+    recode-train data check data/built/ [--json] [--strict]  # mix, leaks, incomplete targets
     recode-train eval sandbox-run FILE [--timeout S]        # see model_training/eval/cli.py
     recode-train eval codemenv --codemenv DIR --out runs/eval/codemenv.jsonl
 
@@ -82,6 +83,9 @@ def build_parser() -> argparse.ArgumentParser:
     from model_training.eval.cli import add_parser as add_eval_parser
 
     add_eval_parser(sub)
+    from model_training.data.check import add_parser as add_data_parser
+
+    add_data_parser(sub)
     return parser
 
 
@@ -92,6 +96,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from model_training.eval.cli import main as eval_main
 
         return eval_main(args)
+    if args.command == "data":
+        from model_training.data.check import main as data_main
+
+        return data_main(args)
     if args.command == "merge":
         from model_training.train.merge import merge_adapter
 

@@ -15,13 +15,15 @@ The paper's constants (ReCode, Sec. 3):
 
 ==================  ============================================================
 format              +1.0 when ``<think>...</think> <answer>...</answer>``, else -1.0
-ES*                 -2.0 no ```python block or it does not parse; else
+ES*                 -2.0 no answer code or it does not parse; else
                     ``3.5 * (1 - Lev(pred, target) / max(len)) - 1.5``, in [-1.5, 2.0]
 EM*                 +2.0 equal after normalisation, -1.5 valid but different, -2.0 invalid
 ReCode (GRPO/DAPO)  format + ES*, in [-3.0, 3.0]
 ==================  ============================================================
 
-Code is compared after :func:`normalise_code` (``#`` comments and blank lines removed,
+The answer's code is read by :func:`prediction`, i.e. :func:`recode_lsp.prompt.extract_code`, the
+function inference uses to apply an answer (the ```python block inside ``<answer>``). Code is
+compared after :func:`normalise_code` (``#`` comments and blank lines removed,
 string literals kept). :func:`make_edit_aware_reward` is an option beyond the paper; its
 formula is documented there.
 """
@@ -39,7 +41,7 @@ from typing import TYPE_CHECKING, Any
 
 from rapidfuzz.distance import Levenshtein
 
-from recode_lsp.prompt import ASSISTANT_PREFIX, extract_code_block
+from recode_lsp.prompt import ASSISTANT_PREFIX, extract_code, extract_code_block
 
 if TYPE_CHECKING:
     from recode_lsp.engine.knowledge import KnowledgeBase
@@ -240,9 +242,13 @@ def similarity(a: str, b: str) -> float:
     return 1.0 - Levenshtein.distance(a, b) / longest
 
 
-def _prediction(completion: Completion) -> str | None:
-    """The first ```python block of a completion, or None."""
-    return extract_code_block(completion_text(completion))
+def prediction(completion: Completion) -> str | None:
+    """The code a completion answers, read exactly as inference reads it (:func:`recode_lsp.prompt.extract_code`).
+
+    The ```python block inside ``<answer>`` (a draft block in the reasoning is not read); without
+    any ``<answer>`` tag, the first ```python block. None when there is no such block.
+    """
+    return extract_code(completion_text(completion))
 
 
 # --------------------------------------------------------------------------- format
@@ -299,7 +305,7 @@ def em_star(prediction: str | None, target: str) -> float:
 def es_star_reward(completions: Sequence[Completion], new_code: Any = None, **kwargs: Any) -> list[float | None]:
     """ES*, the paper's modified edit similarity.
 
-    The prediction is the first ```python block of the completion (none: -2.0). Prediction
+    The prediction is the answer's code, :func:`prediction` (none: -2.0). Prediction
     and target are normalised (:func:`normalise_code`); a prediction that ``ast.parse``
     rejects scores -2.0; otherwise ``3.5 * (1 - Levenshtein(pred, target) / max(len(pred),
     len(target))) - 1.5``, character level (two empty strings count as identical). The
@@ -318,7 +324,7 @@ def es_star_reward(completions: Sequence[Completion], new_code: Any = None, **kw
     """
     targets = _column({"new_code": new_code}, "new_code", len(completions))
     return [
-        None if target is None else es_star(_prediction(completion), target)
+        None if target is None else es_star(prediction(completion), target)
         for completion, target in zip(completions, targets, strict=True)
     ]
 
@@ -326,8 +332,8 @@ def es_star_reward(completions: Sequence[Completion], new_code: Any = None, **kw
 def em_star_reward(completions: Sequence[Completion], new_code: Any = None, **kwargs: Any) -> list[float | None]:
     """EM*: +2.0 when the prediction equals the target after normalisation.
 
-    -1.5 when the prediction parses but differs, -2.0 when there is no ```python block or
-    it does not parse.
+    -1.5 when the prediction (:func:`prediction`) parses but differs, -2.0 when there is no
+    answer code or it does not parse.
 
     Args:
         completions: Texts (or message lists) the model wrote after the prefill.
@@ -342,7 +348,7 @@ def em_star_reward(completions: Sequence[Completion], new_code: Any = None, **kw
     """
     targets = _column({"new_code": new_code}, "new_code", len(completions))
     return [
-        None if target is None else em_star(_prediction(completion), target)
+        None if target is None else em_star(prediction(completion), target)
         for completion, target in zip(completions, targets, strict=True)
     ]
 
@@ -473,7 +479,7 @@ def make_edit_aware_reward(
         formats = [format_score(c) if include_format else 0.0 for c in completions]
         out: list[float | None] = []
         for completion, target, old, fmt in zip(completions, targets, olds, formats, strict=True):
-            out.append(None if target is None else fmt + score(_prediction(completion), target, old))
+            out.append(None if target is None else fmt + score(prediction(completion), target, old))
         return out
 
     edit_aware_reward.__name__ = "edit_aware_recode_reward" if include_format else "edit_aware_reward"

@@ -7,11 +7,15 @@ calls the model, and returns an edit only when it passes the same checks as a ru
 1. **Prompt.** :func:`recode_lsp.prompt.build_messages`, exactly as in training: the update
    information is what the *target* version says about the new API (signature and docstring,
    from :mod:`recode_lsp.api_docs` when given, else the knowledge base's text), the
-   knowledge-base note and the change in one line; the old code is the innermost function
-   around the finding (else the top-level statement), dedented as the training snippets were.
+   knowledge-base note and the change in one line (:func:`describe_update`, which the training
+   data's ``update_info`` is built with too); the old code is the innermost function around the
+   finding (else the top-level statement), dedented, after the module-level imports it uses (and
+   the short classes it needs when the change is not recognisable without them): exactly how
+   :mod:`model_training.data.build` cuts training snippets (:func:`prompt_code`).
 2. **Answer.** The code is read with :func:`recode_lsp.prompt.extract_code` (the reward's
-   reader), must parse on its own, is re-indented to the region and spliced over exactly the
-   region's text: the edit cannot touch anything else.
+   reader), must parse on its own; leading imports the module already has and the context
+   classes are dropped; it is re-indented to the region and spliced over exactly the region's
+   text: the edit cannot touch anything else.
 3. **Validation.** The new module parses; the finding's change is gone from the region; the
    names the region defined are still defined; nothing is flagged that was not before and no
    name is left undefined nor builtin newly shadowed
@@ -28,9 +32,10 @@ from __future__ import annotations
 
 import ast
 import asyncio
+import sys
 import textwrap
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -47,7 +52,20 @@ from recode_lsp.prompt import build_messages, extract_code
 if TYPE_CHECKING:
     from recode_lsp.api_docs import ApiDoc
 
-__all__ = ["ModelFixResult", "Region", "describe_update", "enclosing_region", "propose", "propose_sync"]
+__all__ = [
+    "ModelFixResult",
+    "Region",
+    "context_classes",
+    "dedent_block",
+    "describe_update",
+    "enclosing_region",
+    "import_header",
+    "module_classes",
+    "prompt_code",
+    "propose",
+    "propose_sync",
+    "region_code",
+]
 
 
 @dataclass
@@ -155,6 +173,125 @@ def _selection_region(source: str, start: int, end: int) -> Region:
     return Region(line_start, line_end, indent, "selection", defines)
 
 
+# --------------------------------------------------------------------------- the old code the model sees
+# One cut for training and inference: ``model_training.data.build`` makes its snippets with these
+# functions, so a served model sees a region exactly as its training snippets looked: the
+# module-level imports the code uses, the short classes it needs (only when the change cannot be
+# recognised without them), then the code, dedented.
+
+
+def _top_level_imports(tree: ast.Module) -> Iterator[ast.Import | ast.ImportFrom]:
+    """Imports that run at module level (also inside ``if``/``try``/``with`` blocks)."""
+    stack: list[ast.stmt] = list(reversed(tree.body))
+    while stack:
+        statement = stack.pop()
+        if isinstance(statement, (ast.Import, ast.ImportFrom)):
+            yield statement
+        elif isinstance(statement, (ast.If, ast.Try, ast.With, ast.AsyncWith)) or (
+            sys.version_info >= (3, 11) and isinstance(statement, ast.TryStar)
+        ):
+            children: list[ast.stmt] = []
+            for name in ("body", "handlers", "orelse", "finalbody"):
+                for child in getattr(statement, name, ()):
+                    children.extend(child.body if isinstance(child, ast.ExceptHandler) else [child])
+            stack.extend(reversed(children))
+
+
+def _used_names(node: ast.AST) -> set[str]:
+    return {child.id for child in ast.walk(node) if isinstance(child, ast.Name)}
+
+
+def import_header(tree: ast.Module, nodes: Sequence[ast.AST]) -> str:
+    """The module-level imports ``nodes`` use, one statement per line, in source order.
+
+    Each import statement is reduced to the aliases whose bound name the nodes use (the first
+    binding of a name wins); ``from __future__`` imports are always kept.
+    """
+    used = set().union(*(_used_names(node) for node in nodes))
+    taken: set[str] = set()
+    future: list[str] = []
+    lines: list[str] = []
+    for statement in _top_level_imports(tree):
+        if isinstance(statement, ast.ImportFrom) and statement.module == "__future__":
+            future.append(ast.unparse(statement))
+            continue
+        keep = []
+        for alias in statement.names:
+            if alias.name == "*":
+                continue
+            bound = alias.asname or (alias.name.split(".", 1)[0] if isinstance(statement, ast.Import) else alias.name)
+            if bound in used and bound not in taken:
+                taken.add(bound)
+                keep.append(ast.alias(name=alias.name, asname=alias.asname))
+        if not keep:
+            continue
+        if isinstance(statement, ast.Import):
+            lines.append(ast.unparse(ast.Import(names=keep)))
+        else:
+            lines.append(ast.unparse(ast.ImportFrom(module=statement.module, names=keep, level=statement.level)))
+    return "\n".join([*future, *lines])
+
+
+def context_classes(tree: ast.Module, node: ast.AST, max_lines: int = 40) -> list[str]:
+    """Names of the short module-level classes ``node`` uses (the receivers' classes).
+
+    The detector knows that ``user.dict()`` is pydantic's ``BaseModel.dict`` only when it sees
+    ``class User(BaseModel)``; such classes go into a snippet that needs them.
+    """
+    used = _used_names(node)
+    names = []
+    for statement in tree.body:
+        if isinstance(statement, ast.ClassDef) and statement.name in used and statement is not node:
+            first = min([statement.lineno, *(d.lineno for d in statement.decorator_list)])
+            if (statement.end_lineno or statement.lineno) - first + 1 <= max_lines:
+                names.append(statement.name)
+    return names
+
+
+def module_classes(tree: ast.Module, names: Sequence[str]) -> list[ast.ClassDef] | None:
+    """The module-level classes called ``names`` in ``tree`` (the last of each name), or None."""
+    found = []
+    for name in names:
+        matches = [node for node in tree.body if isinstance(node, ast.ClassDef) and node.name == name]
+        if matches:
+            found.append(matches[-1])
+    return found if len(found) == len(names) else None
+
+
+def class_text(source: str, node: ast.ClassDef) -> str:
+    """A module-level class's source, decorators included."""
+    first = min([node.lineno, *(d.lineno for d in node.decorator_list)])
+    lines = source.splitlines(keepends=True)
+    return "".join(lines[first - 1 : node.end_lineno or node.lineno]).rstrip() + "\n"
+
+
+def dedent_block(text: str) -> str:
+    """Lines with the first line's indentation removed (lines indented less are kept as is)."""
+    indent = text[: len(text) - len(text.lstrip(" \t"))]
+    if not indent:
+        return text.rstrip() + "\n"
+    lines = [line.removeprefix(indent) for line in text.splitlines()]
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def prompt_code(
+    source: str,
+    tree: ast.Module,
+    text: str,
+    nodes: Sequence[ast.AST],
+    context: Sequence[ast.ClassDef] = (),
+) -> str:
+    """The code the model sees: the imports ``nodes`` (and ``context``) use, the context classes, ``text`` dedented.
+
+    Training snippets (``model_training.data.build``) and inference regions both come from here.
+    """
+    header = import_header(tree, [*nodes, *context])
+    parts = [header] if header else []
+    parts.extend(class_text(source, node) for node in context)
+    parts.append(dedent_block(text))
+    return "\n\n".join(part.rstrip("\n") for part in parts) + "\n"
+
+
 def target_version(change: ApiChange, options: DetectOptions) -> str:
     """The version the prompt names: the project's target, else the version that changed the API."""
     version = options.targets.get(change.library) or change.removed_in or change.deprecated_in
@@ -188,16 +325,37 @@ def _rejected(reason: str, messages: list[dict[str, str]], raw: str | None = Non
     return ModelFixResult(False, None, None, reason, messages, raw)
 
 
-def _strip_repeated_imports(code: str, module: ast.Module) -> str:
-    """Drop imports the answer repeats from the module (models add the ones they assume)."""
+def _import_bindings(statement: ast.Import | ast.ImportFrom) -> set[tuple[str | None, int, str, str | None]]:
+    if isinstance(statement, ast.Import):
+        return {(None, 0, alias.name, alias.asname) for alias in statement.names}
+    return {(statement.module, statement.level, alias.name, alias.asname) for alias in statement.names}
+
+
+def _strip_context(
+    code: str, module: ast.Module, context: Sequence[str] = (), region_lines: tuple[int, int] = (0, 0)
+) -> str:
+    """Drop the leading imports the module already has, and the context classes, from an answer.
+
+    The model saw the region with its imports (and maybe context classes) and answers in the same
+    shape; only the region itself is replaced, so what the module already binds is dropped (an
+    import counts as present when every name it binds is bound the same way at module level,
+    outside the region's ``region_lines``, first and last, 1-based). An import the module lacks
+    stays, at the top of the region.
+    """
     try:
         tree = ast.parse(code)
     except SyntaxError:
         return code
-    present = {ast.dump(node) for node in module.body if isinstance(node, (ast.Import, ast.ImportFrom))}
+    present: set[tuple[str | None, int, str, str | None]] = set()
+    for statement in _top_level_imports(module):
+        if not region_lines[0] <= statement.lineno <= region_lines[1]:  # the region's own imports are replaced
+            present |= _import_bindings(statement)
     drop_until = 0
     for node in tree.body:
-        if isinstance(node, (ast.Import, ast.ImportFrom)) and ast.dump(node) in present:
+        if isinstance(node, (ast.Import, ast.ImportFrom)) and _import_bindings(node) <= present:
+            drop_until = node.end_lineno or node.lineno
+            continue
+        if isinstance(node, ast.ClassDef) and node.name in context:
             drop_until = node.end_lineno or node.lineno
             continue
         break
@@ -246,14 +404,16 @@ async def propose(
     selection: tuple[int, int] | None = None,
     max_tokens: int = 1024,
     temperature: float = 0.0,
+    template: str | None = None,
 ) -> ModelFixResult:
     """Ask the model to migrate the code around ``finding``; validated, never raises for model problems.
 
     ``selection`` (offsets) replaces the enclosing function as the region, widened to whole lines.
     ``name_exists`` (e.g. :meth:`recode_lsp.api_docs.ApiDocs.name_checker`) checks that the
-    library names the answer introduces exist in the target version.
+    library names the answer introduces exist in the target version. ``template`` names the
+    prompt wording the adapter was trained with (:data:`recode_lsp.prompt.TEMPLATES`; None: ours).
     """
-    prepared = await asyncio.to_thread(_prepare, source, finding, options, docs, selection)
+    prepared = await asyncio.to_thread(_prepare, source, finding, kb, options, docs, selection, template)
     if isinstance(prepared, ModelFixResult):
         return prepared
     try:
@@ -274,14 +434,47 @@ class _Prepared:
     region: Region
     version: str
     messages: list[dict[str, str]]
+    #: Names of the module-level classes shown before the region (dropped from the answer).
+    context: tuple[str, ...] = ()
+
+
+def region_code(
+    source: str, tree: ast.Module, region: Region, change_id: str, kb: KnowledgeBase, options: DetectOptions
+) -> tuple[str, tuple[str, ...]]:
+    """The old code shown for ``region`` and the context classes it includes, cut as training snippets are.
+
+    The region's text dedented, after the module-level imports it uses; when the change is not
+    recognised in that alone (a member use whose receiver's class says which library it is), the
+    short module-level classes it uses go between the imports and the region, as
+    ``model_training.data.build`` adds them.
+    """
+    text = source[region.start : region.end]
+    try:
+        nodes: list[ast.AST] = [ast.parse(textwrap.dedent(text))]
+    except SyntaxError:  # a selection need not parse alone: no imports then
+        return dedent_block(text), ()
+    code = prompt_code(source, tree, text, nodes)
+    try:
+        found = {f.code for f in detect(code, kb, options)}
+    except (SourceError, RecursionError, ValueError):
+        return code, ()
+    if change_id in found:
+        return code, ()
+    names = context_classes(tree, nodes[0])
+    classes = module_classes(tree, names) if names else None
+    if not classes:
+        return code, ()
+    return prompt_code(source, tree, text, nodes, classes), tuple(names)
 
 
 def _prepare(
     source: str,
     finding: Finding,
+    kb: KnowledgeBase,
     options: DetectOptions,
     docs: ApiDoc | None,
     selection: tuple[int, int] | None,
+    template: str | None = None,
 ) -> _Prepared | ModelFixResult:
     """Parse the document, find the region and build the prompt (CPU work, run in a thread)."""
     change = finding.change
@@ -298,12 +491,10 @@ def _prepare(
         if found is None:
             return _rejected("no function or statement encloses the finding", [])
         region = found
-    old_text = source[region.start : region.end]
+    old_code, context = region_code(source, tree, region, finding.code, kb, options)
     version = target_version(change, options)
-    messages = build_messages(
-        change.library, version, describe_update(change, docs, version), textwrap.dedent(old_text)
-    )
-    return _Prepared(tree, region, version, messages)
+    messages = build_messages(change.library, version, describe_update(change, docs, version), old_code, template)
+    return _Prepared(tree, region, version, messages, context)
 
 
 def _check(
@@ -327,8 +518,10 @@ def _check(
         answer_tree = ast.parse(code)
     except SyntaxError as exc:
         return _rejected(f"the model's answer does not parse (line {exc.lineno}: {exc.msg})", messages, raw)
-    if region.kind == "function":
-        code = _strip_repeated_imports(code, tree)
+    lines = (source.count("\n", 0, region.start) + 1, source.count("\n", 0, region.end) + 1)
+    stripped = _strip_context(code, tree, prepared.context, lines)
+    if stripped != code:
+        code = stripped
         answer_tree = ast.parse(code)
     if missing := region.defines - _defined_names(answer_tree.body):
         names = ", ".join(f"`{name}`" for name in sorted(missing))
@@ -396,6 +589,7 @@ def propose_sync(
     selection: tuple[int, int] | None = None,
     max_tokens: int = 1024,
     temperature: float = 0.0,
+    template: str | None = None,
 ) -> ModelFixResult:
     """:func:`propose` for synchronous callers (the CLI); not for use inside an event loop."""
 
@@ -413,6 +607,7 @@ def propose_sync(
                 selection=selection,
                 max_tokens=max_tokens,
                 temperature=temperature,
+                template=template,
             )
         finally:
             await client.aclose()

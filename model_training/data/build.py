@@ -5,8 +5,9 @@ rename, template or code rule), the builder finds real uses of the old API in a 
 real ``.py`` files (by default the sources of old library releases from PyPI, which predate
 the changes), and turns each use into one ReCode entry:
 
-* ``old_code``: the innermost enclosing function (or, outside any function, class) with
-  the module-level imports it uses, dedented; units longer than ``--max-lines`` are skipped;
+* ``old_code``: the innermost enclosing function (or, outside any function, the top-level
+  class) with the module-level imports it uses, dedented; units longer than ``--max-lines`` are
+  skipped. This is the cut inference makes (:func:`recode_lsp.model_fix.prompt_code`);
 * ``new_code``: the same unit (and its imports) taken from the module after the engine fixed
   every use of that change through the one fix pipeline,
   :func:`recode_lsp.engine.pipeline.run_fix_pipeline` (the validator's checks: parses, old
@@ -42,7 +43,7 @@ import subprocess
 import sys
 import time
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
@@ -51,8 +52,18 @@ from typing import TYPE_CHECKING, Any
 from model_training.corpus import extract_py
 from model_training.data.recode_data import ReCodeRecord, write_recode_jsonl
 from model_training.rewards import normalise_code
+from recode_lsp import model_fix
+from recode_lsp.model_fix import (
+    dedent_block,
+    describe_update,
+    import_header,  # noqa: F401 - re-exported: the builder's public helpers
+    module_classes,
+    prompt_code,
+    target_version,
+)
 
 if TYPE_CHECKING:
+    from recode_lsp.api_docs import ApiDoc
     from recode_lsp.engine.changes import ApiChange
     from recode_lsp.engine.knowledge import KnowledgeBase
     from recode_lsp.engine.model import Finding
@@ -104,7 +115,6 @@ SPLITS = ("train", "validation", "test")
 SPLIT_SHARES = {"train": 0.8, "validation": 0.1, "test": 0.1}
 MAX_FILE_BYTES = 2_000_000
 _SOURCE_FOLDER = re.compile(r"^(?P<name>.+?)-(?P<version>[0-9][A-Za-z0-9.+!_-]*)$")
-_TEMPLATE_FIELD = re.compile(r"\{q:([A-Za-z_][\w.]*)\}|\{(arg[0-9]|recv)\}")
 
 
 class BuildError(Exception):
@@ -267,11 +277,16 @@ def _line_starts(source: str) -> list[int]:
 
 
 def innermost_unit(units: Sequence[Unit], offset: int) -> Unit | None:
-    """The smallest function containing ``offset``; else the smallest class; else None."""
+    """The smallest function containing ``offset``; else the largest class (the top-level statement); else None.
+
+    The same region inference cuts (:func:`recode_lsp.model_fix.enclosing_region`: the innermost
+    function, else the top-level statement), so training snippets look like served prompts.
+    """
     containing = [u for u in units if u.start <= offset < u.end]
     functions = [u for u in containing if u.kind == "function"]
-    pool = functions or containing
-    return min(pool, key=lambda u: u.end - u.start) if pool else None
+    if functions:
+        return min(functions, key=lambda u: u.end - u.start)
+    return max(containing, key=lambda u: u.end - u.start) if containing else None
 
 
 def enclosing_unit(units: Sequence[Unit], unit: Unit) -> Unit | None:
@@ -282,141 +297,36 @@ def enclosing_unit(units: Sequence[Unit], unit: Unit) -> Unit | None:
 
 def dedent_unit(source: str, unit: Unit) -> str:
     """The unit's lines with its own indentation removed (lines indented less are kept as is)."""
-    text = source[unit.start : unit.end]
-    indent = text[: len(text) - len(text.lstrip(" \t"))]
-    if not indent:
-        return text.rstrip() + "\n"
-    lines = [line.removeprefix(indent) for line in text.splitlines()]
-    return "\n".join(lines).rstrip() + "\n"
-
-
-def _top_level_imports(tree: ast.Module) -> Iterator[ast.Import | ast.ImportFrom]:
-    """Imports that run at module level (also inside ``if``/``try``/``with`` blocks)."""
-    stack: list[ast.stmt] = list(reversed(tree.body))
-    while stack:
-        statement = stack.pop()
-        if isinstance(statement, (ast.Import, ast.ImportFrom)):
-            yield statement
-        elif isinstance(statement, (ast.If, ast.Try, ast.With, ast.AsyncWith)) or (
-            sys.version_info >= (3, 11) and isinstance(statement, ast.TryStar)
-        ):
-            children: list[ast.stmt] = []
-            for name in ("body", "handlers", "orelse", "finalbody"):
-                for child in getattr(statement, name, ()):
-                    children.extend(child.body if isinstance(child, ast.ExceptHandler) else [child])
-            stack.extend(reversed(children))
-
-
-def _used_names(node: ast.AST) -> set[str]:
-    names: set[str] = set()
-    for child in ast.walk(node):
-        if isinstance(child, ast.Name):
-            names.add(child.id)
-    return names
-
-
-def import_header(tree: ast.Module, nodes: Sequence[ast.AST]) -> str:
-    """The module-level imports ``nodes`` use, one statement per line, in source order.
-
-    Each import statement is reduced to the aliases whose bound name the nodes use (the first
-    binding of a name wins); ``from __future__`` imports are always kept.
-    """
-    used = set().union(*(_used_names(node) for node in nodes))
-    taken: set[str] = set()
-    future: list[str] = []
-    lines: list[str] = []
-    for statement in _top_level_imports(tree):
-        if isinstance(statement, ast.ImportFrom) and statement.module == "__future__":
-            future.append(ast.unparse(statement))
-            continue
-        keep = []
-        for alias in statement.names:
-            if alias.name == "*":
-                continue
-            bound = alias.asname or (alias.name.split(".", 1)[0] if isinstance(statement, ast.Import) else alias.name)
-            if bound in used and bound not in taken:
-                taken.add(bound)
-                keep.append(ast.alias(name=alias.name, asname=alias.asname))
-        if not keep:
-            continue
-        if isinstance(statement, ast.Import):
-            lines.append(ast.unparse(ast.Import(names=keep)))
-        else:
-            lines.append(ast.unparse(ast.ImportFrom(module=statement.module, names=keep, level=statement.level)))
-    return "\n".join([*future, *lines])
+    return dedent_block(source[unit.start : unit.end])
 
 
 def context_classes(tree: ast.Module, unit: Unit, max_lines: int = 40) -> list[str]:
-    """Names of the short module-level classes ``unit`` uses (the receivers' classes).
-
-    The detector knows that ``user.dict()`` is pydantic's ``BaseModel.dict`` only when it sees
-    ``class User(BaseModel)``; such classes are added to a snippet that needs them.
-    """
-    used = _used_names(unit.node)
-    names = []
-    for node in tree.body:
-        if isinstance(node, ast.ClassDef) and node.name in used and node is not unit.node:
-            first = min([node.lineno, *(d.lineno for d in node.decorator_list)])
-            if (node.end_lineno or node.lineno) - first + 1 <= max_lines:
-                names.append(node.name)
-    return names
-
-
-def _module_class(tree: ast.Module, name: str) -> ast.ClassDef | None:
-    found = [node for node in tree.body if isinstance(node, ast.ClassDef) and node.name == name]
-    return found[-1] if found else None
-
-
-def _statement_text(source: str, node: ast.ClassDef) -> str:
-    first = min([node.lineno, *(d.lineno for d in node.decorator_list)])
-    lines = source.splitlines(keepends=True)
-    return "".join(lines[first - 1 : node.end_lineno or node.lineno]).rstrip() + "\n"
-
-
-def module_classes(tree: ast.Module, names: Sequence[str]) -> list[ast.ClassDef] | None:
-    """The module-level classes called ``names`` in ``tree`` (the last of each name), or None."""
-    found = [_module_class(tree, name) for name in names]
-    classes = [node for node in found if node is not None]
-    return classes if len(classes) == len(found) else None
+    """Names of the short module-level classes ``unit`` uses (:func:`recode_lsp.model_fix.context_classes`)."""
+    return model_fix.context_classes(tree, unit.node, max_lines)
 
 
 def snippet(source: str, tree: ast.Module, unit: Unit, context: Sequence[ast.ClassDef] = ()) -> str:
     """The unit as a self-contained snippet: its imports, a blank line, its dedented code.
 
     ``context`` holds module-level classes to put (whole) between the imports and the unit.
+    Cut by :func:`recode_lsp.model_fix.prompt_code`, as the served model sees a region.
     """
-    header = import_header(tree, [unit.node, *context])
-    parts = [header] if header else []
-    parts.extend(_statement_text(source, node) for node in context)
-    parts.append(dedent_unit(source, unit))
-    return "\n\n".join(part.rstrip("\n") for part in parts) + "\n"
+    return prompt_code(source, tree, source[unit.start : unit.end], [unit.node], context)
 
 
 # --------------------------------------------------------------------------- update text
 
 
-def _display_template(template: str) -> str:
-    return _TEMPLATE_FIELD.sub(lambda m: m.group(1) or m.group(2), template)
+def update_info(change: ApiChange, docs: ApiDoc | None = None) -> str:
+    """The update information of a change, built as inference builds it.
 
+    :func:`recode_lsp.model_fix.describe_update` for the change's own version (what
+    :func:`new_version` writes): the change's message with its version history, the note, and
+    the new API's signature and docstring (``docs`` when given, else the knowledge base's text).
+    """
+    from recode_lsp.engine import DetectOptions
 
-def old_and_new(change: ApiChange) -> tuple[str, str]:
-    """How the old and the new API are written in the ``old -> new`` line."""
-    if change.old_keyword:
-        callee = change.old
-        return f"{callee}({change.old_keyword}=...)", f"{callee}({change.new_keyword}=...)"
-    if change.template is not None:
-        return change.old, change.replacement or _display_template(change.template)
-    return change.old, change.new or change.replacement or "(see the note)"
-
-
-def update_info(change: ApiChange) -> str:
-    """The update information of a change: note, new API doc, and ``old -> new``."""
-    old, new = old_and_new(change)
-    parts = [change.note.strip()] if change.note.strip() else []
-    if change.doc:
-        parts.append(f"{new}: {change.doc.strip()}")
-    parts.append(f"{old} -> {new}")
-    return "\n".join(parts)
+    return describe_update(change, docs, target_version(change, DetectOptions()))
 
 
 def new_version(change: ApiChange) -> str:

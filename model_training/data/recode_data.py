@@ -150,11 +150,13 @@ def write_recode_jsonl(records: list[ReCodeRecord], path: str | Path) -> None:
             handle.write(json.dumps(record.to_json(), ensure_ascii=False) + "\n")
 
 
-def to_prompt_record(record: ReCodeRecord) -> dict[str, Any]:
+def to_prompt_record(record: ReCodeRecord, template: str | None = None) -> dict[str, Any]:
     """The training row for one record.
 
     Args:
         record: A loaded record.
+        template: The prompt wording (:data:`recode_lsp.prompt.TEMPLATES`: ``recode``, ours and
+            the default, or ``paper``, the ReCode paper's verbatim); None: the default.
 
     Returns:
         ``{"prompt": [system, user, assistant prefill], "new_code", "old_code", "library",
@@ -165,7 +167,7 @@ def to_prompt_record(record: ReCodeRecord) -> dict[str, Any]:
     (['system', 'user', 'assistant'], 'np.float64', 'numpy')
     """
     return {
-        "prompt": build_messages(record.dependency, record.new_version, record.update_info, record.old_code),
+        "prompt": build_messages(record.dependency, record.new_version, record.update_info, record.old_code, template),
         "new_code": record.new_code,
         "old_code": record.old_code,
         "library": record.dependency,

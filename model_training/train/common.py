@@ -92,6 +92,7 @@ def prompt_rows(
     records: Sequence[ReCodeRecord],
     tokenizer: PreTrainedTokenizerBase,
     max_prompt_length: int | None = None,
+    template: str | None = None,
 ) -> tuple[list[dict[str, Any]], int]:
     """GRPO/DAPO rows: ``prompt`` (rendered text) and the reward columns; plus how many were too long.
 
@@ -102,7 +103,7 @@ def prompt_rows(
     rows: list[dict[str, Any]] = []
     dropped = 0
     for record in records:
-        row = to_prompt_record(record)
+        row = to_prompt_record(record, template)
         text = render_prompt(tokenizer, row["prompt"])
         if max_prompt_length is not None and len(tokenizer(text)["input_ids"]) > max_prompt_length:
             dropped += 1
@@ -129,12 +130,13 @@ def sft_rows(
     records: Sequence[ReCodeRecord],
     tokenizer: PreTrainedTokenizerBase,
     max_prompt_length: int | None = None,
+    template: str | None = None,
 ) -> tuple[list[dict[str, str]], int]:
     """SFT rows (``prompt`` text, ``completion`` text; TRL appends the EOS token); plus how many were too long."""
     rows: list[dict[str, str]] = []
     dropped = 0
     for record in records:
-        text = render_prompt(tokenizer, to_prompt_record(record)["prompt"])
+        text = render_prompt(tokenizer, to_prompt_record(record, template)["prompt"])
         if max_prompt_length is not None and len(tokenizer(text)["input_ids"]) > max_prompt_length:
             dropped += 1
             continue

@@ -86,6 +86,9 @@ class DataSettings:
     max_prompt_length: int = 2048
     #: Shuffle the records (before ``max_train_samples``) with this seed; None keeps file order.
     shuffle_seed: int | None = None
+    #: Prompt wording (``recode_lsp.prompt.TEMPLATES``): ``recode`` (ours) or ``paper`` (the ReCode
+    #: paper's, verbatim, to reproduce it). Serve the adapter with the same one.
+    prompt_template: str = "recode"
 
 
 T = TypeVar("T")
@@ -110,6 +113,12 @@ class RunConfigBase:
         """Checks TRL would only make at the first step, or not at all."""
         if "output_dir" in self.trainer:
             raise ConfigError(f"{where} trainer.output_dir: set the top-level output_dir instead")
+        from recode_lsp.prompt import TEMPLATES
+
+        if self.data.prompt_template not in TEMPLATES:
+            raise ConfigError(
+                f"{where} data.prompt_template: {self.data.prompt_template!r} is not one of {', '.join(TEMPLATES)}"
+            )
 
 
 def _type_hints(cls: type) -> dict[str, Any]:

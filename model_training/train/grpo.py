@@ -73,6 +73,9 @@ class GRPORunConfig(RunConfigBase):
     trainer: dict[str, Any] = field(default_factory=grpo_trainer_defaults)
     #: ``recode`` (format + ES*, the paper) or ``edit_aware`` (format + edit-aware ES*).
     reward: str = "recode"
+    #: Sync the adapter to vLLM by merging into copies of the base weights
+    #: (:mod:`model_training.train.weight_sync`); false keeps TRL's in-place merge, which drifts a bf16 base.
+    out_of_place_sync: bool = True
 
     @staticmethod
     def trl_config_class() -> type:
@@ -112,7 +115,7 @@ def run_rl(
 
     records = load_records(config.data)  # first: a missing data file fails before any model download
     tokenizer = load_tokenizer(config.model)
-    rows, dropped = prompt_rows(records, tokenizer, config.data.max_prompt_length)
+    rows, dropped = prompt_rows(records, tokenizer, config.data.max_prompt_length, config.data.prompt_template)
     if dropped:
         logger.warning(
             "dropped %d of %d prompts longer than %d tokens", dropped, len(records), config.data.max_prompt_length
@@ -134,6 +137,10 @@ def run_rl(
         callbacks=[log, *callbacks],
         **(trainer_kwargs or {}),
     )
+    if config.out_of_place_sync:
+        from model_training.train import weight_sync
+
+        weight_sync.install(trainer)
     trainer.train()
     scores = evaluate_after_training(trainer, config, tokenizer)
     return save_run(trainer, config, method, log, scores)
@@ -154,7 +161,7 @@ def evaluate_after_training(trainer: Any, config: Any, tokenizer: Any) -> dict[s
         )
         return {}
     records = load_recode_jsonl(config.data.eval_file)[: config.data.max_eval_samples]
-    rows, _ = prompt_rows(records, tokenizer, config.data.max_prompt_length)
+    rows, _ = prompt_rows(records, tokenizer, config.data.max_prompt_length, config.data.prompt_template)
     if not rows:
         return {}
     model = trainer.accelerator.unwrap_model(trainer.model)

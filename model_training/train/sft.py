@@ -77,7 +77,7 @@ def run_sft(config: SFTRunConfig, callbacks: Sequence[Any] = ()) -> Path:
 
     records = load_records(config.data)  # first: a missing data file fails before any model download
     tokenizer = load_tokenizer(config.model)
-    rows, dropped = sft_rows(records, tokenizer, config.data.max_prompt_length)
+    rows, dropped = sft_rows(records, tokenizer, config.data.max_prompt_length, config.data.prompt_template)
     if dropped:
         logger.warning(
             "dropped %d of %d prompts longer than %d tokens", dropped, len(records), config.data.max_prompt_length

@@ -110,7 +110,9 @@ async def test_valid_migration_is_offered(server: ScriptedServer) -> None:
 async def test_request_is_the_shared_recode_prompt(server: ScriptedServer) -> None:
     result = await run(server, completion("ok", NEW_FUNCTION))
     finding = first_finding()
-    expected = build_messages("numpy", "2.0", describe_update(finding.change, None, "2.0"), OLD_FUNCTION)
+    # The region comes with the module-level imports it uses, as training snippets do.
+    old_code = "import numpy as np\n\n" + OLD_FUNCTION
+    expected = build_messages("numpy", "2.0", describe_update(finding.change, None, "2.0"), old_code)
     assert result.prompt_messages == expected
     [request] = server.requests
     assert request.body["messages"] == expected
@@ -123,7 +125,7 @@ async def test_request_is_the_shared_recode_prompt(server: ScriptedServer) -> No
     assert "numpy performed an API update in version 2.0" in user["content"]
     assert "Alias of numpy.float64, removed in NumPy 2.0." in user["content"]
     assert "Double-precision (64-bit) floating-point scalar type." in user["content"]
-    assert f"```python\n{OLD_FUNCTION}\n```" in user["content"]
+    assert f"```python\n{old_code}\n```" in user["content"]
 
 
 async def test_current_docs_go_into_the_update_information(server: ScriptedServer) -> None:
@@ -162,7 +164,8 @@ async def test_method_answer_is_reindented(server: ScriptedServer) -> None:
     assert result.ok, result.reason
     assert result.new_source == source.replace("np.float_", "np.float64")
     user = server.requests[0].body["messages"][1]["content"]
-    assert "```python\ndef scale(self, values):\n    if values:" in user  # dedented for the model
+    # Dedented for the model, after the imports it uses.
+    assert "```python\nimport numpy as np\n\ndef scale(self, values):\n    if values:" in user
 
 
 async def test_repeated_imports_in_the_answer_are_dropped(server: ScriptedServer) -> None:

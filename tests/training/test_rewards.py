@@ -176,10 +176,14 @@ def test_es_star_invalid_branches() -> None:
     assert es_star_reward([no_block, not_python, other_fence], new_code=["x = 1"] * 3) == [-2.0, -2.0, -2.0]
 
 
-def test_es_star_takes_the_first_python_block() -> None:
-    # The first block "abcd" is scored (1.125), not the second, which equals the target.
+def test_es_star_reads_the_answer_block_not_a_draft() -> None:
+    # The draft "abcd" in the reasoning is not read; the answer's "abed" equals the target (2.0),
+    # as inference would apply it (recode_lsp.prompt.extract_code).
     completion = " try\n```python\nabcd\n```\n</think>\n<answer>\n```python\nabed\n```\n</answer>"
-    assert es_star_reward([completion], new_code=["abed"]) == [1.125]
+    assert es_star_reward([completion], new_code=["abed"]) == [2.0]
+    # An answer without a ```python block is no answer, whatever the reasoning holds (-2.0).
+    empty = " try\n```python\nabed\n```\n</think>\n<answer>abed</answer>"
+    assert es_star_reward([empty], new_code=["abed"]) == [-2.0]
 
 
 def test_es_star_conversational_and_fenced_target() -> None:
