@@ -19,10 +19,26 @@ the changes), and turns each use into one ReCode entry:
   fix safety, tool version, knowledge-base fingerprint).
 
 An entry is kept only when its ``new_code`` parses, differs from ``old_code`` after
-normalisation, and the detector finds the change in ``old_code`` but not in ``new_code`` (both
-read alone, as the model will see them). Entries are deduplicated by normalised ``old_code``
-plus change id, then split into train/validation/test *by change id* (no change in two splits;
-stratified per library, ~80/10/10 by count, deterministic for a seed).
+normalisation, the detector finds the change in ``old_code`` but not in ``new_code`` (both
+read alone, as the model will see them), and the target is *complete*: the detector, targeting
+the entry's library at its ``new_version``, finds nothing of that library left in ``new_code``
+(a unit using two old APIs, fixed for one, is dropped; ``--allow-incomplete`` keeps it).
+
+With ``--teacher-endpoint`` (an OpenAI-compatible server), each use of a *display-only* change
+(no mechanical fix) is sent to it as a model fix is (:func:`recode_lsp.model_fix.propose_sync`:
+the same prompt, answer reader and engine validation); only validated, complete answers become
+entries. Every entry records ``target_origin`` (``rule`` or ``teacher``) and ``mechanical``.
+
+Entries are deduplicated by normalised ``old_code`` plus change id, capped per change
+(``--max-per-change``) and per *change family* (``--max-per-family``), and mechanical entries
+(the rule engine fixes them alone) are kept to at most ``--max-mechanical-share`` of the set
+(default 30%: a rule-only build keeps none). A change family
+(:func:`model_training.data.check.change_family`) is the library plus where the old API lived
+and where the new one lives (``python:typing->collections.abc`` holds ``typing.Callable`` and
+``typing.Sequence``; keyword changes are one family per callee). The split puts entries that
+share a family *or* a normalised old snippet (comments and blank lines ignored) in one group,
+and each group whole into one split (stratified per library, ~80/10/10 by count, deterministic
+for a seed); :func:`leaks` checks the result (no snippet, no family in two splits).
 
 Run ``python -m model_training.data.build --corpus bench/.corpus --out data/built/``.
 ``--fetch`` first downloads the wheels of :data:`DEFAULT_CORPORA` with pip (only their ``.py``
@@ -36,6 +52,7 @@ import argparse
 import ast
 import hashlib
 import json
+import math
 import os
 import random
 import re
@@ -50,6 +67,7 @@ from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
 from model_training.corpus import extract_py
+from model_training.data.check import change_family, remaining_changes
 from model_training.data.recode_data import ReCodeRecord, write_recode_jsonl
 from model_training.rewards import normalise_code
 from recode_lsp import model_fix
@@ -114,6 +132,8 @@ DEFAULT_CORPORA: tuple[tuple[str, str], ...] = (
 SPLITS = ("train", "validation", "test")
 SPLIT_SHARES = {"train": 0.8, "validation": 0.1, "test": 0.1}
 MAX_FILE_BYTES = 2_000_000
+#: Mechanical entries (the rule engine fixes them alone) are a capped minority of a set.
+DEFAULT_MECHANICAL_SHARE = 0.3
 _SOURCE_FOLDER = re.compile(r"^(?P<name>.+?)-(?P<version>[0-9][A-Za-z0-9.+!_-]*)$")
 
 
@@ -348,6 +368,17 @@ def tool_version() -> str:
 # --------------------------------------------------------------------------- mining one file
 
 
+@dataclass(frozen=True)
+class TeacherSettings:
+    """An OpenAI-compatible endpoint that writes migrations for display-only changes."""
+
+    endpoint: str
+    model: str = "teacher"
+    timeout: float = 120.0
+    max_tokens: int = 2048
+    api_key: str | None = None
+
+
 @dataclass
 class BuildSettings:
     """What the workers need (sent once to each process)."""
@@ -355,6 +386,10 @@ class BuildSettings:
     max_lines: int = 80
     unsafe: bool = True
     tool: str = ""
+    #: Drop entries whose new_code the detector still flags for the target version.
+    complete_targets: bool = True
+    #: Ask this endpoint for targets of display-only changes (no teacher: rule entries only).
+    teacher: TeacherSettings | None = None
 
 
 _WORKER: dict[str, Any] = {}
@@ -370,7 +405,16 @@ def _worker_init(settings: BuildSettings) -> None:
     _WORKER["options"] = DetectOptions()
     _WORKER["settings"] = settings
     mechanical = [change for change in kb.changes if change.has_mechanical_fix]
-    _WORKER["prefilter"] = Prefilter(mechanical, rule_triggers())
+    # With a teacher, display-only changes are mined too: the prefilter must let their files through.
+    _WORKER["prefilter"] = Prefilter(kb.changes if settings.teacher else mechanical, rule_triggers())
+    _WORKER["client"] = None
+    if settings.teacher is not None:
+        from recode_lsp.model_client import ModelClient
+
+        teacher = settings.teacher
+        _WORKER["client"] = ModelClient(
+            teacher.endpoint, teacher.model, timeout=teacher.timeout, api_key=teacher.api_key
+        )
 
 
 def _detected_ids(code: str, kb: KnowledgeBase) -> set[str] | None:
@@ -401,7 +445,10 @@ def mine_file(item: SourceFile) -> tuple[list[dict[str, Any]], Counter[str]]:
         stats["file not UTF-8"] += 1
         return [], stats
     try:
-        return _mine_source(source, item, stats), stats
+        found = _mine_source(source, item, stats)
+        if _WORKER["settings"].teacher is not None:
+            found.extend(_teach_source(source, item, stats))
+        return found, stats
     except RecursionError:
         stats["file too deeply nested"] += 1
         return [], stats
@@ -507,6 +554,12 @@ def _mine_source(source: str, item: SourceFile, stats: Counter[str]) -> list[dic
                         old_code = snippet(source, analysis.tree, unit, old_classes)
                         new_code = snippet(outcome.source, fixed_tree, new_unit, new_classes)
                         reason = _check_pair(old_code, new_code, change_id, kb)
+            if not reason and settings.complete_targets:
+                # Complete targets only: a new_code still flagged for the target version (another
+                # change of the library left in the unit) would teach a half migration.
+                left = remaining_changes(change.library, new_version(change), new_code, kb)
+                if left is None or left:
+                    reason = INCOMPLETE_TARGET
             if reason:
                 stats[reason] += 1
                 continue
@@ -519,6 +572,9 @@ def _mine_source(source: str, item: SourceFile, stats: Counter[str]) -> list[dic
                     "old_code": old_code,
                     "new_code": new_code,
                     "change_id": change_id,
+                    "family": change_family(change),
+                    "mechanical": change.has_mechanical_fix,
+                    "target_origin": "rule",
                     "provenance": {
                         "source": item.source,
                         "path": item.relative,
@@ -539,11 +595,116 @@ def _mine_source(source: str, item: SourceFile, stats: Counter[str]) -> list[dic
     return out
 
 
+def _teach_source(source: str, item: SourceFile, stats: Counter[str]) -> list[dict[str, Any]]:
+    """Teacher entries: the endpoint migrates each use of a display-only change, as a model fix does.
+
+    One site per (change, region): the prompt, the answer reader and the validation are
+    :func:`recode_lsp.model_fix.propose_sync`'s (old API gone from the region, nothing new
+    flagged, no new undefined name); then the entry must pass the builder's own checks on the
+    snippets alone (:func:`_check_pair`) and have a complete target. Rejected answers are only counted.
+    """
+    from recode_lsp.engine import SourceError, analyse, detect
+    from recode_lsp.model_fix import enclosing_region, propose_sync, region_code
+
+    kb: KnowledgeBase = _WORKER["kb"]
+    options = _WORKER["options"]
+    settings: BuildSettings = _WORKER["settings"]
+    teacher = settings.teacher
+    assert teacher is not None
+    try:
+        analysis = analyse(source, item.relative, item.module)
+        findings = detect(source, kb, options, item.relative, item.module, analysis=analysis)
+    except SourceError:
+        return []
+    out: list[dict[str, Any]] = []
+    asked: set[tuple[str, int]] = set()
+    for finding in findings:
+        change = finding.change
+        if change.has_mechanical_fix:
+            continue
+        region = enclosing_region(source, finding, analysis.tree)
+        if region is None:
+            stats["teacher: use outside any function or statement"] += 1
+            continue
+        if (finding.code, region.start) in asked:
+            continue
+        asked.add((finding.code, region.start))
+        if source.count("\n", region.start, region.end) + 1 > settings.max_lines:
+            stats["unit too long"] += 1
+            continue
+        stats["teacher: sites asked"] += 1
+        result = propose_sync(
+            source, finding, kb, options, _WORKER["client"], path=item.relative, max_tokens=teacher.max_tokens
+        )
+        if not result.ok or result.new_source is None or result.new_text is None:
+            stats["teacher: answer rejected by the engine"] += 1
+            continue
+        old_code, context = region_code(source, analysis.tree, region, finding.code, kb, options)
+        new_code = _answer_snippet(result.new_source, result.new_text, context)
+        if new_code is None:
+            stats["teacher: answer snippet cannot be cut"] += 1
+            continue
+        reason = _check_pair(old_code, new_code, finding.code, kb)
+        if not reason:
+            left = remaining_changes(change.library, new_version(change), new_code, kb)
+            if left is None or left:
+                reason = INCOMPLETE_TARGET
+        if reason:
+            stats[f"teacher: {reason}"] += 1
+            continue
+        line = finding.range.start.line + 1
+        out.append(
+            {
+                "dependency": change.library,
+                "new_version": new_version(change),
+                "description": change.message(),
+                "update_info": update_info(change),
+                "old_code": old_code,
+                "new_code": new_code,
+                "change_id": finding.code,
+                "family": change_family(change),
+                "mechanical": False,
+                "target_origin": "teacher",
+                "provenance": {
+                    "source": item.source,
+                    "path": item.relative,
+                    "line": line,
+                    "lines": [line],
+                    "unit": region.kind,
+                    "unit_line": source.count("\n", 0, region.start) + 1,
+                    "context": list(context),
+                    "change_id": finding.code,
+                    "teacher": teacher.model,
+                    "tool": settings.tool,
+                    "knowledge_base": kb.fingerprint,
+                },
+            }
+        )
+        stats["teacher entries"] += 1
+    return out
+
+
+def _answer_snippet(new_source: str, new_text: str, context: Sequence[str]) -> str | None:
+    """The validated answer cut as the old code was (imports it uses, the same context classes)."""
+    import textwrap
+
+    try:
+        tree = ast.parse(new_source)
+        nodes: list[ast.AST] = [ast.parse(textwrap.dedent(new_text))]
+    except SyntaxError:
+        return None
+    classes = module_classes(tree, list(context)) if context else []
+    if classes is None:
+        return None
+    return prompt_code(new_source, tree, new_text, nodes, classes)
+
+
 def _finding_key(finding: Finding) -> tuple[int, int, str]:
     return (finding.start_offset, finding.end_offset, finding.code)
 
 
 NOT_DETECTED_ALONE = "old API not detected in the unit alone"
+INCOMPLETE_TARGET = "target incomplete (other changes of the target version left)"
 
 
 def _check_pair(old_code: str, new_code: str, change_id: str, kb: KnowledgeBase) -> str | None:
@@ -586,44 +747,139 @@ def deduplicate(entries: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
     return out
 
 
-def cap_per_change(entries: list[dict[str, Any]], cap: int, seed: int) -> list[dict[str, Any]]:
-    """At most ``cap`` entries per change id (a seeded sample; order kept). 0 keeps all."""
+def _cap_by(entries: list[dict[str, Any]], key: str, cap: int, seed: int) -> list[dict[str, Any]]:
     if cap <= 0:
         return entries
-    by_change: dict[str, list[int]] = defaultdict(list)
+    groups: dict[str, list[int]] = defaultdict(list)
     for index, entry in enumerate(entries):
-        by_change[entry["change_id"]].append(index)
+        groups[entry_key(entry, key)].append(index)
     keep: set[int] = set()
-    for change_id in sorted(by_change):
-        indices = by_change[change_id]
+    for name in sorted(groups):
+        indices = groups[name]
         if len(indices) > cap:
-            indices = random.Random(f"{seed}:{change_id}").sample(indices, cap)
+            indices = random.Random(f"{seed}:{name}").sample(indices, cap)
         keep.update(indices)
     return [entry for index, entry in enumerate(entries) if index in keep]
 
 
-def assign_splits(entries: Sequence[dict[str, Any]], seed: int) -> dict[str, str]:
-    """Change id -> split, so that no change is in two splits.
+def entry_key(entry: dict[str, Any], key: str) -> str:
+    """The entry's ``change_id`` or ``family`` (a family defaults to the change id)."""
+    if key == "family":
+        return str(entry.get("family") or entry["change_id"])
+    return str(entry[key])
 
-    Per library, change ids are taken largest first (ties in a seeded random order) and each
+
+def cap_per_change(entries: list[dict[str, Any]], cap: int, seed: int) -> list[dict[str, Any]]:
+    """At most ``cap`` entries per change id (a seeded sample; order kept). 0 keeps all."""
+    return _cap_by(entries, "change_id", cap, seed)
+
+
+def cap_per_family(entries: list[dict[str, Any]], cap: int, seed: int) -> list[dict[str, Any]]:
+    """At most ``cap`` entries per change family (a seeded sample; order kept). 0 keeps all."""
+    return _cap_by(entries, "family", cap, seed)
+
+
+def cap_mechanical(entries: list[dict[str, Any]], share: float, seed: int) -> list[dict[str, Any]]:
+    """Keep mechanical entries (the rule engine fixes them alone) to at most ``share`` of the set.
+
+    Non-mechanical entries are all kept; mechanical ones are taken round-robin over change ids
+    (each change's entries in a seeded order), so the ones kept cover as many changes as
+    possible. ``share >= 1`` keeps all; with no non-mechanical entry nothing mechanical is kept.
+    """
+    if share >= 1:
+        return entries
+    mechanical = [index for index, entry in enumerate(entries) if entry.get("mechanical", True)]
+    others = len(entries) - len(mechanical)
+    allowed = math.floor(max(share, 0.0) * others / (1 - share) + 1e-9) if share > 0 else 0
+    if len(mechanical) <= allowed:
+        return entries
+    by_change: dict[str, list[int]] = defaultdict(list)
+    for index in mechanical:
+        by_change[entries[index]["change_id"]].append(index)
+    queues = []
+    for change_id in sorted(by_change):
+        indices = list(by_change[change_id])
+        random.Random(f"{seed}:mechanical:{change_id}").shuffle(indices)
+        queues.append(indices)
+    random.Random(f"{seed}:mechanical").shuffle(queues)
+    keep: set[int] = set()
+    while len(keep) < allowed:
+        for queue in queues:
+            if queue and len(keep) < allowed:
+                keep.add(queue.pop())
+    dropped = set(mechanical) - keep
+    return [entry for index, entry in enumerate(entries) if index not in dropped]
+
+
+def _groups(entries: Sequence[dict[str, Any]]) -> list[int]:
+    """Entry -> group: entries sharing a change family or a normalised old snippet are one group."""
+    parent: dict[tuple[str, str], tuple[str, str]] = {}
+
+    def find(node: tuple[str, str]) -> tuple[str, str]:
+        parent.setdefault(node, node)
+        while parent[node] != node:
+            parent[node] = parent[parent[node]]
+            node = parent[node]
+        return node
+
+    nodes = []
+    for entry in entries:
+        family = ("family", entry_key(entry, "family"))
+        find(family)
+        if "old_code" in entry:
+            other = find(("snippet", normalise_code(entry["old_code"])))
+            parent[find(family)] = other
+        nodes.append(family)
+    roots: dict[tuple[str, str], int] = {}
+    return [roots.setdefault(find(node), len(roots)) for node in nodes]
+
+
+def assign_splits(entries: Sequence[dict[str, Any]], seed: int) -> dict[str, str]:
+    """Change id -> split, so that no change family and no normalised old snippet is in two splits.
+
+    Entries sharing a family (:func:`model_training.data.check.change_family`: library, where the
+    old API lived, where the new one lives) or a normalised ``old_code`` (comments and blank
+    lines ignored) form one group, and a group goes whole to one split. Per library (a group's
+    most common one), groups are taken largest first (ties in a seeded random order) and each
     goes to the split furthest below its share (80/10/10) of that library's entries.
     """
-    counts: dict[str, Counter[str]] = defaultdict(Counter)
-    for entry in entries:
-        counts[entry["dependency"]][entry["change_id"]] += 1
-    assignment: dict[str, str] = {}
-    for library in sorted(counts):
-        per_change = counts[library]
-        total = sum(per_change.values())
-        order = sorted(per_change)
+    group_of = _groups(entries)
+    sizes: Counter[int] = Counter(group_of)
+    libraries: dict[int, Counter[str]] = defaultdict(Counter)
+    for entry, group in zip(entries, group_of, strict=True):
+        libraries[group][entry["dependency"]] += 1
+    per_library: dict[str, list[int]] = defaultdict(list)
+    for group, counts in libraries.items():
+        per_library[max(sorted(counts), key=lambda name: counts[name])].append(group)
+    # A stable name per group (its smallest change id) so the seeded order does not depend on input order.
+    names: dict[int, str] = {}
+    for entry, group in zip(entries, group_of, strict=True):
+        names[group] = min(names.get(group, entry["change_id"]), entry["change_id"])
+    split_of_group: dict[int, str] = {}
+    for library in sorted(per_library):
+        groups = per_library[library]
+        total = sum(sizes[g] for g in groups)
+        order = sorted(groups, key=lambda g: names[g])
         random.Random(f"{seed}:{library}").shuffle(order)
-        rank = {change_id: index for index, change_id in enumerate(order)}
+        rank = {group: index for index, group in enumerate(order)}
         filled = dict.fromkeys(SPLITS, 0)
-        for change_id in sorted(per_change, key=lambda c: (-per_change[c], rank[c])):
+        for group in sorted(groups, key=lambda g: (-sizes[g], rank[g])):
             split = max(SPLITS, key=lambda s: (SPLIT_SHARES[s] * total - filled[s], -SPLITS.index(s)))
-            assignment[change_id] = split
-            filled[split] += per_change[change_id]
-    return assignment
+            split_of_group[group] = split
+            filled[split] += sizes[group]
+    return {entry["change_id"]: split_of_group[group] for entry, group in zip(entries, group_of, strict=True)}
+
+
+def leaks(splits: dict[str, list[dict[str, Any]]]) -> tuple[int, list[str]]:
+    """Normalised old snippets in two splits (count) and change families in two splits (names)."""
+    snippets: dict[str, set[str]] = defaultdict(set)
+    families: dict[str, set[str]] = defaultdict(set)
+    for name, entries in splits.items():
+        for entry in entries:
+            snippets[normalise_code(entry["old_code"])].add(name)
+            families[entry_key(entry, "family")].add(name)
+    shared = sum(1 for names in snippets.values() if len(names) > 1)
+    return shared, sorted(f for f, names in families.items() if len(names) > 1)
 
 
 # --------------------------------------------------------------------------- the build
@@ -653,11 +909,25 @@ def build(
     seed: int = 0,
     max_per_change: int = 0,
     progress: bool = False,
+    max_per_family: int = 0,
+    max_mechanical_share: float = DEFAULT_MECHANICAL_SHARE,
+    complete_targets: bool = True,
+    teacher: TeacherSettings | None = None,
 ) -> BuildResult:
-    """Mine ``corpus`` and return deduplicated entries split by change id (nothing is written)."""
+    """Mine ``corpus`` and return deduplicated, capped entries split by change family and snippet.
+
+    ``max_per_change``/``max_per_family`` cap entries per change id / change family (0: no cap);
+    ``max_mechanical_share`` caps mechanical entries to that share of the set (1.0: no cap; see
+    :func:`cap_mechanical`). ``complete_targets`` drops entries whose ``new_code`` the detector
+    still flags for the target version (another change of the library left). ``teacher`` adds
+    entries for display-only changes whose targets an endpoint wrote (:func:`_teach_source`).
+    Nothing is written. Raises :class:`BuildError` when the split leaks.
+    """
     started = time.perf_counter()
     files = corpus_files(corpus)
-    settings = BuildSettings(max_lines=max_lines, unsafe=unsafe, tool=tool_version())
+    settings = BuildSettings(
+        max_lines=max_lines, unsafe=unsafe, tool=tool_version(), complete_targets=complete_targets, teacher=teacher
+    )
     stats: Counter[str] = Counter()
     entries: list[dict[str, Any]] = []
     jobs = max(1, jobs or os.cpu_count() or 1)
@@ -673,10 +943,17 @@ def build(
     entries = deduplicate(entries)
     stats["after dedup"] = len(entries)
     entries = cap_per_change(entries, max_per_change, seed)
+    entries = cap_per_family(entries, max_per_family, seed)
+    stats["after caps per change and family"] = len(entries)
+    entries = cap_mechanical(entries, max_mechanical_share, seed)
+    stats["after mechanical cap"] = len(entries)
     assignment = assign_splits(entries, seed)
     splits: dict[str, list[dict[str, Any]]] = {name: [] for name in SPLITS}
     for entry in entries:
         splits[assignment[entry["change_id"]]].append(entry)
+    shared_snippets, shared_families = leaks(splits)
+    if shared_snippets or shared_families:  # the grouping guarantees none: a bug if it happens
+        raise BuildError(f"split leaks: {shared_snippets} snippets, families {shared_families} in two splits")
     sources = sorted({item.source for item in files})
     return BuildResult(splits, assignment, stats, len(files), sources, time.perf_counter() - started)
 
@@ -728,7 +1005,12 @@ def _to_record(entry: dict[str, Any]) -> ReCodeRecord:
     fields = ("dependency", "new_version", "description", "update_info", "old_code", "new_code")
     return ReCodeRecord(
         **{name: entry[name] for name in fields},
-        extra={"change_id": entry["change_id"], "provenance": entry["provenance"]},
+        extra={
+            "change_id": entry["change_id"],
+            "change_family": entry_key(entry, "family"),
+            "target_origin": entry.get("target_origin", "rule"),
+            "provenance": entry["provenance"],
+        },
     )
 
 
@@ -762,9 +1044,12 @@ def report(result: BuildResult) -> str:
     lines.append(
         f"total {result.total} entries from {result.files} files of {len(result.sources)} sources "
         f"in {result.seconds:.0f} s (candidates {result.stats['candidates']}, "
-        f"after dedup {result.stats['after dedup']})"
+        f"after dedup {result.stats['after dedup']}, after caps {result.stats['after caps per change and family']}, "
+        f"after the mechanical cap {result.stats['after mechanical cap']})"
     )
-    dropped = {k: v for k, v in result.stats.items() if k not in ("entries", "candidates", "after dedup")}
+    lines.append("leak check: 0 snippets and 0 change families in two splits")
+    counts = ("entries", "candidates", "after dedup", "after caps per change and family", "after mechanical cap")
+    dropped = {k: v for k, v in result.stats.items() if k not in counts}
     if dropped:
         lines.append("dropped uses: " + ", ".join(f"{k} {v}" for k, v in sorted(dropped.items(), key=lambda i: -i[1])))
     return "\n".join(lines)
@@ -781,6 +1066,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--min-entries", type=int, default=2000, help="exit 1 when fewer entries are built")
     parser.add_argument("--max-lines", type=int, default=80, help="skip functions longer than this")
     parser.add_argument("--max-per-change", type=int, default=0, help="cap entries per change id (0: no cap)")
+    parser.add_argument("--max-per-family", type=int, default=0, help="cap entries per change family (0: no cap)")
+    parser.add_argument(
+        "--max-mechanical-share",
+        type=float,
+        default=DEFAULT_MECHANICAL_SHARE,
+        help="keep mechanical entries (ones the rule engine fixes) to at most this share of the set (1: no cap)",
+    )
+    parser.add_argument(
+        "--allow-incomplete", action="store_true", help="keep entries whose new_code is still flagged for the target"
+    )
+    parser.add_argument(
+        "--teacher-endpoint",
+        help="OpenAI-compatible endpoint that writes targets for display-only changes (key: $RECODE_TEACHER_API_KEY)",
+    )
+    parser.add_argument("--teacher-model", default="teacher", help="model name sent to the teacher endpoint")
+    parser.add_argument("--teacher-timeout", type=float, default=120.0, help="seconds per teacher answer")
     parser.add_argument("--safe-only", action="store_true", help="only fixes the knowledge base marks safe")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--jobs", type=int, default=None, help="worker processes (default: CPU count)")
@@ -795,6 +1096,17 @@ def main(argv: Sequence[str] | None = None) -> int:
             unsafe=not args.safe_only,
             seed=args.seed,
             max_per_change=args.max_per_change,
+            max_per_family=args.max_per_family,
+            max_mechanical_share=args.max_mechanical_share,
+            complete_targets=not args.allow_incomplete,
+            teacher=TeacherSettings(
+                args.teacher_endpoint,
+                args.teacher_model,
+                timeout=args.teacher_timeout,
+                api_key=os.environ.get("RECODE_TEACHER_API_KEY") or None,
+            )
+            if args.teacher_endpoint
+            else None,
             progress=True,
         )
     except BuildError as exc:
@@ -803,6 +1115,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     write_result(result, args.out, args.seed)
     print(report(result))
     print(f"wrote {', '.join(str(args.out / f'{n}.jsonl') for n in SPLITS)} and manifest.json")
+    capped = result.stats["after caps per change and family"] - result.stats["after mechanical cap"]
+    if capped:
+        print(
+            f"{capped} mechanical entries dropped to keep them at most {args.max_mechanical_share:.0%} of the set "
+            "(add teacher targets with --teacher-endpoint, or raise --max-mechanical-share)",
+            file=sys.stderr,
+        )
     if result.total < args.min_entries:
         print(
             f"only {result.total} entries, fewer than --min-entries {args.min_entries}: "

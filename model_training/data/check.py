@@ -135,20 +135,29 @@ def target_origin(record: ReCodeRecord) -> str:
     return "unknown"
 
 
-def incomplete_target(record: ReCodeRecord, kb: KnowledgeBase) -> bool:
-    """Whether the detector finds a change of the record's library in ``new_code`` for its version."""
+def remaining_changes(dependency: str, new_version: str, new_code: str, kb: KnowledgeBase) -> list[str] | None:
+    """Change ids of ``dependency`` the detector still finds in ``new_code`` for ``new_version``.
+
+    The builder drops an entry when this is not empty (a half migration); None when the code
+    cannot be read.
+    """
     from recode_lsp.engine import DetectOptions, SourceError, detect
     from recode_lsp.engine.versions import Version
 
     try:
-        options = DetectOptions(targets={record.dependency: Version(clean_version(record.new_version))})
+        options = DetectOptions(targets={dependency: Version(clean_version(new_version))})
     except (ValueError, TypeError):
         options = DetectOptions()
     try:
-        findings = detect(record.new_code, kb, options)
+        findings = detect(new_code, kb, options)
     except (SourceError, RecursionError, ValueError):
-        return False
-    return any(finding.change.library == record.dependency for finding in findings)
+        return None
+    return sorted({finding.code for finding in findings if finding.change.library == dependency})
+
+
+def incomplete_target(record: ReCodeRecord, kb: KnowledgeBase) -> bool:
+    """Whether the detector finds a change of the record's library in ``new_code`` for its version."""
+    return bool(remaining_changes(record.dependency, record.new_version, record.new_code, kb))
 
 
 def check(splits: dict[str, list[ReCodeRecord]], kb: KnowledgeBase | None = None) -> CheckReport:

@@ -22,7 +22,8 @@ LEGACY = Path(__file__).parent / "fixtures" / "legacy_src"
 
 @pytest.fixture(scope="module")
 def built() -> list[dict]:
-    result = builder.build(LEGACY, jobs=1, seed=0)
+    # Every site the fixture gives (no mechanical cap, incomplete targets kept): alignment, not the mix.
+    result = builder.build(LEGACY, jobs=1, seed=0, max_mechanical_share=1.0, complete_targets=False)
     return [entry for split in builder.SPLITS for entry in result.splits[split]]
 
 
