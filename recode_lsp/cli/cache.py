@@ -6,6 +6,10 @@ repository cannot plant entries; a ``.recode_cache/`` committed to a project is 
 One file holds one project's results: its name digests the project's absolute root, the tool
 version, the knowledge base's fingerprint and the options. Inside, results are keyed by the
 digest of a file's content; ``(size, mtime)`` per absolute path only saves re-hashing.
+``--diff`` and ``--apply`` keep their fixes too (what was fixed, what was not and why, the
+fixed bytes, compressed), keyed by the content digest and what else decides a fix: whether
+unsafe fixes are on and the installed versions checked against (:func:`fix_key`); only the
+latest content of each path keeps them.
 
 Reading tolerates anything (a file of the wrong shape, truncated, huge, a symlink): the cache
 is then empty. Writing never follows a symlink: the folder is opened with ``O_NOFOLLOW``,
@@ -27,12 +31,12 @@ from recode_lsp.cache_home import cache_home
 from recode_lsp.engine.digest import digest as content_digest
 
 if TYPE_CHECKING:
-    from recode_lsp.cli.runner import FileResult
+    from recode_lsp.cli.runner import FileResult, RunSettings
     from recode_lsp.engine.knowledge import KnowledgeBase
     from recode_lsp.engine.options import DetectOptions
 
 #: Bump when the layout of a cache file changes; older files are then ignored.
-FORMAT = 1
+FORMAT = 2
 #: A cache file larger than this is ignored (a 10,000-file project needs ~2 MB).
 MAX_CACHE_BYTES = 64 * 1024 * 1024
 #: ``Record``'s fields in order, with their JSON types (a row that differs is dropped).
@@ -58,6 +62,12 @@ def cache_key(*, root: Path, kb: KnowledgeBase, options: DetectOptions) -> str:
             sorted(options.libraries) if options.libraries is not None else None,
         ]
     )
+
+
+def fix_key(settings: RunSettings) -> str:
+    """What a file's fixes depend on besides its content and :func:`cache_key`."""
+    installed = sorted([name, str(version)] for name, version in settings.installed.items())
+    return content_digest(json.dumps([settings.unsafe, installed]).encode(), 16)
 
 
 def _valid_row(row: object) -> bool:
@@ -130,6 +140,9 @@ class ResultCache:
         self.by_stat: dict[str, tuple[int, int, str]] = {}
         #: content digest -> (record rows, error, skipped by the prefilter)
         self.by_hash: dict[str, tuple[list[list[object]], str | None, bool]] = {}
+        #: "content digest:fix key" -> (fixed rows, not-fixed rows each with its reason last,
+        #: the fixed bytes zlib-compressed in base64 or None)
+        self.by_fix: dict[str, tuple[list[list[object]], list[list[object]], str | None]] = {}
         self.dirty = False
         self._load()
 
@@ -177,8 +190,23 @@ class ResultCache:
             return
         by_stat = document.get("by_stat")
         by_hash = document.get("by_hash")
-        if not isinstance(by_stat, dict) or not isinstance(by_hash, dict):
+        by_fix = document.get("by_fix", {})
+        if not isinstance(by_stat, dict) or not isinstance(by_hash, dict) or not isinstance(by_fix, dict):
             return
+        for key, entry in by_fix.items():
+            if not (isinstance(entry, list) and len(entry) == 3):
+                continue
+            fixed, not_fixed, data = entry
+            if (
+                isinstance(fixed, list)
+                and all(_valid_row(row) for row in fixed)
+                and isinstance(not_fixed, list)
+                and all(
+                    isinstance(row, list) and _valid_row(row[:-1]) and isinstance(row[-1], str) for row in not_fixed
+                )
+                and (data is None or isinstance(data, str))
+            ):
+                self.by_fix[key] = (fixed, not_fixed, data)
         for path, entry in by_stat.items():
             if (
                 isinstance(entry, list)
@@ -241,6 +269,46 @@ class ResultCache:
         result.read_digest = digest
         return result
 
+    def lookup_fix(self, cached: FileResult, key: str) -> FileResult | None:
+        """``cached`` (a check result from :meth:`lookup`) with the fixes a ``--diff`` / ``--apply``
+        of the same bytes made, when they are known; None otherwise."""
+        import base64
+        import binascii
+        import zlib
+
+        from recode_lsp.cli.runner import Record
+
+        entry = self.by_fix.get(f"{cached.read_digest}:{key}")
+        if entry is None:
+            return None
+        fixed, not_fixed, data = entry
+        if data is not None:
+            from recode_lsp.cli.files import DecodeError, decode_source
+
+            try:
+                cached.new_bytes = zlib.decompress(base64.b64decode(data))
+                cached.new_text = decode_source(cached.new_bytes).text
+            except (binascii.Error, zlib.error, ValueError, DecodeError):
+                return None
+        cached.fixed = [Record(*row) for row in fixed]  # type: ignore[arg-type]
+        cached.not_fixed = [(Record(*row[:-1]), str(row[-1])) for row in not_fixed]  # type: ignore[arg-type]
+        return cached
+
+    def store_fix(self, result: FileResult, key: str) -> None:
+        """Remember the fixes of a ``--diff`` / ``--apply`` run under the digest of the bytes read."""
+        import base64
+        import zlib
+
+        if result.read_digest is None or result.error is not None or result.model_fixed:
+            return
+        data = None
+        if result.new_bytes is not None:
+            data = base64.b64encode(zlib.compress(result.new_bytes, 6)).decode("ascii")
+        fixed = [list(vars(record).values()) for record in result.fixed]
+        not_fixed = [[*vars(record).values(), reason] for record, reason in result.not_fixed]
+        self.by_fix[f"{result.read_digest}:{key}"] = (fixed, not_fixed, data)
+        self.dirty = True
+
     def store(self, result: FileResult) -> None:
         """Remember ``result`` under the digest of the bytes it was computed from."""
         # The digest of what the worker read, not of the file now: it may have changed since.
@@ -257,11 +325,18 @@ class ResultCache:
         """Write the cache atomically, never through a symlink; a failure only costs time."""
         if not self.dirty:
             return
+        # Fixed bytes are kept for the latest content of each path only (they are whole files).
+        current = {entry[2] for entry in self.by_stat.values()}
         document = {
             "format": FORMAT,
             "key": self.key,
             "by_stat": {path: list(entry) for path, entry in self.by_stat.items()},
             "by_hash": {digest: [rows, error, pre] for digest, (rows, error, pre) in self.by_hash.items()},
+            "by_fix": {
+                key: [fixed, not_fixed, data]
+                for key, (fixed, not_fixed, data) in self.by_fix.items()
+                if key.split(":", 1)[0] in current
+            },
         }
         data = json.dumps(document, separators=(",", ":")).encode()
         if len(data) > MAX_CACHE_BYTES:

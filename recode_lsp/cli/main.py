@@ -22,8 +22,10 @@ if TYPE_CHECKING:
     from recode_lsp.cli.config import ProjectConfig
     from recode_lsp.cli.report import FileDiff
     from recode_lsp.cli.runner import FileResult, RunSettings
+    from recode_lsp.cli.test_gate import GatedFile, ModelGatedFile, TestGate
     from recode_lsp.engine.knowledge import KnowledgeBase
     from recode_lsp.engine.versions import Targets
+    from recode_lsp.toonew.check import TooNew
 
 EXIT_CLEAN = 0
 EXIT_FOUND = 1
@@ -93,6 +95,12 @@ def build_parser() -> argparse.ArgumentParser:
         default=[],
         metavar="LIB==VER",
         help="version a library moves to, e.g. numpy==2.0 or python==3.12 (repeatable)",
+    )
+    parser.add_argument(
+        "--too-new",
+        action="store_true",
+        help="also report names and keywords the targeted release of a library does not have yet "
+        "(RCN ids; reads each targeted release once, fetching it if needed)",
     )
     parser.add_argument(
         "--select",
@@ -279,6 +287,46 @@ def _model_fixes(
         )
 
 
+def _gated_model_fixes(
+    args: argparse.Namespace,
+    gate: TestGate,
+    results: list[FileResult],
+    rule_files: Sequence[GatedFile],
+    kb: KnowledgeBase,
+    settings: RunSettings,
+    unsafe: bool,
+) -> list[ModelGatedFile]:
+    """``--test`` with ``--model``: the model is asked on the text the kept rule fixes left, and
+    each fix it makes is gated by the tests like a rule fix (see :mod:`recode_lsp.cli.test_gate`)."""
+    from recode_lsp.cli import test_gate
+    from recode_lsp.cli.model_fixes import ModelSettings, wants_model
+
+    candidates = [result for result in results if not result.path.endswith(".ipynb")]
+    if not any(wants_model(result) for result in candidates):
+        return []
+    if not unsafe:
+        sys.stderr.write("recode-migrate: model fixes are unsafe: pass --unsafe-fixes to --apply them\n")
+        return []
+    model = ModelSettings(args.model, args.model_name, args.model_timeout)
+    found = test_gate.model_files(gate, candidates, rule_files, kb, settings, model)
+    if found.skipped is not None:
+        sys.stderr.write(f"recode-migrate: the model was not asked: {found.skipped}\n")
+    elif found.outage is not None:
+        sys.stderr.write(
+            f"recode-migrate: the model server at {args.model} is unavailable ({found.outage}); "
+            "no model fixes this run, the rule fixes go on\n"
+        )
+    elif found.asked:
+        sys.stderr.write(
+            f"recode-migrate: the model fixed {found.accepted} of {found.asked} findings without a rule "
+            f"(validated, unsafe); {found.rejected} rejected by the validator; the tests decide which stay\n"
+        )
+    if found.files:
+        gate.run(found.files)
+        test_gate.update_model_results(gate.outcome, found.files, args.test, gate.timeout)
+    return found.files
+
+
 def _interpreter(args: argparse.Namespace, config: ProjectConfig) -> tuple[str | None, bool]:
     """The interpreter whose installed versions count, and whether it may be run.
 
@@ -332,9 +380,11 @@ def _unknown_names(
     A typo must not silently select nothing (or ignore nothing): each unknown name is an error
     naming the closest known id, id prefix or library. ``[tool.recode]`` is checked the same way.
     """
+    from recode_lsp.cli.kb_subset import shipped_libraries
     from recode_lsp.engine.options import selected
 
-    libraries = sorted(kb.libraries)
+    # ``kb`` may hold only the selected libraries (cli/kb_subset.py): a target may name any.
+    libraries = sorted(set(kb.libraries) | set(shipped_libraries()))
     prefixes = sorted({change.id.rstrip("0123456789") for change in kb.changes})
     ids = [change.id for change in kb.changes]
     listing = f" (libraries: {', '.join(libraries)}; id prefixes: {', '.join(prefixes)})"
@@ -342,11 +392,15 @@ def _unknown_names(
 
     def check_tokens(tokens: Sequence[str], where: str) -> None:
         for token in tokens:
+            if getattr(args, "too_new", False) and token.strip().upper().startswith("RCN"):
+                continue  # the too-new check's ids (recode_lsp/toonew) are not in the knowledge base
             if not any(selected(change, [token], []) for change in kb.changes):
                 hint = _did_you_mean(token, [*libraries, *prefixes, *ids]) or listing
                 problems.append(f"{where} {token!r}: no rule id, id prefix or library of that name{hint}")
 
     def check_targets(names: Sequence[str], where: str) -> None:
+        if getattr(args, "too_new", False):
+            return  # --too-new checks any library, in the knowledge base or not
         for name in names:
             if name not in libraries:
                 hint = _did_you_mean(name, libraries) or f" (libraries: {', '.join(libraries)})"
@@ -475,8 +529,6 @@ def _check_arguments(args: argparse.Namespace, parser: argparse.ArgumentParser) 
             parser.error("--test goes with --apply (it decides which fixes to keep)")
         if stdin:
             parser.error("--test runs your tests on the files it fixes, not on stdin")
-        if args.model is not None:
-            parser.error("--test does not gate model fixes yet; run --model without --test")
         if not args.test.strip():
             parser.error("--test needs a command, e.g. --test 'python -m pytest -q'")
         if args.test_batch_size is not None and args.test_batch_size < 1:
@@ -518,6 +570,17 @@ def _resolved_targets(targets: Targets, wanted: Sequence[str]) -> dict[str, dict
     return resolved
 
 
+def _too_new_cache(too_new: TooNew | None) -> dict[str, Path]:
+    """With ``--too-new``, results are cached apart, per set of releases read (they add findings)."""
+    if too_new is None:
+        return {}
+    from recode_lsp.cache_home import cache_home
+    from recode_lsp.engine.digest import digest
+    from recode_lsp.toonew.run import releases_read
+
+    return {"folder": cache_home() / "check-too-new" / digest(releases_read(too_new).encode(), 12)}
+
+
 def _read_stdin() -> bytes:
     buffer = getattr(sys.stdin, "buffer", None)
     if buffer is not None:
@@ -547,7 +610,8 @@ def _run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
 def _run_to(args: argparse.Namespace, parser: argparse.ArgumentParser, stdin: bool, out: TextIO) -> int:
     """The run, with the report written to ``out`` (stdout or ``--output-file``)."""
     from recode_lsp.cli.config import ConfigError, find_project_root, load_config
-    from recode_lsp.engine.knowledge import KnowledgeBaseError, load_knowledge_base
+    from recode_lsp.cli.kb_subset import load_for
+    from recode_lsp.engine.knowledge import KnowledgeBaseError
     from recode_lsp.engine.versions import parse_target
 
     if args.plan:
@@ -568,7 +632,7 @@ def _run_to(args: argparse.Namespace, parser: argparse.ArgumentParser, stdin: bo
     root = root or find_project_root(paths[0])
     try:
         config = load_config(root)
-        kb = load_knowledge_base(config.extra_changes)
+        kb = load_for(_split(args.select) or config.select, _split(args.ignore) + config.ignore, config.extra_changes)
     except (ConfigError, KnowledgeBaseError) as exc:
         sys.stderr.write(f"recode-migrate: {exc}\n")
         return EXIT_ERROR
@@ -637,7 +701,17 @@ def _run_to(args: argparse.Namespace, parser: argparse.ArgumentParser, stdin: bo
         from recode_lsp.engine.versions import installed_versions
 
         installed = installed_versions(kb.libraries)
-    settings = RunSettings(args.mode, unsafe, options, installed)
+    stdin_data = _read_stdin() if stdin and args.too_new else b""
+    too_new = None
+    if args.too_new:
+        from recode_lsp.toonew.run import candidate_targets, prepare
+
+        wanted_targets = candidate_targets(
+            {name: source.version for name, source in targets.by_library.items()}, root, cli_targets
+        )
+        too_new = prepare(wanted_targets, kb, paths=files, data=[stdin_data], warn=sys.stderr)
+    settings = RunSettings(args.mode, unsafe, options, installed, too_new=too_new)
+    report_kb = too_new.report_kb(kb) if too_new is not None else kb
     gate = None
     if args.test is not None:
         from recode_lsp.cli import test_gate
@@ -658,14 +732,13 @@ def _run_to(args: argparse.Namespace, parser: argparse.ArgumentParser, stdin: bo
             )
             sys.stderr.writelines(f"    | {line}\n" for line in before.excerpt().splitlines())
             return EXIT_ERROR
-    stdin_data = b""
     if stdin:
-        stdin_data = _read_stdin()
+        stdin_data = stdin_data or _read_stdin()
         init_worker(kb, settings)
         results = [process_data(stdin_name, stdin_data)]
         results[0].read_digest = None
     else:
-        cache = None if args.no_cache else ResultCache(root, kb, options)
+        cache = None if args.no_cache else ResultCache(root, kb, options, **_too_new_cache(too_new))
         jobs = args.jobs or os.cpu_count() or 1
         progress = Progress(sys.stderr)
         limit = next(
@@ -675,7 +748,7 @@ def _run_to(args: argparse.Namespace, parser: argparse.ArgumentParser, stdin: bo
         by_path = dict(zip(checked, run_files(checked, kb, settings, jobs, cache, progress), strict=True))
         results = [oversized[path] if path in oversized else by_path[path] for path in files]
         progress.close()
-    if args.model is not None:
+    if args.model is not None and gate is None:  # with --test, after the rule fixes are gated
         _model_fixes(args, [r for r in results if not r.path.endswith(".ipynb")], kb, settings, unsafe)
 
     report_root = Path.cwd()
@@ -716,7 +789,10 @@ def _run_to(args: argparse.Namespace, parser: argparse.ArgumentParser, stdin: bo
         gated = test_gate.gated_files(results, kb, settings)
         outcome = gate.run(gated)
         test_gate.update_results(outcome, gated, args.test, gate.timeout)
-        written = sum(1 for file in gated if file.on_disk)
+        model_files = _gated_model_fixes(args, gate, results, gated, kb, settings, unsafe) if args.model else []
+        written = len(
+            {file.path for file in gated if file.on_disk} | {file.path for file in model_files if file.on_disk}
+        )
         test_gate.write_gate_report(sys.stderr, outcome, args.test, gate.timeout, report_root)
         gate_json = test_gate.gate_json(outcome, args.test, gate.timeout, report_root)
         write_failed = (
@@ -750,7 +826,7 @@ def _run_to(args: argparse.Namespace, parser: argparse.ArgumentParser, stdin: bo
     if not results and quiet < 2:
         sys.stderr.write("recode-migrate: warning: No Python files found under the given path(s)\n")
     if quiet < 2:
-        rows = statistics(results, kb, unsafe) if args.statistics else None
+        rows = statistics(results, report_kb, unsafe) if args.statistics else None
         if args.format == "json" and rows is not None:
             report_out.write(json.dumps(rows) + "\n")
         elif args.format == "json":
@@ -763,7 +839,7 @@ def _run_to(args: argparse.Namespace, parser: argparse.ArgumentParser, stdin: bo
                 test_gate=gate_json,
             )
         elif args.format == "sarif":
-            write_sarif(report_out, results, report_root, kb, diffs=diffs)
+            write_sarif(report_out, results, report_root, report_kb, diffs=diffs)
         elif args.format == "github":
             write_github(report_out, results, report_root)
         elif results:

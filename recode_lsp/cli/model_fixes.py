@@ -29,7 +29,7 @@ from recode_lsp.engine.knowledge import KnowledgeBase
 if TYPE_CHECKING:
     from recode_lsp.model_client import ModelClient
 
-__all__ = ["ModelRun", "ModelSettings", "apply_model_fixes", "wants_model"]
+__all__ = ["ModelEdit", "ModelRun", "ModelSettings", "apply_model_fixes", "propose_for_text", "wants_model"]
 
 
 @dataclass(frozen=True)
@@ -90,6 +90,86 @@ def apply_model_fixes(
     return run
 
 
+@dataclass(frozen=True)
+class ModelEdit:
+    """One validated model fix: replace ``[start, end)`` of the text it was asked on with ``text``."""
+
+    record: Record
+    start: int
+    end: int
+    text: str
+
+
+def propose_for_text(
+    path: str,
+    text: str,
+    kb: KnowledgeBase,
+    settings: RunSettings,
+    model: ModelSettings,
+    client: ModelClient,
+    names: object,
+    run: ModelRun,
+    *,
+    disjoint: bool = False,
+) -> tuple[str, list[ModelEdit], list[tuple[Record, str]]] | None:
+    """Ask the model about each display-only finding of ``text``, from the last to the first.
+
+    Returns the text with every accepted fix, the accepted fixes as edits (in source order), and
+    the rejected findings with the reason. With ``disjoint`` (``--test`` keeps any subset), a
+    fix that rewrites text an earlier accepted fix changed is rejected, so the edits are
+    disjoint edits of ``text``; without, it is kept and only the whole text counts.
+    None when ``text`` does not parse. A server outage is recorded in ``run`` and ends the asking.
+    """
+    from recode_lsp.engine.detector import SourceError, detect
+    from recode_lsp.model_fix import propose_sync
+
+    try:
+        findings = detect(text, kb, settings.options, path)
+    except SourceError:
+        return None
+    todo = sorted(
+        (f for f in findings if f.safety is FixSafety.DISPLAY_ONLY), key=lambda f: f.start_offset, reverse=True
+    )
+    current = text
+    rewritten_from: int | None = None  # start of the lowest region the model rewrote so far
+    accepted: list[ModelEdit] = []
+    rejected: list[tuple[Record, str]] = []
+    for finding in todo:
+        if rewritten_from is not None and finding.start_offset >= rewritten_from:
+            continue  # inside a region the model already rewrote
+        proposal = propose_sync(
+            current,
+            finding,
+            kb,
+            settings.options,
+            client,
+            None,
+            path,
+            name_exists=names if callable(names) else None,
+            max_tokens=model.max_tokens,
+        )
+        run.asked += 1
+        region = proposal.edits_region
+        if proposal.ok and proposal.new_source is not None and region is not None and proposal.new_text is not None:
+            if disjoint and rewritten_from is not None and region[1] > rewritten_from:
+                # It rewrites text an accepted fix changed: not one fix of ``text`` on its own.
+                rejected.append((Record.of(finding), "overlaps another model fix"))
+                run.rejected += 1
+                continue
+            current = proposal.new_source
+            rewritten_from = region[0]
+            accepted.append(ModelEdit(Record.of(finding), region[0], region[1], proposal.new_text))
+            run.accepted += 1
+        elif client.state != "closed":
+            run.outage = proposal.reason  # the server is down: no more questions this run
+            break
+        else:
+            rejected.append((Record.of(finding), proposal.reason))
+            run.rejected += 1
+    accepted.reverse()
+    return current, accepted, rejected
+
+
 def _fix_file(
     result: FileResult,
     kb: KnowledgeBase,
@@ -101,55 +181,23 @@ def _fix_file(
     write: bool,
 ) -> None:
     from recode_lsp.cli.files import DecodeError, decode_source
-    from recode_lsp.engine.detector import SourceError, detect
-    from recode_lsp.model_fix import propose_sync
 
     try:
         source = decode_source(Path(result.path).read_bytes())
     except (OSError, DecodeError):
         return  # it changed since the pool read it; the rule results stand
     current = result.new_text if result.new_text is not None else source.text
-    try:
-        findings = detect(current, kb, settings.options, result.path)
-    except SourceError:
+    proposed = propose_for_text(result.path, current, kb, settings, model, client, names, run)
+    if proposed is None:
         return
-    todo = sorted(
-        (f for f in findings if f.safety is FixSafety.DISPLAY_ONLY), key=lambda f: f.start_offset, reverse=True
-    )
-    rewritten_from: int | None = None  # start of the highest region the model rewrote so far
-    accepted: list[Record] = []
-    for finding in todo:
-        if rewritten_from is not None and finding.start_offset >= rewritten_from:
-            continue  # inside a region the model already rewrote
-        proposal = propose_sync(
-            current,
-            finding,
-            kb,
-            settings.options,
-            client,
-            None,
-            result.path,
-            name_exists=names if callable(names) else None,
-            max_tokens=model.max_tokens,
-        )
-        run.asked += 1
-        if proposal.ok and proposal.new_source is not None and proposal.edits_region is not None:
-            current = proposal.new_source
-            rewritten_from = proposal.edits_region[0]
-            accepted.append(Record.of(finding))
-            run.accepted += 1
-        elif client.state != "closed":
-            run.outage = proposal.reason  # the server is down: no more questions this run
-            break
-        else:
-            result.model_rejected.append((Record.of(finding), proposal.reason))
-            run.rejected += 1
+    current, accepted, rejected = proposed
+    result.model_rejected.extend(rejected)
     if not accepted:
         return
-    accepted.reverse()
-    result.model_fixed.extend(accepted)
+    records = [edit.record for edit in accepted]
+    result.model_fixed.extend(records)
     if write:
-        result.fixed.extend(accepted)
+        result.fixed.extend(records)
         if result.original_text is None:
             result.original_text = source.text
         result.new_text = current

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from recode_lsp.cli.cache import ResultCache
+from recode_lsp.cli.cache import ResultCache, fix_key
 from recode_lsp.engine.changes import FixSafety, Severity
 from recode_lsp.engine.digest import digest as content_digest
 from recode_lsp.engine.knowledge import KnowledgeBase
@@ -24,6 +24,7 @@ from recode_lsp.engine.versions import Version
 
 if TYPE_CHECKING:
     from recode_lsp.engine.model import Finding
+    from recode_lsp.toonew.check import TooNew
 
 
 @dataclass(frozen=True)
@@ -96,6 +97,8 @@ class RunSettings:
     #: Versions installed in the running interpreter; fixes are checked against them
     #: where they are the target version (empty: no such check).
     installed: dict[str, Version] = field(default_factory=dict)
+    #: ``--too-new``: the check of names the targeted releases lack (recode_lsp/toonew), or None.
+    too_new: TooNew | None = None
 
 
 # Worker state, set once per process (fork inherits it; spawn runs the initializer).
@@ -148,7 +151,11 @@ def process_data(path_text: str, data: bytes, *, as_module: bool = False) -> Fil
     assert prefilter is not None and hasattr(prefilter, "may_match")
     result = FileResult(path_text)
     result.read_digest = content_digest(data)  # what a write re-checks (cli/writes.py)
-    if not _STATE.get("no_prefilter") and not prefilter.may_match(data):
+    too_new = settings.too_new
+    kb_relevant = bool(_STATE.get("no_prefilter")) or prefilter.may_match(data)
+    # ``--too-new`` parses a file the knowledge base has nothing for only when its text may hold a
+    # too-new use (recode_lsp/toonew/check.py: TooNew.needs_analysis).
+    if not kb_relevant and not (too_new is not None and too_new.needs_analysis(data)):
         # Not analysed, but a binary, undecodable or unparsable file is still reported (issue 11).
         from recode_lsp.cli.files import source_problem
 
@@ -162,7 +169,9 @@ def process_data(path_text: str, data: bytes, *, as_module: bool = False) -> Fil
         return result
     try:
         analysis = analyse(source.text, path_text)
-        findings = detect(source.text, kb, settings.options, path_text, analysis=analysis)
+        findings = detect(source.text, kb, settings.options, path_text, analysis=analysis) if kb_relevant else []
+        if too_new is not None:
+            findings = sorted([*findings, *too_new.findings(analysis, settings.options, path_text)], key=_sort_key)
     except SourceError as exc:
         result.error = str(exc)
         return result
@@ -206,11 +215,17 @@ def run_files(
     """Process ``paths``, in parallel when it pays; results in the order of ``paths``."""
     results: dict[str, FileResult] = {}
     todo: list[str] = []
+    fixes = fix_key(settings) if settings.mode != "check" else None
     for path in paths:
         # Not notebooks: a cached row has no cell number (cli/notebooks.py); they are read each run.
         cached = cache.lookup(path) if cache is not None and not path.endswith(".ipynb") else None
-        # In diff/apply mode a cached result serves only when there is nothing to fix.
-        if cached is not None and (settings.mode == "check" or not cached.records):
+        # In diff/apply mode a cached result serves when there is nothing to fix, or with its fixes.
+        usable = cached is not None and (
+            settings.mode == "check"
+            or not cached.records
+            or (fixes is not None and cache is not None and cache.lookup_fix(cached, fixes) is not None)
+        )
+        if usable and cached is not None:
             results[path] = cached
         else:
             todo.append(path)
@@ -221,9 +236,12 @@ def run_files(
     if jobs > 1 and len(todo) > 16:
         from concurrent.futures import ProcessPoolExecutor
 
-        chunk = max(1, min(64, len(todo) // (jobs * 8)))
+        # Largest files first, in small chunks: a big file left for last keeps one worker busy
+        # while the others wait (the order of the results is restored below).
+        todo_by_size = sorted(todo, key=_size, reverse=True)
+        chunk = max(1, min(16, len(todo) // (jobs * 16)))
         with ProcessPoolExecutor(max_workers=jobs, initializer=init_worker, initargs=(kb, settings)) as pool:
-            for result in pool.map(process_file, todo, chunksize=chunk):
+            for result in pool.map(process_file, todo_by_size, chunksize=chunk):
                 results[result.path] = result
                 done += 1
                 if progress:
@@ -238,8 +256,21 @@ def run_files(
         for path in todo:
             if not path.endswith(".ipynb"):
                 cache.store(results[path])
+                if fixes is not None:
+                    cache.store_fix(results[path], fixes)
         cache.save()
     return [results[path] for path in paths]
+
+
+def _sort_key(finding: Finding) -> tuple[str, int, int, str]:
+    return finding.sort_key()
+
+
+def _size(path: str) -> int:
+    try:
+        return os.stat(path).st_size
+    except OSError:
+        return 0
 
 
 def summarise(results: Iterable[FileResult]) -> dict[str, object]:

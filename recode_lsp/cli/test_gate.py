@@ -40,6 +40,7 @@ from recode_lsp.engine.digest import digest as content_digest
 from recode_lsp.engine.knowledge import KnowledgeBase
 
 if TYPE_CHECKING:
+    from recode_lsp.cli.model_fixes import ModelEdit, ModelSettings
     from recode_lsp.engine.analysis import ModuleAnalysis
     from recode_lsp.engine.model import Finding
     from recode_lsp.engine.pipeline import PipelineResult
@@ -113,18 +114,15 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
 
 @dataclass(frozen=True)
 class Fix:
-    """One fix: a finding of one file whose fix the pipeline makes (with its group)."""
+    """One fix: a finding of one file whose fix the pipeline (or the model) makes."""
 
-    file: GatedFile
+    file: GatedFile | ModelGatedFile
     index: int
 
     @property
-    def finding(self) -> Finding:
-        return self.file.units[self.index]
-
-    @property
     def record(self) -> Record:
-        return Record.of(self.finding)
+        unit = self.file.units[self.index]
+        return unit if isinstance(unit, Record) else Record.of(unit)
 
 
 def _key(record: Record) -> tuple[str, int, int, int, int]:
@@ -202,6 +200,51 @@ class GatedFile:
         self.on_disk = chosen
 
 
+class ModelGatedFile:
+    """A file's model fixes, on the text the gated rule fixes left; any subset applies.
+
+    Each fix is a validated edit of that text (:func:`recode_lsp.cli.model_fixes.propose_for_text`
+    with ``disjoint``); the gate keeps or reverts each one as it does a rule fix.
+    """
+
+    def __init__(self, result: FileResult, data: bytes, edits: Sequence[ModelEdit]) -> None:
+        from recode_lsp.cli.files import decode_source
+
+        self.result = result
+        self.path = result.path
+        self.data = data
+        self.source = decode_source(data)
+        self.edits = list(edits)
+        #: The records of the findings the model fixed, one per edit (what the reports name).
+        self.units: list[Record] = [edit.record for edit in self.edits]
+        self.on_disk: frozenset[int] = frozenset()
+        self.disk_digest = content_digest(data)
+        self._made: dict[frozenset[int], bytes] = {frozenset(): data}
+
+    def __hash__(self) -> int:
+        return id(self)
+
+    def bytes_for(self, chosen: frozenset[int]) -> bytes:
+        made = self._made.get(chosen)
+        if made is None:
+            text = self.source.text
+            for index in sorted(chosen, reverse=True):  # from the end: earlier offsets stay valid
+                edit = self.edits[index]
+                text = text[: edit.start] + edit.text + text[edit.end :]
+            made = self._made[chosen] = self.source.encode(text)
+        return made
+
+    def write(self, chosen: frozenset[int]) -> None:
+        from recode_lsp.cli.writes import write_checked
+
+        if chosen == self.on_disk:
+            return
+        data = self.bytes_for(chosen)
+        write_checked(self.path, data, expected_digest=self.disk_digest)
+        self.disk_digest = content_digest(data)
+        self.on_disk = chosen
+
+
 @dataclass
 class GateOutcome:
     """What the test gate kept, reverted and left, and how many runs it took."""
@@ -252,7 +295,7 @@ class TestGate:
         self.total = 0
         self.stream = progress if progress is not None and progress.isatty() and not os.environ.get("CI") else None
         self.shown = False
-        self.files: list[GatedFile] = []
+        self.files: list[GatedFile | ModelGatedFile] = []
 
     # -- running the command -------------------------------------------------------------
 
@@ -279,7 +322,10 @@ class TestGate:
 
     # -- the gate ---------------------------------------------------------------------------
 
-    def run(self, files: Iterable[GatedFile]) -> GateOutcome:
+    def run(self, files: Iterable[GatedFile | ModelGatedFile]) -> GateOutcome:
+        """Gate the fixes of ``files`` on top of what an earlier call kept (the rule fixes, when
+        this call gates the model's)."""
+        earlier = list(self.outcome.kept)
         self.files = [file for file in files if file.units]
         fixes = [Fix(file, index) for file in self.files for index in range(len(file.units))]
         self.total = len(fixes)
@@ -308,7 +354,7 @@ class TestGate:
                 for fix in fixes
                 if fix not in self.green and fix not in reverted
             ]
-        self.outcome.kept = [fix for fix in fixes if fix in self.green]
+        self.outcome.kept = earlier + [fix for fix in fixes if fix in self.green]
         self.outcome.seconds = time.monotonic() - self.started
         self._clear()
         return self.outcome
@@ -442,6 +488,94 @@ def update_results(outcome: GateOutcome, files: Sequence[GatedFile], command: st
             result.new_text = result.new_bytes.decode(file.source.encoding, "surrogateescape")
         else:
             result.new_bytes = result.new_text = None
+
+
+@dataclass
+class ModelGate:
+    """What asking the model (after the rule fixes were gated) came to."""
+
+    files: list[ModelGatedFile] = field(default_factory=list)
+    asked: int = 0
+    accepted: int = 0
+    rejected: int = 0
+    outage: str | None = None
+    #: Why the model was not asked (the gate stopped during the rule fixes).
+    skipped: str | None = None
+
+
+def model_files(
+    gate: TestGate,
+    results: Sequence[FileResult],
+    rule_files: Sequence[GatedFile],
+    kb: KnowledgeBase,
+    settings: RunSettings,
+    model: ModelSettings,
+) -> ModelGate:
+    """Ask the model about each file's display-only findings, on the text the gated rule fixes
+    left on disk; each validated fix becomes a fix the gate tries like a rule fix."""
+    from recode_lsp.cli.model_fixes import ModelRun, propose_for_text, wants_model
+    from recode_lsp.cli.writes import WriteRefused, write_target
+    from recode_lsp.model_client import ModelClient
+
+    found = ModelGate()
+    if gate.outcome.stopped is not None:
+        found.skipped = f"the rule fixes' gate stopped ({gate.outcome.stopped})"
+        return found
+    by_path = {file.path: file for file in rule_files}
+    client = ModelClient(model.endpoint, model.name, timeout=model.timeout)
+    names: object = None
+    if settings.installed:
+        from recode_lsp.engine.names import InstalledNames
+
+        names = InstalledNames(settings.options.targets, settings.installed)
+    run = ModelRun()
+    for result in results:
+        if run.outage is not None or not wants_model(result):
+            continue
+        rule_file = by_path.get(result.path)
+        expected = rule_file.disk_digest if rule_file is not None else result.read_digest
+        try:
+            write_target(result.path)
+            data = Path(result.path).read_bytes()
+        except (WriteRefused, OSError):
+            continue  # the rule results stand; the model is not asked about a file it cannot write
+        if content_digest(data) != expected:
+            continue  # changed since it was read: leave it
+        from recode_lsp.cli.files import DecodeError, decode_source
+
+        try:
+            text = decode_source(data).text
+        except DecodeError:
+            continue
+        proposed = propose_for_text(result.path, text, kb, settings, model, client, names, run, disjoint=True)
+        if proposed is None:
+            continue
+        _, edits, rejected = proposed
+        result.model_rejected.extend(rejected)
+        if edits:
+            found.files.append(ModelGatedFile(result, data, edits))
+    found.asked, found.accepted, found.rejected, found.outage = run.asked, run.accepted, run.rejected, run.outage
+    return found
+
+
+def update_model_results(outcome: GateOutcome, files: Sequence[ModelGatedFile], command: str, timeout: float) -> None:
+    """Make each file's result say which model fixes the gate kept, reverted and left."""
+    for file in files:
+        result = file.result
+        kept = [fix.record for fix in outcome.kept if fix.file is file]
+        result.model_fixed.extend(kept)
+        result.fixed.extend(kept)
+        for fix, run in outcome.reverted:
+            if fix.file is file:
+                result.not_fixed.append(
+                    (fix.record, f"reverted: `{command}` fails with this model fix ({run.status(timeout)})")
+                )
+        result.not_fixed.extend((fix.record, reason) for fix, reason in outcome.untried if fix.file is file)
+        if file.on_disk:
+            result.new_bytes = file.bytes_for(file.on_disk)
+            result.new_text = result.new_bytes.decode(file.source.encoding, "surrogateescape")
+            if result.original_text is None:
+                result.original_text = file.source.text
 
 
 def gate_json(outcome: GateOutcome, command: str, timeout: float, root: Path) -> dict[str, object]:
