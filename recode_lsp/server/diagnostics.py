@@ -41,6 +41,7 @@ from recode_lsp.engine.edits import PositionMap, position_map
 from recode_lsp.engine.model import Finding
 from recode_lsp.server.convert import lsp_range
 from recode_lsp.server.guard import guarded, report_error
+from recode_lsp.toonew.lsp import findings_for as too_new_findings
 
 if TYPE_CHECKING:
     from recode_lsp.server.documents import Snapshot
@@ -215,7 +216,9 @@ class Diagnostics:
         items: list[dict[str, Any]] = []
         append = items.append
         template = self._template
-        for findings, chars, lines in analysis.finding_runs():
+        runs = analysis.finding_runs()
+        too_new = too_new_findings(analysis)  # RECODE_TOO_NEW=1 (recode_lsp/toonew/lsp.py); else []
+        for findings, chars, lines in [*runs, (too_new, 0, 0)] if too_new else runs:
             for finding in findings:
                 start, end = finding.range.start, finding.range.end
                 start_line, end_line = start.line + lines, end.line + lines
@@ -247,7 +250,8 @@ class Diagnostics:
             return cached[2], cached[1]
         positions = position_map(analysis.source)
         encoding = self._server.encoding
-        diagnostics = [self.diagnostic(finding, version, positions, encoding) for finding in analysis.findings]
+        findings = [*analysis.findings, *too_new_findings(analysis)]
+        diagnostics = [self.diagnostic(finding, version, positions, encoding) for finding in findings]
         serial = str(next(self._serial))
         self._converted[analysis] = (version, serial, diagnostics)
         return diagnostics, serial

@@ -1,0 +1,721 @@
+"""The too-new check: names and keywords the code uses that the targeted release does not have.
+
+Code copied from current docs, or written by a model trained on recent code, calls APIs newer than
+the release a project pins (``np.trapezoid`` on NumPy 1.26, ``DataFrame.map`` on pandas 2.0), and
+fails only at run time. For each library with a known target version that the module imports, every
+qualified name the module uses is resolved against the release's inventory
+(:mod:`recode_lsp.toonew.inventory`):
+
+* ``import a.b`` and ``from a.b import c`` (the import is reported, not each use of ``c``);
+* attribute chains rooted at an imported module (``np.linalg.foo``);
+* methods called on receivers whose class the detector knows (``df.map(...)``);
+* keywords of calls whose target resolves to a function whose keywords are certain.
+
+Findings are ``RCN001`` (a name) and ``RCN002`` (a keyword), errors, display-only. Where the
+knowledge base renames ``A -> B`` in version V and the code uses ``B`` with a target older than V,
+the finding is ``RCN-<id of the entry>`` instead, with the backward rename ``B -> A`` as its fix
+(safe only where the entry's fix is safe); it goes through the same fix pipeline and validator as
+every other fix. The message names the version that introduced the name when the knowledge base
+knows it.
+
+Conservative by design: anything under an open container (forwarding ``__getattr__``, compiled
+star imports, dynamic binding), private names, members of classes only when called, and keywords
+only of plain-Python functions without ``**kwargs`` are checked; the rest is "cannot tell".
+"""
+
+from __future__ import annotations
+
+import ast
+import dataclasses
+import functools
+import re
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+from recode_lsp.engine.changes import DISPLAY_NAMES, ApiChange, ChangeKind, FixSafety, Scope, Severity
+from recode_lsp.engine.knowledge import KnowledgeBase
+from recode_lsp.engine.model import Finding, Position, Range, Site
+from recode_lsp.engine.options import DetectOptions, selected
+from recode_lsp.engine.versions import Version
+from recode_lsp.toonew.inventory import FOUND, MISSING, Inventory, Resolution
+
+__all__ = ["CODE_KEYWORD", "CODE_NAME", "TooNew", "TooNewChange"]
+
+CODE_NAME = "RCN001"
+CODE_KEYWORD = "RCN002"
+#: Prefix of the backward fixes' ids (``RCN-NPY069``: NPY069 read backward).
+BACKWARD_PREFIX = "RCN-"
+
+
+@dataclass(frozen=True)
+class TooNewChange(ApiChange):
+    """A use of a name or keyword the targeted release lacks (``old`` is the name the code uses)."""
+
+    #: The exact version of the release read (``1.26.4``).
+    release: str = ""
+    #: The version that introduced the name, when known (an entry whose ``new`` it is).
+    introduced: Version | None = None
+
+    def severity_for(self, target: Version | None) -> Severity | None:
+        # Applies only below the version that introduced the name (the backward fixes' detection).
+        if target is None or (self.introduced is not None and target >= self.introduced):
+            return None
+        return Severity.ERROR
+
+    def message(self) -> str:
+        name = DISPLAY_NAMES.get(self.library, self.library)
+        added = f" (added in {self.introduced})" if self.introduced is not None else ""
+        release = self.release or "the targeted release"
+        if self.old_keyword is not None:
+            text = f"`{self.old}()` takes no keyword `{self.old_keyword}` in {name} {release}{added}"
+            return text + (f": use `{self.new_keyword}`" if self.new_keyword else "")
+        text = f"`{self.old}` does not exist in {name} {release}{added}"
+        return text + (f": use `{self.new}`" if self.new else "")
+
+
+def _describe(code: str, library: str) -> TooNewChange:
+    keyword = code == CODE_KEYWORD
+    return TooNewChange(
+        id=code,
+        library=library,
+        old="keyword-not-in-targeted-release" if keyword else "name-not-in-targeted-release",
+        kind=ChangeKind.SIGNATURE_CHANGE if keyword else ChangeKind.REMOVAL,
+        scope=Scope.MODULE,
+        new=None,
+        replacement=None,
+        template=None,
+        template_on=None,
+        old_keyword="keyword" if keyword else None,
+        new_keyword=None,
+        deprecated_in=None,
+        removed_in=None,
+        note=(
+            "A keyword the targeted release's function does not accept"
+            if keyword
+            else "A name the targeted release does not have"
+        ),
+        doc=None,
+        source="the targeted release, read statically (recode_lsp.toonew)",
+        fix=FixSafety.DISPLAY_ONLY,
+    )
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One use of a missing name or keyword."""
+
+    library: str
+    #: The qualified name as the code reaches it (``numpy.trapezoid``), or the callee's for a keyword.
+    name: str
+    keyword: str | None
+    start: int
+    end: int
+
+
+@dataclass
+class TooNew:
+    """The check, ready for a run: the inventories of the targeted releases and the backward fixes.
+
+    Plain data (pickled into the CLI's worker processes).
+    """
+
+    #: Top-level package -> inventory of the targeted release.
+    inventories: dict[str, Inventory]
+    #: Target version per library (the backward entries' detection needs it).
+    targets: dict[str, Version]
+    #: Version that introduced a name (an entry's ``new``), by name; and a keyword, by (callable, keyword).
+    introduced: dict[str, tuple[Version, str]] = field(default_factory=dict)
+    introduced_keywords: dict[tuple[str, str], tuple[Version, str]] = field(default_factory=dict)
+    #: The knowledge base read backward (entries renaming to a name some targeted release lacks).
+    backward: list[TooNewChange] = field(default_factory=list)
+    #: Names and (callable, keyword) pairs the knowledge base already reports at the target (removed
+    #: names: legacy code, not too-new code): not reported twice.
+    reported: set[tuple[str, str | None]] = field(default_factory=set)
+    _pattern: re.Pattern[bytes] | None = field(default=None, repr=False, compare=False)
+    _triggers: re.Pattern[str] | None = field(default=None, repr=False, compare=False)
+    _memo: dict[str, Resolution] = field(default_factory=dict, repr=False, compare=False)
+    _keyword_triggers: dict[str, re.Pattern[str]] = field(default_factory=dict, repr=False, compare=False)
+    _methods: re.Pattern[str] | None = field(default=None, repr=False, compare=False)
+    _tops: tuple[re.Pattern[str], ...] | None = field(default=None, repr=False, compare=False)
+
+    @classmethod
+    def create(cls, inventories: Iterable[Inventory], targets: Mapping[str, Version], kb: KnowledgeBase) -> TooNew:
+        by_top = {inventory.top: inventory for inventory in inventories}
+        libraries = {inventory.library for inventory in by_top.values()}
+        check = cls(by_top, {library: targets[library] for library in libraries if library in targets})
+        for change in kb.changes:
+            if change.library not in libraries:
+                continue
+            if change.library in check.targets and change.severity_for(check.targets[change.library]) is not None:
+                check.reported.add((change.old, change.old_keyword))
+            version = change.deprecated_in or change.removed_in
+            if version is None:
+                continue
+            if change.kind is ChangeKind.KEYWORD_RENAME and change.new_keyword and change.old_keyword:
+                callee = change.new or change.old
+                check.introduced_keywords.setdefault((callee, change.new_keyword), (version, change.old_keyword))
+            elif change.new and change.kind in (ChangeKind.RENAME, ChangeKind.MODULE_MOVE) and not change.template:
+                check.introduced.setdefault(change.new, (version, change.old))
+            else:
+                continue
+            backward = _backward(change, version, by_top)
+            if backward is not None:
+                check.backward.append(backward)
+        return check
+
+    # --- per module --------------------------------------------------------------------------
+
+    def may_use(self, data: bytes) -> bool:
+        """Whether a file's bytes may import a checked library."""
+        if self._pattern is None:
+            tops = "|".join(re.escape(top) for top in sorted(self.inventories))
+            self._pattern = re.compile(rb"\b(?:import|from)\s+(?:" + tops.encode() + rb")\b")
+        return bool(self.inventories) and self._pattern.search(data) is not None
+
+    def needs_analysis(self, data: bytes) -> bool:
+        """Whether a file may hold a too-new use, read lexically (no parse): an import, or a chain
+        rooted at an imported name (``np.linalg.foo``), that the release lacks, a keyword a resolved
+        call does not take, or a method or keyword the knowledge base knows is newer. False means
+        :meth:`findings` would find nothing there (up to rebinding, ``xp = np``), so a file the
+        knowledge base has nothing for is not parsed for this check either: the check stays cheap."""
+        return self.may_use(data) and self._lexical(data.decode("latin-1"))
+
+    def _lexical(self, text: str) -> bool:
+        """:meth:`needs_analysis` of a module's text."""
+        if self._triggers is None:
+            # Only what some targeted release lacks (``numpy.float64``, the new name of ``float_``, is
+            # in every release: a use of it is no reason to parse).
+            members = {name.rpartition(".")[2] for name in self.introduced if self._lacks(name)}
+            parts = [rf"\.{re.escape(m)}\s*\(" for m in sorted(members)]
+            self._triggers = re.compile("|".join(parts)) if parts else re.compile(r"(?!x)x")
+            # A keyword newer than the release, on a method: the method called, and the keyword passed.
+            pairs = [(c.rpartition(".")[2], k) for c, k in sorted(self.introduced_keywords) if self._lacks(c, k)]
+            self._keyword_triggers = {
+                method: re.compile(rf"\.{re.escape(method)}\s*\((?:[^()]|\([^()]*\))*?\b{keyword}\s*=(?!=)")
+                for method, keyword in pairs
+            }
+            names = "|".join(re.escape(m) for m in sorted({m for m, _ in pairs}))
+            self._methods = re.compile(rf"\.({names})\s*\(") if pairs else None
+        if self._triggers.search(text):
+            return True
+        if self._methods is not None:
+            for method in set(self._methods.findall(text)):
+                if self._keyword_triggers[method].search(text):
+                    return True
+        if self._tops is None:
+            tops = "|".join(re.escape(top) for top in sorted(self.inventories))
+            # A literal first: the regex engine then scans for it (a ``\b`` or an alternation first is slower).
+            self._tops = (re.compile(rf"import[ \t]+(?:{tops})\b"), re.compile(rf"from[ \t]+(?:{tops})\b"))
+        aliases: dict[str, str] = {}
+        # Only the lines that import a checked library (found by the cheap regex above).
+        starts = sorted({text.rfind("\n", 0, m.start()) + 1 for tops in self._tops for m in tops.finditer(text)})
+        imports = [m for start in starts if (m := _IMPORT_LINE.match(text, start)) is not None]
+        froms = [m for start in starts if (m := _FROM_LINE.match(text, start)) is not None]
+        for line in imports:
+            for item in line.group(1).split(","):
+                name, _, alias = item.strip().partition(" as ")
+                name, alias = name.strip(), alias.strip()
+                inventory = self.inventories.get(name.split(".", 1)[0])
+                if inventory is None or not name:
+                    continue
+                if inventory.resolve(name).state == MISSING:
+                    return True
+                local = alias or name.split(".", 1)[0]
+                aliases[local] = name if alias else local
+        for line in froms:
+            module = line.group(1)
+            inventory = self.inventories.get(module.split(".", 1)[0])
+            if inventory is None:
+                continue
+            if inventory.resolve(module).state == MISSING:
+                return True
+            for item in line.group(2).strip("() \t\r\n\\").replace("\\\n", " ").split(","):
+                name, _, alias = item.strip().partition(" as ")
+                name = name.strip()
+                if not name.isidentifier():
+                    continue
+                if inventory.resolve(f"{module}.{name}").state == MISSING:
+                    return True
+                aliases[alias.strip() or name] = f"{module}.{name}"
+        if not aliases:
+            return False
+        memo = self._memo
+        text = "\n" + text  # the chains' look-behind needs a character before each name
+        for local, target in aliases.items():
+            # Each distinct use once (``np.zeros(...)`` appears hundreds of times in a NumPy module).
+            for rest, paren, arguments in _uses(text, local):
+                qname = target + rest
+                resolved = memo.get(qname)
+                if resolved is None:
+                    resolved = memo[qname] = self.inventories[qname.split(".", 1)[0]].resolve(qname)
+                # What :func:`_problems` would report: the last part missing, a class's member only
+                # when called, under a ``__getattr__`` only when known to be newer.
+                if (
+                    resolved.state == MISSING
+                    and resolved.present == qname.count(".")
+                    and (paren or resolved.owner_kind != "class")
+                    and (not resolved.soft or qname in self.introduced)
+                    and _in_code(text, local + rest)
+                ):
+                    return True
+                if "=" not in arguments or resolved.canonical is None:
+                    continue
+                inventory = self.inventories[qname.split(".", 1)[0]]
+                if (
+                    resolved.canonical in inventory.keywords
+                    and any(inventory.accepts(resolved.canonical, k) is False for k in _own_keywords(arguments))
+                    and _in_code(text, local + rest + paren + arguments)
+                ):
+                    return True
+        return False
+
+    def _lacks(self, name: str, keyword: str | None = None) -> bool:
+        """Whether the targeted release lacks ``name`` (or ``name`` lacks ``keyword``)."""
+        inventory = self.inventories.get(name.split(".", 1)[0])
+        if inventory is None:
+            return False
+        resolved = inventory.resolve(name)
+        if keyword is None:
+            return resolved.state == MISSING
+        return resolved.canonical is not None and inventory.accepts(resolved.canonical, keyword) is False
+
+    def findings(
+        self, analysis: object, options: DetectOptions, path: str, module_name: str | None = None
+    ) -> list[Finding]:
+        """The too-new findings of an analysed module (a :class:`ModuleAnalysis`), sorted."""
+        from recode_lsp.engine.analysis import ModuleAnalysis
+
+        assert isinstance(analysis, ModuleAnalysis)
+        if not self.inventories or not self._lexical(analysis.source):
+            return []  # the text holds no too-new use: the tree need not be walked
+        problems = _problems(analysis, self.inventories, self.introduced, self.introduced_keywords)
+        if problems:
+            guarded = _guarded_spans(analysis.tree, analysis.lines.node_span)
+            problems = [p for p in problems if not _inside(p.start, guarded)]
+        if not problems:
+            return []
+        found: list[Finding] = []
+        confirmed = self._backward_findings(analysis, problems, options, path, module_name)
+        covered = {(f.change.old, getattr(f.change, "old_keyword", None)) for f in confirmed}
+        found.extend(f for f in confirmed if not _inside(f.start_offset, guarded))
+        seen: set[tuple[int, int, str | None]] = set()
+        for problem in problems:
+            key = (problem.name, problem.keyword)
+            if key in covered or key in self.reported or (problem.start, problem.end, problem.keyword) in seen:
+                continue
+            seen.add((problem.start, problem.end, problem.keyword))
+            change = self._change(problem)
+            if not selected(change, options.select, options.ignore):
+                continue
+            if options.libraries is not None and change.library not in options.libraries:
+                continue
+            found.append(_finding(analysis, path, change, problem))
+        from recode_lsp.engine.detector import _is_suppressed, suppressions
+
+        suppressed = suppressions(analysis.source)
+        if suppressed:
+            found = [f for f in found if not _is_suppressed(f, suppressed)]
+        found.sort(key=Finding.sort_key)
+        return found
+
+    def _change(self, problem: Problem) -> TooNewChange:
+        inventory = next(i for i in self.inventories.values() if i.library == problem.library)
+        base = _describe(CODE_KEYWORD if problem.keyword else CODE_NAME, problem.library)
+        if problem.keyword is not None:
+            known = self.introduced_keywords.get((problem.name, problem.keyword))
+            return dataclasses.replace(
+                base,
+                old=problem.name,
+                old_keyword=problem.keyword,
+                new_keyword=known[1] if known else None,
+                release=inventory.version,
+                introduced=known[0] if known else None,
+            )
+        known = self.introduced.get(problem.name)
+        older = known[1] if known and inventory.resolve(known[1]).state == FOUND else None
+        return dataclasses.replace(
+            base, old=problem.name, new=older, release=inventory.version, introduced=known[0] if known else None
+        )
+
+    def _backward_findings(
+        self,
+        analysis: object,
+        problems: Sequence[Problem],
+        options: DetectOptions,
+        path: str,
+        module_name: str | None,
+    ) -> list[Finding]:
+        """Findings of the knowledge base read backward, kept where the release lacks the new name."""
+        missing = {(p.name, p.keyword) for p in problems}
+        wanted: list[ApiChange] = [c for c in self.backward if (c.old, c.old_keyword) in missing]
+        if not wanted:
+            return []
+        from recode_lsp.engine.analysis import ModuleAnalysis
+        from recode_lsp.engine.detector import detect
+
+        assert isinstance(analysis, ModuleAnalysis)
+        kb = KnowledgeBase(wanted)
+        backward_options = DetectOptions(
+            targets=dict(self.targets), select=options.select, ignore=options.ignore, libraries=options.libraries
+        )
+        found = detect(analysis.source, kb, backward_options, path, module_name, analysis=analysis)
+        return [f for f in found if isinstance(f.change, TooNewChange)]
+
+    def report_kb(self, kb: KnowledgeBase) -> KnowledgeBase:
+        """``kb`` with this check's ids (``--format sarif`` and ``--statistics`` describe each id)."""
+        extra: list[ApiChange] = [_describe(CODE_NAME, "too-new"), _describe(CODE_KEYWORD, "too-new")]
+        extra += self.backward
+        known = {change.id for change in kb.changes}
+        return KnowledgeBase([*kb.changes, *(c for c in extra if c.id not in known)], fingerprint=kb.fingerprint)
+
+
+#: ``import a.b as c, d`` and ``from a.b import (c as d, e)`` lines, read without parsing.
+_IMPORT_LINE = re.compile(r"^[ \t]*import[ \t]+([\w. \t,]+)", re.MULTILINE)
+_FROM_LINE = re.compile(r"^[ \t]*from[ \t]+([\w.]+)[ \t]+import[ \t]+(\([^)]*\)|[^\n#;]+)", re.MULTILINE)
+
+
+def _uses(text: str, alias: str) -> set[tuple[str, str, str]]:
+    """Each distinct use of ``alias`` in ``text`` (which starts with a newline): the attribute chain
+    after it (``.linalg.norm``), the call's ``(`` and its arguments (``np.zeros(...)`` appears hundreds
+    of times in a NumPy module, and is resolved once). ``str.find`` and one precompiled regex: a
+    regex per alias cost more to compile than to run."""
+    found: set[tuple[str, str, str]] = set()
+    size = len(alias)
+    position = text.find(alias)
+    while position != -1:
+        before, end = text[position - 1], position + size
+        after = text[end : end + 1]
+        if not (before.isalnum() or before in "._") and not (after.isalnum() or after == "_"):
+            match = _CHAIN_TAIL.match(text, end)
+            if match is not None:
+                found.add((match.group(1), match.group(2) or "", match.group(3) or ""))
+        position = text.find(alias, end)
+    return found
+
+
+def _in_code(text: str, use: str) -> bool:
+    """Whether some occurrence of ``use`` is code, not a comment or a docstring's prose (``numpy.arrays``
+    in a sentence): only asked of uses that would make a parse, so a count of quotes is cheap enough."""
+    position = text.find(use)
+    while position != -1:
+        line = text.rfind("\n", 0, position) + 1
+        if "#" not in text[line:position] and not (
+            text.count('"""', 0, position) % 2 or text.count("'''", 0, position) % 2
+        ):
+            return True
+        position = text.find(use, position + len(use))
+    return False
+
+
+#: Call arguments with up to two levels of nested parentheses.
+_NESTED = r"(?:[^()]|\((?:[^()]|\([^()]*\))*\))*"
+# Dots without spaces around them, names that are identifiers: prose in docstrings (``numpy. If``,
+# ``numpy.org``) does not make a parse.
+_CHAIN_TAIL = re.compile(rf"((?:\.[A-Za-z_]\w*)*)(?:(\s*\()({_NESTED})\))?")
+_PARENTHESISED = re.compile(r"\([^()]*\)")
+_OWN_KEYWORD = re.compile(r"(?:^|,)\s*(\w+)\s*=(?!=)")
+
+
+def _own_keywords(arguments: str) -> list[str]:
+    """The keywords of a call's own arguments (a nested call's are removed first)."""
+    for _ in range(2):
+        arguments = _PARENTHESISED.sub("", arguments)
+    return _OWN_KEYWORD.findall(arguments)
+
+
+def _backward(change: ApiChange, version: Version, by_top: Mapping[str, Inventory]) -> TooNewChange | None:
+    """``change`` read backward (the new spelling back to the old), when the targeted release has the
+    old spelling and lacks the new one (checked per module against the uses)."""
+    if change.fix is FixSafety.DISPLAY_ONLY or change.rule or change.template or change.old_value:
+        return None
+    inventory = by_top.get(change.old.split(".", 1)[0])
+    if inventory is None:
+        return None
+    if change.kind is ChangeKind.KEYWORD_RENAME:
+        if not (change.old_keyword and change.new_keyword):
+            return None
+        callee = change.new or change.old
+        resolved = inventory.resolve(callee)
+        if resolved.state != FOUND or resolved.canonical is None:
+            return None
+        if inventory.accepts(resolved.canonical, change.new_keyword) is not False:
+            return None  # the new keyword is there (or cannot tell): nothing to fix
+        if inventory.accepts(resolved.canonical, change.old_keyword) is not True:
+            return None
+        old, new, old_keyword, new_keyword = callee, change.old, change.new_keyword, change.old_keyword
+    elif change.kind in (ChangeKind.RENAME, ChangeKind.MODULE_MOVE) and change.new:
+        if inventory.resolve(change.old).state != FOUND or inventory.resolve(change.new).state != MISSING:
+            return None
+        old, new, old_keyword, new_keyword = change.new, change.old, None, None
+    else:
+        return None
+    return TooNewChange(
+        id=f"{BACKWARD_PREFIX}{change.id}",
+        library=change.library,
+        old=old,
+        kind=change.kind,
+        scope=change.scope,
+        new=new,
+        replacement=None,
+        template=None,
+        template_on=None,
+        old_keyword=old_keyword,
+        new_keyword=new_keyword,
+        deprecated_in=None,
+        removed_in=None,
+        note=f"{change.id} read backward: the targeted release predates `{change.new or change.old}`",
+        doc=None,
+        source=f"{change.id} ({change.source})",
+        fix=change.fix,
+        release=inventory.version,
+        introduced=version,
+    )
+
+
+# --- finding the uses --------------------------------------------------------------------------
+
+
+def _problems(
+    analysis: object,
+    inventories: Mapping[str, Inventory],
+    newer: Collection[str],
+    newer_keywords: Collection[tuple[str, str]] = (),
+) -> list[Problem]:
+    """Uses of missing names and keywords; ``newer``: names the knowledge base knows were introduced
+    later (a name missing from a class with a ``__getattr__`` is reported only then)."""
+    from recode_lsp.engine.analysis import ModuleAnalysis
+
+    assert isinstance(analysis, ModuleAnalysis)
+    problems: list[Problem] = []
+    span = analysis.lines.node_span
+
+    def missing(inventory: Inventory, name: str) -> Resolution | None:
+        resolved = inventory.resolve(name)
+        if resolved.state != MISSING or (resolved.soft and name not in newer):
+            return None
+        if resolved.present + 1 != name.count(".") + 1:
+            # A missing package with names under it (``numpy.distutils.misc_util``): a release's wheels
+            # differ in their subpackages (NumPy 1.26 has no ``distutils`` for Python 3.12).
+            return None
+        return resolved
+
+    for statement in analysis.imports:
+        if isinstance(statement, ast.Import):
+            for alias in statement.names:
+                inventory = inventories.get(alias.name.split(".", 1)[0])
+                if inventory is not None and missing(inventory, alias.name):
+                    problems.append(Problem(inventory.library, alias.name, None, *span(alias)))
+        elif statement.level == 0 and statement.module:
+            inventory = inventories.get(statement.module.split(".", 1)[0])
+            if inventory is None:
+                continue
+            if missing(inventory, statement.module):
+                problems.append(Problem(inventory.library, statement.module, None, *span(statement)))
+                continue
+            for alias in statement.names:
+                if alias.name == "*":
+                    continue
+                name = f"{statement.module}.{alias.name}"
+                if missing(inventory, name):
+                    problems.append(Problem(inventory.library, name, None, *span(alias)))
+
+    # Names bound by imports of a checked library (``np``, ``trapezoid``): only chains rooted at them
+    # can resolve into a release; receivers' methods and keywords only matter when known to be newer.
+    bound = {
+        (alias.asname or alias.name).split(".", 1)[0]
+        for statement in analysis.imports
+        for alias in statement.names
+        if ((statement.module or "") if isinstance(statement, ast.ImportFrom) else alias.name).split(".", 1)[0]
+        in inventories
+        and not (isinstance(statement, ast.ImportFrom) and statement.level)
+    }
+    newer_members = _last_parts(frozenset(newer))
+    newer_methods = _last_parts(frozenset(callee for callee, _ in newer_keywords))
+    qname_of = _qualifier(analysis, bound)
+    inner = {id(e.value) for e in analysis.expressions if isinstance(e, ast.Attribute)}
+    callees = {id(e.func): e for e in analysis.expressions if isinstance(e, ast.Call)}
+    for expression in analysis.expressions:
+        if isinstance(expression, ast.Attribute) and id(expression) not in inner:
+            called = id(expression) in callees
+            if _root(expression) in bound or (called and expression.attr in newer_members):
+                _attribute(analysis, expression, inventories, called, missing, newer, qname_of, problems)
+        elif isinstance(expression, ast.Call) and expression.keywords:
+            func = expression.func
+            if _root(func) in bound or (isinstance(func, ast.Attribute) and func.attr in newer_methods):
+                _keywords(analysis, expression, inventories, newer_keywords, qname_of, problems)
+    return problems
+
+
+@functools.lru_cache(maxsize=64)
+def _last_parts(names: frozenset[str]) -> frozenset[str]:
+    return frozenset(name.rpartition(".")[2] for name in names)
+
+
+def _qualifier(analysis: object, bound: Collection[str]) -> Callable[[ast.expr], str | None]:
+    """``analysis.qualified_name``, with a shortcut for names one module-level import binds and nothing
+    rebinds in any scope (``import numpy as np``): no scope lookup for each of their thousand uses."""
+    from recode_lsp.engine.analysis import ModuleAnalysis, dotted_parts
+
+    assert isinstance(analysis, ModuleAnalysis)
+    scopes = {id(scope): scope for scope in [analysis.module_scope, *analysis.scope_of.values()]}
+    counts: dict[str, int] = {}
+    for scope in scopes.values():
+        for name in bound:
+            counts[name] = counts.get(name, 0) + len(scope.bindings.get(name, ())) + (name in scope.globals)
+    unique: dict[str, str] = {}
+    for name in bound:
+        found = analysis.module_scope.bindings.get(name, [])
+        if counts.get(name) == 1 and len(found) == 1 and found[0].kind in ("import", "import_from") and found[0].qname:
+            unique[name] = found[0].qname
+
+    def qualified(node: ast.expr) -> str | None:
+        root = _root(node)
+        if root in unique:
+            parts = dotted_parts(node)
+            if parts is not None:
+                return ".".join([unique[root], *parts[1:]])
+        return analysis.qualified_name(node)
+
+    return qualified
+
+
+def _root(node: ast.expr) -> str | None:
+    while isinstance(node, ast.Attribute):
+        node = node.value
+    return node.id if isinstance(node, ast.Name) else None
+
+
+def _attribute(
+    analysis: object,
+    node: ast.Attribute,
+    inventories: Mapping[str, Inventory],
+    called: bool,
+    missing: Callable[[Inventory, str], Resolution | None],
+    newer: Collection[str],
+    qname_of: Callable[[ast.expr], str | None],
+    out: list[Problem],
+) -> None:
+    from recode_lsp.engine.analysis import ModuleAnalysis
+
+    assert isinstance(analysis, ModuleAnalysis)
+    qname = qname_of(node)
+    if qname is not None:
+        inventory = inventories.get(qname.split(".", 1)[0])
+        if inventory is None:
+            return
+        resolved = missing(inventory, qname)
+        if resolved is None or (resolved.owner_kind == "class" and not called):
+            return
+        # The attribute node whose chain ends at the first missing part.
+        parts = qname.split(".")
+        extra = len(parts) - (resolved.present + 1)
+        target: ast.expr = node
+        for _ in range(extra):
+            if not isinstance(target, ast.Attribute):
+                return
+            target = target.value
+        if not isinstance(target, ast.Attribute):
+            return  # the missing part is the imported name itself: the import is reported
+        out.append(Problem(inventory.library, ".".join(parts[: resolved.present + 1]), None, *_span(analysis, target)))
+        return
+    if not called:
+        return  # members of typed receivers: only methods called (attributes may be set anywhere)
+    # A receiver's class is inferred (``x = np.asarray(...)`` may be rebound to an Index later): only
+    # methods the knowledge base knows were introduced later are reported on it.
+
+    receiver = analysis.expression_type(node.value)
+    if receiver is None:
+        return
+    inventory = inventories.get(receiver.split(".", 1)[0])
+    if inventory is None:
+        return
+    name = f"{receiver}.{node.attr}"
+    resolved = missing(inventory, name) if name in newer else None
+    if resolved is not None and resolved.present == len(name.split(".")) - 1 and resolved.owner_kind == "class":
+        out.append(Problem(inventory.library, name, None, *_span(analysis, node)))
+
+
+def _keywords(
+    analysis: object,
+    call: ast.Call,
+    inventories: Mapping[str, Inventory],
+    newer: Collection[tuple[str, str]],
+    qname_of: Callable[[ast.expr], str | None],
+    out: list[Problem],
+) -> None:
+    from recode_lsp.engine.analysis import ModuleAnalysis
+
+    assert isinstance(analysis, ModuleAnalysis)
+    func = call.func
+    qname = qname_of(func)
+    if qname is None and isinstance(func, ast.Attribute):
+        receiver = analysis.expression_type(func.value)
+        qname = f"{receiver}.{func.attr}" if receiver is not None else None
+        # The receiver's class is inferred: the object may be a subclass whose override takes more
+        # keywords (``MultiIndex.format(sparsify=)``). Only keywords known to be newer are reported.
+        typed = True
+    else:
+        typed = False
+    if qname is None:
+        return
+    inventory = inventories.get(qname.split(".", 1)[0])
+    if inventory is None:
+        return
+    resolved = inventory.resolve(qname)
+    if resolved.state != FOUND or resolved.canonical is None:
+        return
+    for keyword in call.keywords:
+        if keyword.arg is None or (typed and (qname, keyword.arg) not in newer):
+            continue
+        if inventory.accepts(resolved.canonical, keyword.arg) is False:
+            out.append(Problem(inventory.library, qname, keyword.arg, *_span(analysis, keyword)))
+
+
+#: An ``if`` test that asks which release is there: ``hasattr(np, "trapezoid")``, ``np_version >= ...``,
+#: ``sys.version_info``, ``PY3``, ``_lt``/``_gte``/``_under`` flags.
+_VERSION_TEST = re.compile(r"hasattr|version|_lt\b|_le\b|_gt\b|_gte?\d|_under|PY\d|IS_", re.IGNORECASE)
+#: Exceptions whose handler makes the ``try`` body a feature test (``try: np.trapezoid except AttributeError``).
+_FEATURE_ERRORS = frozenset(
+    {"ImportError", "ModuleNotFoundError", "AttributeError", "TypeError", "Exception", "BaseException"}
+)
+
+
+def _guarded_spans(tree: ast.AST, span: Callable[[ast.AST], tuple[int, int]]) -> list[tuple[int, int]]:
+    """Source spans whose code runs only on some releases: both branches of an ``if`` that tests for a
+    name or a version, and ``try`` bodies that catch ``ImportError`` / ``AttributeError`` / ``TypeError``.
+    Code there is written for several releases on purpose; nothing in it is reported."""
+    return [span(node) for node in ast.walk(tree) if _guards(node)]
+
+
+def _guards(node: ast.AST) -> bool:
+    if isinstance(node, (ast.If, ast.IfExp, ast.While)):
+        return _VERSION_TEST.search(ast.unparse(node.test)) is not None
+    return isinstance(node, ast.Try) and any(_feature_test(h.type) for h in node.handlers)
+
+
+def _feature_test(caught: ast.expr | None) -> bool:
+    if caught is None:
+        return True
+    names = caught.elts if isinstance(caught, ast.Tuple) else [caught]
+    return any((n.attr if isinstance(n, ast.Attribute) else getattr(n, "id", "")) in _FEATURE_ERRORS for n in names)
+
+
+def _inside(offset: int, spans: Sequence[tuple[int, int]]) -> bool:
+    return any(start <= offset < end for start, end in spans)
+
+
+def _span(analysis: object, node: ast.AST) -> tuple[int, int]:
+    from recode_lsp.engine.analysis import ModuleAnalysis
+
+    assert isinstance(analysis, ModuleAnalysis)
+    return analysis.lines.node_span(node)
+
+
+def _finding(analysis: object, path: str, change: TooNewChange, problem: Problem) -> Finding:
+    from recode_lsp.engine.analysis import ModuleAnalysis
+
+    assert isinstance(analysis, ModuleAnalysis)
+    start = Position(*analysis.lines.position(problem.start))
+    end = Position(*analysis.lines.position(problem.end))
+    site = Site.KEYWORD if problem.keyword else Site.QUALIFIED
+    return Finding(path, Range(start, end), change, Severity.ERROR, site, problem.start, problem.end)

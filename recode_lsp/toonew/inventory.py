@@ -1,0 +1,591 @@
+"""What user code can reach in one release of a library: its *inventory*, read once and cached on disk.
+
+The too-new check (:mod:`recode_lsp.toonew.check`) asks, for a qualified name the code uses
+(``numpy.trapezoid``) or a keyword it passes, whether the release the project targets has it. The
+release is read statically, as the scraper reads it (:func:`recode_lsp.kb.scrape.read`: griffe with
+``allow_inspection=False`` plus an :mod:`ast` scan for ``__getattr__`` tables and names deleted again),
+and boiled down to plain data:
+
+* ``containers``: every module and class of the package, by canonical path, with its member names
+  (inherited ones included) and where each points (an alias's target); a container is *open* when
+  names may exist there that the sources do not show (a forwarding ``__getattr__``, a star import of
+  compiled code, ``globals()`` / ``setattr`` at module level, a class with a base griffe cannot read
+  or a ``__getattr__``): nothing missing under an open container is reported;
+* ``keywords``: the keyword names each plain function accepts, only where that set is certain (a
+  ``.py`` signature without ``**kwargs``, no decorator that may change the signature).
+
+The JSON is written beside the fetched releases (``<api-docs cache>/inventories/``), keyed by the
+library, the exact version and the folder read, so a release is read once per machine; loading it
+back takes milliseconds.
+"""
+
+from __future__ import annotations
+
+import ast
+import contextlib
+import hashlib
+import json
+import os
+import re
+import sys
+import threading
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from recode_lsp.engine.versions import InvalidVersion, Version, normalise_name
+
+__all__ = ["FOUND", "MISSING", "UNKNOWN", "Inventory", "InventoryError", "Resolution", "inventory_for"]
+
+#: Bump when what an inventory holds changes: older files are read again from the release.
+FORMAT = 4
+
+FOUND = "found"
+#: How open a container is: every name it lacks is missing; any may exist; only what a ``__getattr__``
+#: hands out may exist (a missing name is reported when the knowledge base says it is newer).
+CLOSED, OPEN, BY_GETATTR = 0, 1, 2
+MISSING = "missing"
+UNKNOWN = "unknown"
+
+#: Folders a fetched release leaves out (``api_docs.SKIPPED_FOLDERS``): a name under them is unknown.
+_NOT_UNPACKED = frozenset({"tests", "conftest"})
+#: Module source that may bind names the static reading does not see.
+_DYNAMIC_BINDING = re.compile(r"\bglobals\(\)|\bsetattr\(|\b__dict__\b|\bexec\(|\bsys\.modules\[|\blocals\(\)")
+#: Decorators known to keep the signature of what they decorate (everything else may change it).
+_KEEPS_SIGNATURE = re.compile(
+    r"(?:^|\.)(?:staticmethod|classmethod|set_module|array_function_dispatch|final|doc|Appender|Substitution"
+    r"|overload|abstractmethod|wraps|_wraps|deprecate_nonkeyword_arguments|override)$"
+)
+
+
+#: Statements that hold others (function and class bodies are not module-level code).
+_COMPOUND = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.If, ast.Try, ast.With, ast.For, ast.While)
+
+
+class InventoryError(Exception):
+    """A release could not be obtained or read; the message says why."""
+
+
+@dataclass(frozen=True)
+class Resolution:
+    """What a release says about a dotted name."""
+
+    #: :data:`FOUND`, :data:`MISSING` or :data:`UNKNOWN`.
+    state: str
+    #: For MISSING: how many parts of the name exist (``numpy.trapezoid`` -> 1: ``numpy``).
+    present: int = 0
+    #: For MISSING: ``"module"`` or ``"class"``, what the name was looked up in.
+    owner_kind: str | None = None
+    #: For FOUND: the canonical path of the object (its keywords are looked up by it).
+    canonical: str | None = None
+    #: For MISSING: the owner has a ``__getattr__`` (only a name known to be newer is reported).
+    soft: bool = False
+
+
+@dataclass
+class Inventory:
+    """The reachable names and certain keyword sets of one release (see the module docs)."""
+
+    library: str
+    version: str
+    top: str
+    #: canonical path -> (kind "module"/"class", CLOSED/OPEN/BY_GETATTR, {member: "" (itself) | target | "?"}).
+    containers: dict[str, tuple[str, int, dict[str, str]]] = field(default_factory=dict)
+    #: canonical function path -> the names it accepts as keywords (only where certain).
+    keywords: dict[str, frozenset[str]] = field(default_factory=dict)
+
+    def resolve(self, path: str) -> Resolution:
+        """Whether ``path`` (``numpy.linalg.norm``) is reachable in this release."""
+        parts = path.split(".")
+        if parts[0] != self.top:
+            return Resolution(UNKNOWN)
+        current = self.top
+        if any(part.startswith("_") or part in _NOT_UNPACKED for part in parts[1:]):
+            # Private parts: compiled helpers, stubs that lag the code; test packages: not unpacked.
+            return Resolution(UNKNOWN)
+        for index, part in enumerate(parts[1:], start=1):
+            container = self.containers.get(current)
+            if container is None:
+                return Resolution(UNKNOWN)  # a function, a constant or something outside the package
+            kind, is_open, members = container
+            target = members.get(part)
+            if target is None:
+                # Private and dunder names: compiled helpers, module attributes Python adds.
+                if is_open == OPEN or part.startswith("_"):
+                    return Resolution(UNKNOWN)
+                return Resolution(MISSING, index, kind, soft=is_open == BY_GETATTR)
+            if target == "?":
+                return Resolution(UNKNOWN)
+            current = f"{current}.{part}" if target == "" else target
+        return Resolution(FOUND, len(parts), canonical=current)
+
+    def accepts(self, canonical: str, keyword: str) -> bool | None:
+        """Whether the function at ``canonical`` accepts ``keyword``; None: cannot tell."""
+        names = self.keywords.get(canonical)
+        if names is None:
+            return None
+        return keyword in names
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "format": FORMAT,
+            "library": self.library,
+            "version": self.version,
+            "top": self.top,
+            "containers": {path: [kind, int(o), members] for path, (kind, o, members) in self.containers.items()},
+            "keywords": {path: sorted(names) for path, names in self.keywords.items()},
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Inventory:
+        if data.get("format") != FORMAT:
+            raise ValueError("another format")
+        return cls(
+            str(data["library"]),
+            str(data["version"]),
+            str(data["top"]),
+            # As read (no copies): a large release's inventory loads in tens of milliseconds.
+            {path: (k, o, m) for path, (k, o, m) in data["containers"].items()},
+            {path: frozenset(names) for path, names in data["keywords"].items()},
+        )
+
+
+# --- building --------------------------------------------------------------------------------
+
+
+def build(snapshot: Any) -> Inventory:
+    """The inventory of a release read by :func:`recode_lsp.kb.scrape.read`."""
+    import griffe
+
+    release = snapshot.release
+    top = release.top
+    inventory = Inventory(release.library, release.exact, top)
+    stack = [snapshot.module]
+    seen: set[str] = set()
+    stars: dict[str, list[str]] = {}
+    dynamic_all: set[str] = set()
+
+    def inside(path: str) -> bool:
+        return path == top or path.startswith(top + ".")
+
+    while stack:
+        obj = stack.pop()
+        if obj.path in seen:
+            continue
+        seen.add(obj.path)
+        is_open = CLOSED
+        try:
+            members = dict(obj.all_members if obj.is_class else obj.members)
+        except Exception:  # noqa: BLE001 - an inheritance griffe cannot resolve
+            members, is_open = dict(obj.members), OPEN
+        entries: dict[str, str] = {}
+        for name, member in members.items():
+            path = f"{obj.path}.{name}"
+            if "*" in name:
+                is_open = OPEN  # a star import griffe could not expand
+                continue
+            if obj.is_module and path in snapshot.unbound:
+                continue
+            target = member
+            if member.is_alias:
+                try:
+                    target = member.final_target
+                except (griffe.AliasResolutionError, griffe.CyclicAliasError):
+                    entries[name] = "?"
+                    continue
+                except Exception:  # noqa: BLE001 - griffe raises several kinds of errors on odd aliases
+                    entries[name] = "?"
+                    continue
+            if not inside(target.path):
+                entries[name] = "?"  # exists; what it holds is another package's business
+                continue
+            entries[name] = "" if target.path == path else target.path
+            if target.is_module or target.is_class:
+                stack.append(target)
+            elif target.is_function:
+                _add_keywords(inventory, snapshot, target)
+        # Methods a stub declares only with ``@overload`` (griffe keeps them apart), bases' included.
+        try:
+            lineage = [obj, *obj.mro()] if obj.is_class else [obj]
+        except Exception:  # noqa: BLE001 - an inheritance griffe cannot linearise
+            lineage, is_open = [obj], OPEN
+        for owner in lineage:
+            for name in _overloaded(owner):
+                entries.setdefault(name, "?")
+        if obj.is_module:
+            is_open = OPEN if _module_open(obj, snapshot, entries) else is_open
+            prefix = obj.path + "."
+            for lazy in snapshot.lazy:
+                if lazy.startswith(prefix) and "." not in lazy[len(prefix) :]:
+                    entries.setdefault(lazy[len(prefix) :], "?")
+            for name in _files_beside(obj):
+                entries.setdefault(name, "?")  # submodules griffe skipped (no __init__.py, compiled code)
+        else:
+            is_open = OPEN if is_open == OPEN else _class_open(obj)
+        inventory.containers[obj.path] = ("class" if obj.is_class else "module", is_open, entries)
+        if obj.is_module:
+            _read_exports(obj, stars, dynamic_all)
+    # A star import of a module whose ``__all__`` is computed (SciPy's ``_distn_names + ...``) brings
+    # names griffe cannot list: the importing module, and what star-imports it, is open.
+    open_by_star: dict[str, bool] = {}
+
+    def star_open(path: str, depth: int = 0) -> bool:
+        if path not in open_by_star:
+            open_by_star[path] = False  # a cycle of star imports ends here
+            open_by_star[path] = depth < 32 and any(
+                source in dynamic_all or star_open(source, depth + 1) for source in stars.get(path, ())
+            )
+        return open_by_star[path]
+
+    for path, (kind, is_open, entries) in list(inventory.containers.items()):
+        if kind == "module" and is_open != OPEN and star_open(path):
+            inventory.containers[path] = (kind, OPEN, entries)
+    return inventory
+
+
+def _read_exports(module: Any, stars: dict[str, list[str]], dynamic_all: set[str]) -> None:
+    """Note the modules ``module`` star-imports, and whether its own ``__all__`` is computed."""
+    filepath = module.filepath
+    files = filepath if isinstance(filepath, list) else [filepath]
+    for file in files:
+        try:
+            text = Path(file).read_text(encoding="utf-8", errors="replace")
+        except (OSError, TypeError):
+            continue
+        if "import *" not in text and "__all__" not in text:
+            continue
+        try:
+            tree = ast.parse(text)
+        except (SyntaxError, ValueError):
+            dynamic_all.add(module.path)
+            continue
+        package = module.path if module.is_init_module else module.path.rpartition(".")[0]
+        for statement in _top_level(tree.body):
+            if isinstance(statement, ast.ImportFrom) and any(a.name == "*" for a in statement.names):
+                base = package.split(".")
+                if statement.level:
+                    base = base[: len(base) - (statement.level - 1)] if statement.level > 1 else base
+                    source = ".".join([*base, *([statement.module] if statement.module else [])])
+                else:
+                    source = statement.module or ""
+                stars.setdefault(module.path, []).append(source)
+            elif _assigns_all(statement) and not _static_all(statement):
+                dynamic_all.add(module.path)
+
+
+def _assigns_all(statement: ast.stmt) -> bool:
+    targets = (
+        statement.targets
+        if isinstance(statement, ast.Assign)
+        else [statement.target]
+        if isinstance(statement, (ast.AugAssign, ast.AnnAssign))
+        else []
+    )
+    return any(isinstance(t, ast.Name) and t.id == "__all__" for t in targets)
+
+
+def _static_all(statement: ast.stmt) -> bool:
+    """Whether an ``__all__`` assignment is one griffe reads: literal lists, ``mod.__all__``, their sums."""
+    value = getattr(statement, "value", None)
+
+    def static(node: ast.expr | None) -> bool:
+        if isinstance(node, (ast.List, ast.Tuple)):
+            return all(isinstance(e, ast.Constant) and isinstance(e.value, str) for e in node.elts)
+        if isinstance(node, ast.Attribute):
+            return node.attr == "__all__"
+        if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add):
+            return static(node.left) and static(node.right)
+        return False
+
+    return value is None or static(value)
+
+
+def _overloaded(owner: Any) -> set[str]:
+    """Names ``owner`` declares only with ``@overload``, in the merged tree or in the ``.pyi`` stub beside
+    its module (griffe drops, on merging, overloads the ``.py`` has no implementation for)."""
+    from recode_lsp.api_docs import _visit_stub
+
+    names = {name for name, declared in (getattr(owner, "overloads", None) or {}).items() if declared}
+    try:
+        module = owner if owner.is_module else owner.module
+        path = module.filepath
+    except Exception:  # noqa: BLE001 - odd objects
+        return names
+    if isinstance(path, list) or path is None or path.suffix != ".py":
+        return names
+    stub = _visit_stub(str(path.with_suffix(".pyi")), module.path)
+    if stub is None:
+        return names
+    target: Any = stub
+    relative = owner.path[len(module.path) + 1 :] if owner is not module else ""
+    # A stub read alone has aliases nothing resolves: what cannot be read adds nothing.
+    with contextlib.suppress(Exception):
+        for part in relative.split(".") if relative else []:
+            target = target.members.get(part)
+            if target is None or target.is_alias:
+                return names
+        names.update(target.members)
+        names.update(name for name, declared in (getattr(target, "overloads", None) or {}).items() if declared)
+    return names
+
+
+def _module_open(module: Any, snapshot: Any, entries: dict[str, str]) -> bool:
+    if snapshot.compiled_stars.get(module.path):
+        return True
+    filepath = module.filepath
+    if not isinstance(filepath, list) and filepath is not None and filepath.suffix == ".pyi":
+        return True  # a stub of compiled code: it may lag what the extension defines
+    if module.path in snapshot.forwarding:
+        names = _table_names(module)
+        if names is None:
+            return True
+        for name in names:
+            entries.setdefault(name, "?")
+    getattr_member = module.members.get("__getattr__")
+    if getattr_member is not None and not getattr_member.is_function:
+        return True  # ``__getattr__, __dir__, __all__ = lazy.attach(...)``: a table the scan cannot read
+    files = module.filepath if isinstance(module.filepath, list) else [module.filepath]
+    for file in files:
+        try:
+            text = Path(file).read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            return True
+        if _DYNAMIC_BINDING.search(text) and _binds_dynamically(text):
+            return True
+    return False
+
+
+def _binds_dynamically(text: str) -> bool:
+    """Whether module-level code (not function bodies) binds names the sources do not spell:
+    ``globals()[...] =``, ``globals().update``, ``setattr(module, ...)``, ``exec``, ``sys.modules[...]``."""
+    try:
+        tree = ast.parse(text)
+    except (SyntaxError, ValueError):
+        return True
+    for statement in _top_level(tree.body):
+        if isinstance(statement, _COMPOUND):
+            continue  # the blocks' statements come one by one from _top_level
+        for node in ast.walk(statement):
+            if isinstance(node, ast.Call):
+                callee = node.func.attr if isinstance(node.func, ast.Attribute) else getattr(node.func, "id", "")
+                if callee in ("globals", "locals", "setattr", "exec", "vars"):
+                    return True
+            if isinstance(node, ast.Attribute) and node.attr in ("__dict__", "modules"):
+                return True
+    return False
+
+
+def _table_names(module: Any) -> set[str] | None:
+    """The names a forwarding module ``__getattr__`` can hand out, when it only looks them up in tables
+    of the module's own (``__deprecated_attrs__[attr]``) and ends by raising ``AttributeError``: every
+    string the statements that fill those tables hold (NumPy 1.x). None: it may hand out anything."""
+    filepath = module.filepath
+    if isinstance(filepath, list) or filepath is None or filepath.suffix != ".py":
+        return None
+    try:
+        tree = ast.parse(filepath.read_text(encoding="utf-8"))
+    except (OSError, SyntaxError, ValueError, UnicodeDecodeError):
+        return None
+    # Simple statements only: a compound one's inner statements come one by one from _top_level.
+    statements = [s for s in _top_level(tree.body) if not isinstance(s, _COMPOUND)]
+    function = next(
+        (s for s in _top_level(tree.body) if isinstance(s, ast.FunctionDef) and s.name == "__getattr__"), None
+    )
+    if function is None or not function.args.args or not isinstance(function.body[-1], ast.Raise):
+        return None
+    param = function.args.args[0].arg
+    tables = set()
+    for node in ast.walk(function):
+        uses = any(isinstance(n, ast.Name) and n.id == param for n in ast.walk(node))
+        if isinstance(node, ast.Call) and uses:
+            callee = node.func.attr if isinstance(node.func, ast.Attribute) else getattr(node.func, "id", "")
+            if callee in ("getattr", "import_module", "__import__") or node.func is None:
+                return None  # ``getattr(_core, name)``, ``importlib.import_module(...)``: anything
+        if isinstance(node, ast.Subscript) and any(
+            isinstance(n, ast.Name) and n.id == param for n in ast.walk(node.slice)
+        ):
+            if not isinstance(node.value, ast.Name):
+                return None
+            tables.add(node.value.id)
+    # The statements that fill the tables, and those that assign the names they read (``_type_info``).
+    filling = [s for s in statements if _names_in(s) & tables]
+    feeding = set().union(*(_names_in(s) for s in filling)) - tables if filling else set()
+    filling += [
+        s
+        for s in statements
+        if isinstance(s, ast.Assign) and any(isinstance(t, ast.Name) and t.id in feeding for t in s.targets)
+    ]
+    names: set[str] = set()
+    for statement in filling:
+        for node in ast.walk(statement):
+            keys: list[ast.expr | None] = (
+                list(node.keys)
+                if isinstance(node, ast.Dict)
+                else [node.key]
+                if isinstance(node, ast.DictComp)
+                else [node.slice]
+                if isinstance(node, ast.Subscript)
+                else []
+            )
+            if any(isinstance(key, ast.JoinedStr) for key in keys):
+                return None  # keys spelled at run time
+            if isinstance(node, ast.Constant) and isinstance(node.value, str) and node.value.isidentifier():
+                names.add(node.value)
+    return names
+
+
+def _names_in(statement: ast.stmt) -> set[str]:
+    return {n.id for n in ast.walk(statement) if isinstance(n, ast.Name)}
+
+
+def _top_level(body: list[ast.stmt]) -> Iterable[ast.stmt]:
+    for statement in body:
+        yield statement
+        if isinstance(statement, (ast.If, ast.Try, ast.With)):
+            for part in ("body", "orelse", "finalbody"):
+                yield from _top_level(getattr(statement, part, []))
+            for handler in getattr(statement, "handlers", []):
+                yield from _top_level(handler.body)
+
+
+def _class_open(cls: Any) -> int:
+    """:data:`CLOSED`, :data:`OPEN`, or :data:`BY_GETATTR` (a ``__getattr__``, pandas' column access)."""
+    from recode_lsp.api_docs import _has_unknown_base
+
+    if _has_unknown_base(cls):
+        return OPEN
+    try:
+        names = cls.all_members
+    except Exception:  # noqa: BLE001 - an inheritance griffe cannot resolve
+        return OPEN
+    # A metaclass may add members the class body does not show.
+    if "__getattribute__" in names or any("meta" in str(k).lower() for k in getattr(cls, "keywords", {}) or ()):
+        return OPEN
+    return BY_GETATTR if "__getattr__" in names else CLOSED
+
+
+def _files_beside(module: Any) -> Iterable[str]:
+    """Names of the files and folders in a package's folder that may be submodules."""
+    filepath = module.filepath
+    if isinstance(filepath, list) or filepath is None or filepath.stem != "__init__":
+        return ()
+    names = []
+    try:
+        for entry in filepath.parent.iterdir():
+            stem = entry.name.split(".", 1)[0]
+            if stem.isidentifier() and stem != "__init__":
+                names.append(stem)
+    except OSError:
+        pass
+    return names
+
+
+def _add_keywords(inventory: Inventory, snapshot: Any, function: Any) -> None:
+    """Record the keywords ``function`` accepts, when its ``.py`` signature says so for certain."""
+    signature = snapshot.signatures.get(function.path)
+    if signature is None:
+        return  # compiled code, a stub-only or a stand-in signature: cannot tell
+    if any(p.kind in ("**kwargs",) for p in signature.parameters):
+        return
+    for decorator in getattr(function, "decorators", ()) or ():
+        text = str(decorator.value).split("(", 1)[0]
+        if not _KEEPS_SIGNATURE.search(text):
+            return
+    inventory.keywords[function.path] = frozenset(
+        p.name for p in signature.parameters if p.kind in ("positional", "keyword-only")
+    )
+
+
+# --- obtaining, with the disk cache ---------------------------------------------------------
+
+_MEMORY: dict[tuple[str, str, str | None], Inventory] = {}
+_GUARD = threading.Lock()
+
+
+def default_cache_dir() -> Path:
+    from recode_lsp.cache_home import api_docs_cache_dir
+
+    return api_docs_cache_dir()
+
+
+def inventory_for(
+    library: str,
+    version: Version,
+    *,
+    cache_dir: Path | None = None,
+    dist_dir: Path | None = None,
+    timeout: float = 600.0,
+) -> Inventory:
+    """The inventory of ``library`` at ``version`` (same major.minor installed here, a release in
+    ``dist_dir``, or fetched through pip as hover fetches it). Raises :class:`InventoryError`."""
+    key = (normalise_name(library), str(version), str(dist_dir) if dist_dir else None)
+    with _GUARD:
+        known = _MEMORY.get(key)
+    if known is not None:
+        return known
+    release = _release(library, version, cache_dir=cache_dir, dist_dir=dist_dir, timeout=timeout)
+    cache = Path(cache_dir) if cache_dir is not None else default_cache_dir()
+    digest = hashlib.sha256(str(release.root.resolve()).encode()).hexdigest()[:12]
+    path = cache / "inventories" / f"{normalise_name(library)}-{release.exact}-{digest}.json"
+    inventory = _read(path)
+    if inventory is None:
+        from recode_lsp.kb.scrape import read
+
+        try:
+            inventory = build(read(release))
+        except Exception as exc:  # noqa: BLE001 - griffe raises many kinds of errors on odd packages
+            raise InventoryError(f"cannot read {library} {release.exact}: {type(exc).__name__}: {exc}") from None
+        _write(path, inventory)
+    with _GUARD:
+        _MEMORY[key] = inventory
+    return inventory
+
+
+def _release(library: str, version: Version, *, cache_dir: Path | None, dist_dir: Path | None, timeout: float) -> Any:
+    from recode_lsp.kb.releases import ReleaseError, obtain
+
+    if dist_dir is None:
+        installed = _installed(library, version)
+        if installed is not None:
+            return installed
+    try:
+        return obtain(library, str(version), dist_dir=dist_dir, cache_dir=cache_dir, timeout=timeout)
+    except ReleaseError as exc:
+        raise InventoryError(str(exc)) from None
+    except Exception as exc:  # noqa: BLE001 - pip and unpacking fail in many ways
+        raise InventoryError(f"cannot obtain {library} {version}: {exc}") from None
+
+
+def _installed(library: str, version: Version) -> Any:
+    """The release installed in this interpreter when it is of the target's series (no download)."""
+    from recode_lsp import api_docs
+    from recode_lsp.kb.releases import Release
+
+    paths = [p for p in sys.path if p and p != "."]
+    found = api_docs._installed_version(api_docs.distribution_of(library), paths)
+    if found is None or (found.major, found.minor) != (version.major, version.minor):
+        return None
+    top = api_docs.top_package(library)
+    for folder in paths:
+        if (Path(folder) / top).is_dir() or (Path(folder) / f"{top}.py").is_file():
+            return Release(library, str(version), str(found), top, Path(folder), "installed")
+    return None
+
+
+def _read(path: Path) -> Inventory | None:
+    try:
+        return Inventory.from_json(json.loads(path.read_text(encoding="utf-8")))
+    except (OSError, ValueError, TypeError, KeyError, AttributeError, InvalidVersion):
+        return None
+
+
+def _write(path: Path, inventory: Inventory) -> None:
+    temporary = path.with_name(f"{path.name}.tmp{os.getpid()}-{threading.get_ident()}")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        temporary.write_text(json.dumps(inventory.to_json(), separators=(",", ":")), encoding="utf-8")
+        os.replace(temporary, path)
+    except OSError:
+        with contextlib.suppress(OSError):
+            temporary.unlink()

@@ -1,0 +1,95 @@
+"""Setting the too-new check up for a run: which libraries, at which versions, read from where."""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import TextIO
+
+from recode_lsp.engine.knowledge import KnowledgeBase
+from recode_lsp.engine.versions import PYTHON, Version, normalise_name
+from recode_lsp.toonew.check import TooNew
+from recode_lsp.toonew.inventory import Inventory, InventoryError, inventory_for
+
+#: A folder of releases (``name-version/`` trees, wheels or sdists, as ``recode-kb scrape --dist``
+#: takes) read instead of installed or fetched ones: offline use and tests.
+RELEASES_ENV = "RECODE_RELEASES_DIR"
+#: Bytes of each file read to find its imports (imports come first in nearly every module).
+_HEAD = 64 * 1024
+
+
+def candidate_targets(
+    resolved: Mapping[str, Version | None], project_root: Path | None, extra: Mapping[str, Version] | None = None
+) -> dict[str, Version]:
+    """Each library with a known target version: the run's resolved targets (``--target``,
+    ``[tool.recode]``, pins, installed) and any library the project pins, in or out of the knowledge
+    base. The standard library is not checked (its sources for another Python are not at hand)."""
+    found: dict[str, Version] = {}
+    if project_root is not None:
+        from recode_lsp.engine.versions import pins_from_project
+
+        for name, (version, _) in pins_from_project(project_root).items():
+            found[normalise_name(name)] = version
+    for name, version in (extra or {}).items():
+        found[normalise_name(name)] = version
+    for name, target in resolved.items():
+        if target is not None:
+            found[normalise_name(name)] = target
+    found.pop(PYTHON, None)
+    return found
+
+
+def imported_tops(paths: Iterable[str], data: Iterable[bytes], tops: Iterable[str]) -> set[str]:
+    """The packages among ``tops`` that the files (``paths``, plus ``data`` already read) import."""
+    names = sorted(set(tops))
+    if not names:
+        return set()
+    pattern = re.compile(rb"\b(?:import|from)\s+(" + b"|".join(re.escape(n.encode()) for n in names) + rb")\b")
+    found: set[str] = set()
+    blobs = list(data)
+    for blob in blobs:
+        found.update(match.group(1).decode() for match in pattern.finditer(blob))
+    for path in paths:
+        if len(found) == len(names):
+            break
+        try:
+            with open(path, "rb") as handle:
+                blob = handle.read(_HEAD)
+        except OSError:
+            continue
+        found.update(match.group(1).decode() for match in pattern.finditer(blob))
+    return found
+
+
+def prepare(
+    targets: Mapping[str, Version],
+    kb: KnowledgeBase,
+    *,
+    paths: Iterable[str] = (),
+    data: Iterable[bytes] = (),
+    warn: TextIO | None = None,
+    dist_dir: Path | None = None,
+) -> TooNew:
+    """The check for the libraries with a target that the files import; a release that cannot be
+    read is left out with a warning (its names are then not checked)."""
+    from recode_lsp.api_docs import top_package
+
+    if dist_dir is None and os.environ.get(RELEASES_ENV):
+        dist_dir = Path(os.environ[RELEASES_ENV])
+    by_top = {top_package(library): library for library in targets}
+    inventories: list[Inventory] = []
+    for top in sorted(imported_tops(paths, data, by_top)):
+        library = by_top[top]
+        try:
+            inventories.append(inventory_for(library, targets[library], dist_dir=dist_dir))
+        except InventoryError as exc:
+            if warn is not None:
+                warn.write(f"recode-migrate: --too-new: {exc}; names of {library} are not checked\n")
+    return TooNew.create(inventories, targets, kb)
+
+
+def releases_read(check: TooNew) -> str:
+    """``numpy-1.26.4,pandas-2.0.3``: what a cached result of the check depends on."""
+    return ",".join(sorted(f"{i.library}-{i.version}" for i in check.inventories.values()))

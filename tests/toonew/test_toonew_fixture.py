@@ -1,0 +1,292 @@
+"""The too-new check on a library the test writes: ``tnlib`` 1.0 and 2.0, as unpacked releases in a
+``--dist``-style folder (``RECODE_RELEASES_DIR``), so nothing is fetched."""
+
+from __future__ import annotations
+
+import json
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from recode_lsp.cli.main import main
+from recode_lsp.engine.versions import Version
+from recode_lsp.toonew.inventory import FOUND, MISSING, UNKNOWN, inventory_for
+
+V1 = {
+    "tnlib/__init__.py": '''
+        """tnlib 1.0."""
+        from tnlib.core import Widget, compute, old_name
+        from tnlib import lazy
+
+        __all__ = ["Widget", "compute", "old_name", "lazy"]
+        ''',
+    "tnlib/core.py": """
+        def compute(data, axis=0, how="fast"):
+            return data
+
+
+        def old_name(x):
+            return x
+
+
+        class Widget:
+            def draw(self, canvas, color="red"):
+                return canvas
+        """,
+    "tnlib/lazy.py": '''
+        """Names handed out by a ``__getattr__`` that forwards: anything may exist here."""
+        import importlib
+
+
+        def __getattr__(name):
+            return getattr(importlib.import_module("tnlib.core"), name)
+        ''',
+}
+
+V2 = {
+    "tnlib/__init__.py": '''
+        """tnlib 2.0."""
+        from tnlib.core import Widget, compute, new_name, old_name
+        from tnlib import extra, lazy
+
+        __all__ = ["Widget", "compute", "new_name", "old_name", "extra", "lazy"]
+        ''',
+    "tnlib/core.py": """
+        def compute(data, axis=0, method="fast", how=None):
+            return data
+
+
+        def new_name(x):
+            return x
+
+
+        old_name = new_name
+
+
+        class Widget:
+            def draw(self, canvas, color="red"):
+                return canvas
+
+            def render(self, canvas):
+                return canvas
+        """,
+    "tnlib/extra.py": """
+        def helper():
+            return 1
+        """,
+    "tnlib/lazy.py": V1["tnlib/lazy.py"],
+}
+
+#: The knowledge base knows the rename and the keyword rename of 2.0 (a project's own entries).
+ENTRIES = [
+    {
+        "id": "TNL001",
+        "library": "tnlib",
+        "old": "tnlib.old_name",
+        "kind": "rename",
+        "scope": "module",
+        "new": "tnlib.new_name",
+        "replacement": None,
+        "template": None,
+        "template_on": None,
+        "old_keyword": None,
+        "new_keyword": None,
+        "deprecated_in": "2.0",
+        "removed_in": None,
+        "note": "Renamed in 2.0.",
+        "doc": None,
+        "source": "test",
+        "fix": "safe",
+        "rule": None,
+    },
+    {
+        "id": "TNL002",
+        "library": "tnlib",
+        "old": "tnlib.compute",
+        "kind": "keyword_rename",
+        "scope": "module",
+        "new": None,
+        "replacement": None,
+        "template": None,
+        "template_on": None,
+        "old_keyword": "how",
+        "new_keyword": "method",
+        "deprecated_in": "2.0",
+        "removed_in": None,
+        "note": "Keyword renamed in 2.0.",
+        "doc": None,
+        "source": "test",
+        "fix": "safe",
+        "rule": None,
+    },
+]
+
+CODE = """\
+import tnlib
+import tnlib.extra
+from tnlib import new_name, old_name, lazy
+
+a = tnlib.new_name(1)
+b = new_name(2)
+c = tnlib.compute([1], method="slow")
+d = tnlib.compute([1], axis=1, how="fast")
+e = tnlib.old_name(3)
+f = tnlib.nothing_here
+g = lazy.whatever_it_forwards
+h = tnlib.Widget().draw(None, color="blue")
+i = tnlib.compute([1], verbose=True)
+"""
+
+
+def _write(root: Path, files: dict[str, str]) -> None:
+    for name, text in files.items():
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(textwrap.dedent(text).lstrip(), encoding="utf-8")
+
+
+@pytest.fixture()
+def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    dist = tmp_path / "dist"
+    _write(dist / "tnlib-1.0", V1)
+    _write(dist / "tnlib-2.0", V2)
+    monkeypatch.setenv("RECODE_RELEASES_DIR", str(dist))
+    monkeypatch.setenv("RECODE_CACHE_DIR", str(tmp_path / "cache"))
+    root = tmp_path / "project"
+    root.mkdir()
+    (root / "changes.jsonl").write_text("".join(json.dumps(e) + "\n" for e in ENTRIES), encoding="utf-8")
+    (root / "pyproject.toml").write_text('[tool.recode]\nextra-changes = ["changes.jsonl"]\n', encoding="utf-8")
+    (root / "code.py").write_text(CODE, encoding="utf-8")
+    monkeypatch.chdir(root)
+    return root
+
+
+def _findings(capsys: pytest.CaptureFixture[str], *args: str) -> list[dict[str, object]]:
+    main(["--too-new", "--no-cache", "--format", "json", *args, "code.py"])
+    report = json.loads(capsys.readouterr().out)
+    return [
+        {"line": f["location"]["line"], "code": f["code"], "message": f["message"]}
+        for f in report["findings"]
+        if str(f["code"]).startswith("RCN")
+    ]
+
+
+def test_inventory_of_both_releases(project: Path) -> None:
+    dist = project.parent / "dist"
+    old = inventory_for("tnlib", Version("1.0"), dist_dir=dist)
+    new = inventory_for("tnlib", Version("2.0"), dist_dir=dist)
+    assert old.resolve("tnlib.new_name").state == MISSING
+    assert old.resolve("tnlib.extra").state == MISSING
+    assert old.resolve("tnlib.lazy.anything").state == UNKNOWN  # a forwarding ``__getattr__``
+    assert new.resolve("tnlib.new_name").state == FOUND
+    compute = old.resolve("tnlib.compute").canonical
+    assert compute is not None
+    assert old.accepts(compute, "how") is True
+    assert old.accepts(compute, "method") is False
+    # Read once: the second process loads the JSON, it does not read the release again.
+    assert list((project.parent / "cache").rglob("inventories/tnlib-1.0-*.json"))
+
+
+def test_too_new_names_and_keywords_flagged_with_the_version(
+    project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    found = _findings(capsys, "--target", "tnlib==1.0")
+    by_line = {(f["line"], f["code"]): f["message"] for f in found}
+    assert (
+        by_line[(5, "RCN-TNL001")]
+        == "`tnlib.new_name` does not exist in tnlib 1.0 (added in 2.0): use `tnlib.old_name`"
+    )
+    assert (6, "RCN-TNL001") in by_line  # the use of the imported name, fixed with its import
+    assert (3, "RCN-TNL001") in by_line
+    assert by_line[(7, "RCN-TNL002")].startswith(
+        "`tnlib.compute()` takes no keyword `method` in tnlib 1.0 (added in 2.0)"
+    )
+    assert by_line[(2, "RCN001")] == "`tnlib.extra` does not exist in tnlib 1.0"
+    assert by_line[(10, "RCN001")] == "`tnlib.nothing_here` does not exist in tnlib 1.0"
+    assert by_line[(13, "RCN002")] == "`tnlib.compute()` takes no keyword `verbose` in tnlib 1.0"
+    # Nothing for what exists (old_name, how=, axis=, Widget.draw) or cannot be known (lazy).
+    assert {line for line, _ in by_line} == {2, 3, 5, 6, 7, 10, 13}
+
+
+def test_nothing_flagged_when_the_target_has_them(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    found = _findings(capsys, "--target", "tnlib==2.0")
+    # ``nothing_here`` and ``verbose`` are in no release; everything 2.0 added is there.
+    assert sorted((f["line"], f["code"]) for f in found) == [(10, "RCN001"), (13, "RCN002")]
+
+
+def test_backward_fixes_applied_and_validated(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    main(["--too-new", "--no-cache", "--apply", "--allow-dirty", "--target", "tnlib==1.0", "code.py"])
+    capsys.readouterr()
+    fixed = (project / "code.py").read_text(encoding="utf-8")
+    assert "a = tnlib.old_name(1)" in fixed
+    assert "b = old_name(2)" in fixed
+    assert 'c = tnlib.compute([1], how="slow")' in fixed
+    assert "new_name" not in fixed
+    # What no entry knows stays as it was, reported.
+    assert "import tnlib.extra" in fixed and "tnlib.nothing_here" in fixed
+    after = _findings(capsys, "--target", "tnlib==1.0")
+    assert {f["code"] for f in after} == {"RCN001", "RCN002"}
+
+
+def test_off_by_default_and_suppressible(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    main(["--no-cache", "--format", "json", "--target", "tnlib==2.0", "code.py"])
+    report = json.loads(capsys.readouterr().out)
+    assert not [f for f in report["findings"] if f["code"].startswith("RCN")]
+    text = (project / "code.py").read_text(encoding="utf-8")
+    (project / "code.py").write_text(
+        text.replace("f = tnlib.nothing_here", "f = tnlib.nothing_here  # recode: ignore[RCN001]"), encoding="utf-8"
+    )
+    found = _findings(capsys, "--target", "tnlib==1.0")
+    assert 10 not in {f["line"] for f in found}
+    ignored = _findings(capsys, "--target", "tnlib==1.0", "--ignore", "RCN")
+    assert ignored == []
+
+
+def test_sarif_describes_the_ids(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    main(["--too-new", "--no-cache", "--format", "sarif", "--target", "tnlib==1.0", "code.py"])
+    sarif = json.loads(capsys.readouterr().out)
+    rules = {rule["id"] for rule in sarif["runs"][0]["tool"]["driver"]["rules"]}
+    assert {"RCN001", "RCN002", "RCN-TNL001", "RCN-TNL002"} <= rules
+
+
+GUARDED = """\
+import tnlib
+
+if hasattr(tnlib, "new_name"):
+    a = tnlib.new_name(1)
+else:
+    a = tnlib.old_name(1)
+try:
+    b = tnlib.new_name(2)
+except AttributeError:
+    b = tnlib.old_name(2)
+
+
+def doc():
+    \"\"\"Prose about tnlib.new_name, not code.\"\"\"
+    # tnlib.new_name is not code either
+    return tnlib.extra.helper()
+"""
+
+
+def test_code_written_for_several_releases_is_not_reported(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Feature tests (``hasattr``, ``try``/``except AttributeError``) guard on purpose; docstrings and
+    comments are no code; a missing package with names under it (``tnlib.extra.helper``) may be a
+    wheel's difference, so only a missing last part is reported."""
+    (project / "code.py").write_text(GUARDED, encoding="utf-8")
+    assert _findings(capsys, "--target", "tnlib==1.0") == []
+    (project / "code.py").write_text(GUARDED + "c = tnlib.new_name(3)\n", encoding="utf-8")
+    assert [(f["line"], f["code"]) for f in _findings(capsys, "--target", "tnlib==1.0")] == [(17, "RCN-TNL001")]
+
+
+def test_results_cached_apart(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The result cache of a plain check must not answer a ``--too-new`` one, nor the other way round."""
+
+    def codes(*extra: str) -> set[str]:
+        main(["--format", "json", "--target", "tnlib==1.0", *extra, "code.py"])
+        return {str(f["code"]) for f in json.loads(capsys.readouterr().out)["findings"]}
+
+    assert not any(code.startswith("RCN") for code in codes())
+    assert {"RCN001", "RCN002", "RCN-TNL001"} <= codes("--too-new")
+    assert not any(code.startswith("RCN") for code in codes())

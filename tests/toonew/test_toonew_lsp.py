@@ -1,0 +1,43 @@
+"""The too-new check in the language server's analysis (``RECODE_TOO_NEW=1``): diagnostics once the
+release is read, never blocking the first analysis."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from recode_lsp.engine.document import AnalysisContext, DocumentAnalysis
+from recode_lsp.engine.knowledge import KnowledgeBase, parse_entry
+from recode_lsp.engine.options import DetectOptions
+from recode_lsp.engine.versions import Version
+from recode_lsp.toonew import lsp
+from tests.toonew.test_toonew_fixture import ENTRIES, V1, V2, _write
+
+SOURCE = "import tnlib\n\na = tnlib.new_name(1)\nb = tnlib.old_name(2)\n"
+
+
+@pytest.fixture()
+def context(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AnalysisContext:
+    dist = tmp_path / "dist"
+    _write(dist / "tnlib-1.0", V1)
+    _write(dist / "tnlib-2.0", V2)
+    monkeypatch.setenv("RECODE_RELEASES_DIR", str(dist))
+    monkeypatch.setenv("RECODE_CACHE_DIR", str(tmp_path / "cache"))
+    kb = KnowledgeBase([parse_entry(entry, "test") for entry in ENTRIES])
+    return AnalysisContext(kb, DetectOptions(targets={"tnlib": Version("1.0")}))
+
+
+def test_off_without_the_setting(context: AnalysisContext, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(lsp.ENV, raising=False)
+    assert lsp.findings_for(DocumentAnalysis.run(SOURCE, "code.py", context)) == []
+
+
+def test_diagnostics_once_the_release_is_read(context: AnalysisContext, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(lsp.ENV, "1")
+    first = DocumentAnalysis.run(SOURCE, "code.py", context)
+    lsp.findings_for(first)  # starts reading tnlib 1.0 in the background, answers at once
+    lsp.wait()
+    found = lsp.findings_for(DocumentAnalysis.run(SOURCE + "\n", "code.py", context))
+    assert [(f.range.start.line, f.code) for f in found] == [(2, "RCN-TNL001")]
+    assert found[0].message.endswith("(added in 2.0): use `tnlib.old_name`")
