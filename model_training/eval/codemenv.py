@@ -43,6 +43,13 @@ class Task:
     expected_stdout: str | None
     #: ``"host"``: a bare environment of the running Python, whatever the package (HumanEval).
     environment: str = ""
+    #: What changed in the API (the ``<doc>`` of the model's prompt).
+    update: str = ""
+    #: The code the model is asked to migrate; its answer replaces this text of ``program``
+    #: (empty: the whole program).
+    model_source: str = ""
+    #: Pinned extra packages the environment needs besides ``package==version`` (GitChameleon).
+    requirements: tuple[str, ...] = ()
 
     @property
     def is_stdlib(self) -> bool:
@@ -111,17 +118,31 @@ def _rows(path: Path) -> Iterator[dict[str, object]]:
                     raise CodemenvError(f"{path}:{number}: {exc}") from exc
 
 
+def update_info(row: dict[str, object]) -> str:
+    """The update as CODEMENV states it: the change in words, then the old and new signatures."""
+    parts = [str(row.get("update") or "").strip()]
+    if row.get("signature") and row.get("compare_signature"):
+        parts.append(f"Old signature: {row['signature']}\nNew signature: {row['compare_signature']}")
+    return "\n".join(part for part in parts if part)
+
+
 def _task(row: dict[str, object], split: str) -> Task:
     try:
+        program = program_of(str(row["solution_function_script"]))
+        function = str(row["solution_function"])
         return Task(
             task_id=f"{split}/{row['code_id']}",
             split=split,
             package=str(row["package"]),
             origin_version=str(row["origin_version"]),
             target_version=str(row["compare_version"]),
-            program=program_of(str(row["solution_function_script"])),
-            function=str(row["solution_function"]),
+            program=program,
+            function=function,
             expected_stdout=str(row["message"]),
+            update=update_info(row),
+            # The function alone, as the training snippets were, where the driver quotes it verbatim
+            # (427 of 587 tasks); else the whole program.
+            model_source=function.strip() if function.strip() and function.strip() in program else "",
         )
     except KeyError as exc:
         raise CodemenvError(f"{split} task {row.get('code_id')!r}: no field {exc}") from exc

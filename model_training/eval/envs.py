@@ -10,11 +10,13 @@ Standard-library "versions" are Python versions: only the running interpreter's 
 from __future__ import annotations
 
 import fcntl
+import hashlib
 import logging
 import os
 import re
 import subprocess
 import sys
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -69,6 +71,16 @@ class EnvCache:
         key = ("python" if stdlib else library, version)
         if key not in self._memo:
             self._memo[key] = self._python_version(version) if stdlib else self._package(library, version)
+        return self._memo[key]
+
+    def python_with(self, library: str, version: str, extras: Sequence[str]) -> EnvResult:
+        """An environment with ``library==version`` and the pinned ``extras`` (named after a hash of them)."""
+        if not extras:
+            return self.python_for(library, version)
+        digest = hashlib.sha256(" ".join(sorted(extras)).encode()).hexdigest()[:8]
+        key = (library, f"{version}+{digest}")
+        if key not in self._memo:
+            self._memo[key] = self._create(library, key[1], [requirement(library, version), *extras])
         return self._memo[key]
 
     def _python_version(self, version: str) -> EnvResult:

