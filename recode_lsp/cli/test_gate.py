@@ -129,7 +129,32 @@ def _key(record: Record) -> tuple[str, int, int, int, int]:
     return (record.code, record.line, record.column, record.end_line, record.end_column)
 
 
-class GatedFile:
+class _Gated:
+    """What the gate does with any file of fixes: identity, and writing a subset of its fixes to disk."""
+
+    path: str
+    on_disk: frozenset[int]
+    disk_digest: str
+
+    def __hash__(self) -> int:
+        return id(self)
+
+    def bytes_for(self, chosen: frozenset[int]) -> bytes:
+        raise NotImplementedError
+
+    def write(self, chosen: frozenset[int]) -> None:
+        """Put the file with ``chosen`` on disk (a checked, atomic write); raises ``WriteRefused`` / ``OSError``."""
+        from recode_lsp.cli.writes import write_checked
+
+        if chosen == self.on_disk:
+            return
+        data = self.bytes_for(chosen)
+        write_checked(self.path, data, expected_digest=self.disk_digest)
+        self.disk_digest = content_digest(data)
+        self.on_disk = chosen
+
+
+class GatedFile(_Gated):
     """A file whose fixes are applied in any subset, through the one fix pipeline."""
 
     def __init__(self, result: FileResult, data: bytes, kb: KnowledgeBase, settings: RunSettings) -> None:
@@ -162,9 +187,6 @@ class GatedFile:
         self.disk_digest = content_digest(data)
         self._made: dict[frozenset[int], bytes] = {frozenset(): data}
 
-    def __hash__(self) -> int:
-        return id(self)
-
     def _pipeline(self, selected: Sequence[Finding]) -> PipelineResult:
         from recode_lsp.engine.pipeline import run_fix_pipeline
 
@@ -188,19 +210,8 @@ class GatedFile:
             made = self._made[chosen] = self.source.encode(outcome.source) if outcome.applied else self.data
         return made
 
-    def write(self, chosen: frozenset[int]) -> None:
-        """Put the file with ``chosen`` on disk (a checked, atomic write); raises ``WriteRefused`` / ``OSError``."""
-        from recode_lsp.cli.writes import write_checked
 
-        if chosen == self.on_disk:
-            return
-        data = self.bytes_for(chosen)
-        write_checked(self.path, data, expected_digest=self.disk_digest)
-        self.disk_digest = content_digest(data)
-        self.on_disk = chosen
-
-
-class ModelGatedFile:
+class ModelGatedFile(_Gated):
     """A file's model fixes, on the text the gated rule fixes left; any subset applies.
 
     Each fix is a validated edit of that text (:func:`recode_lsp.cli.model_fixes.propose_for_text`
@@ -221,9 +232,6 @@ class ModelGatedFile:
         self.disk_digest = content_digest(data)
         self._made: dict[frozenset[int], bytes] = {frozenset(): data}
 
-    def __hash__(self) -> int:
-        return id(self)
-
     def bytes_for(self, chosen: frozenset[int]) -> bytes:
         made = self._made.get(chosen)
         if made is None:
@@ -233,16 +241,6 @@ class ModelGatedFile:
                 text = text[: edit.start] + edit.text + text[edit.end :]
             made = self._made[chosen] = self.source.encode(text)
         return made
-
-    def write(self, chosen: frozenset[int]) -> None:
-        from recode_lsp.cli.writes import write_checked
-
-        if chosen == self.on_disk:
-            return
-        data = self.bytes_for(chosen)
-        write_checked(self.path, data, expected_digest=self.disk_digest)
-        self.disk_digest = content_digest(data)
-        self.on_disk = chosen
 
 
 @dataclass
