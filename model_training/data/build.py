@@ -337,6 +337,32 @@ def snippet(source: str, tree: ast.Module, unit: Unit, context: Sequence[ast.Cla
 # --------------------------------------------------------------------------- update text
 
 
+def _record(
+    change: ApiChange,
+    old_code: str,
+    new_code: str,
+    change_id: str,
+    *,
+    mechanical: bool,
+    origin: str,
+    provenance: dict[str, Any],
+) -> dict[str, Any]:
+    """One training entry, whoever wrote its target (``origin``: a rule or the teacher)."""
+    return {
+        "dependency": change.library,
+        "new_version": new_version(change),
+        "description": change.message(),
+        "update_info": update_info(change),
+        "old_code": old_code,
+        "new_code": new_code,
+        "change_id": change_id,
+        "family": change_family(change),
+        "mechanical": mechanical,
+        "target_origin": origin,
+        "provenance": provenance,
+    }
+
+
 def update_info(change: ApiChange, docs: ApiDoc | None = None) -> str:
     """The update information of a change, built as inference builds it.
 
@@ -564,18 +590,14 @@ def _mine_source(source: str, item: SourceFile, stats: Counter[str]) -> list[dic
                 stats[reason] += 1
                 continue
             out.append(
-                {
-                    "dependency": change.library,
-                    "new_version": new_version(change),
-                    "description": change.message(),
-                    "update_info": update_info(change),
-                    "old_code": old_code,
-                    "new_code": new_code,
-                    "change_id": change_id,
-                    "family": change_family(change),
-                    "mechanical": change.has_mechanical_fix,
-                    "target_origin": "rule",
-                    "provenance": {
+                _record(
+                    change,
+                    old_code,
+                    new_code,
+                    change_id,
+                    mechanical=change.has_mechanical_fix,
+                    origin="rule",
+                    provenance={
                         "source": item.source,
                         "path": item.relative,
                         "line": sites[0].range.start.line + 1,
@@ -589,7 +611,7 @@ def _mine_source(source: str, item: SourceFile, stats: Counter[str]) -> list[dic
                         "tool": settings.tool,
                         "knowledge_base": kb.fingerprint,
                     },
-                }
+                )
             )
             stats["entries"] += 1
     return out
@@ -654,18 +676,14 @@ def _teach_source(source: str, item: SourceFile, stats: Counter[str]) -> list[di
             continue
         line = finding.range.start.line + 1
         out.append(
-            {
-                "dependency": change.library,
-                "new_version": new_version(change),
-                "description": change.message(),
-                "update_info": update_info(change),
-                "old_code": old_code,
-                "new_code": new_code,
-                "change_id": finding.code,
-                "family": change_family(change),
-                "mechanical": False,
-                "target_origin": "teacher",
-                "provenance": {
+            _record(
+                change,
+                old_code,
+                new_code,
+                finding.code,
+                mechanical=False,
+                origin="teacher",
+                provenance={
                     "source": item.source,
                     "path": item.relative,
                     "line": line,
@@ -678,7 +696,7 @@ def _teach_source(source: str, item: SourceFile, stats: Counter[str]) -> list[di
                     "tool": settings.tool,
                     "knowledge_base": kb.fingerprint,
                 },
-            }
+            )
         )
         stats["teacher entries"] += 1
     return out
