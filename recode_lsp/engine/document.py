@@ -47,8 +47,10 @@ quick fixes fast.
 Both give the same answer as the whole module (the tests compare them, over random edits) and
 fall back to it when their preconditions do not hold: a module containing ``global`` (a
 function could rebind a module name), a changed chunk that does not parse alone, a fix made
-together with an import (groups), a code rule's fix, an attribute of a module-level name
-assigned in code left out (``np.float_ = ...``), a finding the excerpt does not report alike.
+together with an import (groups; a quick fix of one use of ``from typing import List`` is that
+use alone, ``List`` -> ``list``, so it has an excerpt: :func:`recode_lsp.engine.fixer.one_site`),
+a code rule's fix, an attribute of a module-level name assigned in code left out
+(``np.float_ = ...``), a finding the excerpt does not report alike.
 """
 
 from __future__ import annotations
@@ -68,15 +70,16 @@ from recode_lsp.engine.analysis import Binding, Environment, LineIndex, LocalCla
 from recode_lsp.engine.changes import ApiChange
 from recode_lsp.engine.detector import SourceError, analyse, detect, detect_chunk
 from recode_lsp.engine.edits import apply_text_edits, common_prefix_length, common_suffix_length, trim_edit
+from recode_lsp.engine.fixer import by_site, one_site
 from recode_lsp.engine.imports import (
     _names_in_string,
-    annotation_strings,
     names_in_dunder_all,
     type_comment_names,
+    typed_children,
 )
 from recode_lsp.engine.knowledge import KnowledgeBase
 from recode_lsp.engine.line_diff import line_opcodes
-from recode_lsp.engine.model import Finding, Position, Range, SiteDetails, TextEdit
+from recode_lsp.engine.model import Finding, Position, Range, Site, SiteDetails, TextEdit
 from recode_lsp.engine.options import DetectOptions
 from recode_lsp.engine.pipeline import PipelineResult, run_fix_pipeline
 from recode_lsp.engine.validator import Baseline, NameChecker
@@ -418,15 +421,23 @@ class _Syntax:
         taken: set[str] = set()
         used: set[str] = set()
         stored: set[str] = set()
-        strings: list[str] = []
-        stack: list[ast.AST] = [node for node in nodes if id(node) not in skip]
+        #: Strings read as types (below an annotation, a subscript, ``cast(...)``): the walk
+        #: carries that down (a second walk of each such subtree, nested subscripts once per
+        #: level, was most of the time of the first quick fix in a finding-dense module).
+        strings: set[str] = set()
+        stack: list[tuple[ast.AST, bool]] = [(node, False) for node in nodes if id(node) not in skip]
         while stack:
-            node = stack.pop()
+            node, typed = stack.pop()
             if isinstance(node, ast.Name):
                 taken.add(node.id)
                 if not isinstance(node.ctx, ast.Store):
                     used.add(node.id)
-            elif isinstance(node, ast.Attribute):
+                continue  # its only child is its context
+            if isinstance(node, ast.Constant):
+                if typed and isinstance(node.value, str):
+                    strings.add(node.value)
+                continue
+            if isinstance(node, ast.Attribute):
                 if isinstance(node.ctx, (ast.Store, ast.Del)):
                     root: ast.expr = node
                     while isinstance(root, ast.Attribute):
@@ -435,14 +446,17 @@ class _Syntax:
                         stored.add(root.id)
             elif isinstance(node, ast.alias):
                 taken.add((node.asname or node.name).split(".", 1)[0])
-            else:
-                if isinstance(node, ast.arg):
-                    taken.add(node.arg)
-                elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-                    taken.add(node.name)
-                strings.extend(annotation_strings(node))
-            stack.extend(child for child in ast.iter_child_nodes(node) if id(child) not in skip)
-        for string in dict.fromkeys(strings):
+            elif isinstance(node, ast.arg):
+                taken.add(node.arg)
+            elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                taken.add(node.name)
+            types_below = () if typed else {id(child) for child in typed_children(node)}
+            for child in ast.iter_child_nodes(node):
+                if id(child) not in skip:
+                    # A keyword's value (``bound='List'``) is a grandchild: its keyword carries it.
+                    below = id(child.value if isinstance(child, ast.keyword) else child) in types_below
+                    stack.append((child, typed or below))
+        for string in strings:
             used |= _names_in_string(string)
         used |= _dunder_all(nodes) | type_comment_names(text)
         return cls(frozenset(taken), frozenset(used), frozenset(stored))
@@ -652,6 +666,8 @@ class DocumentAnalysis:
         self._exact: DocumentAnalysis | None = None if incremental else self
         self._baseline: Baseline | None = None
         self._global: bool | None = None
+        #: Import groups with a use in code (see :meth:`offers_quick_fix`), built on first use.
+        self._used_groups: set[str | None] | None = None
         self._lock = threading.Lock()
 
     # --- building -------------------------------------------------------------------
@@ -731,7 +747,7 @@ class DocumentAnalysis:
                 if self._units is None:
                     analysis = self._analysis
                     assert analysis is not None, "an analysis without units is a whole-module one"
-                    self._units = _make_units(analysis.tree.body, analysis, self.findings, self.path)
+                    self._units = _make_units(analysis.tree.body, analysis, self.findings, self.path, warm=True)
         return self._units
 
     @property
@@ -779,11 +795,32 @@ class DocumentAnalysis:
 
     # --- fixes -------------------------------------------------------------------------
 
+    def offers_quick_fix(self, finding: Finding) -> bool:
+        """Whether the editor lists a quick fix for ``finding`` (when it is fixable).
+
+        Not for ``from typing import List`` while ``List`` is still used in code: that import can
+        only go with every use, a rewrite of the whole module (validated on all of it: about a
+        second on a finding-dense one). Each use has its own quick fix (``List[int]`` ->
+        ``list[int]``; the last one also drops the import, see
+        :func:`recode_lsp.engine.fixer.one_site`) and fix-all does the rest, as ruff offers no
+        fix for UP035 on ``typing.List``. Other imports keep their quick fix.
+        """
+        if finding.site is not Site.IMPORT_FROM or finding.group is None or not by_site(finding.change):
+            return True
+        if self._used_groups is None:
+            self._used_groups = {f.group for f in self.findings if f.site is Site.IMPORTED_NAME}
+        return finding.group not in self._used_groups
+
     def fix(self, finding: Finding, check: CancelCheck = _never_cancelled) -> FixResult:
         """The validated fix of one finding of this version (an unsafe one too: the caller
         decides what to offer)."""
         if not finding.fixable:
             return FixResult(self.source, skipped=[(finding, "no mechanical fix; migrate it by hand")])
+        # One use of an imported name that becomes a builtin is fixed alone (see
+        # :func:`recode_lsp.engine.fixer.one_site`): then an excerpt can decide it.
+        alone = one_site(finding)
+        if alone is not None:
+            finding = alone
         excerpt = self._fix_in_excerpt(finding, check)
         if excerpt is not None:
             return excerpt
@@ -791,6 +828,8 @@ class DocumentAnalysis:
         if exact is None:
             return FixResult(self.source, skipped=[(finding, self.error or "the document does not parse")])
         match = exact.find(finding_key(finding))
+        if match is not None and alone is not None:
+            match = one_site(match)
         if match is None:
             return FixResult(self.source, skipped=[(finding, "the finding is gone")])
         return exact._fix([match], unsafe=True, check=check)
@@ -865,6 +904,8 @@ class DocumentAnalysis:
             check()
             part = DocumentAnalysis._full(excerpt.text, self.path, self.context, check)
             match = part.find(wanted_key) if part.ok else None
+            if match is not None and match.group is not None:
+                match = one_site(match)  # the use alone, as asked (a group never gets here)
             if match is None:
                 return None  # resolves differently without the rest of the module: do it whole
             result = part._fix([match], unsafe=True, check=check)
@@ -1186,9 +1227,16 @@ def _statement_lines(node: ast.stmt) -> tuple[int, int]:
 
 
 def _make_units(
-    statements: Sequence[ast.stmt], analysis: ModuleAnalysis, findings: Sequence[Finding], path: str
+    statements: Sequence[ast.stmt],
+    analysis: ModuleAnalysis,
+    findings: Sequence[Finding],
+    path: str,
+    *,
+    warm: bool = False,
 ) -> list[_Unit]:
-    """The units of ``statements`` (top-level, in order; analysed in ``analysis``)."""
+    """The units of ``statements`` (top-level, in order; analysed in ``analysis``); ``warm``: with
+    what a quick fix's excerpt reads of each (a whole module's units, built once, not the few
+    statements an edit analyses again: those are read when a fix needs them)."""
     source, lines = analysis.source, analysis.lines
     starts = lines.line_starts
     groups: list[list[int]] = []  # [first line, last line]
@@ -1250,6 +1298,20 @@ def _make_units(
             tuple(blocks[index]),
         )
         units.append(_Unit(start, first, data))
+    if not warm:
+        return units
+    # What a quick fix's excerpt reads of each statement it leaves out (:class:`_UnitSyntax`, the
+    # identifiers and names bound), from the tree at hand: the first quick fix in a finding-dense
+    # module parsed and walked every statement for it (about half a second); kept while the
+    # statement is unchanged.
+    by_unit: list[list[ast.stmt]] = [[] for _ in groups]
+    for statement in statements:
+        by_unit[max(bisect.bisect_right(first_lines, _statement_lines(statement)[0]) - 1, 0)].append(statement)
+    for unit, nodes in zip(units, by_unit, strict=True):
+        text = source[unit.start : unit.end]
+        unit.data.syntax(text, nodes)
+        unit.data.identifiers(text)
+        unit.data.binds()
     return units
 
 

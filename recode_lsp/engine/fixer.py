@@ -16,6 +16,7 @@ from __future__ import annotations
 import ast
 import bisect
 import builtins
+import dataclasses
 import re
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
@@ -87,6 +88,40 @@ def wanted(finding: Finding, unsafe: bool) -> bool:
     if finding.safety is FixSafety.SAFE:
         return True
     return unsafe and finding.safety is FixSafety.UNSAFE
+
+
+def one_site(finding: Finding) -> Finding | None:
+    """``finding`` as a fix of its own site alone (no group), when one use of an imported name can
+    be fixed without touching its import; None when the import and its uses go together.
+
+    That is a use of ``from M import old`` whose new name is a builtin (``List[int]`` ->
+    ``list[int]``, as ruff's UP006 does) and whose old name is never removed (``typing.List``:
+    the import that stays keeps working; for ``from numpy import float``, removed, the import
+    must go too). The fix writes the builtin at the site, refused where the builtin is shadowed,
+    and drops the import when that was its last use. A quick fix asks for this: a group is
+    every use in the module, so its result was validated on the whole module (about a second on
+    a finding-dense one), where a fix of one site is validated on an excerpt of it. Fix-all and
+    ``recode-migrate`` still fix the group.
+    """
+    if finding.site is not Site.IMPORTED_NAME or finding.group is None or not by_site(finding.change):
+        return None
+    return dataclasses.replace(finding, group=None)
+
+
+def by_site(change: ApiChange) -> bool:
+    """Whether a use of ``from M import old`` is fixed at its site alone (see :func:`one_site`):
+    a rename to a builtin of a name that is never removed."""
+    return (
+        change.rule is None
+        and change.template is None
+        and change.kind in (ChangeKind.RENAME, ChangeKind.MODULE_MOVE)
+        and change.removed_in is None
+        and _is_builtin_name(change.new)
+    )
+
+
+def _is_builtin_name(name: str | None) -> bool:
+    return name is not None and "." not in name and hasattr(builtins, name)
 
 
 def expand_groups(selected: Sequence[Finding], every: Sequence[Finding]) -> list[Finding]:
@@ -585,6 +620,28 @@ class _Phase1:
             self.taken.add(new_name)
         return id(statement), keep
 
+    def imported_site(self, finding: Finding) -> None:
+        """One use of ``from M import old`` becomes the builtin its change names (see :func:`one_site`);
+        the import stays while anything still uses it."""
+        new_name = finding.change.new or ""
+        if not _is_builtin_name(new_name):
+            raise FixError("only a builtin can replace one use of an imported name")
+        node = self._node_at((finding.start_offset, finding.end_offset))
+        if not isinstance(node, ast.Name) or not isinstance(node.ctx, ast.Load):
+            raise FixError("the flagged name was not found where expected")
+        binding = self.analysis.binding_of(node)
+        alias = binding.node if binding is not None else None
+        if binding is None or binding.kind != "import_from" or not isinstance(alias, ast.alias):
+            raise FixError("the import of this name was not found")
+        self.site = node
+        try:
+            self._require_builtin(new_name)
+        finally:
+            self.site = None
+        start, end = self.lines.node_span(node)
+        self.edits.append(TextEdit(start, end, new_name))
+        self.maybe_unused.add(alias.asname or alias.name)
+
     def _outside_code(self) -> set[str]:
         """Names referred to by string annotations, ``__all__`` and type comments (built once)."""
         if self._outside is None:
@@ -858,6 +915,8 @@ def fix_findings(analysis: ModuleAnalysis, findings: Sequence[Finding]) -> FixOu
                 phase.member(finding)
             elif finding.site is Site.KEYWORD:
                 phase.keyword(finding)
+            elif finding.site is Site.IMPORTED_NAME:
+                phase.imported_site(finding)  # one use alone (a group is fixed above)
             else:
                 raise FixError("no mechanical fix for this site")
             phase.check_edits(phase.edits[before:])
@@ -950,8 +1009,10 @@ __all__ = [
     "FixOutcome",
     "FixSafety",
     "add_import_from",
+    "by_site",
     "describe_fix",
     "expand_groups",
     "fix_findings",
+    "one_site",
     "wanted",
 ]

@@ -105,7 +105,7 @@ async def list_actions(ls: RecodeLanguageServer, params: types.CodeActionParams)
 
     if _kind_requested(types.CodeActionKind.QuickFix.value, only):
         for finding in findings:
-            if not finding.fixable or not _offered(finding):
+            if not finding.fixable or not _offered(finding) or not analysis.offers_quick_fix(finding):
                 continue
             safe = finding.safety is FixSafety.SAFE
             action = types.CodeAction(
