@@ -39,13 +39,18 @@ Then, unless ``--skip-pydantic``, ``bench/pydantic_vs_bump.py`` runs in the same
 speed and the per-migration coverage of ``recode-migrate`` against bump-pydantic on the same
 pydantic-V1 files (see that file).
 
-Run ``python bench/cli_throughput.py [--jobs N] [--corpus DIR] [--skip-download] [--skip-pydantic]``.
+``--phases`` adds the CPU seconds of each step of a cold check (the byte prefilter, then for the
+files it lets through the parse, the name analysis and the detection), timed in this process.
+
+Run ``python bench/cli_throughput.py [--jobs N] [--corpus DIR] [--skip-download] [--skip-pydantic]
+[--verify-prefilter] [--phases]``.
 The last lines are one-line summaries meant for comparing runs.
 """
 
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import os
 import resource
@@ -362,6 +367,71 @@ def compare(recode: Locations, ruff: Locations, corpus: Path) -> tuple[int, int]
     return len(hits), total
 
 
+# --------------------------------------------------------------------------- phases
+
+
+def cpu_phases(files: Sequence[Path]) -> dict[str, float]:
+    """CPU seconds of each step of a cold check, in this process, one file after another.
+
+    What a cold run spends its time on (issue 15): the byte prefilter over every file, then for
+    the files it lets through the parse (``ast.parse``), the name analysis and the detection.
+    The same steps as ``recode_lsp/cli/runner.py`` (``--select numpy --target numpy==2.0``; the
+    garbage collector paused per file, as there), timed with ``time.process_time`` so that other
+    load on the machine moves them less.
+    """
+    from recode_lsp.cli.files import DecodeError, decode_source, source_problem
+    from recode_lsp.cli.kb_subset import load_for
+    from recode_lsp.engine.analysis import ModuleAnalysis
+    from recode_lsp.engine.detector import SourceError, detect, parse_source
+    from recode_lsp.engine.options import DetectOptions
+    from recode_lsp.engine.prefilter import Prefilter
+    from recode_lsp.engine.rules import rule_triggers
+    from recode_lsp.engine.versions import parse_target
+
+    clock = time.process_time
+    spent = dict.fromkeys(("setup", "prefilter", "rejected files", "decode", "parse", "analysis", "detection"), 0.0)
+    start = clock()
+    kb = load_for(["numpy"], [], [])
+    options = DetectOptions(targets={"numpy": parse_target("numpy==2.0")[1]}, select=["numpy"])
+    prefilter = Prefilter([c for c in kb.changes if options.severity(c) is not None], rule_triggers())
+    spent["setup"] = clock() - start
+    passed = 0
+    for path in files:
+        data = path.read_bytes()
+        start = clock()
+        relevant = prefilter.may_match(data)
+        spent["prefilter"] += clock() - start
+        start = clock()
+        if not relevant:
+            source_problem(data, str(path), parse=False)
+            spent["rejected files"] += clock() - start
+            continue
+        passed += 1
+        gc.disable()  # as runner.process_data does for each file
+        try:
+            text = decode_source(data).text
+            spent["decode"] += clock() - start
+            start = clock()
+            tree = parse_source(text, str(path))
+            spent["parse"] += clock() - start
+            start = clock()
+            analysis = ModuleAnalysis(tree, text, None)
+            spent["analysis"] += clock() - start
+            start = clock()
+            detect(text, kb, options, str(path), analysis=analysis)
+            spent["detection"] += clock() - start
+        except (DecodeError, SourceError, RecursionError):
+            continue
+        finally:
+            gc.enable()
+    print(f"cold CPU by step, one process ({passed} of {len(files)} files pass the prefilter):")
+    total = sum(spent.values())
+    for step, seconds in spent.items():
+        print(f"  {step:15} {seconds:7.2f} s  {100 * seconds / total:5.1f}%")
+    print(f"  {'total':15} {total:7.2f} s")
+    return spent
+
+
 # --------------------------------------------------------------------------- main
 
 
@@ -382,6 +452,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument(
         "--skip-download", action="store_true", help="never run pip; the corpus (or cached wheels) must exist"
+    )
+    parser.add_argument(
+        "--phases",
+        action="store_true",
+        help="also time each step of a cold check (prefilter, parse, analysis, detection) in this process",
     )
     parser.add_argument(
         "--skip-pydantic", action="store_true", help="leave out the comparison with bump-pydantic (minutes)"
@@ -499,6 +574,9 @@ def main(argv: Sequence[str] | None = None) -> int:
               f"ratio cold {cpu['recode'][0] / cpu['ruff'][0]:.1f}x, warm {cpu['recode'][1] / cpu['ruff'][1]:.1f}x "
               "(load on a shared machine moves wall times, much less CPU times)")  # fmt: skip
         hits, total = compare(recode_locations(recode_doc, corpus), ruff_locations(ruff_doc, corpus), corpus)
+        if args.phases:
+            print()
+            cpu_phases(files)
     except BenchError as exc:
         print(f"cli_throughput: error: {exc}", file=sys.stderr)
         return 2

@@ -48,20 +48,26 @@ _BINARY = getattr(os, "O_BINARY", 0)
 _CLOEXEC = getattr(os, "O_CLOEXEC", 0)
 
 
-def cache_key(*, root: Path, kb: KnowledgeBase, options: DetectOptions) -> str:
-    """What a cached result depends on besides the file's content, as one string."""
-    return json.dumps(
-        [
-            FORMAT,
-            os.path.abspath(root),
-            __version__,
-            kb.fingerprint,
-            sorted([k, str(v)] for k, v in options.targets.items()),
-            list(options.select),
-            list(options.ignore),
-            sorted(options.libraries) if options.libraries is not None else None,
-        ]
-    )
+def cache_key(*, root: Path, kb: KnowledgeBase, options: DetectOptions, check_syntax: bool = False) -> str:
+    """What a cached result depends on besides the file's content, as one string.
+
+    ``check_syntax`` (``--check-syntax``) adds to the key: without it a file the prefilter rules
+    out is stored as clean without being parsed, which a run that reports syntax errors must
+    not reuse.
+    """
+    parts: list[object] = [
+        FORMAT,
+        os.path.abspath(root),
+        __version__,
+        kb.fingerprint,
+        sorted([k, str(v)] for k, v in options.targets.items()),
+        list(options.select),
+        list(options.ignore),
+        sorted(options.libraries) if options.libraries is not None else None,
+    ]
+    if check_syntax:
+        parts.append("check-syntax")
+    return json.dumps(parts)
 
 
 def fix_key(settings: RunSettings) -> str:
@@ -131,8 +137,16 @@ class ResultCache:
     a file whose stat changed is hashed and looked up by content.
     """
 
-    def __init__(self, root: Path, kb: KnowledgeBase, options: DetectOptions, *, folder: Path | None = None) -> None:
-        key = cache_key(root=root, kb=kb, options=options)
+    def __init__(
+        self,
+        root: Path,
+        kb: KnowledgeBase,
+        options: DetectOptions,
+        *,
+        folder: Path | None = None,
+        check_syntax: bool = False,
+    ) -> None:
+        key = cache_key(root=root, kb=kb, options=options, check_syntax=check_syntax)
         self.key = key
         self.folder = folder if folder is not None else cache_home() / "check"
         self.name = f"check-{content_digest(key.encode(), 16)}.json"
@@ -143,6 +157,8 @@ class ResultCache:
         #: "content digest:fix key" -> (fixed rows, not-fixed rows each with its reason last,
         #: the fixed bytes zlib-compressed in base64 or None)
         self.by_fix: dict[str, tuple[list[list[object]], list[list[object]], str | None]] = {}
+        #: absolute path -> (size, mtime_ns) of the files a cold lookup did not read (see lookup)
+        self._unread: dict[str, tuple[int, int]] = {}
         self.dirty = False
         self._load()
 
@@ -258,6 +274,14 @@ class ResultCache:
     def lookup(self, path: str) -> FileResult | None:
         from recode_lsp.cli.runner import FileResult, Record
 
+        if not self.by_hash:
+            # A cold cache holds no result to find: the file is not read and hashed here (44 MB on
+            # the bench corpus, before any worker starts); its stat, taken now (before the worker
+            # reads it, as :meth:`_digest` would), is stored with the digest of what the worker read.
+            current = self._stat(path)
+            if current is not None:
+                self._unread[os.path.abspath(path)] = current
+            return None
         digest = self._digest(path)
         entry = self.by_hash.get(digest) if digest is not None else None
         if entry is None:
@@ -315,6 +339,9 @@ class ResultCache:
         digest = result.read_digest or self._digest(result.path)
         if digest is None:
             return
+        stat_before_read = self._unread.pop(os.path.abspath(result.path), None)
+        if stat_before_read is not None and result.read_digest is not None:
+            self.by_stat[os.path.abspath(result.path)] = (*stat_before_read, result.read_digest)
         rows: list[list[object]] = [list(vars(record).values()) for record in result.records]
         self.by_hash[digest] = (rows, result.error, result.skipped_by_prefilter)
         self.dirty = True

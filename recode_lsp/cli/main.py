@@ -120,6 +120,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--no-cache", action="store_true", help="do not read or write the result cache")
     parser.add_argument(
+        "--check-syntax",
+        action="store_true",
+        help="also parse the files that use none of the selected changed names, to report their syntax "
+        "errors (slower; by default only the files that are analysed are parsed)",
+    )
+    parser.add_argument(
         "--notebooks",
         action=argparse.BooleanOptionalAction,
         default=None,
@@ -710,7 +716,7 @@ def _run_to(args: argparse.Namespace, parser: argparse.ArgumentParser, stdin: bo
             {name: source.version for name, source in targets.by_library.items()}, root, cli_targets
         )
         too_new = prepare(wanted_targets, kb, paths=files, data=[stdin_data], warn=sys.stderr)
-    settings = RunSettings(args.mode, unsafe, options, installed, too_new=too_new)
+    settings = RunSettings(args.mode, unsafe, options, installed, too_new=too_new, check_syntax=args.check_syntax)
     report_kb = too_new.report_kb(kb) if too_new is not None else kb
     gate = None
     if args.test is not None:
@@ -738,7 +744,11 @@ def _run_to(args: argparse.Namespace, parser: argparse.ArgumentParser, stdin: bo
         results = [process_data(stdin_name, stdin_data)]
         results[0].read_digest = None
     else:
-        cache = None if args.no_cache else ResultCache(root, kb, options, **_too_new_cache(too_new))
+        cache = (
+            None
+            if args.no_cache
+            else ResultCache(root, kb, options, check_syntax=args.check_syntax, **_too_new_cache(too_new))
+        )
         jobs = args.jobs or os.cpu_count() or 1
         progress = Progress(sys.stderr)
         limit = next(

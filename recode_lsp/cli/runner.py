@@ -9,6 +9,7 @@ and the options, so a second run over unchanged files parses nothing.
 
 from __future__ import annotations
 
+import gc
 import os
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -24,6 +25,7 @@ from recode_lsp.engine.versions import Version
 
 if TYPE_CHECKING:
     from recode_lsp.engine.model import Finding
+    from recode_lsp.engine.prefilter import Prefilter
     from recode_lsp.toonew.check import TooNew
 
 
@@ -99,6 +101,9 @@ class RunSettings:
     installed: dict[str, Version] = field(default_factory=dict)
     #: ``--too-new``: the check of names the targeted releases lack (recode_lsp/toonew), or None.
     too_new: TooNew | None = None
+    #: ``--check-syntax``: also parse the files the prefilter rules out, to report their syntax
+    #: errors (otherwise only the files that are analysed are parsed; see ``files.source_problem``).
+    check_syntax: bool = False
 
 
 # Worker state, set once per process (fork inherits it; spawn runs the initializer).
@@ -106,9 +111,10 @@ _STATE: dict[str, object] = {}
 
 
 def init_worker(kb: KnowledgeBase, settings: RunSettings) -> None:
+    if _STATE.get("kb") is not kb or _STATE.get("settings") is not settings:
+        _STATE.pop("prefilter", None)  # a forked worker keeps the one its parent built for the same run
     _STATE["kb"] = kb
     _STATE["settings"] = settings
-    _STATE.pop("prefilter", None)
     # Diagnostics only: parse every file (the benchmark checks the prefilter hides nothing).
     _STATE["no_prefilter"] = os.environ.get("RECODE_NO_PREFILTER") == "1"
     from recode_lsp.engine.names import InstalledNames
@@ -125,11 +131,40 @@ def process_file(path_text: str) -> FileResult:
     return process_data(path_text, data)
 
 
+def _prefilter(kb: KnowledgeBase, settings: RunSettings) -> Prefilter:
+    """The run's byte prefilter, built once per process (a forked worker inherits its parent's)."""
+    from recode_lsp.engine.prefilter import Prefilter
+
+    prefilter = _STATE.get("prefilter")
+    if not isinstance(prefilter, Prefilter):
+        from recode_lsp.engine.rules import rule_triggers
+
+        relevant = [change for change in kb.changes if settings.options.severity(change) is not None]
+        prefilter = _STATE["prefilter"] = Prefilter(relevant, rule_triggers())
+    return prefilter
+
+
 def process_data(path_text: str, data: bytes, *, as_module: bool = False) -> FileResult:
     """Check (and in diff/apply mode fix) ``data``, the bytes of ``path_text`` (or of stdin).
 
     An ``.ipynb`` path is read as a notebook (its code cells as one module), unless ``as_module``.
+
+    Python's cyclic garbage collector is paused for the file: building and analysing a syntax
+    tree allocates hundreds of thousands of objects, and the collections they trigger walk the
+    growing tree again and again (issue 15: a third of the parse time on the bench corpus, about
+    a quarter of a cold run's CPU). What the file leaves is freed by reference counting when its
+    result is returned; the collector, on again, takes any cycle at its next run.
     """
+    if not gc.isenabled():  # paused by the caller (a notebook's module), or by the embedding program
+        return _process_data(path_text, data, as_module=as_module)
+    gc.disable()
+    try:
+        return _process_data(path_text, data, as_module=as_module)
+    finally:
+        gc.enable()
+
+
+def _process_data(path_text: str, data: bytes, *, as_module: bool) -> FileResult:
     if not as_module and path_text.endswith(".ipynb"):
         from recode_lsp.cli.notebooks import process_notebook
 
@@ -139,16 +174,8 @@ def process_data(path_text: str, data: bytes, *, as_module: bool = False) -> Fil
 
     kb = _STATE["kb"]
     settings = _STATE["settings"]
-    prefilter = _STATE.get("prefilter")
-    if prefilter is None:
-        from recode_lsp.engine.prefilter import Prefilter
-        from recode_lsp.engine.rules import rule_triggers
-
-        assert isinstance(kb, KnowledgeBase) and isinstance(settings, RunSettings)
-        relevant = [change for change in kb.changes if settings.options.severity(change) is not None]
-        prefilter = _STATE["prefilter"] = Prefilter(relevant, rule_triggers())
     assert isinstance(kb, KnowledgeBase) and isinstance(settings, RunSettings)
-    assert prefilter is not None and hasattr(prefilter, "may_match")
+    prefilter = _prefilter(kb, settings)
     result = FileResult(path_text)
     result.read_digest = content_digest(data)  # what a write re-checks (cli/writes.py)
     too_new = settings.too_new
@@ -156,10 +183,11 @@ def process_data(path_text: str, data: bytes, *, as_module: bool = False) -> Fil
     # ``--too-new`` parses a file the knowledge base has nothing for only when its text may hold a
     # too-new use (recode_lsp/toonew/check.py: TooNew.needs_analysis).
     if not kb_relevant and not (too_new is not None and too_new.needs_analysis(data)):
-        # Not analysed, but a binary, undecodable or unparsable file is still reported (issue 11).
+        # Not analysed, but a binary or undecodable file is still reported (issue 11), and with
+        # --check-syntax an unparsable one (issue 15: parsing these was a quarter of a cold run).
         from recode_lsp.cli.files import source_problem
 
-        result.error = source_problem(data, path_text)
+        result.error = source_problem(data, path_text, parse=settings.check_syntax)
         result.skipped_by_prefilter = result.error is None
         return result
     try:
@@ -235,6 +263,10 @@ def run_files(
     init_worker(kb, settings)
     if jobs > 1 and len(todo) > 16:
         from concurrent.futures import ProcessPoolExecutor
+
+        # Built (and the analysis modules imported) once here: forked workers start with them.
+        _prefilter(kb, settings)
+        import recode_lsp.engine.detector  # noqa: F401
 
         # Largest files first, in small chunks: a big file left for last keeps one worker busy
         # while the others wait (the order of the results is restored below).

@@ -495,6 +495,10 @@ class _BindingCollector(ast.NodeVisitor):
             if name.startswith("visit_") and hasattr(ast, name[6:]):
                 self._dispatch[getattr(ast, name[6:])] = getattr(self, name)
         self._dispatch[ast.Constant] = _leaf  # no children; skip NodeVisitor's slow path
+        # Contexts and operators (``Load`` alone is a quarter of the nodes visited) have no fields.
+        for family in (ast.expr_context, ast.operator, ast.unaryop, ast.cmpop, ast.boolop):
+            for leaf in family.__subclasses__():
+                self._dispatch[leaf] = _leaf
         self.expressions: list[ast.expr] = []
         self.calls: dict[int, ast.Call] = {}
 

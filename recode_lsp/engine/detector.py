@@ -48,8 +48,8 @@ def parse_source(source: str, path: str = "<string>") -> ast.Module:
 def suppressions(source: str) -> dict[int, set[str] | None]:
     """0-based line -> suppressed ids (None: everything) from ``# recode: ignore`` comments."""
     found: dict[int, set[str] | None] = {}
-    if "recode" not in source:
-        return found
+    if "recode" not in source or _SUPPRESSION.search(source) is None:
+        return found  # tokenizing is slow; a comment that suppresses matches in the whole text too
     import tokenize  # only for files that mention "recode": tokenize is slow to import
     from io import StringIO
 
@@ -85,7 +85,7 @@ class _Collector:
         self.path = path
         self.findings: list[Finding] = []
         self._seen: set[tuple[int, int, str]] = set()
-        self.member_names = {name for members in kb.by_member.values() for name in members}
+        self.member_names = kb.member_names
 
     # --- creating findings -------------------------------------------------------------
 
@@ -133,30 +133,45 @@ class _Collector:
     def run(self, check: Callable[[], None] | None = None) -> list[Finding]:
         analysis = self.analysis
         roots = self.kb.roots
-        qualified_names = {
-            name
-            for scope in _all_scopes(analysis)
-            for name, bindings in scope.bindings.items()
-            if any(b.qname and b.qname.split(".", 1)[0] in roots for b in bindings)
-        }
-        keyword_changes = any(c.old_keyword for c in self.kb.changes)
+        # Cheap tests before the name resolution (issue 15: most ``np.x``, most ``np`` and most
+        # calls with keywords cannot match). :meth:`check_reference` needs the qualified name to
+        # be an old one: an attribute's ends with the attribute itself, and a name's is that of
+        # one of its bindings. A keyword finding needs the call to pass that keyword.
+        old_names = self.kb.old_names
+        old_attributes = self.kb.old_attributes
+        chain_roots: set[str] = set()  # names bound to something in the libraries
+        old_bound: set[str] = set()  # names bound to an old name itself
+        for scope in _all_scopes(analysis):
+            for name, bindings in scope.bindings.items():
+                for binding in bindings:
+                    if binding.qname and binding.qname.split(".", 1)[0] in roots:
+                        chain_roots.add(name)
+                        if binding.qname in old_names:
+                            old_bound.add(name)
+        old_keywords = self.kb.old_keywords
         member_names = self.member_names
+        name_kind, attribute_kind, call_kind, load = ast.Name, ast.Attribute, ast.Call, ast.Load
         for index, node in enumerate(analysis.expressions):
             if check is not None and not index & 4095:
                 check()
-            if isinstance(node, ast.Attribute):
-                base = node.value
-                while isinstance(base, ast.Attribute):
-                    base = base.value
-                if isinstance(base, ast.Name) and base.id in qualified_names:
-                    self.check_reference(node)
-                if node.attr in member_names:
-                    self.check_member(node)
-            elif isinstance(node, ast.Name):
-                if node.id in qualified_names and isinstance(node.ctx, ast.Load):
-                    self.check_reference(node)
-            elif keyword_changes and isinstance(node, ast.Call) and node.keywords:
-                self.check_keywords(node)
+            kind = type(node)
+            if kind is name_kind:
+                if node.id in old_bound and type(node.ctx) is load:  # type: ignore[attr-defined]
+                    self.check_reference(node)  # type: ignore[arg-type]
+            elif kind is attribute_kind:
+                attribute = node.attr  # type: ignore[attr-defined]
+                if attribute in old_attributes:
+                    base = node.value  # type: ignore[attr-defined]
+                    while type(base) is attribute_kind:
+                        base = base.value
+                    if type(base) is name_kind and base.id in chain_roots:
+                        self.check_reference(node)  # type: ignore[arg-type]
+                if attribute in member_names:
+                    self.check_member(node)  # type: ignore[arg-type]
+            elif (
+                kind is call_kind and old_keywords and any(keyword.arg in old_keywords for keyword in node.keywords)  # type: ignore[attr-defined]
+            ):
+                self.check_keywords(node)  # type: ignore[arg-type]
         for statement in analysis.imports:
             if isinstance(statement, ast.ImportFrom):
                 self.check_import_from(statement)
