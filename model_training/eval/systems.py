@@ -3,7 +3,8 @@
 - ``unchanged``: the old program as is (the floor);
 - ``rules``: the engine's safe fixes alone (detect + fix + validate, as ``recode-migrate --apply``
   with ``--target LIB==VER``), no model; ``rules-unsafe`` also applies the fixes marked unsafe
-  (``--unsafe-fixes``);
+  (``--unsafe-fixes``); ``rules-too-new`` adds the too-new check's backward fixes (``--too-new``:
+  ``np.trapezoid`` -> ``np.trapz`` when the target predates it, :mod:`recode_lsp.toonew`);
 - ``model``: the model (an OpenAI-compatible endpoint, or ``local:PATH`` for local transformers,
   :mod:`model_training.eval.local_model`) alone writes the migration: the training prompt
   (:func:`recode_lsp.prompt.build_messages`) with the task's update and old code, the answer read with
@@ -49,7 +50,7 @@ class Migrated:
 
 #: A system migrates one task; the int is the sample number (ignored by deterministic systems).
 System = Callable[[Task, int], Migrated]
-SYSTEMS = ("unchanged", "rules", "rules-unsafe", "model", "rules+model")
+SYSTEMS = ("unchanged", "rules", "rules-unsafe", "rules-too-new", "model", "rules+model")
 MODEL_SYSTEMS = frozenset({"model", "rules+model"})
 ANSWER_HEAD = 2000  # characters of the model's answer kept in the results
 #: ``--model local:PATH``: local transformers instead of a server.
@@ -131,9 +132,22 @@ def _options(task: Task) -> Any:
     return DetectOptions(targets=targets)
 
 
-def rules_system(kb: KnowledgeBase | None = None, *, unsafe: bool = False) -> System:
+def too_new_findings(task: Task, analysis: Any, options: Any, kb: KnowledgeBase) -> list[Any]:
+    """The too-new check's findings of a task's program against its target (``--too-new``): the
+    targeted release read once per process (and cached on disk), as ``recode-migrate`` reads it."""
+    from recode_lsp.engine.versions import Version
+    from recode_lsp.toonew.run import prepare
+
+    if task.environment == "host":
+        return []
+    library, version = target_of(task)
+    check = prepare({library: Version(version)}, kb, data=[task.program.encode("utf-8", "surrogatepass")])
+    return list(check.findings(analysis, options, "<task>"))
+
+
+def rules_system(kb: KnowledgeBase | None = None, *, unsafe: bool = False, too_new: bool = False) -> System:
     """The engine's fixes on the whole program (its driver code uses no changed API, so only the
-    function's calls change)."""
+    function's calls change); ``too_new``: with the too-new check's findings and backward fixes."""
     from recode_lsp.engine import analyse, detect, fix_and_validate, load_knowledge_base
 
     knowledge = kb if kb is not None else load_knowledge_base()
@@ -143,6 +157,9 @@ def rules_system(kb: KnowledgeBase | None = None, *, unsafe: bool = False) -> Sy
             options = _options(task)
             analysis = analyse(task.program)
             findings = detect(task.program, knowledge, options, analysis=analysis)
+            if too_new:
+                extra = too_new_findings(task, analysis, options, knowledge)
+                findings = sorted([*findings, *extra], key=lambda finding: finding.sort_key())
             outcome = fix_and_validate(analysis, findings, knowledge, options, unsafe=unsafe)
         except Exception as exc:  # noqa: BLE001 - a crash of the engine is that task's rules failure
             return Migrated(task.program, 0, f"{type(exc).__name__}: {exc}")
@@ -273,6 +290,8 @@ def make_system(name: str, model: ModelConfig | None = None) -> System:
         return rules_system()
     if name == "rules-unsafe":
         return rules_system(unsafe=True)
+    if name == "rules-too-new":
+        return rules_system(too_new=True)
     if name in MODEL_SYSTEMS:
         if model is None:
             raise ValueError(f"system {name!r} needs a model: pass --model URL")

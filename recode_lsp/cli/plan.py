@@ -30,8 +30,11 @@ from recode_lsp.engine.changes import FixSafety, Severity
 from recode_lsp.engine.versions import PYTHON, TargetSource, Version
 
 if TYPE_CHECKING:
+    from recode_lsp.cli.config import ProjectConfig
     from recode_lsp.cli.runner import FileResult
     from recode_lsp.engine.knowledge import KnowledgeBase
+    from recode_lsp.engine.versions import Targets
+    from recode_lsp.toonew.raise_pins import NeededName, PinRaise
 
 #: The rule the upgrade order follows, as the output states it.
 ORDER_RULE = (
@@ -116,6 +119,8 @@ class Plan:
     libraries: list[LibraryPlan]
     #: (library, why it is at its place), in the order to upgrade in.
     order: list[tuple[str, str]]
+    #: With ``--too-new``: the pins that would have to rise for the code's too-new names (None: not asked).
+    too_new: list[PinRaise] | None = None
 
 
 def candidate_versions(kb: KnowledgeBase, library: str, current: Version | None) -> list[Version]:
@@ -351,6 +356,8 @@ def run_plan(args: argparse.Namespace, parser: argparse.ArgumentParser, out: Tex
 
     shown_paths = [str(path) for path in args.paths]
     plan = Plan(root, shown_paths, len(files), plans, upgrade_order(plans))
+    if getattr(args, "too_new", False):
+        plan.too_new = _pins_to_raise(files, kb, pins, config, cli_targets, targets)
     if args.format == "json":
         out.write(json.dumps(plan_json(plan), indent=2) + "\n")
     else:
@@ -365,6 +372,97 @@ def run_plan(args: argparse.Namespace, parser: argparse.ArgumentParser, out: Tex
             return EXIT_ERROR
         sys.stderr.write(f"recode-migrate: wrote the upgrade plan to {args.plan_report}\n")
     return EXIT_CLEAN
+
+
+def _pins_to_raise(
+    files: Sequence[str],
+    kb: KnowledgeBase,
+    pins: dict[str, tuple[Version, str]],
+    config: ProjectConfig,
+    cli_targets: dict[str, Version],
+    targets: Targets,
+) -> list[PinRaise]:
+    """``--plan --too-new``: the too-new check against the versions the project is on (any library it
+    pins or targets, and Python), each use dated (:mod:`recode_lsp.toonew.raise_pins`)."""
+    from recode_lsp.engine.options import DetectOptions
+    from recode_lsp.engine.versions import normalise_name
+    from recode_lsp.toonew.raise_pins import raise_pins
+    from recode_lsp.toonew.run import RELEASES_ENV, prepare
+
+    origins: dict[str, tuple[Version, str]] = {}
+    for name, (version, file) in pins.items():
+        origins[normalise_name(name)] = (version, file)
+    for name, version in config.targets.items():
+        origins[normalise_name(name)] = (version, "[tool.recode]")
+    for name, version in cli_targets.items():
+        origins[normalise_name(name)] = (version, "--target")
+    for name, source in targets.by_library.items():
+        origins[normalise_name(name)] = (source.version, source.origin)
+    versions = {name: version for name, (version, _) in origins.items()}
+    dist_dir = Path(os.environ[RELEASES_ENV]) if os.environ.get(RELEASES_ENV) else None
+    check = prepare(versions, kb, paths=files, warn=sys.stderr, dist_dir=dist_dir)
+    options = DetectOptions(targets=dict(versions))
+    return raise_pins(files, origins, check, options, dist_dir=dist_dir, warn=sys.stderr)
+
+
+def too_new_json(raises: Sequence[PinRaise]) -> list[dict[str, object]]:
+    """The ``too_new`` part of the plan's JSON."""
+    from recode_lsp.engine.facts import display_name
+
+    return [
+        {
+            "library": item.library,
+            "display_name": display_name(item.library),
+            "current": {"version": str(item.current), "source": item.origin},
+            "release": item.release,
+            "minimum": str(item.minimum) if item.minimum is not None else None,
+            "undated": len(item.undated),
+            "names": [
+                {
+                    "name": name.name,
+                    "keyword": name.keyword,
+                    "code": name.code,
+                    "introduced": str(name.introduced) if name.introduced is not None else None,
+                    "source": name.source,
+                    "uses": name.uses,
+                    "files": len(name.files),
+                }
+                for name in item.names
+            ],
+        }
+        for item in raises
+    ]
+
+
+def describe_raise(item: PinRaise) -> str:
+    """``python: on 3.10 (requires-python), needs 3.12 or newer`` (one line per library)."""
+    line = f"{item.library}: on {item.current} ({item.origin})"
+    minimum = item.minimum
+    if minimum is not None:
+        line += f", needs {minimum} or newer"
+    undated = item.undated
+    if undated:
+        line += f"; {len(undated)} name{'s' if len(undated) != 1 else ''} in no release read"
+    return line
+
+
+def describe_name(name: NeededName) -> str:
+    """One too-new use of a :class:`~recode_lsp.toonew.raise_pins.PinRaise`, for text and reports."""
+    files = len(name.files)
+    where = f"{name.uses} use{'s' if name.uses != 1 else ''} in {files} file{'s' if files != 1 else ''}"
+    if name.introduced is None:
+        return f"{name.label}: not in any release read ({name.code}); {where}"
+    return f"{name.label}: added in {name.introduced} ({name.source}); {where}"
+
+
+def write_too_new_text(out: TextIO, raises: Sequence[PinRaise]) -> None:
+    out.write("\nPins that would have to rise for the code's too-new names (--too-new):\n")
+    if not raises:
+        out.write("  none: every name and keyword the code uses exists in the versions it is on\n")
+        return
+    for item in raises:
+        out.write(f"  {describe_raise(item)}\n")
+        out.writelines(f"      {describe_name(name)}\n" for name in item.names)
 
 
 # --- output ----------------------------------------------------------------------------------------
@@ -424,6 +522,7 @@ def plan_json(plan: Plan) -> dict[str, object]:
             for library, reason in plan.order
         ],
         "order_rule": ORDER_RULE,
+        "too_new": too_new_json(plan.too_new) if plan.too_new is not None else None,
     }
 
 
@@ -455,6 +554,8 @@ def write_plan_text(out: TextIO, plan: Plan) -> None:
     out.write(f"Upgrade plan for {plan.root} ({plan.files} Python file{'s' if plan.files != 1 else ''})\n")
     if not plan.libraries:
         out.write("\nNo library the knowledge base knows is pinned or imported here.\n")
+        if plan.too_new is not None:
+            write_too_new_text(out, plan.too_new)
         return
     header = f"    {'target':<14}{'findings':>9}{'errors':>8}{'warnings':>10}{'safe':>6}{'unsafe':>8}{'display':>9}"
     for item in plan.libraries:
@@ -502,3 +603,5 @@ def write_plan_text(out: TextIO, plan: Plan) -> None:
             f"(pip: {reason}), so their newest version is the newest the knowledge base names. "
             "pip's own configuration decides which index is asked.\n"
         )
+    if plan.too_new is not None:
+        write_too_new_text(out, plan.too_new)

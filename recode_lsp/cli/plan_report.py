@@ -11,7 +11,19 @@ import html
 import os
 from pathlib import Path
 
-from recode_lsp.cli.plan import NEWEST, ORDER_RULE, LibraryPlan, Plan, apply_command, describe_versions
+from recode_lsp.cli.plan import (
+    NEWEST,
+    ORDER_RULE,
+    LibraryPlan,
+    Plan,
+    apply_command,
+    describe_name,
+    describe_raise,
+    describe_versions,
+)
+
+#: The heading of the ``--too-new`` part.
+TOO_NEW_TITLE = "Pins that would have to rise for the code's too-new names"
 
 ERROR_COLOUR = "#c0392b"
 WARNING_COLOUR = "#e6a23c"
@@ -135,6 +147,14 @@ def markdown(plan: Plan) -> str:
         lines.append("|" + "|".join(["---"] + ["---:"] * 7 + ["---"]) + "|")
         lines += ["| " + " | ".join(row) + " |" for row in _table_rows(item)]
         lines += ["", chart_svg(item), ""]
+    if plan.too_new is not None:
+        lines += [f"## {TOO_NEW_TITLE}", ""]
+        if not plan.too_new:
+            lines += ["None: every name and keyword the code uses exists in the versions it is on.", ""]
+        for raised in plan.too_new:
+            lines += [f"### {describe_raise(raised)}", ""]
+            lines += [f"- `{name.label}`: {describe_name(name).split(': ', 1)[1]}" for name in raised.names]
+            lines.append("")
     return "\n".join(lines)
 
 
@@ -174,6 +194,16 @@ def html_document(plan: Plan) -> str:
         for row in _table_rows(item):
             parts.append("<tr>" + "".join(f"<td>{html.escape(cell)}</td>" for cell in row) + "</tr>")
         parts += ["</table>", chart_svg(item)]
+    if plan.too_new is not None:
+        parts.append(f"<h2>{html.escape(TOO_NEW_TITLE)}</h2>")
+        if not plan.too_new:
+            parts.append("<p>None: every name and keyword the code uses exists in the versions it is on.</p>")
+        for raised in plan.too_new:
+            parts += [f"<h3>{html.escape(describe_raise(raised))}</h3>", "<ul>"]
+            for name in raised.names:
+                said = describe_name(name).split(": ", 1)[1]
+                parts.append(f"<li><code>{html.escape(name.label)}</code>: {html.escape(said)}</li>")
+            parts.append("</ul>")
     parts.append("</body></html>")
     return "\n".join(parts) + "\n"
 

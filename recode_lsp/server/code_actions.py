@@ -42,6 +42,7 @@ from recode_lsp.engine.fixer import describe_fix, wanted
 from recode_lsp.engine.model import Finding
 from recode_lsp.server.convert import engine_position, text_edits, workspace_edit
 from recode_lsp.server.guard import empty_list, guarded
+from recode_lsp.toonew import lsp as too_new
 
 if TYPE_CHECKING:
     from recode_lsp.server.documents import Snapshot
@@ -88,12 +89,13 @@ async def list_actions(ls: RecodeLanguageServer, params: types.CodeActionParams)
     positions = position_map(snapshot.source)
     start = engine_position(positions, params.range.start, encoding)
     end = engine_position(positions, params.range.end, encoding)
-    findings = analysis.findings_in(start, end)
+    # The too-new check's findings (recode.tooNew) are not the analysis's own: added here.
+    findings = [*analysis.findings_in(start, end), *too_new.findings_in(analysis, start, end)]
     # The client may also send diagnostics it shows for the range: include their findings.
     for diagnostic in params.context.diagnostics:
         data = diagnostic.data
         if diagnostic.source == "recode" and isinstance(data, dict) and isinstance(data.get("key"), str):
-            found = analysis.find(data["key"])
+            found = analysis.find(data["key"]) or too_new.find(analysis, data["key"])
             if found is not None and found not in findings:
                 findings.append(found)
     # Only the diagnostics of the listed findings: building all of a finding-dense module's (2,000
@@ -115,7 +117,7 @@ async def list_actions(ls: RecodeLanguageServer, params: types.CodeActionParams)
                 is_preferred=safe,
                 data=_data(snapshot, FIX, finding),
             )
-            if resolve:
+            if resolve and not too_new.owns(finding):
                 ls.documents.prefetch(snapshot, finding)
             else:
                 await _resolve_fix(ls, snapshot, finding, action)
@@ -193,6 +195,8 @@ async def resolve_action(ls: RecodeLanguageServer, action: types.CodeAction) -> 
         return action
     key = data.get("key")
     finding = snapshot.analysis.find(key) if isinstance(key, str) else None
+    if finding is None and isinstance(key, str):
+        finding = too_new.find(snapshot.analysis, key)
     if finding is None:
         ls.log(f"{action.title}: the finding is no longer there (the document changed); nothing to apply")
         return action
@@ -206,7 +210,11 @@ async def resolve_action(ls: RecodeLanguageServer, action: types.CodeAction) -> 
 async def _resolve_fix(
     ls: RecodeLanguageServer, snapshot: Snapshot, finding: Finding, action: types.CodeAction
 ) -> None:
-    result = await ls.documents.fix(snapshot, finding)
+    if too_new.owns(finding) and snapshot.analysis is not None:
+        loop = asyncio.get_running_loop()
+        result = await loop.run_in_executor(ls.executor, too_new.fix, snapshot.analysis, finding)
+    else:
+        result = await ls.documents.fix(snapshot, finding)
     if not result.changed:
         _reject(ls, action, f"ReCode: no fix applied for {finding.code}: {result.reason or 'the fix changes nothing'}")
         return

@@ -104,6 +104,9 @@ class Diagnostics:
 
     def settings_changed(self) -> None:
         self._templates.clear()  # the knowledge base may be a new one
+        # An analysis may have more findings now (the too-new check's releases were read: toonew/lsp.py).
+        self._items.clear()
+        self._converted.clear()
         if self.pull:
             self._refresh_pull()
         else:
@@ -217,7 +220,7 @@ class Diagnostics:
         append = items.append
         template = self._template
         runs = analysis.finding_runs()
-        too_new = too_new_findings(analysis)  # RECODE_TOO_NEW=1 (recode_lsp/toonew/lsp.py); else []
+        too_new = too_new_findings(analysis)  # recode.tooNew / RECODE_TOO_NEW=1 (toonew/lsp.py); else []
         for findings, chars, lines in [*runs, (too_new, 0, 0)] if too_new else runs:
             for finding in findings:
                 start, end = finding.range.start, finding.range.end

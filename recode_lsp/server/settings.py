@@ -20,8 +20,11 @@ The section (all keys optional)::
       "debounceMs": 150,                   // push diagnostics this long after the last edit
       "maxFileBytes": 2000000, "maxFileLines": 50000,  // larger files are skipped
       "apiDocs": true,                     // hover shows the target version's docs (may fetch)
-      "hoverDocsTimeoutMs": 1500           // how long hover waits for them
+      "hoverDocsTimeoutMs": 1500,          // how long hover waits for them
+      "tooNew": false                      // names/keywords the targeted release lacks (RCN ids; may fetch)
     }
+
+``tooNew`` unset (null) leaves the choice to ``RECODE_TOO_NEW=1`` in the server's environment.
 
 The editor's values win over ``[tool.recode]`` (targets per library; the rest key by key),
 as the architecture orders the sources of a target version.
@@ -89,6 +92,8 @@ class EditorSettings:
     max_file_lines: int = 50_000
     api_docs: bool = True
     hover_docs_timeout_ms: int = 1500
+    #: The too-new check (:mod:`recode_lsp.toonew.lsp`); None: as ``RECODE_TOO_NEW`` says.
+    too_new: bool | None = None
     #: What was wrong with the raw values (shown once in the log).
     problems: tuple[str, ...] = field(default=(), compare=False)
 
@@ -141,6 +146,10 @@ class EditorSettings:
         if not isinstance(trust, bool):
             problems.append("recode.trustProjectInterpreter must be true or false")
             trust = False
+        too_new = values.get("tooNew")
+        if too_new is not None and not isinstance(too_new, bool):
+            problems.append("recode.tooNew must be true or false")
+            too_new = None
         unsafe = values.get("unsafeFixes")
         if unsafe is not None and not isinstance(unsafe, bool):
             problems.append("recode.unsafeFixes must be true or false")
@@ -166,6 +175,7 @@ class EditorSettings:
             max_file_lines=number("maxFileLines", 50_000),
             api_docs=api_docs,
             hover_docs_timeout_ms=number("hoverDocsTimeoutMs", 1500),
+            too_new=too_new,
             problems=tuple(problems),
         )
 
@@ -264,13 +274,31 @@ def resolve_context(settings: EditorSettings, path: Path) -> ProjectContext:
     described = tuple(
         line.replace("(--target)", "(editor setting)") for line in targets.describe() if line.split("==")[0] in wanted
     )
+    analysis = AnalysisContext(kb, options, unsafe=unsafe, name_exists=name_exists)
+    _configure_too_new(settings, analysis, root, {**config.targets, **editor_targets})
     return ProjectContext(
-        analysis=AnalysisContext(kb, options, unsafe=unsafe, name_exists=name_exists),
+        analysis=analysis,
         settings=settings,
         root=root,
         targets=described,
         problems=tuple(problems),
     )
+
+
+def _configure_too_new(
+    settings: EditorSettings, analysis: AnalysisContext, root: Path, editor_targets: Mapping[str, Version]
+) -> None:
+    """Tell the too-new check whether it runs for this context, and against which versions: the
+    context's targets plus every library the project pins (the check reads any library's release)."""
+    from recode_lsp.toonew import lsp as too_new
+
+    if not (settings.too_new if settings.too_new is not None else too_new.environment_enabled()):
+        too_new.configure(analysis, False, {})
+        return
+    from recode_lsp.toonew.run import candidate_targets
+
+    resolved = {name: version for name, version in analysis.options.targets.items()}
+    too_new.configure(analysis, True, candidate_targets(resolved, root, editor_targets))
 
 
 def _name_checker(
@@ -436,6 +464,16 @@ def register(server: RecodeLanguageServer) -> None:
         # The fixer's validator needs libcst (~0.3 s to import): load it now, in the
         # background, so the first quick fix does not pay for it.
         threading.Thread(target=_warm_up, name="recode-warm-up", daemon=True).start()
+        # The too-new check reads releases in the background: once read, the open documents are
+        # analysed again so their RCN diagnostics appear without waiting for an edit.
+        from recode_lsp.toonew import lsp as too_new
+
+        loop = asyncio.get_running_loop()
+
+        def analyse_again() -> None:
+            loop.call_soon_threadsafe(ls.documents.settings_changed)
+
+        too_new.add_listener(analyse_again)
         registrations = []
         # A client that pulls settings sends change events only to servers that ask for them.
         if ls.client.dynamic_configuration:

@@ -36,7 +36,7 @@ from recode_lsp.engine.changes import DISPLAY_NAMES, ApiChange, ChangeKind, FixS
 from recode_lsp.engine.knowledge import KnowledgeBase
 from recode_lsp.engine.model import Finding, Position, Range, Site
 from recode_lsp.engine.options import DetectOptions, selected
-from recode_lsp.engine.versions import Version
+from recode_lsp.engine.versions import PYTHON, Version
 from recode_lsp.toonew.inventory import FOUND, MISSING, Inventory, Resolution
 
 __all__ = ["CODE_KEYWORD", "CODE_NAME", "TooNew", "TooNewChange"]
@@ -126,6 +126,9 @@ class TooNew:
     #: Version that introduced a name (an entry's ``new``), by name; and a keyword, by (callable, keyword).
     introduced: dict[str, tuple[Version, str]] = field(default_factory=dict)
     introduced_keywords: dict[tuple[str, str], tuple[Version, str]] = field(default_factory=dict)
+    #: Names the inventories themselves know later releases add (typeshed for the standard library:
+    #: ``itertools.batched`` -> 3.12); under soft containers only these are reported.
+    added: dict[str, Version] = field(default_factory=dict)
     #: The knowledge base read backward (entries renaming to a name some targeted release lacks).
     backward: list[TooNewChange] = field(default_factory=list)
     #: Names and (callable, keyword) pairs the knowledge base already reports at the target (removed
@@ -137,12 +140,17 @@ class TooNew:
     _keyword_triggers: dict[str, re.Pattern[str]] = field(default_factory=dict, repr=False, compare=False)
     _methods: re.Pattern[str] | None = field(default=None, repr=False, compare=False)
     _tops: tuple[re.Pattern[str], ...] | None = field(default=None, repr=False, compare=False)
+    _newer: frozenset[str] | None = field(default=None, repr=False, compare=False)
+    _soft: dict[str, frozenset[str]] | None = field(default=None, repr=False, compare=False)
 
     @classmethod
     def create(cls, inventories: Iterable[Inventory], targets: Mapping[str, Version], kb: KnowledgeBase) -> TooNew:
         by_top = {inventory.top: inventory for inventory in inventories}
         libraries = {inventory.library for inventory in by_top.values()}
         check = cls(by_top, {library: targets[library] for library in libraries if library in targets})
+        for inventory in by_top.values():
+            for name, added_in in inventory.added.items():
+                check.added.setdefault(name, Version(added_in))
         for change in kb.changes:
             if change.library not in libraries:
                 continue
@@ -169,7 +177,7 @@ class TooNew:
         """Whether a file's bytes may import a checked library."""
         if self._pattern is None:
             tops = "|".join(re.escape(top) for top in sorted(self.inventories))
-            self._pattern = re.compile(rb"\b(?:import|from)\s+(?:" + tops.encode() + rb")\b")
+            self._pattern = re.compile(rb"(?:import|from)\s+(?:" + tops.encode() + rb")\b")
         return bool(self.inventories) and self._pattern.search(data) is not None
 
     def needs_analysis(self, data: bytes) -> bool:
@@ -218,7 +226,7 @@ class TooNew:
                 inventory = self.inventories.get(name.split(".", 1)[0])
                 if inventory is None or not name:
                     continue
-                if inventory.resolve(name).state == MISSING:
+                if self._reportable(self._resolve(inventory, name), name):
                     return True
                 local = alias or name.split(".", 1)[0]
                 aliases[local] = name if alias else local
@@ -227,21 +235,32 @@ class TooNew:
             inventory = self.inventories.get(module.split(".", 1)[0])
             if inventory is None:
                 continue
-            if inventory.resolve(module).state == MISSING:
+            if self._reportable(self._resolve(inventory, module), module):
                 return True
             for item in line.group(2).strip("() \t\r\n\\").replace("\\\n", " ").split(","):
                 name, _, alias = item.strip().partition(" as ")
                 name = name.strip()
                 if not name.isidentifier():
                     continue
-                if inventory.resolve(f"{module}.{name}").state == MISSING:
+                qualified = f"{module}.{name}"
+                if self._reportable(self._resolve(inventory, qualified), qualified):
                     return True
                 aliases[alias.strip() or name] = f"{module}.{name}"
         if not aliases:
             return False
         memo = self._memo
+        soft = self._soft_words()
+        attributes: set[str] | None = None
         text = "\n" + text  # the chains' look-behind needs a character before each name
         for local, target in aliases.items():
+            words = soft.get(target.split(".", 1)[0])
+            if words is not None:
+                # Only names known to be newer can be reported under it (the standard library): its
+                # chains are looked at only when the text has one of those names after a dot.
+                if attributes is None:
+                    attributes = set(_ATTRIBUTE.findall(text))
+                if words.isdisjoint(attributes):
+                    continue
             # Each distinct use once (``np.zeros(...)`` appears hundreds of times in a NumPy module).
             for rest, paren, arguments in _uses(text, local):
                 qname = target + rest
@@ -254,7 +273,7 @@ class TooNew:
                     resolved.state == MISSING
                     and resolved.present == qname.count(".")
                     and (paren or resolved.owner_kind != "class")
-                    and (not resolved.soft or qname in self.introduced)
+                    and (not resolved.soft or qname in self.newer)
                     and _in_code(text, local + rest)
                 ):
                     return True
@@ -268,6 +287,41 @@ class TooNew:
                 ):
                     return True
         return False
+
+    @property
+    def newer(self) -> frozenset[str]:
+        """Every name known to be newer than some targeted release (knowledge base and inventories)."""
+        if self._newer is None:
+            names = set(self.added)
+            for name, (_, old) in self.introduced.items():
+                # ``float_ -> float64`` (NumPy 2.0) does not make ``float64`` new: a knowledge-base name
+                # counts as newer only where the release has the spelling it replaced.
+                inventory = self.inventories.get(old.split(".", 1)[0]) if old else None
+                if inventory is None or inventory.resolve(old).state == FOUND:
+                    names.add(name)
+            self._newer = frozenset(names)
+        return self._newer
+
+    def _resolve(self, inventory: Inventory, name: str) -> Resolution:
+        """``inventory.resolve(name)``, once per name and check (the same imports recur in every file)."""
+        resolved = self._memo.get(name)
+        if resolved is None:
+            resolved = self._memo[name] = inventory.resolve(name)
+        return resolved
+
+    def _reportable(self, resolved: Resolution, name: str) -> bool:
+        """Whether a name resolved on an import line would be reported (a soft miss: only a newer name)."""
+        return resolved.state == MISSING and (not resolved.soft or name in self.newer)
+
+    def _soft_words(self) -> dict[str, frozenset[str]]:
+        """Per top module read from typeshed (only its newer names can be reported): those names' last parts."""
+        if self._soft is None:
+            self._soft = {
+                top: frozenset(name.rpartition(".")[2] for name in inventory.added)
+                for top, inventory in self.inventories.items()
+                if inventory.library == PYTHON
+            }
+        return self._soft
 
     def _lacks(self, name: str, keyword: str | None = None) -> bool:
         """Whether the targeted release lacks ``name`` (or ``name`` lacks ``keyword``)."""
@@ -288,7 +342,7 @@ class TooNew:
         assert isinstance(analysis, ModuleAnalysis)
         if not self.inventories or not self._lexical(analysis.source):
             return []  # the text holds no too-new use: the tree need not be walked
-        problems = _problems(analysis, self.inventories, self.introduced, self.introduced_keywords)
+        problems = _problems(analysis, self.inventories, self.newer, self.introduced_keywords)
         if problems:
             guarded = _guarded_spans(analysis.tree, analysis.lines.node_span)
             problems = [p for p in problems if not _inside(p.start, guarded)]
@@ -315,6 +369,15 @@ class TooNew:
         suppressed = suppressions(analysis.source)
         if suppressed:
             found = [f for f in found if not _is_suppressed(f, suppressed)]
+        if _TYPE_IGNORE.search(analysis.source):
+            # ``platform.android_ver()  # type: ignore[attr-defined]``: the author knows the name may be
+            # missing here and guards the call some other way (packaging's tags.py, for Python 3.13).
+            lines = analysis.source.splitlines()
+            found = [
+                f
+                for f in found
+                if f.range.start.line >= len(lines) or not _TYPE_IGNORE.search(lines[f.range.start.line])
+            ]
         found.sort(key=Finding.sort_key)
         return found
 
@@ -332,7 +395,9 @@ class TooNew:
                 introduced=known[0] if known else None,
             )
         known = self.introduced.get(problem.name)
-        older = known[1] if known and inventory.resolve(known[1]).state == FOUND else None
+        if known is None and problem.name in self.added:
+            known = (self.added[problem.name], "")
+        older = known[1] if known and known[1] and inventory.resolve(known[1]).state == FOUND else None
         return dataclasses.replace(
             base, old=problem.name, new=older, release=inventory.version, introduced=known[0] if known else None
         )
@@ -407,6 +472,8 @@ def _in_code(text: str, use: str) -> bool:
     return False
 
 
+#: A name after a dot (``os.process_cpu_count``): what the standard library's chains are filtered by.
+_ATTRIBUTE = re.compile(r"\.([A-Za-z_]\w*)")
 #: Call arguments with up to two levels of nested parentheses.
 _NESTED = r"(?:[^()]|\((?:[^()]|\([^()]*\))*\))*"
 # Dots without spaces around them, names that are identifiers: prose in docstrings (``numpy. If``,
@@ -671,6 +738,8 @@ def _keywords(
             out.append(Problem(inventory.library, qname, keyword.arg, *_span(analysis, keyword)))
 
 
+#: A type checker told to accept a line: its author knows a name there may be missing.
+_TYPE_IGNORE = re.compile(r"#\s*(?:type|pyright)\s*:\s*ignore")
 #: An ``if`` test that asks which release is there: ``hasattr(np, "trapezoid")``, ``np_version >= ...``,
 #: ``sys.version_info``, ``PY3``, ``_lt``/``_gte``/``_under`` flags.
 _VERSION_TEST = re.compile(r"hasattr|version|_lt\b|_le\b|_gt\b|_gte?\d|_under|PY\d|IS_", re.IGNORECASE)

@@ -39,7 +39,7 @@ from recode_lsp.engine.versions import InvalidVersion, Version, normalise_name
 __all__ = ["FOUND", "MISSING", "UNKNOWN", "Inventory", "InventoryError", "Resolution", "inventory_for"]
 
 #: Bump when what an inventory holds changes: older files are read again from the release.
-FORMAT = 4
+FORMAT = 7
 
 FOUND = "found"
 #: How open a container is: every name it lacks is missing; any may exist; only what a ``__getattr__``
@@ -94,12 +94,19 @@ class Inventory:
     containers: dict[str, tuple[str, int, dict[str, str]]] = field(default_factory=dict)
     #: canonical function path -> the names it accepts as keywords (only where certain).
     keywords: dict[str, frozenset[str]] = field(default_factory=dict)
+    #: Names later releases add, with the version that added each (``itertools.batched`` -> ``3.12``),
+    #: where the source read knows it (typeshed for the standard library: :mod:`.stdlib`).
+    added: dict[str, str] = field(default_factory=dict)
+    #: The top module itself is not in this release (``tomllib`` on Python 3.10): every name is missing.
+    absent: bool = False
 
     def resolve(self, path: str) -> Resolution:
         """Whether ``path`` (``numpy.linalg.norm``) is reachable in this release."""
         parts = path.split(".")
         if parts[0] != self.top:
             return Resolution(UNKNOWN)
+        if self.absent:
+            return Resolution(MISSING, 0, "module", soft=True)
         current = self.top
         if any(part.startswith("_") or part in _NOT_UNPACKED for part in parts[1:]):
             # Private parts: compiled helpers, stubs that lag the code; test packages: not unpacked.
@@ -135,6 +142,8 @@ class Inventory:
             "top": self.top,
             "containers": {path: [kind, int(o), members] for path, (kind, o, members) in self.containers.items()},
             "keywords": {path: sorted(names) for path, names in self.keywords.items()},
+            "added": self.added,
+            "absent": self.absent,
         }
 
     @classmethod
@@ -148,6 +157,8 @@ class Inventory:
             # As read (no copies): a large release's inventory loads in tens of milliseconds.
             {path: (k, o, m) for path, (k, o, m) in data["containers"].items()},
             {path: frozenset(names) for path, names in data["keywords"].items()},
+            {str(k): str(v) for k, v in data.get("added", {}).items()},
+            bool(data.get("absent", False)),
         )
 
 
@@ -165,6 +176,8 @@ def build(snapshot: Any) -> Inventory:
     seen: set[str] = set()
     stars: dict[str, list[str]] = {}
     dynamic_all: set[str] = set()
+    #: Modules whose ``__all__`` grows by calls (``__all__.append``): what star-imports them is soft.
+    grown_all: set[str] = set()
 
     def inside(path: str) -> bool:
         return path == top or path.startswith(top + ".")
@@ -215,6 +228,10 @@ def build(snapshot: Any) -> Inventory:
                 entries.setdefault(name, "?")
         if obj.is_module:
             is_open = OPEN if _module_open(obj, snapshot, entries) else is_open
+            if is_open == CLOSED and not _stub_beside(obj) and _loop_binds(obj):
+                # Names bound in a loop: any may exist; only a name the knowledge base knows is newer
+                # is reported missing there (NumPy 1.16's ``numpy.float32`` exists, ``trapezoid`` not).
+                is_open = BY_GETATTR
             prefix = obj.path + "."
             for lazy in snapshot.lazy:
                 if lazy.startswith(prefix) and "." not in lazy[len(prefix) :]:
@@ -225,7 +242,7 @@ def build(snapshot: Any) -> Inventory:
             is_open = OPEN if is_open == OPEN else _class_open(obj)
         inventory.containers[obj.path] = ("class" if obj.is_class else "module", is_open, entries)
         if obj.is_module:
-            _read_exports(obj, stars, dynamic_all)
+            _read_exports(obj, stars, dynamic_all, grown_all)
     # A star import of a module whose ``__all__`` is computed (SciPy's ``_distn_names + ...``) brings
     # names griffe cannot list: the importing module, and what star-imports it, is open.
     open_by_star: dict[str, bool] = {}
@@ -241,10 +258,23 @@ def build(snapshot: Any) -> Inventory:
     for path, (kind, is_open, entries) in list(inventory.containers.items()):
         if kind == "module" and is_open != OPEN and star_open(path):
             inventory.containers[path] = (kind, OPEN, entries)
+    soft_by_star: dict[str, bool] = {}
+
+    def star_soft(path: str, depth: int = 0) -> bool:
+        if path not in soft_by_star:
+            soft_by_star[path] = False
+            soft_by_star[path] = depth < 32 and any(
+                source in grown_all or star_soft(source, depth + 1) for source in stars.get(path, ())
+            )
+        return soft_by_star[path]
+
+    for path, (kind, is_open, entries) in list(inventory.containers.items()):
+        if kind == "module" and is_open == CLOSED and (path in grown_all or star_soft(path)):
+            inventory.containers[path] = (kind, BY_GETATTR, entries)
     return inventory
 
 
-def _read_exports(module: Any, stars: dict[str, list[str]], dynamic_all: set[str]) -> None:
+def _read_exports(module: Any, stars: dict[str, list[str]], dynamic_all: set[str], grown_all: set[str]) -> None:
     """Note the modules ``module`` star-imports, and whether its own ``__all__`` is computed."""
     filepath = module.filepath
     files = filepath if isinstance(filepath, list) else [filepath]
@@ -272,6 +302,20 @@ def _read_exports(module: Any, stars: dict[str, list[str]], dynamic_all: set[str
                 stars.setdefault(module.path, []).append(source)
             elif _assigns_all(statement) and not _static_all(statement):
                 dynamic_all.add(module.path)
+            elif _grows_all(statement) and not _stub_beside(module):
+                grown_all.add(module.path)  # ``__all__.append(key)`` in a loop (NumPy 1.16's numerictypes)
+
+
+def _grows_all(statement: ast.stmt) -> bool:
+    """Whether module-level code adds to ``__all__`` by a call (``__all__.extend(...)``), loops included."""
+    return any(
+        isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Attribute)
+        and node.func.attr in ("append", "extend", "insert")
+        and isinstance(node.func.value, ast.Name)
+        and node.func.value.id == "__all__"
+        for node in _walk_code(statement)
+    )
 
 
 def _assigns_all(statement: ast.stmt) -> bool:
@@ -356,6 +400,18 @@ def _module_open(module: Any, snapshot: Any, entries: dict[str, str]) -> bool:
     return False
 
 
+def _loop_binds(module: Any) -> bool:
+    files = module.filepath if isinstance(module.filepath, list) else [module.filepath]
+    for file in files:
+        try:
+            text = Path(file).read_text(encoding="utf-8", errors="replace")
+        except (OSError, TypeError):
+            continue
+        if _DYNAMIC_BINDING.search(text) and _binds_in_loops(text):
+            return True
+    return False
+
+
 def _binds_dynamically(text: str) -> bool:
     """Whether module-level code (not function bodies) binds names the sources do not spell:
     ``globals()[...] =``, ``globals().update``, ``setattr(module, ...)``, ``exec``, ``sys.modules[...]``."""
@@ -374,6 +430,48 @@ def _binds_dynamically(text: str) -> bool:
             if isinstance(node, ast.Attribute) and node.attr in ("__dict__", "modules"):
                 return True
     return False
+
+
+def _binds_in_loops(text: str) -> bool:
+    """Whether a module-level loop binds names the sources do not spell (``for key in allTypes:
+    globals()[key] = allTypes[key]``, NumPy 1.16's numerictypes)."""
+    try:
+        tree = ast.parse(text)
+    except (SyntaxError, ValueError):
+        return True
+    for statement in _top_level(tree.body):
+        if isinstance(statement, (ast.For, ast.AsyncFor, ast.While)):
+            for node in (n for inner in [*statement.body, *statement.orelse] for n in _walk_code(inner)):
+                if isinstance(node, ast.Call):
+                    callee = node.func.attr if isinstance(node.func, ast.Attribute) else getattr(node.func, "id", "")
+                    if callee in ("globals", "locals", "setattr", "exec", "vars"):
+                        return True
+                if isinstance(node, ast.Attribute) and node.attr in ("__dict__", "modules"):
+                    return True
+    return False
+
+
+def _stub_beside(module: Any) -> bool:
+    """Whether a ``.pyi`` stub sits beside the module's ``.py`` (it declares the module's names)."""
+    filepath = module.filepath
+    if isinstance(filepath, list) or filepath is None or filepath.suffix != ".py":
+        return False
+    return bool(filepath.with_suffix(".pyi").is_file())
+
+
+def _walk_code(statement: ast.stmt) -> Iterable[ast.AST]:
+    """The nodes of a statement, without the bodies of the functions and classes it defines."""
+    if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+        return
+    stack: list[ast.AST] = [statement]
+    while stack:
+        node = stack.pop()
+        yield node
+        stack.extend(
+            child
+            for child in ast.iter_child_nodes(node)
+            if not isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda))
+        )
 
 
 def _table_names(module: Any) -> set[str] | None:

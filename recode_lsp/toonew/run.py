@@ -25,7 +25,7 @@ def candidate_targets(
 ) -> dict[str, Version]:
     """Each library with a known target version: the run's resolved targets (``--target``,
     ``[tool.recode]``, pins, installed) and any library the project pins, in or out of the knowledge
-    base. The standard library is not checked (its sources for another Python are not at hand)."""
+    base, and Python (its standard library is read from typeshed's stubs: :mod:`.stdlib`)."""
     found: dict[str, Version] = {}
     if project_root is not None:
         from recode_lsp.engine.versions import pins_from_project
@@ -37,8 +37,21 @@ def candidate_targets(
     for name, target in resolved.items():
         if target is not None:
             found[normalise_name(name)] = target
-    found.pop(PYTHON, None)
     return found
+
+
+def tops_of(targets: Mapping[str, Version]) -> dict[str, str]:
+    """Top-level module -> library for the libraries of ``targets``; with a Python target, each public
+    module of the standard library that typeshed knows at that version (none without a typeshed)."""
+    from recode_lsp.api_docs import top_package
+
+    by_top = {top_package(library): library for library in targets if library != PYTHON}
+    if PYTHON in targets:
+        from recode_lsp.toonew.stdlib import modules
+
+        for top in modules(targets[PYTHON]):
+            by_top.setdefault(top, PYTHON)
+    return by_top
 
 
 def imported_tops(paths: Iterable[str], data: Iterable[bytes], tops: Iterable[str]) -> set[str]:
@@ -46,7 +59,8 @@ def imported_tops(paths: Iterable[str], data: Iterable[bytes], tops: Iterable[st
     names = sorted(set(tops))
     if not names:
         return set()
-    pattern = re.compile(rb"\b(?:import|from)\s+(" + b"|".join(re.escape(n.encode()) for n in names) + rb")\b")
+    # A literal first (no leading ``\b``): the regex engine then scans for it, a quarter faster.
+    pattern = re.compile(rb"(?:import|from)\s+(" + b"|".join(re.escape(n.encode()) for n in names) + rb")\b")
     found: set[str] = set()
     blobs = list(data)
     for blob in blobs:
@@ -74,14 +88,19 @@ def prepare(
 ) -> TooNew:
     """The check for the libraries with a target that the files import; a release that cannot be
     read is left out with a warning (its names are then not checked)."""
-    from recode_lsp.api_docs import top_package
-
     if dist_dir is None and os.environ.get(RELEASES_ENV):
         dist_dir = Path(os.environ[RELEASES_ENV])
-    by_top = {top_package(library): library for library in targets}
+    by_top = tops_of(targets)
     inventories: list[Inventory] = []
     for top in sorted(imported_tops(paths, data, by_top)):
         library = by_top[top]
+        if library == PYTHON:
+            from recode_lsp.toonew.stdlib import cached_inventory
+
+            module = cached_inventory(top, targets[PYTHON])
+            if module is not None and module.added:  # nothing newer: nothing to report there
+                inventories.append(module)
+            continue
         try:
             inventories.append(inventory_for(library, targets[library], dist_dir=dist_dir))
         except InventoryError as exc:

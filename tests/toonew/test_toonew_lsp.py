@@ -41,3 +41,30 @@ def test_diagnostics_once_the_release_is_read(context: AnalysisContext, monkeypa
     found = lsp.findings_for(DocumentAnalysis.run(SOURCE + "\n", "code.py", context))
     assert [(f.range.start.line, f.code) for f in found] == [(2, "RCN-TNL001")]
     assert found[0].message.endswith("(added in 2.0): use `tnlib.old_name`")
+
+
+def test_the_editor_setting() -> None:
+    from recode_lsp.server.settings import EditorSettings
+
+    assert EditorSettings.parse({"tooNew": True}).too_new is True
+    assert EditorSettings.parse({"tooNew": None}).too_new is None  # unset: the environment decides
+    wrong = EditorSettings.parse({"tooNew": "yes"})
+    assert wrong.too_new is None and wrong.problems == ("recode.tooNew must be true or false",)
+
+
+def test_configured_context_wins_over_the_environment(
+    context: AnalysisContext, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(lsp.ENV, "1")
+    lsp.configure(context, False, {"tnlib": Version("1.0")})
+    assert not lsp.enabled(context)
+    monkeypatch.delenv(lsp.ENV)
+    lsp.configure(context, True, {"tnlib": Version("1.0")})
+    first = DocumentAnalysis.run(SOURCE, "code.py", context)
+    lsp.findings_for(first)
+    lsp.wait()
+    # The same analysis asks again once the release is read (nothing was cached while it was read).
+    assert [f.code for f in lsp.findings_for(first)] == ["RCN-TNL001"]
+    (finding,) = lsp.findings_for(first)
+    fixed = lsp.fix(first, finding)
+    assert "a = tnlib.old_name(1)" in fixed.source and fixed.edits

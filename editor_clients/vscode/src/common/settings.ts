@@ -61,6 +61,7 @@ export interface RecodeSettings {
   unsafeFixes?: boolean;
   libraries?: string[];
   apiDocs?: boolean;
+  tooNew?: boolean;
   hoverDocsTimeoutMs?: number;
   debounceMs?: number;
   maxFileBytes?: number;
@@ -85,6 +86,8 @@ export interface ServerSection {
   libraries: string[] | null;
   /** Hover and the fix validator read the target release's docs (may download it); false: offline. */
   apiDocs: boolean | null;
+  /** The too-new check as you type (names the targeted release lacks); null: the server's env decides. */
+  tooNew: boolean | null;
   hoverDocsTimeoutMs: number | null;
   debounceMs: number | null;
   maxFileBytes: number | null;
@@ -130,6 +133,8 @@ export function readSettings(read: SettingReader): RecodeSettings {
   if (typeof trustProjectInterpreter === 'boolean') settings.trustProjectInterpreter = trustProjectInterpreter;
   const apiDocs = read('apiDocs');
   if (typeof apiDocs === 'boolean') settings.apiDocs = apiDocs;
+  const tooNew = read('tooNew');
+  if (typeof tooNew === 'boolean') settings.tooNew = tooNew;
   for (const key of NUMBER_SETTINGS) {
     const value = count(read(key));
     if (value !== undefined) settings[key] = value;
@@ -151,6 +156,7 @@ export function serverSection(settings: RecodeSettings, interpreter?: string): S
     unsafeFixes: settings.unsafeFixes ?? null,
     libraries: settings.libraries ?? null,
     apiDocs: settings.apiDocs ?? null,
+    tooNew: settings.tooNew ?? null,
     hoverDocsTimeoutMs: settings.hoverDocsTimeoutMs ?? null,
     debounceMs: settings.debounceMs ?? null,
     maxFileBytes: settings.maxFileBytes ?? null,

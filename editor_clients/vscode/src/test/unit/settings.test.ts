@@ -54,6 +54,15 @@ describe('readSettings', () => {
     });
   });
 
+  it('reads tooNew as a boolean only, and forwards it (false too: it wins over the server\'s env)', () => {
+    assert.deepEqual(readSettings(reader({ tooNew: 'yes' })), {});
+    for (const value of [true, false]) {
+      const settings = readSettings(reader({ tooNew: value }));
+      assert.deepEqual(settings, { tooNew: value });
+      assert.equal(serverSection(settings).tooNew, value);
+    }
+  });
+
   it('keeps an explicit false for unsafeFixes', () => {
     assert.deepEqual(readSettings(reader({ unsafeFixes: false })), { unsafeFixes: false });
   });
@@ -68,6 +77,7 @@ describe('serverSection', () => {
     unsafeFixes: null,
     libraries: null,
     apiDocs: null,
+    tooNew: null,
     hoverDocsTimeoutMs: null,
     debounceMs: null,
     maxFileBytes: null,
