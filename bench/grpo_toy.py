@@ -19,14 +19,28 @@ paper would on a small scale:
    well-formatted answers, and the share of answers from which the old API is gone (the
    detector over the toy knowledge base). Differences are paired (same prompts).
 
+With ``--data DIR`` (a folder written by ``python -m model_training.data.build``: real old-release
+code, targets from the rule engine or a teacher) the same method runs on that data instead of the
+toy rules: the entries whose old and new code have at most ``--max-snippet-lines`` lines and whose
+SFT completion fits ``--max-new-tokens`` (the tiny model cannot write more); training on ``train``
+minus ``--eval-size`` entries kept back (same change families, unseen snippets), held-out
+evaluation on ``validation`` + ``test`` (change families never trained on); the edit-aware reward
+and the old-API check use the shipped knowledge base.
+
+``--seeds 0,1,2`` repeats everything (data order, model, SFT, both GRPO runs) per seed, so the
+comparison has a standard error across seeds, not only across prompts.
+
 Run: ``python bench/grpo_toy.py`` (~15 min on 2 cores), ``--quick`` (~2 min smoke run, numbers
-meaningless), ``--sft-minutes``/``--grpo-minutes`` to change budgets. The last line of output
-is one comparable summary (``GRPO_TOY ...``).
+meaningless), ``--sft-minutes``/``--grpo-minutes`` to change budgets. Progress goes to stderr;
+stdout is one summary line (``GRPO_TOY ...``): per reward the held-out and in-family paper
+reward after GRPO (mean ± standard error over seeds) and the paired edit-aware minus ES*
+difference per seed, averaged over seeds.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import math
 import random
@@ -96,7 +110,7 @@ def make_records(rules: Sequence[tuple[str, str]], count: int, rng: random.Rando
     """``count`` ReCode records over ``rules`` (round robin), none whose old code is in ``avoid``."""
     from model_training.data.recode_data import ReCodeRecord
 
-    records = []
+    records: list[Any] = []
     attempts = 0
     while len(records) < count and attempts < count * 50:
         attempts += 1
@@ -136,7 +150,7 @@ def evaluate(model_dir: Path, adapter: Path | None, rows: list[dict[str, Any]], 
     completions = generate_completions(
         model, tokenizer, [row["prompt"] for row in rows], max_new_tokens=max_new, batch_size=64
     )
-    scores = score_completions(completions, rows, detector_check(kb)).as_dict()
+    scores: dict[str, Any] = score_completions(completions, rows, detector_check(kb)).as_dict()
     per_sample = recode_reward(completions, new_code=[row["new_code"] for row in rows])
     scores["per_sample"] = [float(r) if r is not None else math.nan for r in per_sample]
     scores["example"] = completions[0]
@@ -159,24 +173,58 @@ def line(name: str, s: dict) -> str:
     )
 
 
-# --------------------------------------------------------------------------- main
+# --------------------------------------------------------------------------- data built by the builder
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--sft-minutes", type=float, default=5.0)
-    parser.add_argument("--grpo-minutes", type=float, default=2.5, help="per GRPO run (two runs)")
-    parser.add_argument("--eval-size", type=int, default=256, help="fixed evaluation set on training rules")
-    parser.add_argument("--heldout-size", type=int, default=64, help="evaluation set on held-out rules")
-    parser.add_argument("--max-new-tokens", type=int, default=96, help="completion length (GRPO and evaluation)")
-    parser.add_argument("--quick", action="store_true", help="~2-minute smoke run (tiny budgets and sets)")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--work-dir", help="keep models and logs here (default: a temporary folder)")
-    args = parser.parse_args(argv)
-    if args.quick:
-        args.sft_minutes, args.grpo_minutes, args.eval_size, args.heldout_size = 0.4, 0.05, 16, 8
-        args.max_new_tokens = 64
+def _lines(code: str) -> int:
+    return len(code.strip("\n").splitlines())
 
+
+def load_built(data_dir: Path, max_lines: int, seed: int) -> tuple[list[Any], list[Any]]:
+    """Train and held-out (validation + test) records of a built set, short snippets only, shuffled."""
+    from model_training.data.recode_data import load_recode_jsonl
+
+    def short(name: str) -> list[Any]:
+        path = data_dir / f"{name}.jsonl"
+        if not path.is_file():
+            return []
+        records = load_recode_jsonl(path)
+        return [r for r in records if _lines(r.old_code) <= max_lines and _lines(r.new_code) <= max_lines]
+
+    train = short("train")
+    held = short("validation") + short("test")
+    rng = random.Random(seed)
+    rng.shuffle(train)
+    rng.shuffle(held)
+    if not train or not held:
+        raise SystemExit(f"{data_dir}: no train or no validation/test entries of at most {max_lines} lines")
+    return train, held
+
+
+def fits(records: Sequence[Any], tokenizer: Any, max_new: int, max_prompt: int) -> list[Any]:
+    """The records whose SFT completion fits ``max_new`` tokens and whose prompt fits ``max_prompt``."""
+    from model_training.data.recode_data import to_prompt_record
+    from model_training.train.common import render_prompt, sft_completion
+
+    out = []
+    for record in records:
+        if len(tokenizer(sft_completion(record))["input_ids"]) > max_new - 4:
+            continue
+        prompt = render_prompt(tokenizer, to_prompt_record(record)["prompt"])
+        if len(tokenizer(prompt)["input_ids"]) <= max_prompt:
+            out.append(record)
+    return out
+
+
+# --------------------------------------------------------------------------- one seed
+
+
+def log(started: float, text: str) -> None:
+    print(f"[{time.monotonic() - started:5.0f}s] {text}", file=sys.stderr, flush=True)
+
+
+def run_seed(args: argparse.Namespace, seed: int, work: Path, started: float) -> dict[str, Any]:
+    """The whole method for one seed; returns the SFT scores and, per reward, the scores after GRPO."""
     import torch
 
     from model_training.data.recode_data import write_recode_jsonl
@@ -187,22 +235,27 @@ def main(argv: Sequence[str] | None = None) -> int:
     from model_training.train.grpo import GRPORunConfig, grpo_trainer_defaults, run_grpo
     from model_training.train.sft import SFTRunConfig, run_sft
 
-    torch.set_num_threads(max(1, torch.get_num_threads()))
-    started = time.monotonic()
-    work = Path(args.work_dir) if args.work_dir else Path(tempfile.mkdtemp(prefix="grpo_toy-"))
+    torch.manual_seed(seed)
     work.mkdir(parents=True, exist_ok=True)
-    rng = random.Random(args.seed)
-    rules = make_rules(args.seed, 48)
-    train_rules, heldout_rules = rules[:40], rules[40:]
-    kb = toy_kb(rules)
-    seen: set[str] = set()
-    train = make_records(train_rules, 800, rng, seen)
-    eval_train = make_records(train_rules, args.eval_size, rng, seen)
-    eval_heldout = make_records(heldout_rules, args.heldout_size, rng, seen)
-    train_file = work / "train.jsonl"
-    write_recode_jsonl(train, train_file)
+    rng = random.Random(seed)
+    max_new = args.max_new_tokens
+    if args.data:
+        from recode_lsp.engine import load_knowledge_base
 
-    # A ~4M-parameter Qwen2 whose tokenizer knows the toy text.
+        kb = load_knowledge_base()
+        candidates, held_candidates = load_built(Path(args.data), args.max_snippet_lines, seed)
+        texts = [r.update_info + "\n" + r.old_code + "\n" + r.new_code for r in candidates[:2000]]
+    else:
+        rules = make_rules(seed, 48)
+        train_rules, heldout_rules = rules[:40], rules[40:]
+        kb = toy_kb(rules)
+        seen: set[str] = set()
+        train = make_records(train_rules, 800, rng, seen)
+        eval_train = make_records(train_rules, args.eval_size, rng, seen)
+        eval_heldout = make_records(heldout_rules, args.heldout_size, rng, seen)
+        texts = [r.update_info + "\n" + r.old_code + "\n" + r.new_code for r in train[:400]]
+
+    # A ~4M-parameter Qwen2 whose tokenizer knows the (toy or real) text.
     spec = TinyModelSpec(
         hidden_size=256,
         intermediate_size=768,
@@ -210,29 +263,41 @@ def main(argv: Sequence[str] | None = None) -> int:
         num_attention_heads=4,
         num_key_value_heads=4,
         vocab_size=2048,
-        seed=args.seed,
+        seed=seed,
     )
-    texts = [r.update_info + "\n" + r.old_code + "\n" + r.new_code for r in train[:400]]
     base = build_tiny_qwen2(work / "base", spec, extra_texts=texts)
+    if args.data:
+        tokenizer = load_tokenizer(ModelSettings(name_or_path=str(base)))
+        usable = fits(candidates, tokenizer, max_new, args.max_prompt_tokens)
+        eval_train = usable[: args.eval_size]
+        train = usable[args.eval_size :]
+        eval_heldout = fits(held_candidates, tokenizer, max_new, args.max_prompt_tokens)[: args.heldout_size]
+        if not train or not eval_train or not eval_heldout:
+            raise SystemExit(
+                f"{args.data}: {len(train)} train, {len(eval_train)} eval, {len(eval_heldout)} held-out entries fit "
+                f"--max-new-tokens {max_new}: raise it or --max-snippet-lines"
+            )
+    train_file = work / "train.jsonl"
+    write_recode_jsonl(train, train_file)
     model = ModelSettings(name_or_path=str(base), dtype="float32")
-    data = DataSettings(train_file=str(train_file), max_prompt_length=1024, shuffle_seed=args.seed)
+    data = DataSettings(train_file=str(train_file), max_prompt_length=1024, shuffle_seed=seed)
     cpu = {
         "use_cpu": True,
         "bf16": False,
         "gradient_checkpointing": False,
         "save_strategy": "no",
         "logging_steps": 1,
-        "seed": args.seed,
+        "seed": seed,
         "report_to": [],
         "disable_tqdm": True,
     }
     from safetensors.torch import load_file
 
     params = sum(t.numel() for t in load_file(base / "model.safetensors").values())
-    print(
-        f"[{time.monotonic() - started:5.0f}s] data: {len(train)} train, {len(eval_train)} eval, "
-        f"{len(eval_heldout)} held-out; model {params / 1e6:.1f}M parameters",
-        flush=True,
+    log(
+        started,
+        f"seed {seed}: data {'from ' + str(args.data) if args.data else 'toy'}: {len(train)} train, "
+        f"{len(eval_train)} eval, {len(eval_heldout)} held-out; model {params / 1e6:.1f}M parameters",
     )
 
     # 1. SFT warm start: full fine-tuning, time-boxed.
@@ -244,10 +309,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         trainer={
             "learning_rate": 1e-3,
             "lr_scheduler_type": "constant_with_warmup",
-            "warmup_steps": 20,
+            "warmup_steps": args.sft_warmup_steps,
             "max_steps": 100_000,
             "per_device_train_batch_size": 8,
-            "max_length": 1024,
+            "max_length": 1024 + max_new,
             "completion_only_loss": True,
             **cpu,
         },
@@ -255,21 +320,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     sft_dir = run_sft(sft, callbacks=[TimeBudgetCallback(args.sft_minutes * 60)])
     sft_log = [json.loads(x) for x in (work / "sft" / "train_log.jsonl").read_text().splitlines()]
     sft_steps = max(r["step"] for r in sft_log)
-    print(
-        f"[{time.monotonic() - started:5.0f}s] SFT: {sft_steps} steps, last loss "
-        f"{next((r['loss'] for r in reversed(sft_log) if 'loss' in r), float('nan')):.3f}",
-        flush=True,
-    )
+    last_loss = next((r["loss"] for r in reversed(sft_log) if "loss" in r), float("nan"))
+    log(started, f"SFT: {sft_steps} steps, last loss {last_loss:.3f}")
 
     tokenizer = load_tokenizer(ModelSettings(name_or_path=str(sft_dir)))
     rows_train, _ = prompt_rows(eval_train, tokenizer)
     rows_held, _ = prompt_rows(eval_heldout, tokenizer)
-    max_new = args.max_new_tokens
     before = evaluate(sft_dir, None, rows_train, kb, max_new)
     before_held = evaluate(sft_dir, None, rows_held, kb, max_new)
-    print(f"[{time.monotonic() - started:5.0f}s] " + line("SFT (before GRPO)", before), flush=True)
-    print(f"[{time.monotonic() - started:5.0f}s] " + line("SFT held-out", before_held), flush=True)
-    print(f"        example: {before['example'][:160]!r}", flush=True)
+    log(started, line("SFT (before GRPO)", before))
+    log(started, line("SFT held-out", before_held))
+    log(started, f"example: {before['example'][:160]!r}")
 
     # 2. GRPO twice from the same checkpoint: ES* (the paper) and the edit-aware ES*.
     results: dict[str, dict[str, Any]] = {}
@@ -309,41 +370,116 @@ def main(argv: Sequence[str] | None = None) -> int:
         tail = [r for _, r in curve[-5:]]
         after = evaluate(sft_dir, adapter, rows_train, kb, max_new)
         after_held = evaluate(sft_dir, adapter, rows_held, kb, max_new)
-        delta, delta_se = paired(after, before)
-        delta_h, delta_h_se = paired(after_held, before_held)
         results[name] = {
             "after": after,
             "held": after_held,
-            "delta": (delta, delta_se),
-            "delta_held": (delta_h, delta_h_se),
+            "delta": paired(after, before),
+            "delta_held": paired(after_held, before_held),
             "steps": steps,
         }
-        print(
-            f"[{time.monotonic() - started:5.0f}s] GRPO {name}: {steps} steps, training reward (its own) first-5 "
+        log(
+            started,
+            f"GRPO {name}: {steps} steps, training reward (its own) first-5 "
             f"{sum(head) / max(len(head), 1):+.3f} -> last-5 {sum(tail) / max(len(tail), 1):+.3f}",
-            flush=True,
         )
-        print("        " + line(f"after GRPO {name}", after) + f"  paired Δ {delta:+.3f} ± {delta_se:.3f}", flush=True)
-        print(
-            "        " + line(f"held-out {name}", after_held) + f"  paired Δ {delta_h:+.3f} ± {delta_h_se:.3f}",
-            flush=True,
-        )
-
+        delta, delta_se = results[name]["delta"]
+        delta_h, delta_h_se = results[name]["delta_held"]
+        log(started, line(f"after GRPO {name}", after) + f"  paired Δ {delta:+.3f} ± {delta_se:.3f}")
+        log(started, line(f"held-out {name}", after_held) + f"  paired Δ {delta_h:+.3f} ± {delta_h_se:.3f}")
     es, ea = results["es*"], results["edit-aware"]
-    total = time.monotonic() - started
-    print(
-        f"GRPO_TOY mode={'quick' if args.quick else 'full'} sft_steps={sft_steps} "
-        f"sft_R={before['reward']:.3f}±{before['reward_sem']:.3f} sft_fmt={before['format_ok']:.2f} "
-        f"sft_gone={before['old_api_gone']:.2f} | "
-        f"es*: steps={es['steps']} R={es['after']['reward']:.3f} dR={es['delta'][0]:+.3f}±{es['delta'][1]:.3f} "
-        f"fmt={es['after']['format_ok']:.2f} gone={es['after']['old_api_gone']:.2f} "
-        f"heldout_dR={es['delta_held'][0]:+.3f}±{es['delta_held'][1]:.3f} | "
-        f"edit-aware: steps={ea['steps']} R={ea['after']['reward']:.3f} dR={ea['delta'][0]:+.3f}±{ea['delta'][1]:.3f} "
-        f"fmt={ea['after']['format_ok']:.2f} gone={ea['after']['old_api_gone']:.2f} "
-        f"heldout_dR={ea['delta_held'][0]:+.3f}±{ea['delta_held'][1]:.3f} | n={before['n']} "
-        f"wall={total / 60:.1f}min",
-        flush=True,
+    return {
+        "seed": seed,
+        "sft_steps": sft_steps,
+        "before": before,
+        "before_held": before_held,
+        "es*": es,
+        "edit-aware": ea,
+        # Edit-aware minus ES* on the same prompts (paired per sample), in-family and held out.
+        "ea_minus_es": paired(ea["after"], es["after"]),
+        "ea_minus_es_held": paired(ea["held"], es["held"]),
+    }
+
+
+# --------------------------------------------------------------------------- summary
+
+
+def mean_se(values: Sequence[float]) -> tuple[float, float]:
+    """Mean and standard error (NaN standard error for one value)."""
+    n = len(values)
+    mean = sum(values) / n
+    if n < 2:
+        return mean, math.nan
+    return mean, math.sqrt(sum((v - mean) ** 2 for v in values) / (n - 1) / n)
+
+
+def summary(runs: Sequence[dict[str, Any]], mode: str, minutes: float) -> str:
+    """One line: per reward, scores after GRPO as mean ± standard error over seeds; the paired difference."""
+
+    def ms(values: Sequence[float], digits: int = 3) -> str:
+        mean, se = mean_se(values)
+        return f"{mean:+.{digits}f}±{se:.{digits}f}"
+
+    parts = [
+        f"GRPO_TOY mode={mode} seeds={len(runs)} n={runs[0]['before']['n']} held_n={runs[0]['before_held']['n']}",
+        f"sft_steps={sum(r['sft_steps'] for r in runs) / len(runs):.0f}",
+        f"sft_R={ms([r['before']['reward'] for r in runs])}",
+        f"sft_heldR={ms([r['before_held']['reward'] for r in runs])}",
+    ]
+    for name in ("es*", "edit-aware"):
+        parts.append(
+            f"{name}: steps={sum(r[name]['steps'] for r in runs) / len(runs):.0f} "
+            f"R={ms([r[name]['after']['reward'] for r in runs])} "
+            f"heldR={ms([r[name]['held']['reward'] for r in runs])} "
+            f"dR={ms([r[name]['delta'][0] for r in runs])} "
+            f"held_dR={ms([r[name]['delta_held'][0] for r in runs])} "
+            f"fmt={ms([r[name]['held']['format_ok'] for r in runs], 2)} "
+            f"held_gone={ms([r[name]['held']['old_api_gone'] for r in runs], 2)}"
+        )
+    gone = [r["edit-aware"]["held"]["old_api_gone"] - r["es*"]["held"]["old_api_gone"] for r in runs]
+    parts.append(
+        f"edit-aware-minus-es*: R={ms([r['ea_minus_es'][0] for r in runs])} "
+        f"heldR={ms([r['ea_minus_es_held'][0] for r in runs])} "
+        f"held_gone={ms(gone, 2)}"
     )
+    parts.append(f"wall={minutes:.1f}min")
+    return " | ".join(parts)
+
+
+# --------------------------------------------------------------------------- main
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sft-minutes", type=float, default=5.0)
+    parser.add_argument("--grpo-minutes", type=float, default=2.5, help="per GRPO run (two runs)")
+    parser.add_argument("--sft-warmup-steps", type=int, default=20, help="SFT learning-rate warmup")
+    parser.add_argument("--eval-size", type=int, default=256, help="fixed evaluation set on training rules")
+    parser.add_argument("--heldout-size", type=int, default=64, help="evaluation set on held-out rules")
+    parser.add_argument("--max-new-tokens", type=int, default=96, help="completion length (GRPO and evaluation)")
+    parser.add_argument("--quick", action="store_true", help="~2-minute smoke run (tiny budgets and sets)")
+    parser.add_argument("--seed", type=int, default=0, help="the seed (one run); see --seeds")
+    parser.add_argument("--seeds", help="comma-separated seeds, one whole run each (overrides --seed)")
+    parser.add_argument("--data", help="a folder written by model_training.data.build (default: the toy rules)")
+    parser.add_argument("--max-snippet-lines", type=int, default=12, help="with --data: longest old/new code kept")
+    parser.add_argument("--max-prompt-tokens", type=int, default=1024, help="with --data: longest prompt kept")
+    parser.add_argument("--work-dir", help="keep models and logs here (default: a temporary folder)")
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.sft_minutes, args.grpo_minutes, args.eval_size, args.heldout_size = 0.4, 0.05, 16, 8
+        if not args.data:  # real snippets need their length
+            args.max_new_tokens = 64
+    seeds = [int(s) for s in args.seeds.split(",")] if args.seeds else [args.seed]
+
+    import torch
+
+    torch.set_num_threads(max(1, torch.get_num_threads()))
+    started = time.monotonic()
+    work = Path(args.work_dir) if args.work_dir else Path(tempfile.mkdtemp(prefix="grpo_toy-"))
+    # The trainers print their logs to stdout: keep stdout for the one summary line.
+    with contextlib.redirect_stdout(sys.stderr):
+        runs = [run_seed(args, seed, work / f"seed-{seed}", started) for seed in seeds]
+    mode = ("quick" if args.quick else "full") + ("-data" if args.data else "-toy")
+    print(summary(runs, mode, (time.monotonic() - started) / 60), flush=True)
     return 0
 
 

@@ -27,7 +27,12 @@ the entry's library at its ``new_version``, finds nothing of that library left i
 With ``--teacher-endpoint`` (an OpenAI-compatible server), each use of a *display-only* change
 (no mechanical fix) is sent to it as a model fix is (:func:`recode_lsp.model_fix.propose_sync`:
 the same prompt, answer reader and engine validation); only validated, complete answers become
-entries. Every entry records ``target_origin`` (``rule`` or ``teacher``) and ``mechanical``.
+entries. Where the snippet can run on its own (:mod:`model_training.data.exec_check`: a self-contained
+module-level snippet with no I/O), the old code runs under the old release and the answer under the new
+release in the evaluation sandbox, and what they print is compared: the same, the entry's origin is
+``execution-checked``; different, the answer is dropped; not runnable, it stays ``teacher``
+(``--no-exec-check`` turns this off). Every entry records ``target_origin`` (``rule``, ``teacher`` or
+``execution-checked``) and ``mechanical``.
 
 Entries are deduplicated by normalised ``old_code`` plus change id, capped per change
 (``--max-per-change``) and per *change family* (``--max-per-family``), and mechanical entries
@@ -68,6 +73,7 @@ from typing import TYPE_CHECKING, Any
 
 from model_training.corpus import extract_py
 from model_training.data.check import change_family, remaining_changes
+from model_training.data.exec_check import ExecCheckSettings, check_behaviour, env_cache
 from model_training.data.recode_data import ReCodeRecord, write_recode_jsonl
 from model_training.rewards import normalise_code
 from recode_lsp import model_fix
@@ -416,6 +422,10 @@ class BuildSettings:
     complete_targets: bool = True
     #: Ask this endpoint for targets of display-only changes (no teacher: rule entries only).
     teacher: TeacherSettings | None = None
+    #: Run teacher answers whose snippets can run (None: the defaults; ``enabled=False``: never).
+    exec_check: ExecCheckSettings | None = None
+    #: Knowledge-base overlays loaded with the shipped data (the update loop mines its scraped entries).
+    extra_changes: tuple[str, ...] = ()
 
 
 _WORKER: dict[str, Any] = {}
@@ -426,7 +436,7 @@ def _worker_init(settings: BuildSettings) -> None:
     from recode_lsp.engine.prefilter import Prefilter
     from recode_lsp.engine.rules import rule_triggers
 
-    kb = load_knowledge_base()
+    kb = load_knowledge_base(settings.extra_changes)
     _WORKER["kb"] = kb
     _WORKER["options"] = DetectOptions()
     _WORKER["settings"] = settings
@@ -434,6 +444,7 @@ def _worker_init(settings: BuildSettings) -> None:
     # With a teacher, display-only changes are mined too: the prefilter must let their files through.
     _WORKER["prefilter"] = Prefilter(kb.changes if settings.teacher else mechanical, rule_triggers())
     _WORKER["client"] = None
+    _WORKER["envs"] = None
     if settings.teacher is not None:
         from recode_lsp.model_client import ModelClient
 
@@ -441,6 +452,9 @@ def _worker_init(settings: BuildSettings) -> None:
         _WORKER["client"] = ModelClient(
             teacher.endpoint, teacher.model, timeout=teacher.timeout, api_key=teacher.api_key
         )
+        exec_settings = settings.exec_check or ExecCheckSettings()
+        if exec_settings.enabled:
+            _WORKER["envs"] = env_cache(exec_settings)
 
 
 def _detected_ids(code: str, kb: KnowledgeBase) -> set[str] | None:
@@ -674,6 +688,21 @@ def _teach_source(source: str, item: SourceFile, stats: Counter[str]) -> list[di
         if reason:
             stats[f"teacher: {reason}"] += 1
             continue
+        origin, execution = "teacher", None
+        if _WORKER["envs"] is not None:
+            outcome = check_behaviour(
+                old_code, new_code, change, _WORKER["envs"], settings.exec_check or ExecCheckSettings()
+            )
+            if outcome.status == "different":
+                stats["teacher: ran and behaved differently"] += 1
+                continue
+            if outcome.status == "same":
+                origin = "execution-checked"
+            else:
+                stats[f"teacher: not execution-checked ({outcome.status})"] += 1
+            execution = {"status": outcome.status, "detail": outcome.detail}
+            if outcome.releases is not None:
+                execution["releases"] = f"{change.library} {outcome.releases[0]} -> {outcome.releases[1]}"
         line = finding.range.start.line + 1
         out.append(
             _record(
@@ -682,7 +711,7 @@ def _teach_source(source: str, item: SourceFile, stats: Counter[str]) -> list[di
                 new_code,
                 finding.code,
                 mechanical=False,
-                origin="teacher",
+                origin=origin,
                 provenance={
                     "source": item.source,
                     "path": item.relative,
@@ -693,12 +722,15 @@ def _teach_source(source: str, item: SourceFile, stats: Counter[str]) -> list[di
                     "context": list(context),
                     "change_id": finding.code,
                     "teacher": teacher.model,
+                    **({"execution": execution} if execution is not None else {}),
                     "tool": settings.tool,
                     "knowledge_base": kb.fingerprint,
                 },
             )
         )
         stats["teacher entries"] += 1
+        if origin == "execution-checked":
+            stats["teacher: execution-checked"] += 1
     return out
 
 
@@ -931,6 +963,8 @@ def build(
     max_mechanical_share: float = DEFAULT_MECHANICAL_SHARE,
     complete_targets: bool = True,
     teacher: TeacherSettings | None = None,
+    extra_changes: Sequence[str | Path] = (),
+    exec_check: ExecCheckSettings | None = None,
 ) -> BuildResult:
     """Mine ``corpus`` and return deduplicated, capped entries split by change family and snippet.
 
@@ -938,13 +972,21 @@ def build(
     ``max_mechanical_share`` caps mechanical entries to that share of the set (1.0: no cap; see
     :func:`cap_mechanical`). ``complete_targets`` drops entries whose ``new_code`` the detector
     still flags for the target version (another change of the library left). ``teacher`` adds
-    entries for display-only changes whose targets an endpoint wrote (:func:`_teach_source`).
-    Nothing is written. Raises :class:`BuildError` when the split leaks.
+    entries for display-only changes whose targets an endpoint wrote (:func:`_teach_source`);
+    ``exec_check`` says how their snippets are run where they can run (None: the defaults, on).
+    ``extra_changes``: knowledge-base overlays loaded with the shipped data (the update loop's
+    scraped entries). Nothing is written. Raises :class:`BuildError` when the split leaks.
     """
     started = time.perf_counter()
     files = corpus_files(corpus)
     settings = BuildSettings(
-        max_lines=max_lines, unsafe=unsafe, tool=tool_version(), complete_targets=complete_targets, teacher=teacher
+        max_lines=max_lines,
+        unsafe=unsafe,
+        tool=tool_version(),
+        complete_targets=complete_targets,
+        teacher=teacher,
+        extra_changes=tuple(str(path) for path in extra_changes),
+        exec_check=exec_check,
     )
     stats: Counter[str] = Counter()
     entries: list[dict[str, Any]] = []
@@ -1100,6 +1142,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument("--teacher-model", default="teacher", help="model name sent to the teacher endpoint")
     parser.add_argument("--teacher-timeout", type=float, default=120.0, help="seconds per teacher answer")
+    parser.add_argument(
+        "--no-exec-check", action="store_true", help="do not run teacher answers (origin stays teacher)"
+    )
+    parser.add_argument(
+        "--exec-env-root", help="where the old/new release environments live (default: the eval cache)"
+    )
+    parser.add_argument(
+        "--exec-approximate-python",
+        action="store_true",
+        help="let this interpreter stand in for other Python 3 versions (standard-library changes)",
+    )
     parser.add_argument("--safe-only", action="store_true", help="only fixes the knowledge base marks safe")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--jobs", type=int, default=None, help="worker processes (default: CPU count)")
@@ -1125,6 +1178,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             )
             if args.teacher_endpoint
             else None,
+            exec_check=ExecCheckSettings(
+                enabled=not args.no_exec_check,
+                env_root=args.exec_env_root,
+                approximate_python=args.exec_approximate_python,
+            ),
             progress=True,
         )
     except BuildError as exc:

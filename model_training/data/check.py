@@ -4,10 +4,11 @@ Reads one or more JSONL files in the ReCode format (a folder stands for its ``tr
 ``validation`` and ``test`` files; each file is one split, named after it) and reports:
 
 * **mix**: entries per library, per change kind (from the knowledge base, through the entry's
-  ``change_id``; ``unknown`` without one, e.g. the published ReCode set), per target origin
-  (the entry's ``target_origin``; ``rule`` for entries the builder made with a rule fix;
-  ``unknown`` otherwise), and the share of *mechanical* entries (a change the rule engine fixes
-  on its own);
+  ``change_id``; ``unknown`` without one, e.g. the published ReCode set), per library *and* kind
+  (with the mechanical entries of each library), per target origin (the entry's
+  ``target_origin``: ``rule``, ``teacher`` or ``execution-checked``; ``rule`` for entries the
+  builder made with a rule fix; ``unknown`` otherwise), and the share of *mechanical* entries (a
+  change the rule engine fixes on its own);
 * **leaks** across splits: normalised ``old_code`` snippets in two splits, and change families in
   two splits (a family is the library plus where the old API lived and where the new one lives,
   e.g. ``python:typing->collections.abc``; keyword changes add the callee);
@@ -60,6 +61,8 @@ class CheckReport:
     copy_es_mean: float
     copy_es_stderr: float
     examples: dict[str, list[str]] = field(default_factory=dict)
+    #: Library -> change kind -> entries, plus ``mechanical`` (that library's mechanical entries).
+    library_kinds: dict[str, dict[str, int]] = field(default_factory=dict)
 
     @property
     def mechanical_share(self) -> float:
@@ -75,6 +78,7 @@ class CheckReport:
             "splits": self.splits,
             "libraries": self.libraries,
             "kinds": self.kinds,
+            "library_kinds": self.library_kinds,
             "target_origins": self.origins,
             "mechanical": self.mechanical,
             "mechanical_share": round(self.mechanical_share, 4),
@@ -168,6 +172,7 @@ def check(splits: dict[str, list[ReCodeRecord]], kb: KnowledgeBase | None = None
         kb = load_knowledge_base()
     libraries: dict[str, dict[str, int]] = defaultdict(lambda: dict.fromkeys(splits, 0))
     kinds: Counter[str] = Counter()
+    library_kinds: dict[str, Counter[str]] = defaultdict(Counter)
     origins: Counter[str] = Counter()
     snippet_splits: dict[str, set[str]] = defaultdict(set)
     family_splits: dict[str, set[str]] = defaultdict(set)
@@ -180,7 +185,10 @@ def check(splits: dict[str, list[ReCodeRecord]], kb: KnowledgeBase | None = None
             total += 1
             libraries[record.dependency][split] += 1
             change = kb.by_id.get(record.change_id or "")
-            kinds[change.kind.value if change is not None else "unknown"] += 1
+            kind = change.kind.value if change is not None else "unknown"
+            kinds[kind] += 1
+            library_kinds[record.dependency][kind] += 1
+            library_kinds[record.dependency]["mechanical"] += change is not None and change.has_mechanical_fix
             origins[target_origin(record)] += 1
             if change is not None:
                 mechanical += change.has_mechanical_fix
@@ -211,6 +219,7 @@ def check(splits: dict[str, list[ReCodeRecord]], kb: KnowledgeBase | None = None
         copy_es_mean=mean,
         copy_es_stderr=math.sqrt(variance / len(copy_scores)) if copy_scores else 0.0,
         examples=dict(examples),
+        library_kinds={library: dict(counts) for library, counts in sorted(library_kinds.items())},
     )
 
 
@@ -222,6 +231,7 @@ def format_report(report: CheckReport) -> str:
         lines.append(f"{library:<20} " + " ".join(f"{row[n]:>10}" for n in names) + f" {sum(row.values()):>7}")
     lines.append(f"{'all':<20} " + " ".join(f"{report.splits[n]:>10}" for n in names) + f" {report.total:>7}")
     lines.append("kinds: " + ", ".join(f"{k} {v}" for k, v in report.kinds.items()))
+    lines.extend(library_kind_table(report))
     lines.append("target origins: " + ", ".join(f"{k} {v}" for k, v in report.origins.items()))
     lines.append(f"mechanical entries: {report.mechanical} ({report.mechanical_share:.0%})")
     lines.append(f"snippets in two splits: {report.shared_snippets}")
@@ -233,6 +243,15 @@ def format_report(report: CheckReport) -> str:
     lines.append(f"duplicates: {report.duplicates}")
     lines.append(f"ES* of copying the old code: {report.copy_es_mean:.3f} +- {report.copy_es_stderr:.3f} (max 2.0)")
     return "\n".join(lines)
+
+
+def library_kind_table(report: CheckReport) -> list[str]:
+    """Entries per library (rows) and change kind (columns, most common first), and each library's mechanical ones."""
+    columns = [*report.kinds, "mechanical"]
+    lines = [f"{'library':<20} " + " ".join(columns)]
+    for library, counts in report.library_kinds.items():
+        lines.append(f"{library:<20} " + " ".join(f"{counts.get(k, 0):>{len(k)}}" for k in columns))
+    return lines
 
 
 def add_parser(sub: Any) -> None:

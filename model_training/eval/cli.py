@@ -10,6 +10,8 @@
         [--model-name recode] [--samples 5] [--temperature 0.8] [--top-p 0.95]
     recode-train eval report RUN.jsonl [RUN2.jsonl ...] --plot runs/eval/compare.png
     recode-train eval gitchameleon --gitchameleon FILE --out runs/eval/gitchameleon.jsonl [--libraries a,b]
+    recode-train eval codeupdatearena --data arena-ungrouped.jsonl --out runs/eval/arena.jsonl \
+        --systems model --model URL [--samples 5 --temperature 0.8 --top-p 0.7]   # the paper's prompt
 
 ``codemenv`` and ``humaneval`` write the results (JSON lines, resumable) and next to them a Markdown
 report (``.md``, a table per system), the summary (``.summary.json``) and a plot (``.png``, with
@@ -74,6 +76,18 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     gc.add_argument("--jobs", type=int, default=2)
     gc.add_argument("--timeout", type=float, default=60.0, help="wall-clock seconds per program")
     gc.add_argument("--retry-failed-envs", action="store_true", help="retry environments that failed to install")
+    cua = evsub.add_parser(
+        "codeupdatearena", help="CodeUpdateArena with the paper's prompt: generate, run unit tests, pass@k"
+    )
+    cua.add_argument("--data", required=True, help="arena-ungrouped.jsonl, or a .json datum (or list) as upstream's")
+    cua.add_argument("--out", required=True, help="results file (JSON lines; rerun resumes)")
+    cua.add_argument("--systems", default="model", help="model (the reference self-check always runs)")
+    cua.add_argument("--limit", type=int, help="first N records")
+    cua.add_argument("--python", help="interpreter that runs the unit tests (default: this one)")
+    cua.add_argument("--jobs", type=int, default=2)
+    cua.add_argument("--timeout", type=float, default=30.0, help="wall-clock seconds per unit test")
+    cua.add_argument("--no-self-check", action="store_true", help="skip running the reference solutions")
+    _model_arguments(cua)
     rep = evsub.add_parser("report", help="Markdown tables and a PNG plot comparing result files")
     rep.add_argument("results", nargs="+", help="results files (JSON lines) of earlier runs")
     rep.add_argument("--plot", required=True, help="PNG to write")
@@ -135,6 +149,8 @@ def _dispatch(args: argparse.Namespace) -> int:
         return _compare(args)
     if args.eval_command == "gitchameleon":
         return _gitchameleon(args)
+    if args.eval_command == "codeupdatearena":
+        return _codeupdatearena(args)
     return _codemenv(args)
 
 
@@ -268,4 +284,26 @@ def _gitchameleon(args: argparse.Namespace) -> int:
     report = gitchameleon.coverage(rows)
     out.with_suffix(".md").write_text(report, encoding="utf-8")
     print(report)
+    return 0
+
+
+def _codeupdatearena(args: argparse.Namespace) -> int:
+    from model_training.eval.codeupdatearena import evaluate_arena, load_records
+    from model_training.eval.sandbox import Limits
+
+    records = load_records(args.data)[: args.limit]
+    out = Path(args.out)
+    limits = Limits(wall_seconds=args.timeout, cpu_seconds=max(1, int(args.timeout)))
+    rows = evaluate_arena(
+        records,
+        [name for name in args.systems.split(",") if name],
+        out,
+        model=_model_config(args),
+        samples=args.samples,
+        python=args.python,
+        limits=limits,
+        jobs=args.jobs,
+        self_check=not args.no_self_check,
+    )
+    _report(rows, out)
     return 0
