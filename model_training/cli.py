@@ -10,6 +10,7 @@
     recode-train data check data/built/ [--json] [--strict]  # mix, leaks, incomplete targets
     recode-train eval sandbox-run FILE [--timeout S]        # see model_training/eval/cli.py
     recode-train eval codemenv --codemenv DIR --out runs/eval/codemenv.jsonl
+    recode-train update LIB --from OLD --to NEW [--config FILE] [--server URL]  # model_training/update/cli.py
 
 Under ``accelerate launch`` use ``-m model_training`` (same arguments). ``--set`` takes dotted
 keys (``trainer.max_steps=10``, ``peft.r=16``, ``model.name_or_path=/models/qwen``); values are
@@ -86,6 +87,9 @@ def build_parser() -> argparse.ArgumentParser:
     from model_training.data.check import add_parser as add_data_parser
 
     add_data_parser(sub)
+    from model_training.update.cli import add_parser as add_update_parser
+
+    add_update_parser(sub)
     return parser
 
 
@@ -96,6 +100,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from model_training.eval.cli import main as eval_main
 
         return eval_main(args)
+    if args.command == "update":
+        from model_training.update.cli import main as update_main
+
+        return update_main(args)
     if args.command == "data":
         from model_training.data.check import main as data_main
 
