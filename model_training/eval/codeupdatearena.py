@@ -82,20 +82,26 @@ class ArenaRecord:
         return f"setattr({module}, {name!r}, {name})"
 
 
+def _literal_list(text: str) -> list[str] | None:
+    """``text`` read as a JSON or Python list literal; None when it is not one."""
+    for parse in (json.loads, ast.literal_eval):
+        try:
+            parsed = parse(text)
+        except (ValueError, SyntaxError):
+            continue
+        if isinstance(parsed, list):
+            return [str(item) for item in parsed]
+    return None
+
+
 def _list(value: Any) -> list[str]:
     """A list field that the flat file may store as text (JSON or a Python literal)."""
     if isinstance(value, list):
         return [str(item) for item in value]
     if not isinstance(value, str) or not value.strip():
         return []
-    for parse in (json.loads, ast.literal_eval):
-        try:
-            parsed = parse(value)
-        except (ValueError, SyntaxError):
-            continue
-        if isinstance(parsed, list):
-            return [str(item) for item in parsed]
-    return value.splitlines()
+    parsed = _literal_list(value)
+    return parsed if parsed is not None else value.splitlines()
 
 
 def from_example_datum(datum: dict[str, Any]) -> ArenaRecord:
@@ -126,13 +132,9 @@ def _unit_tests(value: Any) -> list[str]:
     a test with a blank line inside would be cut, so each top-level function is taken whole)."""
     if not isinstance(value, str):
         return _list(value)
-    for parse in (json.loads, ast.literal_eval):
-        try:
-            parsed = parse(value)
-        except (ValueError, SyntaxError):
-            continue
-        if isinstance(parsed, list):
-            return [str(item) for item in parsed]
+    parsed = _literal_list(value)
+    if parsed is not None:
+        return parsed
     try:
         tree = ast.parse(value)
     except SyntaxError:
@@ -456,7 +458,7 @@ def evaluate_arena(
     ``reference`` (with ``self_check``) runs each record's own solution. A request that fails is an
     error of that sample; one that could not reach the server (``model_outage``) is asked again on rerun.
     """
-    from model_training.eval.run import REFERENCE, latest, read_results
+    from model_training.eval.run import REFERENCE, finished_samples, latest, read_results
     from model_training.eval.systems import _client_factory, sample_seed
     from recode_lsp.model_client import ModelError, ModelUnavailable
 
@@ -466,11 +468,7 @@ def evaluate_arena(
     if "model" in systems and model is None:
         raise CodemenvError("the model system needs --model URL")
     limits = limits or Limits(wall_seconds=30, cpu_seconds=30)
-    done = {
-        (row["task_id"], row["system"], int(row.get("sample", 0)))
-        for row in latest(read_results(results))
-        if not row.get("model_outage")
-    }
+    done = finished_samples(results)
     wanted = ([REFERENCE] if self_check else []) + list(systems)
     todo = [
         (record, name, sample)

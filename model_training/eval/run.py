@@ -55,6 +55,16 @@ def _env(envs: EnvCache, task: Task, version: str) -> EnvResult:
     return envs.python_for(task.package, version, stdlib=task.is_stdlib)
 
 
+def finished_samples(results: Path) -> set[tuple[str, str, int]]:
+    """``(task_id, system, sample)`` of every row already in ``results``, for a resumed run to skip; a
+    sample that could not reach the model (``model_outage``) is not finished: it is asked again."""
+    return {
+        (row["task_id"], row["system"], int(row.get("sample", 0)))
+        for row in latest(read_results(results))
+        if not row.get("model_outage")
+    }
+
+
 def latest(rows: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
     """One row per (task, system, sample), the last one written (a rerun redoes outages)."""
     keyed: dict[tuple[str, str, int], dict[str, Any]] = {}
@@ -87,11 +97,7 @@ def evaluate(
     could not be reached is written with ``model_outage`` and asked again on rerun. ``progress``: a
     progress bar on stderr (None: only when stderr is a terminal)."""
     limits = limits or Limits(wall_seconds=60, cpu_seconds=60)
-    done = {
-        (row["task_id"], row["system"], int(row.get("sample", 0)))
-        for row in latest(read_results(results))
-        if not row.get("model_outage")
-    }
+    done = finished_samples(results)
     wanted = ([REFERENCE] if self_check else []) + list(systems)
     todo = [
         (task, name, sample)
