@@ -31,13 +31,16 @@ import functools
 import re
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from recode_lsp.engine.changes import DISPLAY_NAMES, ApiChange, ChangeKind, FixSafety, Scope, Severity
 from recode_lsp.engine.knowledge import KnowledgeBase
-from recode_lsp.engine.model import Finding, Position, Range, Site
 from recode_lsp.engine.options import DetectOptions, selected
 from recode_lsp.engine.versions import PYTHON, Version
 from recode_lsp.toonew.inventory import FOUND, MISSING, Inventory, Resolution
+
+if TYPE_CHECKING:  # not imported by a run without findings (a plain check does not load it)
+    from recode_lsp.engine.model import Finding
 
 __all__ = ["CODE_KEYWORD", "CODE_NAME", "TooNew", "TooNewChange"]
 
@@ -134,12 +137,25 @@ class TooNew:
     #: Names and (callable, keyword) pairs the knowledge base already reports at the target (removed
     #: names: legacy code, not too-new code): not reported twice.
     reported: set[tuple[str, str | None]] = field(default_factory=set)
-    _pattern: re.Pattern[bytes] | None = field(default=None, repr=False, compare=False)
-    _triggers: re.Pattern[str] | None = field(default=None, repr=False, compare=False)
-    _memo: dict[str, Resolution] = field(default_factory=dict, repr=False, compare=False)
+    _top_bytes: frozenset[bytes] | None = field(default=None, repr=False, compare=False)
+    #: Methods newer than some targeted release (their call makes a parse); methods with a newer keyword
+    #: (a pattern each: the call with that keyword); the pattern of both (which are called).
+    _triggers: frozenset[str] = field(default=frozenset(), repr=False, compare=False)
     _keyword_triggers: dict[str, re.Pattern[str]] = field(default_factory=dict, repr=False, compare=False)
-    _methods: re.Pattern[str] | None = field(default=None, repr=False, compare=False)
-    _tops: tuple[re.Pattern[str], ...] | None = field(default=None, repr=False, compare=False)
+    _called: re.Pattern[str] | None = field(default=None, repr=False, compare=False)
+    _memo: dict[str, Resolution] = field(default_factory=dict, repr=False, compare=False)
+    #: Each distinct line that holds ``import``: whether it imports a checked library (:meth:`_line_kind`).
+    _line_kinds: dict[str, int] = field(default_factory=dict, repr=False, compare=False)
+    #: What each distinct import line binds (:meth:`_import_binds`, :meth:`_from_binds`), by its text.
+    _lines: dict[tuple[str, str], list[tuple[str, str]] | None] = field(
+        default_factory=dict, repr=False, compare=False
+    )
+    #: Per imported name, how often the modules read so far hold it, and its compiled pattern once
+    #: that is often enough to pay for the compilation.
+    _alias_seen: dict[str, int] = field(default_factory=dict, repr=False, compare=False)
+    _alias_patterns: dict[str, re.Pattern[str]] = field(default_factory=dict, repr=False, compare=False)
+    #: Per standard-library module, a pattern of the names later versions add (after a dot).
+    _word_patterns: dict[str, re.Pattern[str]] = field(default_factory=dict, repr=False, compare=False)
     _newer: frozenset[str] | None = field(default=None, repr=False, compare=False)
     _soft: dict[str, frozenset[str]] | None = field(default=None, repr=False, compare=False)
 
@@ -175,10 +191,14 @@ class TooNew:
 
     def may_use(self, data: bytes) -> bool:
         """Whether a file's bytes may import a checked library."""
-        if self._pattern is None:
-            tops = "|".join(re.escape(top) for top in sorted(self.inventories))
-            self._pattern = re.compile(rb"(?:import|from)\s+(?:" + tops.encode() + rb")\b")
-        return bool(self.inventories) and self._pattern.search(data) is not None
+        if self._top_bytes is None:
+            self._top_bytes = frozenset(top.encode() for top in self.inventories)
+        tops = self._top_bytes
+        # Every word after ``import`` / ``from``, looked up in a set: an alternation of the 200 names a
+        # Python target brings (its standard library) tried at each import cost four times as much.
+        return bool(tops) and any(
+            match.group(1) in tops for pattern in _IMPORTED_WORD_BYTES for match in pattern.finditer(data)
+        )
 
     def needs_analysis(self, data: bytes) -> bool:
         """Whether a file may hold a too-new use, read lexically (no parse): an import, or a chain
@@ -190,103 +210,217 @@ class TooNew:
 
     def _lexical(self, text: str) -> bool:
         """:meth:`needs_analysis` of a module's text."""
-        if self._triggers is None:
+        if self._called is None:
             # Only what some targeted release lacks (``numpy.float64``, the new name of ``float_``, is
             # in every release: a use of it is no reason to parse).
-            members = {name.rpartition(".")[2] for name in self.introduced if self._lacks(name)}
-            parts = [rf"\.{re.escape(m)}\s*\(" for m in sorted(members)]
-            self._triggers = re.compile("|".join(parts)) if parts else re.compile(r"(?!x)x")
+            self._triggers = frozenset(name.rpartition(".")[2] for name in self.introduced if self._lacks(name))
             # A keyword newer than the release, on a method: the method called, and the keyword passed.
             pairs = [(c.rpartition(".")[2], k) for c, k in sorted(self.introduced_keywords) if self._lacks(c, k)]
             self._keyword_triggers = {
                 method: re.compile(rf"\.{re.escape(method)}\s*\((?:[^()]|\([^()]*\))*?\b{keyword}\s*=(?!=)")
                 for method, keyword in pairs
             }
-            names = "|".join(re.escape(m) for m in sorted({m for m, _ in pairs}))
-            self._methods = re.compile(rf"\.({names})\s*\(") if pairs else None
-        if self._triggers.search(text):
+            # Both kinds of method in one pattern: one pass over the module finds which are called.
+            names = "|".join(re.escape(m) for m in sorted(self._triggers | self._keyword_triggers.keys()))
+            self._called = re.compile(rf"\.({names})\s*\(") if names else re.compile(r"(?!x)x")
+        called = set(self._called.findall(text))
+        if not called.isdisjoint(self._triggers):
             return True
-        if self._methods is not None:
-            for method in set(self._methods.findall(text)):
-                if self._keyword_triggers[method].search(text):
-                    return True
-        if self._tops is None:
-            tops = "|".join(re.escape(top) for top in sorted(self.inventories))
-            # A literal first: the regex engine then scans for it (a ``\b`` or an alternation first is slower).
-            self._tops = (re.compile(rf"import[ \t]+(?:{tops})\b"), re.compile(rf"from[ \t]+(?:{tops})\b"))
-        aliases: dict[str, str] = {}
-        # Only the lines that import a checked library (found by the cheap regex above).
-        starts = sorted({text.rfind("\n", 0, m.start()) + 1 for tops in self._tops for m in tops.finditer(text)})
-        imports = [m for start in starts if (m := _IMPORT_LINE.match(text, start)) is not None]
-        froms = [m for start in starts if (m := _FROM_LINE.match(text, start)) is not None]
-        for line in imports:
-            for item in line.group(1).split(","):
-                name, _, alias = item.strip().partition(" as ")
-                name, alias = name.strip(), alias.strip()
-                inventory = self.inventories.get(name.split(".", 1)[0])
-                if inventory is None or not name:
-                    continue
-                if self._reportable(self._resolve(inventory, name), name):
-                    return True
-                local = alias or name.split(".", 1)[0]
-                aliases[local] = name if alias else local
-        for line in froms:
-            module = line.group(1)
-            inventory = self.inventories.get(module.split(".", 1)[0])
-            if inventory is None:
-                continue
-            if self._reportable(self._resolve(inventory, module), module):
+        for method in called.intersection(self._keyword_triggers):
+            if self._keyword_triggers[method].search(text):
                 return True
-            for item in line.group(2).strip("() \t\r\n\\").replace("\\\n", " ").split(","):
-                name, _, alias = item.strip().partition(" as ")
-                name = name.strip()
-                if not name.isidentifier():
-                    continue
-                qualified = f"{module}.{name}"
-                if self._reportable(self._resolve(inventory, qualified), qualified):
-                    return True
-                aliases[alias.strip() or name] = f"{module}.{name}"
+        aliases = self._import_lines(text)
+        if aliases is None:
+            return True
         if not aliases:
             return False
         memo = self._memo
         soft = self._soft_words()
-        attributes: set[str] | None = None
         text = "\n" + text  # the chains' look-behind needs a character before each name
         for local, target in aliases.items():
-            words = soft.get(target.split(".", 1)[0])
-            if words is not None:
-                # Only names known to be newer can be reported under it (the standard library): its
-                # chains are looked at only when the text has one of those names after a dot.
-                if attributes is None:
-                    attributes = set(_ATTRIBUTE.findall(text))
-                if words.isdisjoint(attributes):
-                    continue
-            # Each distinct use once (``np.zeros(...)`` appears hundreds of times in a NumPy module).
-            for rest, paren, arguments in _uses(text, local):
+            top = target.split(".", 1)[0]
+            inventory = self.inventories[top]
+            uses = self._reportable_uses(inventory, target)
+            if uses == _NO_USE:
+                continue
+            words = soft.get(top)
+            # Each distinct chain once (``np.zeros`` appears hundreds of times in a NumPy module); where
+            # each use ends, and the call's arguments there, are read only where they matter: a class's
+            # member, a function whose keywords are certain.
+            for rest, ends in self._chain_ends(text, local, uses == _DOTTED_USES).items():
                 qname = target + rest
                 resolved = memo.get(qname)
                 if resolved is None:
-                    resolved = memo[qname] = self.inventories[qname.split(".", 1)[0]].resolve(qname)
+                    resolved = memo[qname] = inventory.resolve(qname)
                 # What :func:`_problems` would report: the last part missing, a class's member only
                 # when called, under a ``__getattr__`` only when known to be newer.
                 if (
                     resolved.state == MISSING
                     and resolved.present == qname.count(".")
-                    and (paren or resolved.owner_kind != "class")
                     and (not resolved.soft or qname in self.newer)
+                    and (resolved.owner_kind != "class" or any(_CALL.match(text, end) for end in ends))
                     and _in_code(text, local + rest)
                 ):
-                    return True
-                if "=" not in arguments or resolved.canonical is None:
+                    # Under a module read from typeshed (only its newer names can be reported), the
+                    # chains count only when the text has one of those names after a dot (asked
+                    # last: a search of each module for them cost more than reading the chains).
+                    if words is None or self._mentions(text, top, words):
+                        return True
+                    break
+                if resolved.canonical is None or inventory.keyword_names(resolved.canonical) is None:
                     continue
-                inventory = self.inventories[qname.split(".", 1)[0]]
-                if (
-                    resolved.canonical in inventory.keywords
-                    and any(inventory.accepts(resolved.canonical, k) is False for k in _own_keywords(arguments))
-                    and _in_code(text, local + rest + paren + arguments)
-                ):
-                    return True
+                for end in ends:
+                    call = _CALL.match(text, end)
+                    if call is None or "=" not in call.group(2):
+                        continue
+                    paren, arguments = call.group(1), call.group(2)
+                    if any(inventory.accepts(resolved.canonical, k) is False for k in _own_keywords(arguments)) and (
+                        _in_code(text, local + rest + paren + arguments)
+                    ):
+                        if words is None or self._mentions(text, top, words):
+                            return True
+                        break
         return False
+
+    def _reportable_uses(self, inventory: Inventory, target: str) -> int:
+        """Which uses of a name bound to ``target`` can be reported: none, only chains after it
+        (``np.foo``: ``target`` is a module or class), or the name alone too (a call of a function
+        whose keywords are certain; ``target`` itself missing). Resolving continues from where
+        ``target`` led, so nothing under an unknown name, a missing one or a plain function can be:
+        most names a ``from`` import binds are not looked for at all."""
+        resolved = self._resolve(inventory, target)
+        if resolved.state == MISSING:
+            # Only the name alone can be reported (a part under it is under a missing one).
+            if resolved.present == target.count(".") and (not resolved.soft or target in self.newer):
+                return _ALL_USES
+            return _NO_USE
+        if resolved.state != FOUND or resolved.canonical is None:
+            return _NO_USE
+        if inventory.keyword_names(resolved.canonical) is not None:
+            return _ALL_USES
+        return _DOTTED_USES if inventory.container(resolved.canonical) is not None else _NO_USE
+
+    def _import_lines(self, text: str) -> dict[str, str] | None:
+        """Local name -> qualified name bound by the lines that import a checked library; None when an
+        import line itself names something the release lacks."""
+        # The lines that import a checked library: every such line holds ``import`` (a ``from`` line
+        # too), so only the lines ``str.find`` finds it on are read, each distinct one once per run
+        # (:meth:`_line_kind`); ``import numpy as np`` starts hundreds of modules.
+        kinds = self._line_kinds
+        imports, froms = [], []
+        position = text.find("import")
+        while position != -1:
+            start = text.rfind("\n", 0, position) + 1
+            end = text.find("\n", position)
+            end = len(text) if end == -1 else end
+            line = text[start:end]
+            kind = kinds.get(line)
+            if kind is None:
+                kind = kinds[line] = self._line_kind(line)
+            if kind == _IMPORT:
+                imports.append(line)
+            elif kind == _FROM:
+                froms.append(start)
+            position = text.find("import", end)
+        aliases: dict[str, str] = {}
+        lines = self._lines
+        for line in imports:
+            names = _IMPORT_LINE.match(line).group(1)  # type: ignore[union-attr]  # its kind says it matches
+            key = ("", names)
+            bound = lines[key] if key in lines else lines.setdefault(key, self._import_binds(names))
+            if bound is None:
+                return None
+            aliases.update(bound)
+        for start in froms:
+            # Read in the module: the names in parentheses may go on over the next lines.
+            match = _FROM_LINE.match(text, start)
+            assert match is not None  # its first line matches alone: so does the module from there
+            key = (match.group(1), match.group(2))
+            bound = lines[key] if key in lines else lines.setdefault(key, self._from_binds(*key))
+            if bound is None:
+                return None
+            aliases.update(bound)
+        return aliases
+
+    def _line_kind(self, line: str) -> int:
+        """:data:`_IMPORT` or :data:`_FROM` for an import statement's (first) line that has a checked
+        library's name after an ``import`` or a ``from``, else 0."""
+        if not any(
+            match.group(1) in self.inventories for pattern in _IMPORTED_WORD for match in pattern.finditer(line)
+        ):
+            return 0
+        if _IMPORT_LINE.match(line):
+            return _IMPORT
+        return _FROM if _FROM_LINE.match(line) else 0
+
+    def _import_binds(self, names: str) -> list[tuple[str, str]] | None:
+        """What ``import <names>`` binds (local name, qualified name) among checked libraries; None when
+        it names something the release lacks."""
+        bound = []
+        for item in names.split(","):
+            name, _, alias = item.strip().partition(" as ")
+            name, alias = name.strip(), alias.strip()
+            inventory = self.inventories.get(name.split(".", 1)[0])
+            if inventory is None or not name:
+                continue
+            if self._reportable(self._resolve(inventory, name), name):
+                return None
+            bound.append((alias or name.split(".", 1)[0], name if alias else name.split(".", 1)[0]))
+        return bound
+
+    def _from_binds(self, module: str, names: str) -> list[tuple[str, str]] | None:
+        """What ``from <module> import <names>`` binds, as :meth:`_import_binds`."""
+        inventory = self.inventories.get(module.split(".", 1)[0])
+        if inventory is None:
+            return []
+        if self._reportable(self._resolve(inventory, module), module):
+            return None
+        bound = []
+        for item in names.strip("() \t\r\n\\").replace("\\\n", " ").split(","):
+            name, _, alias = item.strip().partition(" as ")
+            name = name.strip()
+            if not name.isidentifier():
+                continue
+            qualified = f"{module}.{name}"
+            if self._reportable(self._resolve(inventory, qualified), qualified):
+                return None
+            bound.append((alias.strip() or name, qualified))
+        return bound
+
+    def _mentions(self, text: str, top: str, words: frozenset[str]) -> bool:
+        """Whether ``text`` has one of ``words`` after a dot, as a whole name (``.process_cpu_count``)."""
+        pattern = self._word_patterns.get(top)
+        if pattern is None:
+            # A literal first, then the names: the engine scans for the dot (one ``findall`` of every
+            # name after a dot in the module cost more than the whole check of most modules).
+            names = sorted(word for word in words if _NAME.fullmatch(word))
+            alternatives = "|".join(re.escape(word) for word in names) if names else r"(?!x)x"
+            pattern = self._word_patterns[top] = re.compile(rf"\.(?:{alternatives})(?!\w)")
+        return pattern.search(text) is not None
+
+    def _chain_ends(self, text: str, alias: str, dotted: bool = False) -> dict[str, list[int]]:
+        """Each distinct attribute chain after a use of ``alias`` in ``text`` (which starts with a
+        newline): ``.linalg.norm``, ``""`` for the name alone; with where each of its uses ends.
+
+        A name used often (``np``: tens of thousands of uses in a large tree) gets a compiled pattern
+        once it has been seen often enough to pay for it (a fifth of a millisecond): its ``finditer``
+        is twice as fast as the loop in Python that reads a rare one."""
+        pattern = self._alias_patterns.get(alias)
+        if pattern is not None:
+            found: dict[str, list[int]] = {}
+            for match in pattern.finditer(text):
+                found.setdefault(match.group(1), []).append(match.end())
+            return found
+        identifier = alias.isidentifier()
+        found = _chain_ends(text, alias, dotted and identifier)
+        if identifier:
+            # An identifier: a use cannot start inside another, so the pattern finds what the loop does.
+            seen = self._alias_seen[alias] = self._alias_seen.get(alias, 0) + sum(map(len, found.values()))
+            if seen >= _COMPILE_AFTER:
+                escaped = re.escape(alias)
+                # The literal first (its look-behind after it): the engine scans for the name.
+                self._alias_patterns[alias] = re.compile(rf"{escaped}(?<![\w.]{escaped})(?!\w)((?:\.[A-Za-z_]\w*)*)")
+        return found
 
     @property
     def newer(self) -> frozenset[str]:
@@ -334,13 +468,22 @@ class TooNew:
         return resolved.canonical is not None and inventory.accepts(resolved.canonical, keyword) is False
 
     def findings(
-        self, analysis: object, options: DetectOptions, path: str, module_name: str | None = None
+        self,
+        analysis: object,
+        options: DetectOptions,
+        path: str,
+        module_name: str | None = None,
+        *,
+        precheck: bool = True,
     ) -> list[Finding]:
-        """The too-new findings of an analysed module (a :class:`ModuleAnalysis`), sorted."""
+        """The too-new findings of an analysed module (a :class:`ModuleAnalysis`), sorted.
+
+        ``precheck=False`` walks the tree whatever the text says: the slow path the lexical pre-check
+        (:meth:`needs_analysis`) must agree with (``tests/toonew/test_toonew_speed.py``)."""
         from recode_lsp.engine.analysis import ModuleAnalysis
 
         assert isinstance(analysis, ModuleAnalysis)
-        if not self.inventories or not self._lexical(analysis.source):
+        if not self.inventories or (precheck and not self._lexical(analysis.source)):
             return []  # the text holds no too-new use: the tree need not be walked
         problems = _problems(analysis, self.inventories, self.newer, self.introduced_keywords)
         if problems:
@@ -378,7 +521,7 @@ class TooNew:
                 for f in found
                 if f.range.start.line >= len(lines) or not _TYPE_IGNORE.search(lines[f.range.start.line])
             ]
-        found.sort(key=Finding.sort_key)
+        found.sort(key=lambda finding: finding.sort_key())
         return found
 
     def _change(self, problem: Problem) -> TooNewChange:
@@ -439,22 +582,22 @@ _IMPORT_LINE = re.compile(r"^[ \t]*import[ \t]+([\w. \t,]+)", re.MULTILINE)
 _FROM_LINE = re.compile(r"^[ \t]*from[ \t]+([\w.]+)[ \t]+import[ \t]+(\([^)]*\)|[^\n#;]+)", re.MULTILINE)
 
 
-def _uses(text: str, alias: str) -> set[tuple[str, str, str]]:
-    """Each distinct use of ``alias`` in ``text`` (which starts with a newline): the attribute chain
-    after it (``.linalg.norm``), the call's ``(`` and its arguments (``np.zeros(...)`` appears hundreds
-    of times in a NumPy module, and is resolved once). ``str.find`` and one precompiled regex: a
-    regex per alias cost more to compile than to run."""
-    found: set[tuple[str, str, str]] = set()
+def _chain_ends(text: str, alias: str, dotted: bool = False) -> dict[str, list[int]]:
+    """Each distinct chain after a use of ``alias`` in ``text`` (which starts with a newline), with
+    where each of its uses ends: a use is the name with no name character or dot before it and no name
+    character after it. ``dotted`` (``alias`` an identifier): only the uses a dot follows, found as
+    such (``sparse.`` is rarer than ``sparse``, which ``issparse`` holds too)."""
+    found: dict[str, list[int]] = {}
     size = len(alias)
-    position = text.find(alias)
+    needle = alias + "." if dotted else alias
+    position = text.find(needle)
     while position != -1:
         before, end = text[position - 1], position + size
         after = text[end : end + 1]
         if not (before.isalnum() or before in "._") and not (after.isalnum() or after == "_"):
-            match = _CHAIN_TAIL.match(text, end)
-            if match is not None:
-                found.add((match.group(1), match.group(2) or "", match.group(3) or ""))
-        position = text.find(alias, end)
+            chain = _CHAIN.match(text, end).end()  # type: ignore[union-attr]  # matches the empty string
+            found.setdefault(text[end:chain], []).append(chain)
+        position = text.find(needle, end)
     return found
 
 
@@ -472,13 +615,23 @@ def _in_code(text: str, use: str) -> bool:
     return False
 
 
-#: A name after a dot (``os.process_cpu_count``): what the standard library's chains are filtered by.
-_ATTRIBUTE = re.compile(r"\.([A-Za-z_]\w*)")
 #: Call arguments with up to two levels of nested parentheses.
 _NESTED = r"(?:[^()]|\((?:[^()]|\([^()]*\))*\))*"
-# Dots without spaces around them, names that are identifiers: prose in docstrings (``numpy. If``,
-# ``numpy.org``) does not make a parse.
-_CHAIN_TAIL = re.compile(rf"((?:\.[A-Za-z_]\w*)*)(?:(\s*\()({_NESTED})\))?")
+#: An attribute chain (``.linalg.norm``: dots without spaces around them, names that are identifiers:
+#: prose in docstrings, ``numpy. If`` or ``numpy.org``, does not make a parse), and a call after it.
+_CHAIN = re.compile(r"(?:\.[A-Za-z_]\w*)*")
+_CALL = re.compile(rf"(\s*\()({_NESTED})\)")
+#: A name as a chain's parts are (:meth:`TooNew._mentions`).
+_NAME = re.compile(r"[A-Za-z_]\w*")
+#: The word after each ``import`` / ``from`` (a look-ahead: the word itself may start the next match).
+_IMPORTED_WORD = (re.compile(r"import[ \t]+(?=(\w+))"), re.compile(r"from[ \t]+(?=(\w+))"))
+_IMPORTED_WORD_BYTES = (re.compile(rb"import\s+(?=(\w+))"), re.compile(rb"from\s+(?=(\w+))"))
+#: Kinds of import line (:meth:`TooNew._line_kind`).
+_IMPORT, _FROM = 1, 2
+#: Which uses of an imported name can be reported (:meth:`TooNew._reportable_uses`).
+_NO_USE, _DOTTED_USES, _ALL_USES = 0, 1, 2
+#: Occurrences of an imported name, over the run, before it gets a compiled pattern (:meth:`TooNew._chain_ends`).
+_COMPILE_AFTER = 256
 _PARENTHESISED = re.compile(r"\([^()]*\)")
 _OWN_KEYWORD = re.compile(r"(?:^|,)\s*(\w+)\s*=(?!=)")
 
@@ -784,6 +937,8 @@ def _finding(analysis: object, path: str, change: TooNewChange, problem: Problem
     from recode_lsp.engine.analysis import ModuleAnalysis
 
     assert isinstance(analysis, ModuleAnalysis)
+    from recode_lsp.engine.model import Finding, Position, Range, Site
+
     start = Position(*analysis.lines.position(problem.start))
     end = Position(*analysis.lines.position(problem.end))
     site = Site.KEYWORD if problem.keyword else Site.QUALIFIED

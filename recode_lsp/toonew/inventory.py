@@ -25,6 +25,7 @@ import ast
 import contextlib
 import hashlib
 import json
+import marshal
 import os
 import re
 import sys
@@ -99,6 +100,39 @@ class Inventory:
     added: dict[str, str] = field(default_factory=dict)
     #: The top module itself is not in this release (``tomllib`` on Python 3.10): every name is missing.
     absent: bool = False
+    #: What the compact cache file holds and was not asked for yet: each container and keyword set
+    #: marshalled apart (:func:`_read_compact`), decoded into ``containers`` / ``keywords`` when first
+    #: looked up. A run resolves a few hundred of a release's thousands of entries: the rest is never
+    #: decoded, so loading a release takes a millisecond or two, not the tens a whole JSON takes.
+    packed_containers: dict[str, bytes] = field(default_factory=dict, repr=False, compare=False)
+    packed_keywords: dict[str, bytes] = field(default_factory=dict, repr=False, compare=False)
+
+    def container(self, path: str) -> tuple[str, int, dict[str, str]] | None:
+        """The container at ``path`` (decoded from the compact cache on first use), or None."""
+        found = self.containers.get(path)
+        if found is None:
+            raw = self.packed_containers.get(path)
+            if raw is not None:
+                # ``get``, not ``pop``: the language server resolves from several threads.
+                found = self.containers[path] = marshal.loads(raw)
+        return found
+
+    def keyword_names(self, canonical: str) -> frozenset[str] | None:
+        """The keywords the function at ``canonical`` accepts, where certain; None: cannot tell."""
+        names = self.keywords.get(canonical)
+        if names is None:
+            raw = self.packed_keywords.get(canonical)
+            if raw is not None:
+                names = self.keywords[canonical] = marshal.loads(raw)
+        return names
+
+    def unpacked(self) -> Inventory:
+        """This inventory with every packed entry decoded (what writing or comparing it needs)."""
+        for path in list(self.packed_containers):
+            self.container(path)
+        for path in list(self.packed_keywords):
+            self.keyword_names(path)
+        return self
 
     def resolve(self, path: str) -> Resolution:
         """Whether ``path`` (``numpy.linalg.norm``) is reachable in this release."""
@@ -112,7 +146,7 @@ class Inventory:
             # Private parts: compiled helpers, stubs that lag the code; test packages: not unpacked.
             return Resolution(UNKNOWN)
         for index, part in enumerate(parts[1:], start=1):
-            container = self.containers.get(current)
+            container = self.container(current)
             if container is None:
                 return Resolution(UNKNOWN)  # a function, a constant or something outside the package
             kind, is_open, members = container
@@ -129,12 +163,13 @@ class Inventory:
 
     def accepts(self, canonical: str, keyword: str) -> bool | None:
         """Whether the function at ``canonical`` accepts ``keyword``; None: cannot tell."""
-        names = self.keywords.get(canonical)
+        names = self.keyword_names(canonical)
         if names is None:
             return None
         return keyword in names
 
     def to_json(self) -> dict[str, Any]:
+        self.unpacked()
         return {
             "format": FORMAT,
             "library": self.library,
@@ -599,6 +634,8 @@ def _add_keywords(inventory: Inventory, snapshot: Any, function: Any) -> None:
 
 _MEMORY: dict[tuple[str, str, str | None], Inventory] = {}
 _GUARD = threading.Lock()
+#: First item of a compact file (:func:`_write_compact`): what else could sit at that path is not read.
+_COMPACT_MAGIC = "recode-inventory"
 
 
 def default_cache_dir() -> Path:
@@ -622,14 +659,23 @@ def inventory_for(
         known = _MEMORY.get(key)
     if known is not None:
         return known
-    release = _release(library, version, cache_dir=cache_dir, dist_dir=dist_dir, timeout=timeout)
     cache = Path(cache_dir) if cache_dir is not None else default_cache_dir()
-    digest = hashlib.sha256(str(release.root.resolve()).encode()).hexdigest()[:12]
-    path = cache / "inventories" / f"{normalise_name(library)}-{release.exact}-{digest}.json"
+    # Where the release lies, found without importing the fetching machinery (``kb.releases``, a
+    # tenth of a second of imports) when it was read before; else obtained (and fetched) in full.
+    located = None if dist_dir is not None else _located(library, version, cache)
+    release = None
+    if located is None:
+        release = _release(library, version, cache_dir=cache_dir, dist_dir=dist_dir, timeout=timeout)
+        located = (release.root, release.exact)
+    root, exact = located
+    digest = hashlib.sha256(str(root.resolve()).encode()).hexdigest()[:12]
+    path = cache / "inventories" / f"{normalise_name(library)}-{exact}-{digest}.json"
     inventory = _read(path)
     if inventory is None:
         from recode_lsp.kb.scrape import read
 
+        if release is None:
+            release = _release(library, version, cache_dir=cache_dir, dist_dir=dist_dir, timeout=timeout)
         try:
             inventory = build(read(release))
         except Exception as exc:  # noqa: BLE001 - griffe raises many kinds of errors on odd packages
@@ -638,6 +684,24 @@ def inventory_for(
     with _GUARD:
         _MEMORY[key] = inventory
     return inventory
+
+
+def _located(library: str, version: Version, cache: Path) -> tuple[Path, str] | None:
+    """(root, exact version) of the release :func:`_release` would return, when it needs no fetch: the
+    installed release of the target's series, else one fetched before (``kb.releases.obtain``'s first
+    step). None: ask :func:`_release`."""
+    from recode_lsp import api_docs
+
+    installed = _installed_root(library, version)
+    if installed is not None:
+        return installed
+    try:
+        docs = api_docs.ApiDocs(cache)
+        fetched = docs._fetched(api_docs.distribution_of(library), version)
+        root = api_docs._package_root(fetched[0], api_docs.top_package(library)) if fetched is not None else None
+    except Exception:  # noqa: BLE001 - whatever fails here, the full path says why
+        return None
+    return (root, fetched[1]) if root is not None and fetched is not None else None
 
 
 def _release(library: str, version: Version, *, cache_dir: Path | None, dist_dir: Path | None, timeout: float) -> Any:
@@ -655,27 +719,51 @@ def _release(library: str, version: Version, *, cache_dir: Path | None, dist_dir
         raise InventoryError(f"cannot obtain {library} {version}: {exc}") from None
 
 
-def _installed(library: str, version: Version) -> Any:
-    """The release installed in this interpreter when it is of the target's series (no download)."""
+def _installed_root(library: str, version: Version) -> tuple[Path, str] | None:
+    """(folder, exact version) of the release installed in this interpreter when it is of the target's
+    series (no download)."""
     from recode_lsp import api_docs
-    from recode_lsp.kb.releases import Release
 
     paths = [p for p in sys.path if p and p != "."]
+    top = api_docs.top_package(library)
+    folder = next((f for f in paths if (Path(f) / top).is_dir() or (Path(f) / f"{top}.py").is_file()), None)
+    if folder is None:
+        return None  # not installed: ``importlib.metadata`` (a twentieth of a second to import) need not be asked
     found = api_docs._installed_version(api_docs.distribution_of(library), paths)
     if found is None or (found.major, found.minor) != (version.major, version.minor):
         return None
-    top = api_docs.top_package(library)
-    for folder in paths:
-        if (Path(folder) / top).is_dir() or (Path(folder) / f"{top}.py").is_file():
-            return Release(library, str(version), str(found), top, Path(folder), "installed")
-    return None
+    return Path(folder), str(found)
+
+
+def _installed(library: str, version: Version) -> Any:
+    """:func:`_installed_root` as a release :func:`recode_lsp.kb.scrape.read` can read."""
+    found = _installed_root(library, version)
+    if found is None:
+        return None
+    from recode_lsp import api_docs
+    from recode_lsp.kb.releases import Release
+
+    return Release(library, str(version), found[1], api_docs.top_package(library), found[0], "installed")
 
 
 def _read(path: Path) -> Inventory | None:
+    """The inventory cached at ``path`` (JSON), from its compact copy when that is current, else from
+    the JSON (and the compact copy is written for the next run)."""
     try:
-        return Inventory.from_json(json.loads(path.read_text(encoding="utf-8")))
+        stat = path.stat()
+    except OSError:
+        return None
+    stamp = (stat.st_size, stat.st_mtime_ns)
+    compact = _compact_path(path)
+    inventory = _read_compact(compact, stamp)
+    if inventory is not None:
+        return inventory
+    try:
+        inventory = Inventory.from_json(json.loads(path.read_bytes()))
     except (OSError, ValueError, TypeError, KeyError, AttributeError, InvalidVersion):
         return None
+    _write_compact(compact, inventory, stamp)
+    return inventory
 
 
 def _write(path: Path, inventory: Inventory) -> None:
@@ -684,6 +772,67 @@ def _write(path: Path, inventory: Inventory) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         temporary.write_text(json.dumps(inventory.to_json(), separators=(",", ":")), encoding="utf-8")
         os.replace(temporary, path)
+        stat = path.stat()
     except OSError:
+        with contextlib.suppress(OSError):
+            temporary.unlink()
+        return
+    _write_compact(_compact_path(path), inventory, (stat.st_size, stat.st_mtime_ns))
+
+
+# --- the compact copy ------------------------------------------------------------------------
+#
+# The JSON is the cache's durable form (any Python reads it; a person can too). Beside it, a copy in
+# :mod:`marshal` with each container and keyword set marshalled apart, stamped with the JSON's size
+# and modification time: the check loads it in a millisecond or two and decodes only the entries it
+# looks up (:meth:`Inventory.container`); a whole JSON took 15 to 70 ms per large release, most of a
+# cold ``--too-new`` run's fixed cost. A copy that is stale, of another format, or that this Python
+# cannot read is ignored and written again from the JSON.
+
+
+def _compact_path(path: Path) -> Path:
+    return path.with_suffix(".marshal")
+
+
+def _read_compact(path: Path, stamp: tuple[int, int]) -> Inventory | None:
+    try:
+        data = marshal.loads(path.read_bytes())
+        magic, form, size, mtime, library, version, top, absent, added, containers, keywords = data
+    except (OSError, ValueError, EOFError, TypeError):
+        return None
+    if magic != _COMPACT_MAGIC or form != FORMAT or (size, mtime) != stamp:
+        return None
+    if not (isinstance(added, dict) and isinstance(containers, dict) and isinstance(keywords, dict)):
+        return None
+    return Inventory(
+        str(library),
+        str(version),
+        str(top),
+        added=added,
+        absent=bool(absent),
+        packed_containers=containers,
+        packed_keywords=keywords,
+    )
+
+
+def _write_compact(path: Path, inventory: Inventory, stamp: tuple[int, int]) -> None:
+    inventory.unpacked()
+    data = (
+        _COMPACT_MAGIC,
+        FORMAT,
+        *stamp,
+        inventory.library,
+        inventory.version,
+        inventory.top,
+        inventory.absent,
+        dict(inventory.added),
+        {path: marshal.dumps(entry) for path, entry in inventory.containers.items()},
+        {path: marshal.dumps(frozenset(names)) for path, names in inventory.keywords.items()},
+    )
+    temporary = path.with_name(f"{path.name}.tmp{os.getpid()}-{threading.get_ident()}")
+    try:
+        temporary.write_bytes(marshal.dumps(data))
+        os.replace(temporary, path)
+    except (OSError, ValueError):
         with contextlib.suppress(OSError):
             temporary.unlink()

@@ -11,13 +11,15 @@ from typing import TextIO
 from recode_lsp.engine.knowledge import KnowledgeBase
 from recode_lsp.engine.versions import PYTHON, Version, normalise_name
 from recode_lsp.toonew.check import TooNew
-from recode_lsp.toonew.inventory import Inventory, InventoryError, inventory_for
+from recode_lsp.toonew.inventory import Inventory, InventoryError, default_cache_dir, inventory_for
 
 #: A folder of releases (``name-version/`` trees, wheels or sdists, as ``recode-kb scrape --dist``
 #: takes) read instead of installed or fetched ones: offline use and tests.
 RELEASES_ENV = "RECODE_RELEASES_DIR"
 #: Bytes of each file read to find its imports (imports come first in nearly every module).
 _HEAD = 64 * 1024
+#: The word after each ``import`` / ``from`` (a look-ahead: the word itself may start the next match).
+_IMPORTED_WORD = (re.compile(rb"import\s+(?=(\w+))"), re.compile(rb"from\s+(?=(\w+))"))
 
 
 def candidate_targets(
@@ -56,15 +58,19 @@ def tops_of(targets: Mapping[str, Version]) -> dict[str, str]:
 
 def imported_tops(paths: Iterable[str], data: Iterable[bytes], tops: Iterable[str]) -> set[str]:
     """The packages among ``tops`` that the files (``paths``, plus ``data`` already read) import."""
-    names = sorted(set(tops))
+    names = {name.encode() for name in tops}
     if not names:
         return set()
-    # A literal first (no leading ``\b``): the regex engine then scans for it, a quarter faster.
-    pattern = re.compile(rb"(?:import|from)\s+(" + b"|".join(re.escape(n.encode()) for n in names) + rb")\b")
-    found: set[str] = set()
-    blobs = list(data)
-    for blob in blobs:
-        found.update(match.group(1).decode() for match in pattern.finditer(blob))
+    found: set[bytes] = set()
+
+    def scan(blob: bytes) -> None:
+        # Each word after ``import`` / ``from``, looked up in a set: an alternation of the names (some
+        # 200 with a Python target's standard library) tried at each import cost four times as much.
+        for pattern in _IMPORTED_WORD:
+            found.update(names.intersection(pattern.findall(blob)))
+
+    for blob in data:
+        scan(blob)
     for path in paths:
         if len(found) == len(names):
             break
@@ -73,8 +79,8 @@ def imported_tops(paths: Iterable[str], data: Iterable[bytes], tops: Iterable[st
                 blob = handle.read(_HEAD)
         except OSError:
             continue
-        found.update(match.group(1).decode() for match in pattern.finditer(blob))
-    return found
+        scan(blob)
+    return {name.decode() for name in found}
 
 
 def prepare(
@@ -92,12 +98,13 @@ def prepare(
         dist_dir = Path(os.environ[RELEASES_ENV])
     by_top = tops_of(targets)
     inventories: list[Inventory] = []
+    cache = default_cache_dir()  # once, not once per standard-library module
     for top in sorted(imported_tops(paths, data, by_top)):
         library = by_top[top]
         if library == PYTHON:
             from recode_lsp.toonew.stdlib import cached_inventory
 
-            module = cached_inventory(top, targets[PYTHON])
+            module = cached_inventory(top, targets[PYTHON], cache_dir=cache)
             if module is not None and module.added:  # nothing newer: nothing to report there
                 inventories.append(module)
             continue

@@ -506,7 +506,7 @@ def cached_inventory(top: str, target: Version, *, cache_dir: Path | None = None
             return _MEMORY[key]
     cache = Path(cache_dir) if cache_dir is not None else default_cache_dir()
     path = cache / "inventories" / f"python-{version}-{top}-{typeshed.digest}.json"
-    inventory = _read(path) if path.is_file() else None
+    inventory = _read(path)  # None when absent: one stat, no other test
     if inventory is None:
         inventory = inventory_for_module(top, Version(version), typeshed)
         if inventory is not None:

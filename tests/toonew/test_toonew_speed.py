@@ -1,0 +1,240 @@
+"""The too-new check's fast paths find what its slow ones find (issue 19: the check may add at most 20% to
+a cold ``--check``, so most of it runs on shortcuts). Not a timing test:
+
+* the compact copy of a cached inventory (marshal, each entry decoded when first looked up) is the
+  inventory its JSON holds, and a stale or broken copy is not used;
+* the lexical pre-check (:meth:`TooNew.needs_analysis`) never hides a finding the tree walk makes, on
+  tricky written modules and on real ones;
+* the compiled pattern a name gets once it recurs reads the same chains as the loop a rare name gets.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from recode_lsp.engine.detector import SourceError, analyse
+from recode_lsp.engine.options import DetectOptions
+from recode_lsp.engine.versions import Version
+from recode_lsp.toonew import check as check_module
+from recode_lsp.toonew import inventory as inventory_module
+from recode_lsp.toonew import stdlib
+from recode_lsp.toonew.check import TooNew
+from recode_lsp.toonew.inventory import Inventory, inventory_for
+from recode_lsp.toonew.run import prepare
+from tests.conftest import make_kb
+
+V1 = {
+    "tnlib/__init__.py": """
+        from tnlib.core import Widget, compute, old_name
+        from tnlib import lazy
+        """,
+    "tnlib/core.py": """
+        def compute(data, axis=0, how="fast"):
+            return data
+
+
+        def old_name(x):
+            return x
+
+
+        class Widget:
+            def draw(self, canvas, color="red"):
+                return canvas
+        """,
+    "tnlib/lazy.py": """
+        import importlib
+
+
+        def __getattr__(name):
+            return getattr(importlib.import_module("tnlib.core"), name)
+        """,
+}
+
+ENTRIES = [
+    {
+        "id": "TNL001",
+        "library": "tnlib",
+        "old": "tnlib.old_name",
+        "kind": "rename",
+        "scope": "module",
+        "new": "tnlib.new_name",
+        "deprecated_in": "2.0",
+        "fix": "safe",
+    },
+    {
+        "id": "TNL002",
+        "library": "tnlib",
+        "old": "tnlib.compute",
+        "kind": "keyword_rename",
+        "scope": "module",
+        "old_keyword": "how",
+        "new_keyword": "method",
+        "deprecated_in": "2.0",
+        "fix": "safe",
+    },
+]
+
+#: Modules that use tnlib 1.0 rightly, wrongly, and in ways only a tree walk can tell apart.
+SOURCES = [
+    "import tnlib\n\nx = tnlib.nothing_here\n",
+    "import tnlib\n\nx = tnlib.compute([1], axis=1, how='slow')\n",
+    "import tnlib\n\nx = tnlib.compute([1], verbose=True)\n",
+    "import tnlib\n\nx = tnlib.compute(tnlib.compute([1]), method='slow')\n",
+    "import tnlib\n\nx = tnlib.compute(tnlib.compute([1], axis=(1, 2)), axis=0)\n",
+    "import tnlib\n\nx = tnlib.compute([1], name='a, verbose=1')\n",
+    "import tnlib as t\n\nx = t.compute([1], method=1)\ny = t.new_name(2)\n",
+    "from tnlib import compute as c\n\nx = c([1], method=1)\n",
+    "from tnlib import compute\n\nx = compute([1], how=1)\n",
+    "from tnlib import (\n    compute,\n    Widget as W,\n)\n\nW.render(W(), 1)\nW.draw(W(), 1)\n",
+    "import tnlib\n\nw = tnlib.Widget.render\n",
+    "import tnlib\n\nw = tnlib.Widget.render(tnlib.Widget(), 1)\n",
+    "import tnlib\n\nw = tnlib.Widget().draw(None, color='blue')\n",
+    "import tnlib.core as core\n\nx = core.compute([1], how=1)\ny = core.missing\n",
+    "import tnlib.extra\n",
+    "from tnlib import new_name\n",
+    "from tnlib.core import nothing\n",
+    "from tnlib import *\n\nx = compute([1])\n",
+    "from . import tnlib\n\nx = tnlib.nothing_here\n",
+    "import tnlib\n\nx = tnlib.lazy.anything\n",
+    '"""tnlib.nothing_here in prose."""\nimport tnlib\n\n# tnlib.nothing_here\nx = tnlib.compute\n',
+    "import tnlib\n\nif hasattr(tnlib, 'new_name'):\n    x = tnlib.new_name(1)\n",
+    "import tnlib\n\ntry:\n    x = tnlib.new_name(1)\nexcept AttributeError:\n    x = None\n",
+    "import tnlib\n\nx = tnlib.nothing_here  # recode: ignore[RCN001]\n",
+    "import tnlib\n\nx = tnlib.compute  .nothing\nz = tnlib.compute(\n    [1],\n    verbose=1,\n)\n",
+    "import tnlib\n\n_tnlib = 1\ntnlib_ = 2\nx = _tnlib.nothing + tnlib_.nothing\n",
+    "import tnlib\n\nx = tnlib.__version__\ny = tnlib._private\nz = tnlib.tests.thing\n",
+    "import tnlib\n\ndef f(tnlib):\n    return tnlib.nothing_here\n",
+    "import os\nimport tnlib\n\nx = os.path.join(tnlib.compute([1]))\n",
+    # A name used often enough to get a compiled pattern, rightly and then wrongly.
+    "import tnlib as t\n\n" + "x = t.compute([1], axis=0)\n" * 300,
+    "import tnlib as t\n\n" + "x = t.compute([1], axis=0)\n" * 300 + "y = t.compute([1], verbose=0)\n",
+    "import tnlib as t\n\n" + "x = t.Widget()\n" * 300 + "y = t.Widget.render(x, 1)\n",
+    "import tnlib as t\n\n" + "x = t.Widget()\n" * 300 + "y = t.Widget.render\n",
+]
+
+
+@pytest.fixture()
+def releases(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    dist = tmp_path / "dist"
+    for name, text in V1.items():
+        path = dist / "tnlib-1.0" / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(textwrap.dedent(text).lstrip(), encoding="utf-8")
+    monkeypatch.setenv("RECODE_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setattr(inventory_module, "_MEMORY", {})
+    return dist
+
+
+def _names(inventory: Inventory) -> list[str]:
+    """Every path an inventory knows, each member of each container, and a missing one under each."""
+    inventory.unpacked()
+    names = []
+    for path, (_, _, members) in inventory.containers.items():
+        names += [path, f"{path}.not_there", *(f"{path}.{member}" for member in members)]
+    return sorted(set(names))
+
+
+def test_compact_copy_is_the_inventory_its_json_holds(releases: Path, tmp_path: Path) -> None:
+    inventory_for("tnlib", Version("1.0"), dist_dir=releases)
+    (path,) = (tmp_path / "cache").rglob("inventories/tnlib-1.0-*.json")
+    compact = path.with_suffix(".marshal")
+    assert compact.is_file()  # written beside the JSON
+    from_json = Inventory.from_json(json.loads(path.read_text(encoding="utf-8")))
+    loaded = inventory_module._read(path)
+    assert loaded is not None
+    assert loaded.packed_containers and not loaded.containers  # nothing decoded before it is asked for
+    names = _names(from_json)
+    assert "tnlib.core.Widget.draw" in names
+    assert [loaded.resolve(name) for name in names] == [from_json.resolve(name) for name in names]
+    for function in from_json.keywords:
+        for keyword in ("axis", "how", "method", "color", "nothing"):
+            assert loaded.accepts(function, keyword) == from_json.accepts(function, keyword)
+    loaded.unpacked()
+    assert (loaded.containers, loaded.keywords) == (from_json.containers, from_json.keywords)
+    assert (loaded.added, loaded.absent, loaded.library, loaded.version, loaded.top) == (
+        from_json.added,
+        from_json.absent,
+        from_json.library,
+        from_json.version,
+        from_json.top,
+    )
+
+
+def test_stale_or_broken_compact_copy_is_not_used(releases: Path, tmp_path: Path) -> None:
+    inventory_for("tnlib", Version("1.0"), dist_dir=releases)
+    (path,) = (tmp_path / "cache").rglob("inventories/tnlib-1.0-*.json")
+    compact = path.with_suffix(".marshal")
+    # The JSON changes (another version of ReCode wrote it): the copy made from the old one is stale.
+    data = json.loads(path.read_text(encoding="utf-8"))
+    data["containers"]["tnlib"][2]["added_later"] = ""
+    path.write_text(json.dumps(data), encoding="utf-8")
+    stat = path.stat()
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000_000))
+    fresh = inventory_module._read(path)
+    assert fresh is not None and fresh.resolve("tnlib.added_later").state == "found"
+    again = inventory_module._read(path)  # from the copy written again
+    assert again is not None and again.packed_containers and again.resolve("tnlib.added_later").state == "found"
+    compact.write_bytes(b"not marshal data")
+    broken = inventory_module._read(path)
+    assert broken is not None and broken.resolve("tnlib.added_later").state == "found"
+
+
+def _agree(check: TooNew, sources: list[tuple[str, str]], targets: dict[str, Version]) -> tuple[int, int]:
+    """Assert the pre-checked findings of each module are the tree walk's; (modules with findings,
+    modules the pre-check let through)."""
+    options = DetectOptions(targets=dict[str, Version | None](targets))
+    with_findings = passed = 0
+    for path, source in sources:
+        try:
+            analysis = analyse(source, path)
+        except (SourceError, RecursionError):
+            continue
+        slow = check.findings(analysis, options, path, precheck=False)
+        needs = check.needs_analysis(source.encode("utf-8"))
+        fast = check.findings(analysis, options, path) if needs else []
+        assert [(f.range, f.change.id, f.change.message()) for f in fast] == [
+            (f.range, f.change.id, f.change.message()) for f in slow
+        ], path
+        with_findings += bool(slow)
+        passed += needs
+    return with_findings, passed
+
+
+def test_precheck_never_hides_a_finding(releases: Path) -> None:
+    targets = {"tnlib": Version("1.0")}
+    sources = [(f"m{index}.py", source) for index, source in enumerate(SOURCES)]
+    check = prepare(targets, make_kb(ENTRIES), data=[s.encode() for _, s in sources], dist_dir=releases)
+    with_findings, passed = _agree(check, sources, targets)
+    assert with_findings >= 10  # the written modules do make findings
+    assert passed < len(sources)  # and the pre-check does rule some out
+
+
+def test_compiled_pattern_reads_what_the_loop_reads(releases: Path) -> None:
+    check = prepare({"tnlib": Version("1.0")}, make_kb(ENTRIES), data=[b"import tnlib"], dist_dir=releases)
+    texts = [*SOURCES, "np.x np_.y _np.z np2.w a.np.v npé.u énp.t np .s np.5 np.(1) np\n.r\nnp.np.q np"]
+    for alias in ("np", "tnlib", "t", "compute", "W", "é"):
+        check._chain_ends("\n" + f" {alias}.x" * check_module._COMPILE_AFTER, alias)  # often enough: compiled
+        assert alias in check._alias_patterns
+        for text in texts:
+            assert check._chain_ends("\n" + text, alias) == check_module._chain_ends("\n" + text, alias), (alias, text)
+
+
+@pytest.mark.skipif(stdlib.find_typeshed() is None, reason="no typeshed at hand (mypy, typeshed_client)")
+def test_precheck_agrees_on_real_modules() -> None:
+    """Modules of the running Python's standard library against Python 3.10: names newer than 3.10 do
+    occur there (3.11 and later modules use their own Python's names), and the pre-check keeps them."""
+    folder = Path(os.__file__).parent
+    modules = sorted(p for p in folder.glob("*.py") if p.stat().st_size < 200_000)
+    sample = random.Random(19).sample(modules, min(40, len(modules)))
+    sources = [(str(p), p.read_text(encoding="utf-8", errors="replace")) for p in sample]
+    targets = {"python": Version("3.10")}
+    check = prepare(targets, make_kb([]), data=[s.encode() for _, s in sources])
+    _, passed = _agree(check, sources, targets)
+    assert passed >= 1 or sys.version_info < (3, 11)
