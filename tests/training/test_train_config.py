@@ -125,6 +125,14 @@ def test_missing_file() -> None:
 @pytest.mark.parametrize("path", sorted(CONFIGS.glob("*.yaml")), ids=lambda p: p.name)
 def test_shipped_configs_load(path: Path) -> None:
     method = path.name.split("_")[0]
+    if method == "update":  # `recode-train update` configs: their own schema, naming a trainer config
+        from model_training.update.config import load_update_config
+
+        update = load_update_config(path)
+        trainer = CONFIGS.parent.parent / update.train.config
+        assert trainer.is_file(), f"{path.name}: train.config {update.train.config} is not a shipped config"
+        assert trainer.name.split("_")[0] == update.train.method
+        return
     cls = {"grpo": GRPORunConfig, "dapo": DAPORunConfig, "sft": SFTRunConfig}[method]
     config = load_run_config(cls, path)
     if "tiny" in path.name:
