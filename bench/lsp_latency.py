@@ -59,19 +59,31 @@ the server's ``VmRSS`` before and after, and its peak ``VmHWM`` (the target is o
 
 Run ``python bench/lsp_latency.py --dense [--edits N] [--runs R] [--memory-mb MB]``; the last
 line is the summary (``lsp_latency --dense: ...``).
+
+The bench client's own garbage collection is off while it measures and runs between
+measurements (a full collection of its heap, two servers' diagnostics of the dense file, took
+50-250 ms on a loaded machine and counted as the server's latency when it fell in a timed request).
+
+On a shared machine the wall times follow the load. ``--in-process`` (with or without ``--dense``)
+replays the same edits and quick-fix picks in this process, on the analysis the server would
+hold, and reports the CPU time of each fix (what the code action and its resolve ask of the
+analysis, and the fix): less load-sensitive, and what to compare across runs.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import dataclasses
+import gc
 import json
 import shutil
 import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -166,6 +178,26 @@ def dense_edit(text: str, index: int) -> tuple[int, str]:
     block = (index * 7) % DENSE_BLOCKS  # 7 is prime to the block count: spread over the file
     start = text.index(marker, text.index(f"\nLIMIT_{block} = ")) + len(marker)
     return start, str((int(text[start]) + 1) % 10)
+
+
+@contextlib.contextmanager
+def client_gc_paused() -> Iterator[None]:
+    """The bench client's own garbage collection off while it measures (collected between
+    measurements, :func:`between`): a full collection of the client's heap (two servers' JSON
+    diagnostics of the dense file) took 50-250 ms on a loaded machine, and when it fell inside a
+    timed request it counted as the server's latency (a quick fix of 15 ms measured 70)."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def between() -> None:
+    """Between two measurements: the client's garbage collected, off the clock."""
+    gc.collect()
 
 
 def percentile(values: Sequence[float], fraction: float) -> float:
@@ -330,6 +362,7 @@ async def run_mode(project: Path, pull: bool, edits: int, debounce_ms: int, paus
     try:
         fixable: list[types.Diagnostic] = []
         for index in range(edits + WARM_UP):
+            between()
             elapsed, diagnostics = await bench.edit(index * 7)
             fixable = [d for d in diagnostics if d.code != "NPY067"]  # NPY067's fix is unsafe: not offered
             # A finding never fixed before: 11 is prime to the count, so each comes up once.
@@ -343,12 +376,14 @@ async def run_mode(project: Path, pull: bool, edits: int, debounce_ms: int, paus
         for diagnostic in again:
             await bench.quick_fix(diagnostic)
         for index, diagnostic in enumerate(again):
+            between()
             _, diagnostics = await bench.edit(40 + index)
             same = next(d for d in diagnostics if d.range == diagnostic.range and d.code == diagnostic.code)
             results["repeat"].append(await bench.quick_fix(same))
         # The lightbulb first (codeAction), the user's pause, then resolve: the fix was
         # started when the actions were listed. The edit makes the function's fix new.
         for index in range(10):
+            between()
             _, diagnostics = await bench.edit(index * 5)
             line = _line_of(bench.text, index * 5)
             target = next(d for d in diagnostics if d.range.start.line > line and d.code != "NPY067")
@@ -481,12 +516,13 @@ class RawClient:
                         result = [{"debounceMs": 0, "apiDocs": False} for _ in message["params"]["items"]]
                     self._send({"id": message["id"], "result": result})
                 continue
-            future = self._pending.pop(message.get("id"), None)
-            if future is not None and not future.done():
+            answered = message.get("id")
+            pending = self._pending.pop(answered) if isinstance(answered, int) and answered in self._pending else None
+            if pending is not None and not pending.done():
                 if "error" in message:
-                    future.set_exception(RuntimeError(f"{self.name}: {message['error']}"))
+                    pending.set_exception(RuntimeError(f"{self.name}: {message['error']}"))
                 else:
-                    future.set_result(message.get("result"))
+                    pending.set_result(message.get("result"))
 
     async def diagnostics(self, uri: str | None = None) -> list[dict[str, Any]]:
         report = await self.request("textDocument/diagnostic", {"textDocument": {"uri": uri or self.uri}})
@@ -583,6 +619,7 @@ async def run_dense(project: Path, edits: int, quick_fixes: int, memory_mb: int)
         for index in range(edits + WARM_UP):
             offset, digit = dense_edit(recode.text, index)
             for client in (recode, other) if index % 2 == 0 else (other, recode):
+                between()
                 elapsed, diagnostics = await client.replace(offset, digit)
                 if index >= WARM_UP:
                     times["recode" if client is recode else "ruff"].append(elapsed)
@@ -597,7 +634,9 @@ async def run_dense(project: Path, edits: int, quick_fixes: int, memory_mb: int)
         for index in range(quick_fixes + QUICK_FIX_WARM_UP):
             offset, digit = dense_edit(recode.text, edits + WARM_UP + index)
             for client in (recode, other) if index % 2 == 0 else (other, recode):
+                between()
                 _, diagnostics = await client.replace(offset, digit)
+                between()
                 start = (index * 97) % len(diagnostics)
                 for diagnostic in diagnostics[start:] + diagnostics[:start]:
                     key = json.dumps([client.name, diagnostic["range"], diagnostic["code"]])
@@ -631,7 +670,8 @@ def dense_main(args: argparse.Namespace) -> int:
         (project / "dense.py").write_text(source)
         for run in range(args.runs):
             last = run == args.runs - 1
-            result = asyncio.run(run_dense(project, args.edits, args.quick_fixes, args.memory_mb if last else 0))
+            with client_gc_paused():
+                result = asyncio.run(run_dense(project, args.edits, args.quick_fixes, args.memory_mb if last else 0))
             counts = result["counts"]  # type: ignore[assignment]
             labels = {
                 "recode": "recode pull after edit",
@@ -673,6 +713,88 @@ def dense_main(args: argparse.Namespace) -> int:
     return 0 if verdict == fix_verdict == "ok" and memory_ok else 1
 
 
+def in_process(args: argparse.Namespace) -> int:
+    """The quick fixes of the run, replayed in this process: CPU time per fix, less load-sensitive.
+
+    The same document, edits and picks as the server run (the dense case: after each edit, the
+    first fixable finding from a place that moves through the file; the standard case: the
+    finding ``11 * index`` after an edit in function ``7 * index``), on the analysis the server
+    would hold (incremental, after the edit). Timed: what the code action and its resolve ask of
+    the analysis (the findings in the range, the finding by its key, whether a quick fix is
+    offered) and the fix, in CPU time of this thread (``time.thread_time``): no JSON-RPC, no
+    event loop, no other process's load. The first fix loads libcst and is not counted.
+    """
+    from recode_lsp.engine.document import DocumentAnalysis, finding_key
+    from recode_lsp.server.code_actions import _offered
+    from recode_lsp.server.settings import EditorSettings, resolve_context
+
+    dense = args.dense
+    source = generate_dense() if dense else generate()
+    with tempfile.TemporaryDirectory(prefix="recode-lsp-in-process-") as folder:
+        project = Path(folder)
+        targets = DENSE_TARGETS if dense else '["numpy==2.0"]'
+        (project / "pyproject.toml").write_text(f"[tool.recode]\ntargets = {targets}\n")
+        path = project / "module.py"
+        path.write_text(source)
+        context = resolve_context(EditorSettings(api_docs=False, debounce_ms=0), path).analysis
+    times: list[float] = []
+    for _ in range(args.runs if dense else 1):
+        context = dataclasses.replace(context, excerpt_fixes=type(context.excerpt_fixes)())  # a fresh server
+        text = source
+        analysis = DocumentAnalysis.run(text, str(path), context)
+        fixes = args.quick_fixes + QUICK_FIX_WARM_UP if dense else args.edits + WARM_UP
+        warm_up = QUICK_FIX_WARM_UP if dense else WARM_UP
+        first = args.edits + WARM_UP if dense else 0
+        if dense:  # the diagnostics part of the run: edits analysed incrementally
+            for index in range(first):
+                offset, digit = dense_edit(text, index)
+                text = text[:offset] + digit + text[offset + 1 :]
+                analysis = DocumentAnalysis.run(text, str(path), context, previous=analysis)
+        fixed: set[str] = set()
+        for index in range(fixes):
+            if dense:
+                offset, digit = dense_edit(text, first + index)
+            else:
+                function = (index * 7) % FUNCTIONS
+                offset = text.index("    x = x + ", text.index(f"def step_{function}(")) + len("    x = x + ")
+                digit = str((int(text[offset]) + 1) % 10)
+            text = text[:offset] + digit + text[offset + 1 :]
+            analysis = DocumentAnalysis.run(text, str(path), context, previous=analysis)
+            every = DocumentAnalysis.run(text, str(path), context).findings  # the diagnostics, in order
+            between()  # the garbage of that analysis (the server does not make it) collected off the clock
+            if dense:
+                start = (index * 97) % len(every)
+                candidates = every[start:] + every[:start]
+            else:
+                fixable = [f for f in every if f.code != "NPY067"]
+                candidates = [fixable[(index * 11) % len(fixable)]]
+            for candidate in candidates:
+                key = finding_key(candidate)
+                if dense and (key in fixed or candidate.code == "NPY067"):
+                    continue
+                fixed.add(key)
+                began = time.thread_time()
+                analysis.findings_in(candidate.range.start, candidate.range.end)
+                finding = analysis.find(key)
+                assert finding is not None
+                if not (finding.fixable and _offered(finding) and analysis.offers_quick_fix(finding)):
+                    continue
+                result = analysis.fix(finding)
+                took = (time.thread_time() - began) * 1000
+                if not result.changed:
+                    raise SystemExit(f"no fix for {key}: {result.reason}")
+                if index >= warm_up:
+                    times.append(took)
+                break
+    name = "lsp_latency --dense --in-process" if dense else "lsp_latency --in-process"
+    print(describe("quick fix (CPU in process)", times))
+    print(
+        f"{name}: quick fix CPU per fix median {statistics.median(times):.1f} ms, p95 {percentile(times, 0.95):.1f}"
+        f" ms, max {max(times):.1f} ms (n={len(times)})"
+    )
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--edits", type=int, default=36, help="measured edits per mode (default 36)")
@@ -683,7 +805,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--runs", type=int, default=3, help="--dense: fresh server pairs (default 3)")
     parser.add_argument("--quick-fixes", type=int, default=10, help="--dense: quick fixes timed per run (default 10)")
     parser.add_argument("--memory-mb", type=int, default=50, help="--dense: size of the document opened and closed")
+    parser.add_argument(
+        "--in-process", action="store_true", help="replay the quick fixes in this process: CPU time per fix"
+    )
     args = parser.parse_args(argv)
+    if args.in_process:
+        return in_process(args)
     if args.dense:
         return dense_main(args)
     modes = [("pull", True), ("push", False)] if args.mode == "both" else [(args.mode, args.mode == "pull")]
@@ -695,7 +822,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         (project / "pyproject.toml").write_text('[tool.recode]\ntargets = ["numpy==2.0"]\n')
         (project / "module.py").write_text(source)
         for name, pull in modes:
-            results[name] = asyncio.run(run_mode(project, pull, args.edits, args.debounce_ms, args.pause_ms))
+            with client_gc_paused():
+                results[name] = asyncio.run(run_mode(project, pull, args.edits, args.debounce_ms, args.pause_ms))
     worst_diagnostics = 0.0
     worst_fix = 0.0
     peak_rss = 0

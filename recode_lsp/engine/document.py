@@ -36,21 +36,23 @@ quick fixes fast.
   those that mention ``import`` (where a new import goes, what is imported lazily or under a
   guard), the statements that bind a name the kept code mentions or the fix may write, and
   those that mention a name the finding's statement binds (their findings count in the
-  validation), each closed over. The rest becomes empty lines, one per left-out run; a
-  stubbed function one line, ``def name(): pass`` (its name stays bound). Lines map back
-  through a table. One line at the end stands for what was left out, exactly (from its
-  :mod:`ast`, cached per statement): loads of the names it uses (an import they keep is not
-  removed) and a lambda's parameters for the names it only binds (a new name does not collide
-  with one of them). The excerpt's text decides the fix, so it is cached by the excerpt's
+  validation), each closed over. For an import fixed with its uses (a group: ``from numpy
+  import float_`` and each ``float_``), also every statement that mentions the name the import
+  binds: each use is in the excerpt, and the group is the whole module's. The rest becomes
+  empty lines, one per left-out run; a stubbed function one line, ``def name(): pass`` (its
+  name stays bound). Lines map back through a table. One line at the end stands for what was
+  left out, exactly (from its :mod:`ast`, cached per statement): loads of the names it uses
+  (an import they keep is not removed) and a lambda's parameters for the names it only binds
+  (a new name does not collide with one of them). The excerpt's text decides the fix, so it is cached by the excerpt's
   digest: after an edit elsewhere, the same fix is reused.
 
 Both give the same answer as the whole module (the tests compare them, over random edits) and
 fall back to it when their preconditions do not hold: a module containing ``global`` (a
-function could rebind a module name), a changed chunk that does not parse alone, a fix made
-together with an import (groups; a quick fix of one use of ``from typing import List`` is that
-use alone, ``List`` -> ``list``, so it has an excerpt: :func:`recode_lsp.engine.fixer.one_site`),
-a code rule's fix, an attribute of a module-level name assigned in code left out
-(``np.float_ = ...``), a finding the excerpt does not report alike.
+function could rebind a module name), a changed chunk that does not parse alone, a group whose
+import's name cannot be read (a quick fix of one use of ``from typing import List`` is that use
+alone, ``List`` -> ``list``: :func:`recode_lsp.engine.fixer.one_site`), a code rule's fix,
+an attribute of a module-level name assigned in code left out (``np.float_ = ...``), a finding
+the excerpt does not report alike.
 """
 
 from __future__ import annotations
@@ -378,6 +380,25 @@ def _new_names(change: ApiChange) -> set[str]:
     return names
 
 
+_ALIAS = re.compile(r"([^\W\d][\w.]*)(?:\s+as\s+([^\W\d]\w*))?")
+
+
+def _group_name(source: str, finding: Finding) -> str | None:
+    """The name an import group's alias binds (``from m import old as name``: ``name``); None
+    when the finding is not an import or a use of one."""
+    group = finding.group or ""
+    if finding.site not in (Site.IMPORT_FROM, Site.IMPORTED_NAME) or not group.startswith("import:"):
+        return None
+    try:
+        offset = int(group[len("import:") :])
+    except ValueError:
+        return None
+    match = _ALIAS.match(source, offset)
+    if match is None:
+        return None
+    return match.group(2) or match.group(1).split(".", 1)[0]
+
+
 def _block_at(blocks: Sequence[_Block], start: int, end: int) -> _Block | None:
     """The block whose body holds ``[start, end]``."""
     index = bisect.bisect_right([b.start for b in blocks], start) - 1
@@ -475,6 +496,9 @@ class _UnitSyntax:
 
     whole: _Syntax | None
     blocks: dict[int, _Syntax]
+    #: The statement(s) without the blocks (None when the blocks are not told apart: ``# type:``
+    #: comments): with a new syntax of one block, the syntax after an edit inside it.
+    rest: _Syntax | None = None
 
     @classmethod
     def of(
@@ -501,10 +525,34 @@ class _UnitSyntax:
             return cls(_Syntax.of(body, text), {})  # rare: blocks are then never left out
         blocks = {line: _Syntax.of([node], "") for line, node in nodes.items()}
         rest = _Syntax.of(body, text, skip={id(node) for node in nodes.values()})
+        return cls._joined(rest, blocks)
+
+    @classmethod
+    def _joined(cls, rest: _Syntax, blocks: dict[int, _Syntax]) -> _UnitSyntax:
         whole = rest
         for syntax in blocks.values():
             whole = whole | syntax
-        return cls(whole, blocks)
+        return cls(whole, blocks, rest)
+
+    def moved(self, lines: int) -> _UnitSyntax:
+        """The same syntax with its blocks' ``def`` lines ``lines`` further down."""
+        if not lines:
+            return self
+        return _UnitSyntax(self.whole, {line + lines: syntax for line, syntax in self.blocks.items()}, self.rest)
+
+    def with_block(self, old_line: int, lines: int, new_line: int, block: _Syntax) -> _UnitSyntax | None:
+        """After an edit inside the block at ``def`` line ``old_line`` that added ``lines`` lines:
+        that block's syntax is ``block`` at ``new_line``, the blocks after it moved; None when
+        the blocks are not told apart."""
+        if self.rest is None or old_line not in self.blocks:
+            return None
+        blocks = {
+            (line + lines if line > old_line else line): syntax
+            for line, syntax in self.blocks.items()
+            if line != old_line
+        }
+        blocks[new_line] = block
+        return _UnitSyntax._joined(self.rest, blocks)
 
 
 @dataclass
@@ -516,7 +564,7 @@ class _Plan:
 
 
 def _plan_excerpt(
-    source: str, units: Sequence[_Unit], finding: Finding, tree: ast.Module | None = None
+    source: str, units: Sequence[_Unit], finding: Finding, tree: ast.Module | None = None, names: Collection[str] = ()
 ) -> _Plan | None:
     """The excerpt of the module to fix ``finding`` in: the top-level statement that holds it
     (its other functions stubbed) and what keeps names resolving and the fix's checks as in the
@@ -528,8 +576,9 @@ def _plan_excerpt(
       (where a new import goes, which packages are imported lazily or under a guard);
     * the statements that bind a name the kept ones mention or the fix may write, until none
       is added (their bindings decide what the kept code means);
-    * the statements that mention a name the finding's statement binds, and so on (the fix
-      could change what they mean, and the validator counts their findings).
+    * the statements that mention a name the finding's statement binds or one of ``names``
+      (for a group, the name its import binds: every use), and so on (the fix could change
+      what they mean, and the validator counts their findings).
 
     A function is stubbed unless it holds the finding, mentions ``import`` or one of those
     names, or defines a class whose name the kept code mentions (class keys count classes of a
@@ -569,7 +618,7 @@ def _plan_excerpt(
     for i in kept:
         mentioned |= ids[i]
     # Names whose meaning the fix may change, and the statements that mention one (kept too).
-    changed: set[str] = set(binds[index])
+    changed: set[str] = set(binds[index]) | set(names)
     dependents: set[int] = set()
     grown = True
     while grown:
@@ -663,6 +712,8 @@ class DocumentAnalysis:
         self._units = units
         self._lines: LineIndex | None = analysis.lines if analysis is not None else lines
         self._keys: dict[str, Finding] | None = None
+        #: The first line of each unit (see :meth:`_findings_on`), built on first use.
+        self._first_lines: list[int] | None = None
         self._exact: DocumentAnalysis | None = None if incremental else self
         self._baseline: Baseline | None = None
         self._global: bool | None = None
@@ -777,21 +828,45 @@ class DocumentAnalysis:
         return finding_key(finding)
 
     def find(self, key: str) -> Finding | None:
-        """The finding with ``key`` (see :func:`finding_key`), if this version has it."""
+        """The finding with ``key`` (see :func:`finding_key`), if this version has it.
+
+        After an incremental analysis only the statement at the key's line is looked in: a
+        code action names one or two findings, and moving all of a finding-dense module's
+        (and formatting their keys) took milliseconds of every quick fix.
+        """
+        if self._keys is None and self._findings is None and self._units is not None:
+            try:
+                line = int(key.split(":", 2)[1])
+            except (IndexError, ValueError):
+                return None
+            return next((f for f in self._findings_on(line, line) if finding_key(f) == key), None)
         if self._keys is None:
             self._keys = {}
             for finding in self.findings:
                 self._keys.setdefault(finding_key(finding), finding)
         return self._keys.get(key)
 
+    def _findings_on(self, first: int, last: int) -> Iterable[Finding]:
+        """The findings of the statements that hold lines ``first`` to ``last`` (a superset of
+        those that overlap them, in order): a finding lies in the statement of its first line."""
+        if self._findings is not None or self._units is None:
+            return self.findings
+        units = self._units
+        first_lines = self._first_lines
+        if first_lines is None:
+            first_lines = self._first_lines = [unit.first_line for unit in units]
+        low = max(bisect.bisect_right(first_lines, first) - 1, 0)
+        high = bisect.bisect_right(first_lines, last)
+        return [f for unit in units[low:high] for f in unit.findings()]
+
     def findings_at(self, line: int, column: int) -> list[Finding]:
         """Findings whose range holds the position (0-based line, code-point column)."""
         here = Position(line, column)
-        return [f for f in self.findings if f.range.start <= here <= f.range.end]
+        return [f for f in self._findings_on(line, line) if f.range.start <= here <= f.range.end]
 
     def findings_in(self, start: Position, end: Position) -> list[Finding]:
         """Findings that overlap ``[start, end]`` (an empty range touching a finding counts)."""
-        return [f for f in self.findings if f.range.start <= end and start <= f.range.end]
+        return [f for f in self._findings_on(start.line, end.line) if f.range.start <= end and start <= f.range.end]
 
     # --- fixes -------------------------------------------------------------------------
 
@@ -808,7 +883,13 @@ class DocumentAnalysis:
         if finding.site is not Site.IMPORT_FROM or finding.group is None or not by_site(finding.change):
             return True
         if self._used_groups is None:
-            self._used_groups = {f.group for f in self.findings if f.site is Site.IMPORTED_NAME}
+            # A statement's findings keep their group where it is placed: no need to move them.
+            every: Iterable[Finding] = (
+                self.findings
+                if self._findings is not None or self._units is None
+                else (f for unit in self._units for f in unit.data.findings)
+            )
+            self._used_groups = {f.group for f in every if f.site is Site.IMPORTED_NAME}
         return finding.group not in self._used_groups
 
     def fix(self, finding: Finding, check: CancelCheck = _never_cancelled) -> FixResult:
@@ -885,12 +966,20 @@ class DocumentAnalysis:
     def _fix_in_excerpt(self, finding: Finding, check: CancelCheck) -> FixResult | None:
         """The fix computed on an excerpt of the module (see :func:`_plan_excerpt`); None when
         that does not apply."""
-        if not self.ok or finding.group is not None or finding.change.rule is not None or self._has_global():
+        if not self.ok or finding.change.rule is not None or self._has_global():
             return None
         if _LONE_CR.search(self.source) is not None:
             return None  # ast and LineIndex count lines apart
+        # An import fixed with its uses (``from numpy import float_``): every statement that
+        # mentions the name it binds is kept whole (each use, a string annotation, ``__all__``).
+        names: set[str] = set()
+        if finding.group is not None:
+            bound = _group_name(self.source, finding)
+            if bound is None:
+                return None
+            names.add(bound)
         tree = self._analysis.tree if self._analysis is not None else None
-        plan = _plan_excerpt(self.source, self._unit_list(), finding, tree)
+        plan = _plan_excerpt(self.source, self._unit_list(), finding, tree, names)
         if plan is None:
             return None
         excerpt = _cut(self.source, self.lines, plan.cuts, plan.keep_alive)
@@ -904,9 +993,9 @@ class DocumentAnalysis:
             check()
             part = DocumentAnalysis._full(excerpt.text, self.path, self.context, check)
             match = part.find(wanted_key) if part.ok else None
-            if match is not None and match.group is not None:
-                match = one_site(match)  # the use alone, as asked (a group never gets here)
-            if match is None:
+            if match is not None and match.group is not None and finding.group is None:
+                match = one_site(match)  # the use alone, as asked
+            if match is None or (match.group is None) != (finding.group is None):
                 return None  # resolves differently without the rest of the module: do it whole
             result = part._fix([match], unsafe=True, check=check)
             if not result.applied:
@@ -1082,6 +1171,13 @@ class _UnitData:
             self._identifiers = frozenset(_identifiers(text))
         return self._identifiers
 
+    def carry(self, other: _UnitData, lines: int) -> None:
+        """Take ``other``'s caches: the same text, its origin ``lines`` lines above this one's."""
+        self._identifiers = other._identifiers
+        self._binds = other._binds
+        self._facts = other._facts
+        self._syntax = other._syntax.moved(lines) if other._syntax is not None else None
+
     def syntax(self, text: str, statements: Sequence[ast.stmt] | None = None) -> _UnitSyntax:
         """What the fixer and the validator read of it beyond its findings (``text``: its text;
         ``statements``: its statements in the analysis it came from, when that has a tree)."""
@@ -1235,8 +1331,9 @@ def _make_units(
     warm: bool = False,
 ) -> list[_Unit]:
     """The units of ``statements`` (top-level, in order; analysed in ``analysis``); ``warm``: with
-    what a quick fix's excerpt reads of each (a whole module's units, built once, not the few
-    statements an edit analyses again: those are read when a fix needs them)."""
+    what a quick fix's excerpt reads of each, from the tree at hand (a whole module's units, built
+    once, and the few statements an edit analyses again: a walk of what was just parsed, where
+    the first quick fix after the edit parsed them again)."""
     source, lines = analysis.source, analysis.lines
     starts = lines.line_starts
     groups: list[list[int]] = []  # [first line, last line]
@@ -1355,7 +1452,9 @@ def _analyse_chunk(
         findings = detect_chunk(analysis, context.kb, context.options, path, chunk, first_line)
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         return None  # the whole module says why, with its own positions
-    return _make_units(tree.body, analysis, findings, path)
+    # Warm: what a quick fix's excerpt reads of these statements, from the tree at hand (an edited
+    # statement left out of an excerpt was parsed and walked again by the first fix after the edit).
+    return _make_units(tree.body, analysis, findings, path, warm=True)
 
 
 def _class_facts(units: Iterable[_Unit]) -> dict[str, tuple[str, tuple[str, ...], frozenset[str] | None]]:
@@ -1533,6 +1632,15 @@ def _in_method(previous: DocumentAnalysis, units: list[_Unit], edit: _Edit) -> l
         unit.data.classes,
         tuple(moved_blocks),
     )
+    # What an excerpt reads of the class: the other methods' syntax and the names it binds are
+    # unchanged; only this method's is new (it was built again, with a parse of the class, on
+    # the first quick fix after every such edit).
+    data._binds = unit.data._binds
+    old_syntax = unit.data._syntax
+    if old_syntax is not None and "type:" not in source[unit.start : unit.end + chars]:
+        data._syntax = old_syntax.moved(unit.first_line - unit.data.first_line).with_block(
+            block.def_line, lines, block.def_line, _Syntax.of([method], "")
+        )
     current = [*units[:index], _Unit(unit.start, unit.first_line, data), *after]
     for position, placed in enumerate(current):
         refs = placed.data.refs
@@ -1627,4 +1735,5 @@ def _rebuilt(unit: _Unit, after: int, chars: int) -> _Unit:
         unit.data.classes,
         tuple(unit.blocks()),
     )
+    data.carry(unit.data, unit.first_line - unit.data.first_line)
     return _Unit(unit.start, unit.first_line, data)

@@ -77,6 +77,9 @@ class FixOutcome:
     source: str
     applied: list[Finding] = field(default_factory=list)
     skipped: list[tuple[Finding, str]] = field(default_factory=list)
+    #: ``source`` parsed with :mod:`ast`, when the fixer parsed it last (the validator then does
+    #: not parse it again).
+    tree: ast.Module | None = field(default=None, repr=False, compare=False)
 
     @property
     def changed(self) -> bool:
@@ -169,7 +172,7 @@ class _Phase1:
         self.needed: list[tuple[str, str, str | None]] = []
         #: Names whose imports may have become unused.
         self.maybe_unused: set[str] = set()
-        self.taken = bound_names(self.tree)
+        self._taken: set[str] | None = None
         self._module_bindings = analysis.module_scope.bindings
         #: For the expression being fixed: qualified prefixes it spells -> their text there.
         self.site_prefixes: dict[str, str] = {}
@@ -187,6 +190,14 @@ class _Phase1:
         #: Names this phase imports next to an anchor: name -> (id(anchor), module).
         self._local_names: dict[str, tuple[int, str]] = {}
         self._stored: set[str] | None = None
+
+    @property
+    def taken(self) -> set[str]:
+        """Every name bound or used in the module (a new import must not collide), built when a
+        fix first writes a name (most quick fixes write none: a walk of the module saved)."""
+        if self._taken is None:
+            self._taken = bound_names(self.tree)
+        return self._taken
 
     # --- what a name means at the site ------------------------------------------------
 
@@ -244,7 +255,8 @@ class _Phase1:
     def _debug_fstring_spans(self) -> list[tuple[int, int]]:
         if self._debug_fstrings is None:
             spans: list[tuple[int, int]] = []
-            if "=" in self.source and "{" in self.source:
+            # No match in the whole text: none in an f-string (a walk of the module saved).
+            if "{" in self.source and _FSTRING_DEBUG.search(self.source) is not None:
                 for node in ast.walk(self.tree):
                     if isinstance(node, ast.JoinedStr):
                         start, end = self.lines.node_span(node)
@@ -965,14 +977,14 @@ def fix_findings(analysis: ModuleAnalysis, findings: Sequence[Finding]) -> FixOu
     try:
         new_source = add_needed_imports(new_source, [item for unit in accepted for item in unit.needed])
         tree = ast.parse(new_source)
-        new_source = apply_edits(
-            new_source, unused_import_edits(tree, new_source, LineIndex(new_source), phase.maybe_unused)
-        )
+        unused = unused_import_edits(tree, new_source, LineIndex(new_source), phase.maybe_unused)
+        new_source = apply_edits(new_source, unused)
     except SyntaxError as exc:
         for unit in accepted:
             outcome.skipped.extend((f, f"the fixed code does not parse ({exc.msg})") for f in unit.findings)
         return outcome
     outcome.source = new_source
+    outcome.tree = None if unused else tree
     outcome.applied = [f for unit in accepted for f in unit.findings]
     return outcome
 

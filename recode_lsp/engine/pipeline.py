@@ -212,6 +212,7 @@ def _round(
             kb=kb,
             options=options,
             name_exists=name_exists,
+            new_tree=outcome.tree,
         )
 
     outcome = fix_findings(analysis, chosen)

@@ -78,15 +78,17 @@ def parses_where_written(new_source: str, original_source: str, written: set[int
 
 
 def _parse_where_written(
-    new_source: str, original_source: str, written: set[int] | None = None
+    new_source: str, original_source: str, written: set[int] | None = None, tree: ast.Module | None = None
 ) -> tuple[Verdict, ast.Module | None]:
-    """:func:`parses_where_written` and the module's :mod:`ast` tree (parsed once, reused)."""
-    try:
-        tree = ast.parse(new_source)
-    except SyntaxError as exc:
-        return Verdict(False, f"does not parse: {exc.msg} (line {exc.lineno})"), None
-    except (ValueError, RecursionError, MemoryError) as exc:
-        return Verdict(False, f"does not parse: {exc}"), None
+    """:func:`parses_where_written` and the module's :mod:`ast` tree (parsed once, reused);
+    ``tree``: ``new_source`` already parsed with :func:`ast.parse` (by the fixer)."""
+    if tree is None:
+        try:
+            tree = ast.parse(new_source)
+        except SyntaxError as exc:
+            return Verdict(False, f"does not parse: {exc.msg} (line {exc.lineno})"), None
+        except (ValueError, RecursionError, MemoryError) as exc:
+            return Verdict(False, f"does not parse: {exc}"), None
     return _libcst_where_written(tree, new_source, original_source, written), tree
 
 
@@ -198,7 +200,8 @@ class Baseline:
     def undefined(self) -> set[str]:
         """Names the module loads and binds nowhere before any fix (not the fix's doing)."""
         if self._undefined is None:
-            self._undefined = undefined_names(self.source) if self.source else set()
+            # The analysis's own tree: parsing the source again cost a parse per quick fix.
+            self._undefined = undefined_names(self.source, tree=self.analysis.tree) if self.source else set()
         return self._undefined
 
     @property
@@ -224,7 +227,10 @@ def check_names(*, baseline: Baseline, new_source: str, tree: ast.Module | None 
         added = _module_bindings(new_source, tree) - baseline.bindings
         if shadowed := {name for name in added if hasattr(builtins, name)}:
             return Verdict(False, f"would shadow the builtin(s) {', '.join(sorted(shadowed))}")
-    if new_undefined := undefined_names(new_source, tree=tree) - baseline.undefined:
+    # The module before the fix is walked only when the result leaves some name undefined
+    # (rarely): a name undefined in neither is not the fix's doing either way.
+    undefined = undefined_names(new_source, tree=tree)
+    if undefined and (new_undefined := undefined - baseline.undefined):
         return Verdict(False, f"uses undefined name(s): {', '.join(sorted(new_undefined))}")
     return Verdict(True)
 
@@ -248,13 +254,16 @@ def check_fix(
     kb: KnowledgeBase,
     options: DetectOptions,
     name_exists: NameChecker | None = None,
+    new_tree: ast.Module | None = None,
 ) -> Verdict:
     """Whether ``new_source`` is an acceptable result of fixing ``fixed`` in ``baseline``.
 
     The one validation of a rule fix: the CLI, the language server (on a whole module or an
     excerpt of it) and the data builder all reach it through :mod:`recode_lsp.engine.pipeline`.
     A passing verdict carries the analysis and findings of ``new_source``, where the next
-    round of the pipeline starts.
+    round of the pipeline starts. ``new_tree``: ``new_source`` parsed with :func:`ast.parse`,
+    when the caller has it (:attr:`~recode_lsp.engine.fixer.FixOutcome.tree`); libcst still
+    reads what the fix wrote.
     """
     original_source = baseline.source
     # The lines the fix wrote (a line diff: computed once, used twice).
@@ -263,7 +272,7 @@ def check_fix(
     if original_source:
         # One ast parse of the result serves every check below (issue 11: a large module was
         # parsed five times per validation).
-        verdict, tree = _parse_where_written(new_source, original_source, written)
+        verdict, tree = _parse_where_written(new_source, original_source, written, new_tree)
     else:
         verdict = parses(new_source)
     if not verdict.ok:

@@ -29,10 +29,7 @@ MODEL_BASES = frozenset(
 
 def change_for(kb: KnowledgeBase, old: str) -> ApiChange | None:
     """The knowledge-base entry a rule reports, by its ``old`` name (None: not loaded)."""
-    for change in kb.changes:
-        if change.old == old:
-            return change
-    return None
+    return kb.first_by_old.get(old)
 
 
 def imports_pydantic(analysis: ModuleAnalysis) -> bool:

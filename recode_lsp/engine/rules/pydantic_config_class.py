@@ -216,10 +216,7 @@ class PydanticConfigClass(CodeRule):
 
 
 def _config_change(kb: KnowledgeBase) -> ApiChange | None:
-    for change in kb.changes:
-        if change.old == OLD:
-            return change
-    return None
+    return kb.first_by_old.get(OLD)
 
 
 def _model_kind(bases: list[str]) -> str | None:
