@@ -457,14 +457,18 @@ def _binds_dynamically(text: str) -> bool:
     for statement in _top_level(tree.body):
         if isinstance(statement, _COMPOUND):
             continue  # the blocks' statements come one by one from _top_level
-        for node in ast.walk(statement):
-            if isinstance(node, ast.Call):
-                callee = node.func.attr if isinstance(node.func, ast.Attribute) else getattr(node.func, "id", "")
-                if callee in ("globals", "locals", "setattr", "exec", "vars"):
-                    return True
-            if isinstance(node, ast.Attribute) and node.attr in ("__dict__", "modules"):
-                return True
+        if any(_binds_by_name(node) for node in ast.walk(statement)):
+            return True
     return False
+
+
+def _binds_by_name(node: ast.AST) -> bool:
+    """Whether ``node`` can bind a name given as data: a call of ``globals``/``locals``/``setattr``/
+    ``exec``/``vars``, or a ``__dict__`` / ``sys.modules`` attribute."""
+    if isinstance(node, ast.Call):
+        callee = node.func.attr if isinstance(node.func, ast.Attribute) else getattr(node.func, "id", "")
+        return callee in ("globals", "locals", "setattr", "exec", "vars")
+    return isinstance(node, ast.Attribute) and node.attr in ("__dict__", "modules")
 
 
 def _binds_in_loops(text: str) -> bool:
@@ -476,13 +480,9 @@ def _binds_in_loops(text: str) -> bool:
         return True
     for statement in _top_level(tree.body):
         if isinstance(statement, (ast.For, ast.AsyncFor, ast.While)):
-            for node in (n for inner in [*statement.body, *statement.orelse] for n in _walk_code(inner)):
-                if isinstance(node, ast.Call):
-                    callee = node.func.attr if isinstance(node.func, ast.Attribute) else getattr(node.func, "id", "")
-                    if callee in ("globals", "locals", "setattr", "exec", "vars"):
-                        return True
-                if isinstance(node, ast.Attribute) and node.attr in ("__dict__", "modules"):
-                    return True
+            inner_nodes = (n for inner in [*statement.body, *statement.orelse] for n in _walk_code(inner))
+            if any(_binds_by_name(node) for node in inner_nodes):
+                return True
     return False
 
 
