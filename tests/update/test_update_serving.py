@@ -71,12 +71,19 @@ def test_update_promotes_into_the_running_server_without_a_failed_request(server
     results: list[tuple[int, str | None]] = []
     stop = threading.Event()
 
+    run = world.root / "runs" / "updlib-1.0-2.0"
+
     def client() -> None:
         with httpx.Client(timeout=60, trust_env=False) as session:
             while not stop.is_set():
                 payload = {"model": "recode", "messages": MESSAGES, "max_tokens": 4, "temperature": 0}
                 response = session.post(url + "/chat/completions", json=payload)
                 results.append((response.status_code, response.headers.get("X-Recode-Model")))
+                # One request a second while the update trains and evaluates (on CI's two cores a
+                # back-to-back client starves training past the timeout); back to back from the
+                # end of the evaluation on, so that requests are in flight around the swap.
+                if not any(run.glob("*evaluate/DONE")):
+                    stop.wait(1.0)
 
     thread = threading.Thread(target=client, daemon=True)
     thread.start()
@@ -86,6 +93,7 @@ def test_update_promotes_into_the_running_server_without_a_failed_request(server
             "update", "updlib", "--from", "1.0", "--to", "2.0", "--config", str(config), "--server", url,
             cwd=world.root,
             env={"RECODE_SERVE_STATE": str(state_dir)},
+            timeout=600,
         )  # fmt: skip
         after = len(results)
         while len(results) < after + 3 and thread.is_alive():
