@@ -51,6 +51,23 @@ def migrate(
     return Migration(findings, outcome)
 
 
+#: Tests that share one xdist worker (``--dist loadgroup``, as the README's test command runs them):
+#: each of these starts vLLM's CPU build, and two such servers at once are more than CI's two cores
+#: and 24 GiB can carry; the editors' tests each drive a whole editor (Neovim, or code-server and
+#: Chromium) with timeouts sized for one at a time.
+SHARED_WORKER_GROUPS = {
+    "vllm": ("tests/serving/test_server.py", "tests/eval/test_model_vllm.py", "tests/update/test_update_serving.py"),
+    "editors": ("tests/editors/",),
+}
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        for group, prefixes in SHARED_WORKER_GROUPS.items():
+            if item.nodeid.startswith(prefixes):
+                item.add_marker(pytest.mark.xdist_group(group))
+
+
 @pytest.fixture
 def dedent():
     return lambda text: textwrap.dedent(text)
