@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import json
 import os
-import secrets
 import stat
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -159,6 +158,11 @@ class ResultCache:
         self.by_fix: dict[str, tuple[list[list[object]], list[list[object]], str | None]] = {}
         #: absolute path -> (size, mtime_ns) of the files a cold lookup did not read (see lookup)
         self._unread: dict[str, tuple[int, int]] = {}
+        #: (size, mtime_ns) of files the caller took just before the lookups (``main._sized``):
+        #: each serves the file's next lookup once, in place of another stat.
+        self.stats: dict[str, tuple[int, int]] = {}
+        #: The working folder with a trailing separator, taken once (see :meth:`_absolute`).
+        self._base: str | None = None
         self.dirty = False
         self._load()
 
@@ -246,20 +250,43 @@ class ResultCache:
 
     # --- lookups --------------------------------------------------------------------------
 
-    @staticmethod
-    def _stat(path: str) -> tuple[int, int] | None:
+    def _stat(self, path: str) -> tuple[int, int] | None:
+        taken = self.stats.pop(path, None)
+        if taken is not None:
+            return taken
         try:
             info = os.stat(path)
         except OSError:
             return None
         return info.st_size, info.st_mtime_ns
 
+    def _absolute(self, path: str) -> str:
+        """``os.path.abspath(path)``, without its per-call work where ``path`` is already normal.
+
+        The files listed under a folder (``pkg/mod.py``) are relative, normal names: joined to
+        the working folder, taken once, they are what ``abspath`` gives (issue 15: ``abspath``
+        of every file was half of a warm run's cache lookups).
+        """
+        if (
+            os.sep == "/"
+            and path
+            and path[0] not in "/."
+            and "/." not in path
+            and "//" not in path
+            and not path.endswith("/")
+        ):
+            if self._base is None:
+                cwd = os.getcwd()
+                self._base = cwd if cwd.endswith("/") else cwd + "/"
+            return self._base + path
+        return os.path.abspath(path)
+
     def _digest(self, path: str) -> str | None:
         """Content digest of ``path``, trusted from the last run while its size and mtime hold."""
         current = self._stat(path)
         if current is None:
             return None
-        absolute = os.path.abspath(path)
+        absolute = self._absolute(path)
         known = self.by_stat.get(absolute)
         if known is not None and known[:2] == current:
             return known[2]
@@ -280,7 +307,7 @@ class ResultCache:
             # reads it, as :meth:`_digest` would), is stored with the digest of what the worker read.
             current = self._stat(path)
             if current is not None:
-                self._unread[os.path.abspath(path)] = current
+                self._unread[self._absolute(path)] = current
             return None
         digest = self._digest(path)
         entry = self.by_hash.get(digest) if digest is not None else None
@@ -339,9 +366,10 @@ class ResultCache:
         digest = result.read_digest or self._digest(result.path)
         if digest is None:
             return
-        stat_before_read = self._unread.pop(os.path.abspath(result.path), None)
+        absolute = self._absolute(result.path)
+        stat_before_read = self._unread.pop(absolute, None)
         if stat_before_read is not None and result.read_digest is not None:
-            self.by_stat[os.path.abspath(result.path)] = (*stat_before_read, result.read_digest)
+            self.by_stat[absolute] = (*stat_before_read, result.read_digest)
         rows: list[list[object]] = [list(vars(record).values()) for record in result.records]
         self.by_hash[digest] = (rows, result.error, result.skipped_by_prefilter)
         self.dirty = True
@@ -383,6 +411,8 @@ class ResultCache:
 def write_atomically(folder_fd: int, name: str, data: bytes) -> bool:
     """Write ``name`` in the folder open as ``folder_fd``: a fresh temporary file (0600, never
     through a symlink) replaced in one step. False when it failed; no temporary file stays."""
+    import secrets
+
     temporary = f".{name}.{secrets.token_hex(8)}.tmp"
     created = False
     try:

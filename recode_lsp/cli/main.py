@@ -422,8 +422,14 @@ def _unknown_names(
     return problems
 
 
-def _sized(files: Sequence[str], limit: int) -> tuple[list[str], dict[str, FileResult]]:
-    """``files`` within ``limit`` bytes, and a reported result for each larger one (0: no limit)."""
+def _sized(
+    files: Sequence[str], limit: int, stats: dict[str, tuple[int, int]] | None = None
+) -> tuple[list[str], dict[str, FileResult]]:
+    """``files`` within ``limit`` bytes, and a reported result for each larger one (0: no limit).
+
+    Each (size, mtime) taken goes in ``stats``: the result cache looks files up by them, and a
+    warm run of a large tree is little more than these calls (issue 15: one per file, not two).
+    """
     from recode_lsp.cli.runner import FileResult
 
     if not limit:
@@ -432,7 +438,10 @@ def _sized(files: Sequence[str], limit: int) -> tuple[list[str], dict[str, FileR
     skipped: dict[str, FileResult] = {}
     for path in files:
         try:
-            size = os.stat(path).st_size
+            info = os.stat(path)
+            size = info.st_size
+            if stats is not None:
+                stats[path] = (size, info.st_mtime_ns)
         except OSError:
             size = 0  # the worker reports what cannot be read
         if size > limit:
@@ -756,7 +765,7 @@ def _run_to(args: argparse.Namespace, parser: argparse.ArgumentParser, stdin: bo
         limit = next(
             size for size in (args.max_file_size, config.max_file_size, DEFAULT_MAX_FILE_SIZE) if size is not None
         )
-        checked, oversized = _sized(files, limit)
+        checked, oversized = _sized(files, limit, cache.stats if cache is not None else None)
         by_path = dict(zip(checked, run_files(checked, kb, settings, jobs, cache, progress), strict=True))
         results = [oversized[path] if path in oversized else by_path[path] for path in files]
         progress.close()

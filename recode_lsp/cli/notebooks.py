@@ -9,24 +9,20 @@ moved to their cell and line, and the fixed module's cells are written back into
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from recode_lsp.cli.runner import FileResult, Record
-from recode_lsp.engine.notebook import (
-    NOT_PYTHON,
-    NOTEBOOK_SUFFIX,
-    NotebookError,
-    VirtualModule,
-    build_module,
-    parse_notebook,
-)
 
 if TYPE_CHECKING:
     from recode_lsp.cli.report import FileDiff
+    from recode_lsp.engine.notebook import VirtualModule
+
+#: What a notebook's name ends with (``recode_lsp.engine.notebook.NOTEBOOK_SUFFIX``; that module and
+#: ``difflib`` are imported where a notebook is read: every report imports this one, issue 15).
+NOTEBOOK_SUFFIX = ".ipynb"
 
 
 @dataclass(frozen=True)
@@ -74,6 +70,7 @@ def _moved(records: Iterable[Record], module: VirtualModule) -> list[NotebookRec
 def process_notebook(path_text: str, data: bytes) -> NotebookResult:
     """Check (and in diff/apply mode fix) the notebook ``data``; never raises for bad input."""
     from recode_lsp.cli.runner import process_data
+    from recode_lsp.engine.notebook import NOT_PYTHON, NotebookError, build_module, parse_notebook
 
     result = NotebookResult(path_text)
     from recode_lsp.engine.digest import digest
@@ -117,8 +114,11 @@ def notebook_diff(result: FileResult, root: Path) -> FileDiff | str | None:
 
     Not a patch ``git apply`` takes (a notebook's JSON is not line-shaped); a readable one.
     """
+    import difflib
+
     from recode_lsp.cli.report import FileDiff, relative
     from recode_lsp.engine.digest import digest
+    from recode_lsp.engine.notebook import NotebookError, parse_notebook
 
     if result.new_bytes is None or result.new_text is None:
         return None

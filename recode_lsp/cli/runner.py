@@ -24,9 +24,14 @@ from recode_lsp.engine.options import DetectOptions
 from recode_lsp.engine.versions import Version
 
 if TYPE_CHECKING:
+    from recode_lsp.engine.changes import ApiChange
     from recode_lsp.engine.model import Finding
     from recode_lsp.engine.prefilter import Prefilter
     from recode_lsp.toonew.check import TooNew
+
+
+#: id of a knowledge-base change -> (the change, its message), kept with the change so the id is not reused.
+_MESSAGES: dict[int, tuple[ApiChange, str]] = {}
 
 
 @dataclass(frozen=True)
@@ -46,16 +51,22 @@ class Record:
 
     @classmethod
     def of(cls, finding: Finding) -> Record:
+        change = finding.change
+        known = _MESSAGES.get(id(change))
+        if known is None or known[0] is not change:
+            # A change's message is text work (code spans) that depends on the change alone.
+            known = _MESSAGES[id(change)] = (change, change.message())
+        start, end = finding.range.start, finding.range.end
         return cls(
-            finding.code,
-            finding.change.library,
-            finding.range.start.line + 1,
-            finding.range.start.column + 1,
-            finding.range.end.line + 1,
-            finding.range.end.column + 1,
+            change.id,
+            change.library,
+            start.line + 1,
+            start.column + 1,
+            end.line + 1,
+            end.column + 1,
             finding.severity.value,
             finding.safety.value,
-            finding.message,
+            known[1],
             finding.site.value,
         )
 
@@ -117,9 +128,11 @@ def init_worker(kb: KnowledgeBase, settings: RunSettings) -> None:
     _STATE["settings"] = settings
     # Diagnostics only: parse every file (the benchmark checks the prefilter hides nothing).
     _STATE["no_prefilter"] = os.environ.get("RECODE_NO_PREFILTER") == "1"
-    from recode_lsp.engine.names import InstalledNames
+    _STATE["names"] = None
+    if settings.installed:
+        from recode_lsp.engine.names import InstalledNames
 
-    _STATE["names"] = InstalledNames(settings.options.targets, settings.installed) if settings.installed else None
+        _STATE["names"] = InstalledNames(settings.options.targets, settings.installed)
 
 
 def process_file(path_text: str) -> FileResult:

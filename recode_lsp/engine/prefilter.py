@@ -32,6 +32,8 @@ _ALIAS = re.compile(rb"^\s*([\w.]+)(?:\s+as\s+(\w+))?\s*$")
 _IDENTIFIER_BYTES = frozenset(b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_")
 _BLANK = frozenset(b" \t")
 _OPEN_CALL = re.compile(rb"[ \t]*\(")
+#: What a line starts with, up to a name, where that name is imported there.
+_IMPORT_LINE = re.compile(rb"[ \t]*(?:from|import)\b")
 #: A comment, or a string literal (its prefix letters are looked at separately). Triple-quoted
 #: first; a backslash escapes any byte, a newline included (a continued line).
 _STRING_OR_COMMENT = re.compile(
@@ -218,20 +220,49 @@ def _call_arguments(data: bytes, position: int) -> bytes:
     return data[index:end]
 
 
+#: What the parentheses of ``from m import (a, b as c)`` hold when only names are listed there.
+_NAMES_ONLY = re.compile(rb"\([\w \t\f\r\n,\\]*\)")
+
+
+def _import_lists(data: bytes) -> list[tuple[int, int]]:
+    """(start, end) of the parenthesized name lists of ``from ... import (...)`` statements.
+
+    Only lists of names, commas and blanks: a list that holds anything else (a quote, a
+    parenthesis, ``=``, a comment) may be a string's text running into code, and is left out.
+    Names listed there are imported, not used (issue 15: ``assert_array_equal`` on the second
+    line of such a list made the file look like it called it with ``x=``).
+    """
+    spans: list[tuple[int, int]] = []
+    for start in _statement_starts(data):
+        match = _IMPORT.match(data, start)
+        if match is None or match.group("module") is None:
+            continue
+        names_start, names_end = match.span("names")
+        if data[names_start : names_start + 1] == b"(" and _NAMES_ONLY.fullmatch(data, names_start, names_end):
+            spans.append((names_start, names_end))
+    return spans
+
+
 def _called_with(data: bytes, name: bytes, keywords: re.Pattern[bytes]) -> bool:
     """Whether the imported ``name`` may be called with one of ``keywords`` here.
 
     ``x=`` anywhere in a file says little (``assert_array_equal(x=...)`` must be a call of that
-    name). False only when every use of ``name`` outside an import line is a call whose
+    name). False only when every use of ``name`` outside an import statement is a call whose
     arguments lack the keywords; any other use (a base class, an alias, an argument) may lead
     to such a call, so it answers True.
     """
+    lists: list[tuple[int, int]] | None = None
     for match in re.finditer(rb"(?<![\w.])" + re.escape(name) + rb"\b", data):
         line_start = data.rfind(b"\n", 0, match.start()) + 1
-        if re.match(rb"[ \t]*(?:from|import)\b", data[line_start : match.start()]):
+        if _IMPORT_LINE.match(data, line_start, match.start()):
             continue
         call = _OPEN_CALL.match(data, match.end())
         if call is None or _has_keyword(keywords, _call_arguments(data, call.end() - 1)):
+            if lists is None:
+                lists = _import_lists(data)
+            position = match.start()
+            if any(start < position < end for start, end in lists):
+                continue  # a name listed on a later line of ``from m import (...)``
             return True
     return False
 

@@ -1,0 +1,149 @@
+"""What makes a warm ``--check`` and the analysis of a cold one cheaper (issue 15), checked for what it must keep.
+
+* An analysed module is freed as soon as it is dropped: a reference cycle (the binding
+  collector's dispatch table of bound methods) kept every file's analysis and whole syntax tree
+  alive until the cyclic collector traversed them, about 15% of a cold run's CPU.
+* The result cache keys files by their absolute path, joined to the working folder taken once
+  instead of ``os.path.abspath`` per file: the same keys, so earlier caches still serve.
+* A warm run does not import what only notebooks, fixes or cache writes need.
+* A finding's message is computed once per knowledge-base change: the same text.
+"""
+
+from __future__ import annotations
+
+import gc
+import json
+import os
+import subprocess
+import sys
+import weakref
+from pathlib import Path
+
+import pytest
+
+from recode_lsp.cli.cache import ResultCache
+from recode_lsp.cli.kb_subset import load_for
+from recode_lsp.cli.runner import Record
+from recode_lsp.engine.detector import analyse, detect
+from recode_lsp.engine.options import DetectOptions
+from recode_lsp.engine.versions import parse_target
+from tests.cli_process import run_migrate
+
+LEGACY = (
+    "import numpy as np\n\n\nclass Grid:\n    def spacing(self):\n        return np.finfo(np.float_).eps\n\n\n"
+    "def scaled(values):\n    return np.array(values, copy=False) * np.NaN\n"
+)
+
+
+def _options() -> DetectOptions:
+    return DetectOptions(targets={"numpy": parse_target("numpy==2.0")[1]}, select=["numpy"])
+
+
+def test_an_analysis_is_freed_without_the_cycle_collector() -> None:
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        analysis = analyse(LEGACY, "legacy.py")
+        assert detect(LEGACY, load_for(["numpy"], [], []), _options(), "legacy.py", analysis=analysis)
+        tree = weakref.ref(analysis.tree)
+        freed = weakref.ref(analysis)
+        del analysis
+        assert freed() is None
+        assert tree() is None
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+@pytest.mark.parametrize(
+    "name", ["pkg/mod.py", "mod.py", "./pkg/mod.py", "pkg/../mod.py", "pkg//mod.py", "pkg/./mod.py", ".hidden/m.py"]
+)
+def test_the_cache_keys_a_file_by_its_absolute_path(
+    name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    cache = ResultCache(tmp_path, load_for(["numpy"], [], []), _options(), folder=tmp_path / "cache")
+    assert cache._absolute(name) == os.path.abspath(name)
+    assert cache._absolute(str(tmp_path / name)) == os.path.abspath(tmp_path / name)
+
+
+def test_a_relative_and_an_absolute_run_share_the_cache(tmp_path: Path) -> None:
+    root = tmp_path / "project"
+    (root / "pkg").mkdir(parents=True)
+    (root / "pyproject.toml").write_text("[project]\nname = 'p'\n")
+    (root / "pkg" / "legacy.py").write_text(LEGACY)
+    cache = tmp_path / "cache"
+    args = ("--check", "--select", "numpy", "--target", "numpy==2.0", "--format", "json")
+    first = run_migrate(*args, "pkg", cwd=root, cache=cache)
+    assert first.returncode == 1, first.stderr
+    (entry,) = (cache / "check").glob("check-*.json")
+    by_stat = json.loads(entry.read_bytes())["by_stat"]
+    assert list(by_stat) == [os.path.abspath(root / "pkg" / "legacy.py")]
+    written = entry.stat().st_mtime_ns
+    again = run_migrate(*args, str(root / "pkg"), cwd=root, cache=cache)
+    assert json.loads(again.stdout)["findings"] == json.loads(first.stdout)["findings"]
+    assert entry.stat().st_mtime_ns == written  # every file served from the cache: nothing rewritten
+
+
+WARM_PROBE = """
+import io, json, sys
+from recode_lsp.cli.main import main
+for _ in range(2):  # the first run fills the cache, the second is warm
+    out = io.StringIO()
+    real, sys.stdout = sys.stdout, out
+    try:
+        main(["--check", "--select", "numpy", "--target", "numpy==2.0", "--format", "json", "pkg"])
+    finally:
+        sys.stdout = real
+print(json.dumps(sorted(sys.modules)))
+"""
+
+
+def test_a_warm_check_imports_no_notebook_fix_or_cache_writing_code(tmp_path: Path) -> None:
+    root = tmp_path / "project"
+    (root / "pkg").mkdir(parents=True)
+    (root / "pyproject.toml").write_text("[project]\nname = 'p'\n")
+    (root / "pkg" / "legacy.py").write_text(LEGACY)
+    env = {**os.environ, "RECODE_CACHE_DIR": str(tmp_path / "cache")}
+    completed = subprocess.run(
+        [sys.executable, "-c", WARM_PROBE], cwd=root, env=env, capture_output=True, text=True, check=False, timeout=120
+    )
+    assert completed.returncode == 0, completed.stderr
+    modules = set(json.loads(completed.stdout))
+    assert "recode_lsp.cli.report" in modules  # the probe did run a check
+    unneeded = {"recode_lsp.engine.notebook", "difflib", "recode_lsp.engine.names", "recode_lsp.engine.pipeline"}
+    assert not unneeded & modules
+
+
+def test_a_records_message_is_the_findings() -> None:
+    kb = load_for(["numpy"], [], [])
+    findings = detect(LEGACY, kb, _options(), "legacy.py")
+    assert len(findings) >= 3
+    for finding in findings * 2:  # the second time from the memo
+        record = Record.of(finding)
+        assert (record.code, record.message) == (finding.code, finding.message)
+
+
+def test_a_warm_check_takes_each_files_stat_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from recode_lsp.cli.main import main
+
+    root = tmp_path / "project"
+    (root / "pkg").mkdir(parents=True)
+    (root / "pyproject.toml").write_text("[project]\nname = 'p'\n")
+    names = [f"pkg/m{index}.py" for index in range(20)]
+    for name in names:
+        (root / name).write_text(LEGACY)
+    monkeypatch.chdir(root)
+    monkeypatch.setenv("RECODE_CACHE_DIR", str(tmp_path / "cache"))
+    args = ["--check", "--select", "numpy", "--target", "numpy==2.0", "--format", "json", "--jobs", "1", "pkg"]
+    assert main(args) == 1  # cold: fills the cache
+    taken: list[str] = []
+    real_stat = os.stat
+
+    def counting_stat(path: object, *rest: object, **options: object) -> os.stat_result:
+        taken.append(os.fspath(path) if isinstance(path, (str, os.PathLike)) else "")
+        return real_stat(path, *rest, **options)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(os, "stat", counting_stat)
+    assert main(args) == 1
+    assert sorted(path for path in taken if path.endswith(".py")) == sorted(names)
