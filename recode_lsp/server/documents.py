@@ -214,8 +214,12 @@ class Documents:
             previous = state.last_good if state.last_good and state.last_good.context is context else None
             path = str(state.path)
 
+            collector = self._server.collector
+
             def work() -> DocumentAnalysis:
-                return DocumentAnalysis.run(source, path, context, previous=previous, check=token.check)
+                analysis = DocumentAnalysis.run(source, path, context, previous=previous, check=token.check)
+                collector.after_analysis()  # its garbage, before the code action that usually follows
+                return analysis
 
             future = asyncio.wrap_future(self._server.executor.submit(work))
             job = _Job(future, token)
@@ -271,7 +275,14 @@ class Documents:
         await asyncio.sleep(SETTLE_DELAY)
         token = self._token()
         state.settle_token = token
-        future = asyncio.wrap_future(self._server.executor.submit(incremental.exact, token.check))
+        collector = self._server.collector
+
+        def work() -> DocumentAnalysis | None:
+            exact = incremental.exact(token.check)
+            collector.after_analysis()
+            return exact
+
+        future = asyncio.wrap_future(self._server.executor.submit(work))
         try:
             exact = await future
         except asyncio.CancelledError:

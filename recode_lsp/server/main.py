@@ -58,11 +58,14 @@ def _tune_runtime() -> None:
       (default 5 ms) lets it answer between an analysis's steps.
     * The analyses of open documents keep many AST nodes alive, so a full garbage collection
       is expensive: objects that live from start-up are frozen out of it, and collections run
-      less often (nothing here relies on the cycle collector for timely cleanup).
+      less often (nothing here relies on the cycle collector for timely cleanup); the server
+      runs them between requests (:mod:`.collect`).
     """
+    from recode_lsp.server.collect import IDLE_THRESHOLDS
+
     sys.setswitchinterval(0.001)
     gc.freeze()
-    gc.set_threshold(20_000, 20, 50)
+    gc.set_threshold(*IDLE_THRESHOLDS)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -85,6 +88,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from recode_lsp.server.server import create_server
 
     server = create_server(limit)
+    server.collector.enable()
     if address is not None:
         return server.start_tcp(*address)
     return server.start_io()

@@ -171,8 +171,12 @@ class Notebooks:
             )
         context = project.analysis
 
+        collector = self._server.collector
+
         def work() -> DocumentAnalysis:
-            return DocumentAnalysis.run(module.text, str(path), context)
+            analysis = DocumentAnalysis.run(module.text, str(path), context)
+            collector.after_analysis()
+            return analysis
 
         analysis = await asyncio.wrap_future(self._server.executor.submit(work))
         snapshot = NotebookSnapshot(uri, notebook.version, cells, module, analysis, project)

@@ -19,7 +19,6 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Generator
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, BinaryIO
 
@@ -31,6 +30,7 @@ from pygls.protocol import LanguageServerProtocol, lsp_method
 from recode_lsp import __version__
 from recode_lsp.engine.edits import UTF16
 from recode_lsp.server import transport
+from recode_lsp.server.collect import CollectBetweenRequests, TrackedExecutor
 
 logger = logging.getLogger("recode_lsp.server")
 
@@ -87,6 +87,16 @@ class RecodeProtocol(LanguageServerProtocol):
             result.capabilities.diagnostic_provider = None
         return result
 
+    # Requests in flight, for garbage collection between them (:mod:`.collect`).
+
+    def _handle_request(self, msg_id: Any, method_name: str, params: Any) -> None:
+        self._server.collector.started(msg_id)
+        super()._handle_request(msg_id, method_name, params)
+
+    def _send_response(self, msg_id: Any, result: Any | None = None, error: Any | None = None) -> None:
+        super()._send_response(msg_id, result, error)
+        self._server.collector.finished(msg_id)
+
 
 class RecodeLanguageServer(LanguageServer):
     """``recode-lsp``: version-aware diagnostics, quick fixes and hover for outdated APIs."""
@@ -107,9 +117,13 @@ class RecodeLanguageServer(LanguageServer):
         self.client = ClientFeatures()
         #: The largest message body read (``--max-message-bytes``); a larger one is rejected.
         self.max_message_bytes = max_message_bytes
+        #: Garbage is collected between requests (enabled by ``recode-lsp``'s main, not in tests).
+        self.collector = CollectBetweenRequests()
         #: Analyses and fixes run here; the event loop only reads and writes messages.
-        self.executor = ThreadPoolExecutor(
-            max_workers=int(os.environ.get("RECODE_LSP_WORKERS", "2")), thread_name_prefix="recode-analysis"
+        self.executor = TrackedExecutor(
+            self.collector,
+            max_workers=int(os.environ.get("RECODE_LSP_WORKERS", "2")),
+            thread_name_prefix="recode-analysis",
         )
         self.settings = SettingsStore(self)
         self.documents = Documents(self)
