@@ -48,7 +48,8 @@ from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
 from recode_lsp.engine.changes import DISPLAY_NAMES, ApiChange
-from recode_lsp.engine.facts import library_facts
+from recode_lsp.engine.facts import distribution_of, top_package
+from recode_lsp.engine.facts import package_root as _package_root
 from recode_lsp.engine.versions import PYTHON, InvalidVersion, Version, normalise_name
 
 if TYPE_CHECKING:
@@ -68,30 +69,7 @@ MAX_SOURCE_BYTES = 8 * 1024 * 1024
 #: Folder names never unpacked: tests are most of the files of big packages and never API.
 SKIPPED_FOLDERS = frozenset({"tests", "__pycache__"})
 
-#: Import names of a few libraries the knowledge base has no facts file for (``recode-kb scrape``
-#: may be asked about them first). A library's facts file (``modules``) is the place for its own.
-_IMPORT_NAMES = {"pyyaml": "yaml", "pillow": "PIL", "beautifulsoup4": "bs4"}
-
 STDLIB = sys.stdlib_module_names | {"builtins"}
-
-
-def top_package(library: str) -> str:
-    """Top-level package of a knowledge-base library (``python`` has none: it is the stdlib).
-
-    From the library's facts file (``modules``, the first is the main package), else its name.
-    """
-    facts = library_facts(library)
-    if facts is not None and facts.modules:
-        return facts.modules[0]
-    return _IMPORT_NAMES.get(library.lower(), normalise_name(library).replace("-", "_"))
-
-
-def distribution_of(library: str) -> str:
-    """Distribution name on the package index for a knowledge-base library name (facts file)."""
-    facts = library_facts(library)
-    if facts is not None and facts.distribution:
-        return facts.distribution
-    return library
 
 
 @dataclass
@@ -1024,21 +1002,3 @@ def _member_path(name: str, wheel: bool) -> PurePosixPath | None:
 def _write(path: Path, data: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(data)
-
-
-def _package_root(src: Path, top: str) -> Path | None:
-    """The folder under ``src`` that holds package ``top`` (the root, ``src/``, or one level down)."""
-    candidates = [src, src / "src", *sorted(p for p in src.iterdir() if p.is_dir())] if src.is_dir() else []
-    for root in candidates:
-        for entry in (
-            root / top / "__init__.py",
-            root / top / "__init__.pyi",
-            root / f"{top}.py",
-            root / f"{top}.pyi",
-        ):
-            if entry.is_file():
-                return root
-    for root in candidates:
-        if (root / top).is_dir():  # a namespace package
-            return root
-    return None

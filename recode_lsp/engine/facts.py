@@ -369,3 +369,46 @@ class DisplayNames(Mapping[str, str]):
 
     def __len__(self) -> int:
         return len(_REGISTRY.libraries())
+
+
+#: Import names of a few libraries the knowledge base has no facts file for (``recode-kb scrape``
+#: may be asked about them first). A library's facts file (``modules``) is the place for its own.
+IMPORT_NAMES = {"pyyaml": "yaml", "pillow": "PIL", "beautifulsoup4": "bs4"}
+
+
+def top_package(library: str) -> str:
+    """Top-level package of a knowledge-base library (``python`` has none: it is the stdlib).
+
+    From the library's facts file (``modules``, the first is the main package), else its name.
+    """
+    facts = library_facts(library)
+    if facts is not None and facts.modules:
+        return facts.modules[0]
+    return IMPORT_NAMES.get(library.lower(), normalise_name(library).replace("-", "_"))
+
+
+def distribution_of(library: str) -> str:
+    """Distribution name on the package index for a knowledge-base library name (facts file)."""
+    facts = library_facts(library)
+    if facts is not None and facts.distribution:
+        return facts.distribution
+    return library
+
+
+def package_root(src: Path, top: str) -> Path | None:
+    """The folder under ``src`` (a release's unpacked sources) that holds package ``top``: the
+    root, ``src/``, or one level down."""
+    candidates = [src, src / "src", *sorted(p for p in src.iterdir() if p.is_dir())] if src.is_dir() else []
+    for root in candidates:
+        for entry in (
+            root / top / "__init__.py",
+            root / top / "__init__.pyi",
+            root / f"{top}.py",
+            root / f"{top}.pyi",
+        ):
+            if entry.is_file():
+                return root
+    for root in candidates:
+        if (root / top).is_dir():  # a namespace package
+            return root
+    return None

@@ -142,7 +142,8 @@ class Inventory:
         if self.absent:
             return Resolution(MISSING, 0, "module", soft=True)
         current = self.top
-        if any(part.startswith("_") or part in _NOT_UNPACKED for part in parts[1:]):
+        # A part after a dot that starts with ``_``: ``._`` in the name (no generator per name resolved).
+        if "._" in path or not _NOT_UNPACKED.isdisjoint(parts[1:]):
             # Private parts: compiled helpers, stubs that lag the code; test packages: not unpacked.
             return Resolution(UNKNOWN)
         for index, part in enumerate(parts[1:], start=1):
@@ -690,18 +691,15 @@ def _located(library: str, version: Version, cache: Path) -> tuple[Path, str] | 
     """(root, exact version) of the release :func:`_release` would return, when it needs no fetch: the
     installed release of the target's series, else one fetched before (``kb.releases.obtain``'s first
     step). None: ask :func:`_release`."""
-    from recode_lsp import api_docs
+    from recode_lsp.toonew.locate import fetched
 
     installed = _installed_root(library, version)
     if installed is not None:
         return installed
     try:
-        docs = api_docs.ApiDocs(cache)
-        fetched = docs._fetched(api_docs.distribution_of(library), version)
-        root = api_docs._package_root(fetched[0], api_docs.top_package(library)) if fetched is not None else None
+        return fetched(cache, library, version)
     except Exception:  # noqa: BLE001 - whatever fails here, the full path says why
         return None
-    return (root, fetched[1]) if root is not None and fetched is not None else None
 
 
 def _release(library: str, version: Version, *, cache_dir: Path | None, dist_dir: Path | None, timeout: float) -> Any:
@@ -722,17 +720,70 @@ def _release(library: str, version: Version, *, cache_dir: Path | None, dist_dir
 def _installed_root(library: str, version: Version) -> tuple[Path, str] | None:
     """(folder, exact version) of the release installed in this interpreter when it is of the target's
     series (no download)."""
-    from recode_lsp import api_docs
+    from recode_lsp.engine.facts import distribution_of, top_package
 
     paths = [p for p in sys.path if p and p != "."]
-    top = api_docs.top_package(library)
+    top = top_package(library)
     folder = next((f for f in paths if (Path(f) / top).is_dir() or (Path(f) / f"{top}.py").is_file()), None)
     if folder is None:
         return None  # not installed: ``importlib.metadata`` (a twentieth of a second to import) need not be asked
-    found = api_docs._installed_version(api_docs.distribution_of(library), paths)
+    found = _installed_version(distribution_of(library), paths)
     if found is None or (found.major, found.minor) != (version.major, version.minor):
         return None
     return Path(folder), str(found)
+
+
+#: What ``importlib.metadata`` reduces a distribution's name to before comparing (``scikit_learn``).
+_DIST_SEPARATORS = re.compile(r"[-_.]+")
+
+
+def _installed_version(dist: str, paths: list[str]) -> Version | None:
+    """``api_docs._installed_version``: the version of the first ``.dist-info`` / ``.egg-info`` folder
+    of ``dist`` on ``paths`` (``importlib.metadata``'s order), read from the folders' listings:
+    ``importlib.metadata``'s discovery took a sixtieth of a second of each ``--too-new`` run. Where a
+    path is not a plain folder (a zip) or holds an ``.egg``, ``importlib.metadata`` is asked."""
+    wanted = _DIST_SEPARATORS.sub("_", dist).lower()
+    for entry in paths:
+        try:
+            children = os.listdir(entry)
+        except FileNotFoundError:
+            continue
+        except OSError:  # a zip on the path (or a folder that cannot be read): as importlib.metadata reads it
+            return _metadata_installed_version(dist, paths)
+        for child in children:
+            low = child.lower()
+            if low.endswith((".dist-info", ".egg-info")):
+                if _DIST_SEPARATORS.sub("_", low.rpartition(".")[0].partition("-")[0]) == wanted:
+                    return _metadata_version(Path(entry, child))
+            elif low.endswith(".egg") or low == "egg-info":
+                return _metadata_installed_version(dist, paths)
+    return None
+
+
+def _metadata_installed_version(dist: str, paths: list[str]) -> Version | None:
+    from recode_lsp import api_docs
+
+    return api_docs._installed_version(dist, paths)
+
+
+def _metadata_version(folder: Path) -> Version | None:
+    """The ``Version`` header of a ``.dist-info`` / ``.egg-info`` folder's metadata, as
+    ``api_docs._installed_version`` reads it."""
+    text = ""
+    for name in ("METADATA", "PKG-INFO"):
+        try:
+            text = (folder / name).read_text(encoding="utf-8")
+        except (OSError, KeyError):
+            continue
+        if text:
+            break
+    for line in text.partition("\n\n")[0].splitlines():
+        if line.startswith("Version:"):
+            try:
+                return Version(line.partition(":")[2].strip())
+            except InvalidVersion:
+                return None
+    return None
 
 
 def _installed(library: str, version: Version) -> Any:

@@ -45,7 +45,7 @@ def candidate_targets(
 def tops_of(targets: Mapping[str, Version]) -> dict[str, str]:
     """Top-level module -> library for the libraries of ``targets``; with a Python target, each public
     module of the standard library that typeshed knows at that version (none without a typeshed)."""
-    from recode_lsp.api_docs import top_package
+    from recode_lsp.engine.facts import top_package
 
     by_top = {top_package(library): library for library in targets if library != PYTHON}
     if PYTHON in targets:
@@ -74,11 +74,17 @@ def imported_tops(paths: Iterable[str], data: Iterable[bytes], tops: Iterable[st
     for path in paths:
         if len(found) == len(names):
             break
+        # The head of each file read without a buffered file object (a third cheaper over 700 files).
         try:
-            with open(path, "rb") as handle:
-                blob = handle.read(_HEAD)
+            descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_BINARY", 0))
         except OSError:
             continue
+        try:
+            blob = os.read(descriptor, _HEAD)
+        except OSError:
+            continue
+        finally:
+            os.close(descriptor)
         scan(blob)
     return {name.decode() for name in found}
 

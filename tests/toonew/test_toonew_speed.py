@@ -13,6 +13,8 @@ from __future__ import annotations
 import json
 import os
 import random
+import re
+import subprocess
 import sys
 import textwrap
 from pathlib import Path
@@ -224,6 +226,10 @@ def test_compiled_pattern_reads_what_the_loop_reads(releases: Path) -> None:
         assert alias in check._alias_patterns
         for text in texts:
             assert check._chain_ends("\n" + text, alias) == check_module._chain_ends("\n" + text, alias), (alias, text)
+            # A use that starts the text (no newline put first: the text is not copied for it).
+            text = f"{alias}.y {text}"
+            assert check._chain_ends(text, alias) == check_module._chain_ends(text, alias), (alias, text)
+            assert ".y" in check_module._chain_ends(text, alias), (alias, text)
 
 
 @pytest.mark.skipif(stdlib.find_typeshed() is None, reason="no typeshed at hand (mypy, typeshed_client)")
@@ -238,3 +244,96 @@ def test_precheck_agrees_on_real_modules() -> None:
     check = prepare(targets, make_kb([]), data=[s.encode() for _, s in sources])
     _, passed = _agree(check, sources, targets)
     assert passed >= 1 or sys.version_info < (3, 11)
+
+
+def test_called_pattern_finds_what_the_alternation_finds() -> None:
+    """The pass over a module's dots for the newer methods called (a trie of their names, after a
+    look at the character after each dot) finds what ``\\.(m1|m2|...)\\s*\\(`` finds, on written and real
+    text."""
+    names = ["map", "mapper", "m", "batched", "deprecated", "module", "is_none", "is_not_none", "_x", "Format", "é"]
+    texts = [
+        *SOURCES,
+        "df.map(f) df.mapper (g) df.map\n(h) x.m() x.mm() .batched .batchedx .module( .modules .deprecated",
+        "a.is_none(b).is_not_none (c) .is_no .Format.format ._x() .é( .éé( .map.map(",
+        *(p.read_text(encoding="utf-8", errors="replace") for p in sorted(Path(os.__file__).parent.glob("[a-c]*.py"))),
+    ]
+    for chosen in (names, names[:1], ["batched", "deprecated"], []):
+        pattern = check_module._called_pattern(chosen)
+        alternatives = "|".join(re.escape(name) for name in chosen) or r"(?!x)x"
+        calls = re.compile(rf"\.({alternatives})\s*\(")
+        for text in texts:
+            assert pattern.findall(text) == calls.findall(text), (chosen, text[:80])
+
+
+def test_release_located_as_api_docs_locates_it(tmp_path: Path) -> None:
+    """:mod:`recode_lsp.toonew.locate` (no ``api_docs`` import) answers as ``api_docs`` does."""
+    from recode_lsp import api_docs
+    from recode_lsp.toonew import locate
+
+    # Fetched releases: the package at the root, under src/, one level down, a namespace; broken markers.
+    layouts = {"numpy": "numpy/__init__.py", "pandas": "src/pandas/__init__.py", "scipy": "scipy-1.10.1/scipy.py"}
+    for library, file in layouts.items():
+        folder = tmp_path / f"{api_docs.distribution_of(library).lower()}-1.0"
+        (folder / "src" / file).parent.mkdir(parents=True)
+        (folder / "src" / file).write_text("", encoding="utf-8")
+        (folder / "release.json").write_text(json.dumps({"version": "1.0.3"}), encoding="utf-8")
+    (tmp_path / "scikit-learn-1.0" / "src" / "sklearn").mkdir(parents=True)
+    (tmp_path / "scikit-learn-1.0" / "release.json").write_text("{}", encoding="utf-8")
+    docs = api_docs.ApiDocs(tmp_path)
+    for library in [*layouts, "scikit-learn", "jax"]:
+        fetched = docs._fetched(api_docs.distribution_of(library), Version("1.0"))
+        root = api_docs._package_root(fetched[0], api_docs.top_package(library)) if fetched else None
+        expected = (root, fetched[1]) if fetched and root else None
+        assert locate.fetched(tmp_path, library, Version("1.0")) == expected, library
+    assert locate.fetched(tmp_path, "numpy", Version("1.0")) is not None
+    # Installed distributions: the version importlib.metadata reads first on the path.
+    paths = [p for p in sys.path if p and p != "."]
+    for dist in [
+        "pytest",
+        "packaging",
+        "typing-extensions",
+        "Typing_Extensions",
+        "not-installed-here",
+        "recode-migrate",
+    ]:
+        assert inventory_module._installed_version(dist, paths) == api_docs._installed_version(dist, paths), dist
+    site = tmp_path / "site"
+    (site / "Odd.Name-2.1.dist-info").mkdir(parents=True)
+    (site / "Odd.Name-2.1.dist-info" / "METADATA").write_text("Name: Odd.Name\nVersion: 2.1\n\nText", encoding="utf-8")
+    (site / "other-1.0.dist-info").mkdir()
+    for dist in ["odd-name", "odd_name", "Odd.Name", "other"]:
+        version = api_docs._installed_version(dist, [str(site)])
+        assert inventory_module._installed_version(dist, [str(site)]) == version, dist
+    assert inventory_module._installed_version("odd-name", [str(site)]) == Version("2.1")
+
+
+def test_a_release_read_before_is_loaded_without_api_docs(tmp_path: Path) -> None:
+    """A run whose releases were fetched and read before imports neither ``api_docs`` (its
+    ``subprocess``, ``tarfile``: a hundredth of a second) nor ``importlib.metadata``'s discovery."""
+    folder = tmp_path / "cache" / "api-docs" / "tnlib-1.0"
+    for name, text in V1.items():
+        path = folder / "src" / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(textwrap.dedent(text).lstrip(), encoding="utf-8")
+    (folder / "release.json").write_text(json.dumps({"version": "1.0"}), encoding="utf-8")
+    script = textwrap.dedent(
+        """
+        import sys
+        from recode_lsp.engine.versions import Version
+        from recode_lsp.toonew.run import prepare
+        from tests.conftest import make_kb
+
+        check = prepare({"tnlib": Version("1.0")}, make_kb([]), data=[b"import tnlib"])
+        assert check.inventories["tnlib"].resolve("tnlib.compute").state == "found", check.inventories
+        print("api_docs" if "recode_lsp.api_docs" in sys.modules else "without api_docs")
+        """
+    )
+    env = {**os.environ, "RECODE_CACHE_DIR": str(tmp_path / "cache")}
+    env.pop("RECODE_RELEASES_DIR", None)
+    root = Path(__file__).resolve().parents[2]
+    run = [sys.executable, "-c", script]
+    first = subprocess.run(run, check=False, env=env, cwd=root, capture_output=True, text=True)
+    assert first.returncode == 0, first.stderr
+    again = subprocess.run(run, check=False, env=env, cwd=root, capture_output=True, text=True)
+    assert again.returncode == 0, again.stderr
+    assert again.stdout.strip() == "without api_docs"
