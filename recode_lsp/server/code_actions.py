@@ -136,7 +136,9 @@ async def list_actions(ls: RecodeLanguageServer, params: types.CodeActionParams)
             if model is not None:
                 actions.append(model)
 
-    if _kind_requested(FIX_ALL, only) and any(wanted(f, unsafe) for f in analysis.findings):
+    if _kind_requested(FIX_ALL, only) and any(
+        wanted(f, unsafe) for f in (*analysis.findings, *too_new.findings_for(analysis))
+    ):
         action = types.CodeAction(
             title="ReCode: fix all safe fixes" if not unsafe else "ReCode: fix all (including unsafe fixes)",
             kind=FIX_ALL,
@@ -230,7 +232,14 @@ def _reject(ls: RecodeLanguageServer, action: types.CodeAction, message: str) ->
 
 
 async def _resolve_fix_all(ls: RecodeLanguageServer, snapshot: Snapshot, action: types.CodeAction) -> None:
-    result = await ls.documents.fix_all(snapshot, snapshot.project.analysis.unsafe)
+    unsafe = snapshot.project.analysis.unsafe
+    analysis = snapshot.analysis
+    if analysis is not None and too_new.findings_for(analysis):
+        # With too-new findings, the backward fixes go in with the others (as --too-new --apply).
+        loop = asyncio.get_running_loop()
+        result = await loop.run_in_executor(ls.executor, too_new.fix_all, analysis, unsafe)
+    else:
+        result = await ls.documents.fix_all(snapshot, unsafe)
     for finding, reason in result.skipped:
         ls.log(f"fix all: {finding.code} at line {finding.range.start.line + 1} not fixed: {reason}")
     if result.changed:

@@ -127,9 +127,7 @@ def fix(analysis: DocumentAnalysis, finding: Finding, check: Callable[[], None] 
 
     The module is analysed whole, and the one fix pipeline gets the document's findings and the
     too-new ones (an import fixed with its uses: ``from numpy import trapezoid`` and each call)."""
-    from recode_lsp.engine.detector import analyse
-    from recode_lsp.engine.document import FixResult, _diff_edits, finding_key
-    from recode_lsp.engine.pipeline import run_fix_pipeline
+    from recode_lsp.engine.document import FixResult, finding_key
 
     source = analysis.source
     if not finding.fixable:
@@ -142,16 +140,46 @@ def fix(analysis: DocumentAnalysis, finding: Finding, check: Callable[[], None] 
     match = next((f for f in too_new if finding_key(f) == wanted), None)
     if match is None:
         return FixResult(source, skipped=[(finding, "the finding is gone")])
+    result = _fix(analysis, [*exact.findings, *too_new], [match], True, check)
+    if not result.changed and not result.skipped:
+        return FixResult(source, [], [], [(finding, "the fix changes nothing")])
+    return result
+
+
+def fix_all(analysis: DocumentAnalysis, unsafe: bool, check: Callable[[], None] | None = None) -> FixResult:
+    """Every wanted fix of the document, the too-new ones with the document's own (``source.fixAll``
+    with ``recode.tooNew`` on): what ``recode-migrate --too-new --apply`` writes, through the same
+    pipeline, to a fixed point. Blocking: run it off the event loop."""
+    from recode_lsp.engine.document import FixResult
+
+    exact = analysis.exact(check) if check is not None else analysis.exact()
+    if exact is None:
+        return FixResult(analysis.source)
+    too_new = findings_for(exact) if exact is not analysis else findings_for(analysis)
+    return _fix(analysis, [*exact.findings, *too_new], None, unsafe, check)
+
+
+def _fix(
+    analysis: DocumentAnalysis,
+    findings: list[Finding],
+    selected: list[Finding] | None,
+    unsafe: bool,
+    check: Callable[[], None] | None,
+) -> FixResult:
+    """``selected`` (None: every wanted finding) of ``findings`` fixed by the one fix pipeline."""
+    from recode_lsp.engine.detector import analyse
+    from recode_lsp.engine.document import FixResult, _diff_edits
+    from recode_lsp.engine.pipeline import run_fix_pipeline
+
+    source = analysis.source
     context = analysis.context
-    module = analyse(source, analysis.path, context.module_name)
-    findings = sorted([*exact.findings, *too_new], key=lambda f: f.sort_key())
     outcome = run_fix_pipeline(
-        analysis=module,
-        findings=findings,
+        analysis=analyse(source, analysis.path, context.module_name),
+        findings=sorted(findings, key=lambda f: f.sort_key()),
         kb=context.kb,
         options=context.options,
-        unsafe=True,
-        selected=[match],
+        unsafe=unsafe,
+        selected=selected,
         name_exists=context.name_exists,
         cancel=check,
         path=analysis.path,
@@ -159,7 +187,7 @@ def fix(analysis: DocumentAnalysis, finding: Finding, check: Callable[[], None] 
     )
     skipped = [(s.finding, s.reason) for s in outcome.skipped]
     if not outcome.applied or outcome.source == source:
-        return FixResult(source, [], [], skipped or [(finding, "the fix changes nothing")])
+        return FixResult(source, [], [], skipped)
     return FixResult(outcome.source, _diff_edits(source, outcome.source), outcome.applied, skipped)
 
 

@@ -108,3 +108,20 @@ async def test_editor_setting_off_wins_over_the_environment(start, project: Path
     # Turned on while the server runs: the next analysis reads the release, then the diagnostics come.
     await session.configure(tooNew=True)
     await _too_new_diagnostics(session, uri, "RCN-TNL001")
+
+
+@pytest.mark.parametrize("profile", list(PROFILES))
+async def test_fix_all_applies_the_backward_fixes_with_the_others(start, project: Path, profile: str) -> None:  # noqa: F811
+    """``source.fixAll`` with ``recode.tooNew`` on writes what ``recode-migrate --too-new --apply``
+    writes: the backward fixes (the import and its uses together), the display-only finding left."""
+    env = {"RECODE_RELEASES_DIR": str(project.parent / "dist")}
+    session = await start(client_capabilities(PROFILES[profile]), settings={"tooNew": True}, env=env)
+    uri = session.open("fixable.py", FIXABLE)
+    await _too_new_diagnostics(session, uri, "RCN-TNL001")
+    (action,) = await session.actions(uri, only=["source.fixAll"])
+    assert action.kind == "source.fixAll.recode"
+    if action.edit is None:
+        action = await session.client.code_action_resolve_async(action)
+    assert action.edit is not None
+    fixed = session.apply(uri, action.edit)
+    assert fixed == FIXABLE.replace("new_name", "old_name")
