@@ -171,14 +171,22 @@ def test_info_and_health_show_state_targets_and_forwarded_settings(nvim: Nvim) -
         vim.cmd('checkhealth recode')
         report.data.health = vim.api.nvim_buf_get_lines(0, 0, -1, false)
         """,
-        options(api_docs=False, debounce_ms=40, hover_docs_timeout_ms=100, max_file_bytes=10**6, max_file_lines=9999),
+        options(
+            api_docs=False,
+            too_new=False,
+            debounce_ms=40,
+            hover_docs_timeout_ms=100,
+            max_file_bytes=10**6,
+            max_file_lines=9999,
+        ),
         FILE=str(module),
     )
     check(result, result.returncode == 0 and result.report.get("status") == "ok")
     assert "state: not running" in result.data["before"], result.data["before"]
     info = result.data["info"]
-    for sent in ('"apiDocs":false', '"debounceMs":40', '"hoverDocsTimeoutMs":100', '"maxFileLines":9999'):
-        assert sent in info, info
+    sent = ('"apiDocs":false', '"tooNew":false', '"debounceMs":40', '"hoverDocsTimeoutMs":100', '"maxFileLines":9999')
+    for key in sent:
+        assert key in info, info
     assert re.search(r"state: client \d+ running", info), info
     assert f"targets for {nvim.project}: numpy 2.0" in info, info
     assert "turned off (`recode.apiDocs`)" in result.data["hover"], result.data["hover"]
@@ -296,6 +304,7 @@ BAD_CMD = "/nonexistent/recode-lsp"
         ),
         ({"unsafe_fixes": "yes"}, "invalid vim.g.recode: g:recode.unsafe_fixes: expected boolean, got string", None),
         ({"api_docs": "no"}, "invalid vim.g.recode: g:recode.api_docs: expected boolean, got string", None),
+        ({"too_new": 1}, "invalid vim.g.recode: g:recode.too_new: expected boolean, got number", None),
         ({"debounce_ms": -1}, "invalid vim.g.recode: g:recode.debounce_ms: expected a number >= 0, got -1", None),
         ({"model": {"endpoint": "localhost:8000"}}, f"invalid vim.g.recode: {ENDPOINT_ERROR}", None),
         ({"unsafe_fix": True}, "invalid vim.g.recode: g:recode: unknown option(s): unsafe_fix", None),
@@ -311,6 +320,7 @@ BAD_CMD = "/nonexistent/recode-lsp"
         "targets-bare-name",
         "unsafe-fixes",
         "api-docs",
+        "too-new",
         "debounce",
         "endpoint",
         "unknown-key",

@@ -18,6 +18,7 @@ local KNOWN = {
   targets = true,
   model = true,
   unsafe_fixes = true,
+  too_new = true,
   libraries = true,
   api_docs = true,
   hover_docs_timeout_ms = true,
@@ -119,6 +120,7 @@ function M.options()
       check('g:recode.model.timeout', opts.model.timeout, 'number', true)
     end
     check('g:recode.unsafe_fixes', opts.unsafe_fixes, 'boolean', true)
+    check('g:recode.too_new', opts.too_new, 'boolean', true)
     check('g:recode.api_docs', opts.api_docs, 'boolean', true)
     for option in pairs(NUMBERS) do
       local name = 'g:recode.' .. option
@@ -160,6 +162,7 @@ function M.settings(opts)
     targets = opts.targets,
     interpreter = opts.interpreter,
     unsafeFixes = opts.unsafe_fixes,
+    tooNew = opts.too_new,
     libraries = opts.libraries,
     apiDocs = opts.api_docs,
   }
