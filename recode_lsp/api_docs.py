@@ -50,7 +50,7 @@ from typing import TYPE_CHECKING, Any
 from recode_lsp.engine.changes import DISPLAY_NAMES, ApiChange
 from recode_lsp.engine.facts import distribution_of, top_package
 from recode_lsp.engine.facts import package_root as _package_root
-from recode_lsp.engine.versions import PYTHON, InvalidVersion, Version, normalise_name
+from recode_lsp.engine.versions import PYTHON, InvalidVersion, Version, metadata_version, normalise_name
 
 if TYPE_CHECKING:
     import griffe
@@ -858,15 +858,7 @@ def _installed_version(dist: str, paths: Sequence[str]) -> Version | None:
     for found in metadata.Distribution.discover(name=dist, path=list(paths)):
         # The Version header, read directly: ``found.version`` parses the whole METADATA with
         # the email parser (milliseconds for a long description, and the validator asks often).
-        text = found.read_text("METADATA") or found.read_text("PKG-INFO") or ""
-        headers = text.partition("\n\n")[0]  # the headers end at the first blank line
-        for line in headers.splitlines():
-            if line.startswith("Version:"):
-                try:
-                    return Version(line.partition(":")[2].strip())
-                except InvalidVersion:
-                    return None
-        return None
+        return metadata_version(found.read_text("METADATA") or found.read_text("PKG-INFO") or "")
     return None
 
 

@@ -213,6 +213,18 @@ def _running_versions(names: Iterable[str]) -> dict[str, str]:
     return raw
 
 
+def metadata_version(text: str) -> Version | None:
+    """The ``Version`` header of a distribution's METADATA / PKG-INFO text (the headers end at the
+    first blank line; reading them directly beats the email parser by milliseconds)."""
+    for line in text.partition("\n\n")[0].splitlines():
+        if line.startswith("Version:"):
+            try:
+                return Version(line.partition(":")[2].strip())
+            except InvalidVersion:
+                return None
+    return None
+
+
 def _metadata_field(path: Path, field: str) -> str | None:
     """One header of a METADATA / PKG-INFO file (read at most 64 KB; the headers come first)."""
     try:

@@ -35,7 +35,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from recode_lsp.engine.versions import InvalidVersion, Version, normalise_name
+from recode_lsp.engine.versions import InvalidVersion, Version, metadata_version, normalise_name
 
 __all__ = ["FOUND", "MISSING", "UNKNOWN", "Inventory", "InventoryError", "Resolution", "inventory_for"]
 
@@ -777,13 +777,7 @@ def _metadata_version(folder: Path) -> Version | None:
             continue
         if text:
             break
-    for line in text.partition("\n\n")[0].splitlines():
-        if line.startswith("Version:"):
-            try:
-                return Version(line.partition(":")[2].strip())
-            except InvalidVersion:
-                return None
-    return None
+    return metadata_version(text)
 
 
 def _installed(library: str, version: Version) -> Any:
