@@ -423,12 +423,17 @@ def _unknown_names(
 
 
 def _sized(
-    files: Sequence[str], limit: int, stats: dict[str, tuple[int, int]] | None = None
+    files: Sequence[str],
+    limit: int,
+    stats: dict[str, tuple[int, int]] | None = None,
+    sizes: dict[str, int] | None = None,
 ) -> tuple[list[str], dict[str, FileResult]]:
     """``files`` within ``limit`` bytes, and a reported result for each larger one (0: no limit).
 
     Each (size, mtime) taken goes in ``stats``: the result cache looks files up by them, and a
     warm run of a large tree is little more than these calls (issue 15: one per file, not two).
+    Each size goes in ``sizes`` too: a cold run hands the largest files out first by them
+    (``runner.run_files``), without a second ``stat`` per file before the workers start.
     """
     from recode_lsp.cli.runner import FileResult
 
@@ -442,6 +447,8 @@ def _sized(
             size = info.st_size
             if stats is not None:
                 stats[path] = (size, info.st_mtime_ns)
+            if sizes is not None:
+                sizes[path] = size
         except OSError:
             size = 0  # the worker reports what cannot be read
         if size > limit:
@@ -765,8 +772,9 @@ def _run_to(args: argparse.Namespace, parser: argparse.ArgumentParser, stdin: bo
         limit = next(
             size for size in (args.max_file_size, config.max_file_size, DEFAULT_MAX_FILE_SIZE) if size is not None
         )
-        checked, oversized = _sized(files, limit, cache.stats if cache is not None else None)
-        by_path = dict(zip(checked, run_files(checked, kb, settings, jobs, cache, progress), strict=True))
+        sizes: dict[str, int] = {}
+        checked, oversized = _sized(files, limit, cache.stats if cache is not None else None, sizes)
+        by_path = dict(zip(checked, run_files(checked, kb, settings, jobs, cache, progress, sizes), strict=True))
         results = [oversized[path] if path in oversized else by_path[path] for path in files]
         progress.close()
     if args.model is not None and gate is None:  # with --test, after the rule fixes are gated

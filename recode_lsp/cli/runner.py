@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import gc
 import os
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -252,8 +252,13 @@ def run_files(
     jobs: int,
     cache: ResultCache | None,
     progress: Callable[[int, int], None] | None = None,
+    sizes: Mapping[str, int] | None = None,
 ) -> list[FileResult]:
-    """Process ``paths``, in parallel when it pays; results in the order of ``paths``."""
+    """Process ``paths``, in parallel when it pays; results in the order of ``paths``.
+
+    ``sizes`` holds the byte sizes the caller already took (``main._sized``): the pool hands out
+    the largest files first, and a file missing there is sized by another ``stat``.
+    """
     results: dict[str, FileResult] = {}
     todo: list[str] = []
     fixes = fix_key(settings) if settings.mode != "check" else None
@@ -283,7 +288,8 @@ def run_files(
 
         # Largest files first, in small chunks: a big file left for last keeps one worker busy
         # while the others wait (the order of the results is restored below).
-        todo_by_size = sorted(todo, key=_size, reverse=True)
+        known = sizes if sizes is not None else {}
+        todo_by_size = sorted(todo, key=lambda path: known[path] if path in known else _size(path), reverse=True)
         chunk = max(1, min(16, len(todo) // (jobs * 16)))
         with ProcessPoolExecutor(max_workers=jobs, initializer=init_worker, initargs=(kb, settings)) as pool:
             for result in pool.map(process_file, todo_by_size, chunksize=chunk):

@@ -15,7 +15,7 @@ import bisect
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import cast
+from typing import Any
 
 from recode_lsp.engine.facts import ReturnType, type_facts
 
@@ -474,31 +474,46 @@ class ModuleAnalysis:
         return ast.walk(self.tree)
 
 
-def _leaf(node: ast.AST) -> None:
+#: Fields that hold only contexts and operators (``Load``, ``Add``, ``Eq``: nodes without fields).
+#: A quarter of a tree's nodes are such leaves; the walk does not even look at them.
+_LEAF_FIELDS = frozenset({"ctx", "op", "ops"})
+#: Node type -> the fields the walk visits, in the order of ``_fields`` (filled on first use).
+_CHILD_FIELDS: dict[type, tuple[str, ...]] = {}
+
+
+def _child_fields(kind: type) -> tuple[str, ...]:
+    fields = _CHILD_FIELDS.get(kind)
+    if fields is None:
+        fields = _CHILD_FIELDS[kind] = tuple(f for f in getattr(kind, "_fields", ()) if f not in _LEAF_FIELDS)
+    return fields
+
+
+def _leaf(collector: _BindingCollector, node: ast.AST) -> None:
     return None
 
 
-class _BindingCollector(ast.NodeVisitor):
+def _node_classes(base: type) -> Iterator[type]:
+    """Every subclass of ``base``, at any depth."""
+    subclasses: list[type] = base.__subclasses__()
+    for kind in subclasses:
+        yield kind
+        yield from _node_classes(kind)
+
+
+class _BindingCollector:
     """The one pass over the tree: bindings in every scope, and the nodes the detector checks.
 
-    ``ast.NodeVisitor`` is fast enough only with a dispatch table: a run visits about a
-    million nodes, so ``visit`` looks handlers up by type, and ``generic_visit`` records the
-    attribute, name and call nodes on its way instead of leaving them to a second walk.
+    A run visits about a million nodes, so the walk is a dispatch table by node type
+    (:data:`_DISPATCH`, plain functions: no bound methods, no cycle through the collector) and
+    a walk of each type's fields that skips contexts and operators; the attribute, name and
+    call nodes are recorded on the way (``visit_Name``...) instead of by a second walk.
+    Handlers see nodes in the order ``ast.NodeVisitor`` visits them.
     """
 
     def __init__(self, analysis: ModuleAnalysis) -> None:
         self.analysis = analysis
         self.scope = analysis.module_scope
         self.class_stack: list[str] = []
-        self._dispatch: dict[type, object] = {}
-        for name in vars(_BindingCollector):
-            if name.startswith("visit_") and hasattr(ast, name[6:]):
-                self._dispatch[getattr(ast, name[6:])] = getattr(self, name)
-        self._dispatch[ast.Constant] = _leaf  # no children; skip NodeVisitor's slow path
-        # Contexts and operators (``Load`` alone is a quarter of the nodes visited) have no fields.
-        for family in (ast.expr_context, ast.operator, ast.unaryop, ast.cmpop, ast.boolop):
-            for leaf in family.__subclasses__():
-                self._dispatch[leaf] = _leaf
         self.expressions: list[ast.expr] = []
         self.calls: dict[int, ast.Call] = {}
 
@@ -506,34 +521,64 @@ class _BindingCollector(ast.NodeVisitor):
         self.visit(self.analysis.tree)
         self.analysis.expressions = self.expressions
         self.analysis.register_callees(self.calls)
-        # The table's bound methods refer back to this collector: a cycle that kept the analysis and
-        # its whole tree alive until the garbage collector traversed them (issue 15: 15% of a cold run).
-        self._dispatch.clear()
 
     def visit(self, node: ast.AST) -> None:
-        handler = self._dispatch.get(type(node))
+        handler = _DISPATCH.get(type(node))
         if handler is not None:
-            handler(node)  # type: ignore[operator]
+            handler(self, node)
         else:
             self.generic_visit(node)
 
     def generic_visit(self, node: ast.AST) -> None:
         kind = type(node)
-        if kind is ast.Attribute or kind is ast.Name:
-            self.expressions.append(cast(ast.expr, node))
-        elif kind is ast.Call:
-            call = cast(ast.Call, node)
-            self.calls[id(call.func)] = call
-            self.expressions.append(call)
-        visit = self.visit
-        for name in node._fields:
+        fields = _CHILD_FIELDS.get(kind)
+        if fields is None:
+            fields = _child_fields(kind)
+        dispatch = _DISPATCH
+        for name in fields:
             value = getattr(node, name, None)
             if type(value) is list:
                 for item in value:
-                    if isinstance(item, ast.AST):
-                        visit(item)
-            elif isinstance(value, ast.AST):
-                visit(value)
+                    handler = dispatch.get(type(item))
+                    if handler is None:
+                        if isinstance(item, ast.AST):
+                            self.generic_visit(item)
+                    elif handler is not _leaf:
+                        handler(self, item)
+            else:
+                handler = dispatch.get(type(value))
+                if handler is None:
+                    if isinstance(value, ast.AST):
+                        self.generic_visit(value)
+                elif handler is not _leaf:
+                    handler(self, value)
+
+    # --- the expressions the detector checks ----------------------------------------------
+
+    def visit_Name(self, node: ast.Name) -> None:
+        self.expressions.append(node)
+
+    def visit_Attribute(self, node: ast.Attribute) -> None:
+        self.expressions.append(node)
+        value = node.value
+        handler = _DISPATCH.get(type(value))
+        if handler is not None:
+            handler(self, value)
+        else:
+            self.generic_visit(value)
+
+    def visit_Call(self, node: ast.Call) -> None:
+        func = node.func
+        self.calls[id(func)] = node
+        self.expressions.append(node)
+        self.visit(func)
+        dispatch = _DISPATCH
+        for argument in (*node.args, *[keyword.value for keyword in node.keywords]):
+            handler = dispatch.get(type(argument))
+            if handler is None:
+                self.generic_visit(argument)
+            elif handler is not _leaf:
+                handler(self, argument)
 
     # --- helpers ---------------------------------------------------------------------
 
@@ -718,7 +763,7 @@ class _BindingCollector(ast.NodeVisitor):
         for child in (*node.body, *node.orelse):
             self.visit(child)
 
-    visit_AsyncFor = visit_For  # type: ignore[assignment]
+    visit_AsyncFor = visit_For
 
     def visit_With(self, node: ast.With) -> None:
         for item in node.items:
@@ -733,7 +778,7 @@ class _BindingCollector(ast.NodeVisitor):
         for child in node.body:
             self.visit(child)
 
-    visit_AsyncWith = visit_With  # type: ignore[assignment]
+    visit_AsyncWith = visit_With
 
     def visit_ExceptHandler(self, node: ast.ExceptHandler) -> None:
         if node.type is not None:
@@ -869,3 +914,26 @@ class _BindingCollector(ast.NodeVisitor):
 
     def visit_DictComp(self, node: ast.DictComp) -> None:
         self._visit_comprehension(node, [node.key, node.value])
+
+
+def _dispatch_table() -> dict[type, Callable[[_BindingCollector, Any], None]]:
+    """Node type -> its handler: a ``visit_<Type>`` method, :func:`_leaf`, or the generic walk."""
+    table: dict[type, Callable[[_BindingCollector, Any], None]] = {}
+    for kind in _node_classes(ast.AST):
+        table[kind] = _BindingCollector.generic_visit
+    for name, handler in vars(_BindingCollector).items():
+        handled = getattr(ast, name[6:], None) if name.startswith("visit_") else None
+        if isinstance(handled, type) and issubclass(handled, ast.AST):
+            table[handled] = handler
+    table[ast.Constant] = _leaf  # no children
+    # Contexts and operators (``Load`` alone is a quarter of the nodes) have no fields; nor do
+    # the plain values of other fields (names, levels, absent children).
+    for family in (ast.expr_context, ast.operator, ast.unaryop, ast.cmpop, ast.boolop):
+        for leaf in _node_classes(family):
+            table[leaf] = _leaf
+    for plain in (str, int, type(None)):
+        table[plain] = _leaf
+    return table
+
+
+_DISPATCH = _dispatch_table()
