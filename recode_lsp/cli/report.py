@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 from collections.abc import Sequence
@@ -22,10 +23,21 @@ INFORMATION_URI = "https://github.com/recode-migrate/recode"
 def relative(path: str, root: Path) -> str:
     """``path`` relative to ``root`` when it is inside it (string work only: no realpath)."""
     absolute = os.path.abspath(path)
-    base = os.path.abspath(root)
-    if absolute == base or absolute.startswith(base.rstrip(os.sep) + os.sep):
-        return Path(os.path.relpath(absolute, base)).as_posix()
+    base, prefix = _base(root, os.getcwd())
+    if absolute == base:
+        return "."
+    if absolute.startswith(prefix):
+        # Both are normal absolute paths: what ``os.path.relpath`` gives, without its work per file.
+        return absolute[len(prefix) :].replace(os.sep, "/")
     return Path(path).as_posix()
+
+
+@functools.lru_cache(maxsize=16)
+def _base(root: Path, cwd: str) -> tuple[str, str]:
+    """``root`` made absolute (against ``cwd``), and that with one trailing separator."""
+    base = os.path.join(cwd, root) if not os.path.isabs(root) else os.fspath(root)
+    base = os.path.normpath(base)
+    return base, base.rstrip(os.sep) + os.sep
 
 
 def place(record: Record) -> str:

@@ -147,3 +147,56 @@ def test_a_warm_check_takes_each_files_stat_once(tmp_path: Path, monkeypatch: py
     monkeypatch.setattr(os, "stat", counting_stat)
     assert main(args) == 1
     assert sorted(path for path in taken if path.endswith(".py")) == sorted(names)
+
+
+def test_relative_names_are_what_relpath_gives(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``report.relative`` without ``os.path.relpath`` per file: the same names, for a root given
+    relative or absolute, before and after a change of the working folder."""
+    import os
+
+    from recode_lsp.cli.report import relative
+
+    def by_relpath(path: str, root: Path) -> str:
+        absolute, base = os.path.abspath(path), os.path.abspath(root)
+        if absolute == base or absolute.startswith(base.rstrip(os.sep) + os.sep):
+            return Path(os.path.relpath(absolute, base)).as_posix()
+        return Path(path).as_posix()
+
+    (tmp_path / "project" / "pkg").mkdir(parents=True)
+    for cwd in (tmp_path, tmp_path / "project"):
+        monkeypatch.chdir(cwd)
+        roots = [Path("."), Path("project"), tmp_path / "project", Path("/"), Path("project/../project")]
+        paths = ["pkg/a.py", "project/pkg/a.py", "./project/x.py", "project", "../elsewhere.py", "/abs/b.py", "."]
+        paths += [str(tmp_path / "project" / "pkg" / "c.py"), "project//pkg/d.py", "projectile/e.py"]
+        for root in roots:
+            for path in paths:
+                assert relative(path, root) == by_relpath(path, root), (cwd, root, path)
+
+
+@pytest.mark.parametrize(
+    "spec",
+    ["==2.0", "== 2.0", " ==1.26.4 ", "==2.0+local", "==2.0-1", "==1!2.0", "==2.0rc1", "==2.0.post1", "==v2.0",
+     "==2.0.*", "==2.0,<3", "===2.0", "==2.0_dev", "==2.0.dev3", "==1_0", "==2..0", "==2.0-", "==2.0 extra"],
+)  # fmt: skip
+def test_an_exact_pin_targets_what_packaging_says(spec: str) -> None:
+    """``lowest_allowed("==X")`` skips ``packaging.specifiers`` and gives what the general path gives
+    (the version, or the same error)."""
+    from packaging.specifiers import InvalidSpecifier, SpecifierSet
+
+    from recode_lsp.engine.versions import Version, lowest_allowed
+
+    try:
+        specifiers = list(SpecifierSet(spec))
+    except InvalidSpecifier:
+        specifiers = []
+        expected: object = ValueError
+    else:
+        # One ``==`` clause: its version; anything else goes through the general path (not compared).
+        only = specifiers[0] if len(specifiers) == 1 and specifiers[0].operator == "==" else None
+        expected = Version(only.version.removesuffix(".*")) if only is not None else None
+    try:
+        got: object = lowest_allowed(spec)
+    except ValueError:
+        got = ValueError
+    if expected is not None:
+        assert got == expected, spec
