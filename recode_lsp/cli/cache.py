@@ -19,6 +19,7 @@ the temporary file is created with ``O_CREAT | O_EXCL | O_NOFOLLOW`` under a ran
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import stat
@@ -30,7 +31,7 @@ from recode_lsp.cache_home import cache_home
 from recode_lsp.engine.digest import digest as content_digest
 
 if TYPE_CHECKING:
-    from recode_lsp.cli.runner import FileResult, RunSettings
+    from recode_lsp.cli.runner import FileResult, Record, RunSettings
     from recode_lsp.engine.knowledge import KnowledgeBase
     from recode_lsp.engine.options import DetectOptions
 
@@ -75,12 +76,24 @@ def fix_key(settings: RunSettings) -> str:
     return content_digest(json.dumps([settings.unsafe, installed]).encode(), 16)
 
 
+#: ``runner.FileResult`` and ``runner.Record``, imported at the first lookup (runner imports this
+#: module): a warm run looks up every file, and an import statement per call was a tenth of it.
+_RUNNER: tuple[type[FileResult], type[Record]] | None = None
+
+
+def _import_runner() -> tuple[type[FileResult], type[Record]]:
+    global _RUNNER
+    from recode_lsp.cli.runner import FileResult, Record
+
+    _RUNNER = (FileResult, Record)
+    return _RUNNER
+
+
 def _valid_row(row: object) -> bool:
-    return (
-        isinstance(row, list)
-        and len(row) == len(_RECORD_TYPES)
-        and all(type(value) is kind for value, kind in zip(row, _RECORD_TYPES, strict=True))
-    )
+    return type(row) is list and list(map(type, row)) == _ROW_TYPES  # one type each, as JSON gives them
+
+
+_ROW_TYPES = list(_RECORD_TYPES)
 
 
 def _open_folder(folder: Path, *, create: bool) -> int | None:
@@ -110,7 +123,54 @@ def _open_folder(folder: Path, *, create: bool) -> int | None:
     return fd
 
 
-def _prune(fd: int, *, keep: str, max_age_days: int = 30) -> None:
+def read_entry(folder: Path, name: str, limit: int = MAX_CACHE_BYTES) -> bytes | None:
+    """The bytes of the cache file ``name`` in ``folder``; None when it is missing, larger than
+    ``limit``, not a regular file, or reached through a symlink (see :func:`_open_folder`)."""
+    fd = _open_folder(folder, create=False)
+    if fd is None:
+        return None
+    try:
+        handle = os.open(name, os.O_RDONLY | _NOFOLLOW | _BINARY | _CLOEXEC, dir_fd=fd)
+    except (OSError, NotImplementedError):
+        return None
+    finally:
+        os.close(fd)
+    try:
+        info = os.fstat(handle)
+        if not stat.S_ISREG(info.st_mode) or info.st_size > limit:
+            return None
+        chunks = []
+        left = limit + 1  # never trust st_size alone: read at most the cap
+        while left > 0:
+            chunk = os.read(handle, min(left, 1 << 20))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            left -= len(chunk)
+        data = b"".join(chunks)
+        return data if len(data) <= limit else None
+    except OSError:
+        return None
+    finally:
+        os.close(handle)
+
+
+def write_entry(folder: Path, name: str, data: bytes, *, prune: str) -> None:
+    """Write the cache file ``name`` in ``folder`` (see :func:`write_atomically`), then drop the
+    files there named ``prune``... not written for a month; a failure only costs time."""
+    fd = _open_folder(folder, create=True)
+    if fd is None:
+        return
+    try:
+        if write_atomically(fd, name, data):
+            _prune(fd, keep=name, prefix=prune)
+    except (OSError, NotImplementedError):
+        pass
+    finally:
+        os.close(fd)
+
+
+def _prune(fd: int, *, keep: str, max_age_days: int = 30, prefix: str = "check-") -> None:
     """Drop other projects' cache files not written for a month (one file per project and options)."""
     import time
 
@@ -120,7 +180,7 @@ def _prune(fd: int, *, keep: str, max_age_days: int = 30) -> None:
     except OSError:
         return
     for name in names:
-        if name == keep or not name.startswith("check-") or not name.endswith(".json"):
+        if name == keep or not name.startswith(prefix) or not name.endswith(".json"):
             continue
         try:
             if os.stat(name, dir_fd=fd, follow_symlinks=False).st_mtime < limit:
@@ -169,39 +229,28 @@ class ResultCache:
     # --- reading --------------------------------------------------------------------------
 
     def _read_bytes(self) -> bytes | None:
-        fd = _open_folder(self.folder, create=False)
-        if fd is None:
-            return None
-        try:
-            handle = os.open(self.name, os.O_RDONLY | _NOFOLLOW | _BINARY | _CLOEXEC, dir_fd=fd)
-        except (OSError, NotImplementedError):
-            return None
-        finally:
-            os.close(fd)
-        try:
-            info = os.fstat(handle)
-            if not stat.S_ISREG(info.st_mode) or info.st_size > MAX_CACHE_BYTES:
-                return None
-            chunks = []
-            left = MAX_CACHE_BYTES + 1  # never trust st_size alone: read at most the cap
-            while left > 0:
-                chunk = os.read(handle, min(left, 1 << 20))
-                if not chunk:
-                    break
-                chunks.append(chunk)
-                left -= len(chunk)
-            data = b"".join(chunks)
-            return data if len(data) <= MAX_CACHE_BYTES else None
-        except OSError:
-            return None
-        finally:
-            os.close(handle)
+        return read_entry(self.folder, self.name)
 
     def _load(self) -> None:
-        """Read the cache file; anything unexpected leaves the cache empty (it only costs time)."""
+        """Read the cache file; anything unexpected leaves the cache empty (it only costs time).
+
+        The cyclic garbage collector is paused meanwhile: parsing allocates an object or more per
+        entry (tens of thousands on a large tree), none of them garbage, and the collections they
+        triggered walked them again and again.
+        """
         data = self._read_bytes()
         if data is None:
             return
+        if not gc.isenabled():  # paused by the caller
+            self._parse(data)
+            return
+        gc.disable()
+        try:
+            self._parse(data)
+        finally:
+            gc.enable()
+
+    def _parse(self, data: bytes) -> None:
         try:
             document = json.loads(data)
         except (ValueError, RecursionError):
@@ -227,26 +276,25 @@ class ResultCache:
                 and (data is None or isinstance(data, str))
             ):
                 self.by_fix[key] = (fixed, not_fixed, data)
+        # Every entry of a warm run is looked up, so each is checked here, with exact type tests
+        # (what JSON gives: a list is a list, never a subclass) and no generator per entry.
+        own_stat = self.by_stat
         for path, entry in by_stat.items():
-            if (
-                isinstance(entry, list)
-                and len(entry) == 3
-                and type(entry[0]) is int
-                and type(entry[1]) is int
-                and isinstance(entry[2], str)
-            ):
-                self.by_stat[path] = (entry[0], entry[1], entry[2])
+            if type(entry) is list and len(entry) == 3:
+                size, mtime, digest = entry
+                if type(size) is int and type(mtime) is int and type(digest) is str:
+                    own_stat[path] = (size, mtime, digest)
+        own_hash = self.by_hash
         for digest, entry in by_hash.items():
-            if not (isinstance(entry, list) and len(entry) == 3):
-                continue
-            rows, error, prefiltered = entry
-            if (
-                isinstance(rows, list)
-                and all(_valid_row(row) for row in rows)
-                and (error is None or isinstance(error, str))
-                and isinstance(prefiltered, bool)
-            ):
-                self.by_hash[digest] = (rows, error, prefiltered)
+            if type(entry) is list and len(entry) == 3:
+                rows, error, prefiltered = entry
+                if (
+                    type(rows) is list
+                    and (error is None or type(error) is str)
+                    and type(prefiltered) is bool
+                    and (not rows or all(map(_valid_row, rows)))
+                ):
+                    own_hash[digest] = (rows, error, prefiltered)
 
     # --- lookups --------------------------------------------------------------------------
 
@@ -288,7 +336,7 @@ class ResultCache:
             return None
         absolute = self._absolute(path)
         known = self.by_stat.get(absolute)
-        if known is not None and known[:2] == current:
+        if known is not None and known[0] == current[0] and known[1] == current[1]:
             return known[2]
         try:
             digest = content_digest(Path(path).read_bytes())
@@ -299,8 +347,7 @@ class ResultCache:
         return digest
 
     def lookup(self, path: str) -> FileResult | None:
-        from recode_lsp.cli.runner import FileResult, Record
-
+        result_class, record_class = _RUNNER or _import_runner()
         if not self.by_hash:
             # A cold cache holds no result to find: the file is not read and hashed here (44 MB on
             # the bench corpus, before any worker starts); its stat, taken now (before the worker
@@ -309,12 +356,23 @@ class ResultCache:
             if current is not None:
                 self._unread[self._absolute(path)] = current
             return None
-        digest = self._digest(path)
+        # The warm path of :meth:`_digest`, inline: the stat ``main._sized`` took, matching the last run's.
+        digest: str | None = None
+        taken = self.stats.pop(path, None)
+        if taken is not None:
+            known = self.by_stat.get(self._absolute(path))
+            if known is not None and known[0] == taken[0] and known[1] == taken[1]:
+                digest = known[2]
+            else:
+                self.stats[path] = taken  # for _digest, which takes it again
+        if digest is None:
+            digest = self._digest(path)
         entry = self.by_hash.get(digest) if digest is not None else None
         if entry is None:
             return None
         rows, error, prefiltered = entry
-        result = FileResult(path, [Record(*row) for row in rows], error)  # type: ignore[arg-type]
+        records = [record_class(*row) for row in rows] if rows else []  # type: ignore[arg-type]
+        result = result_class(path, records, error)
         result.from_cache = True
         result.skipped_by_prefilter = prefiltered
         result.read_digest = digest

@@ -26,11 +26,6 @@ from pathlib import Path
 
 from recode_lsp.engine.versions import Version, parse_target
 
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover
-    import tomli as tomllib
-
 KNOWN_KEYS = {
     "targets",
     "select",
@@ -86,17 +81,68 @@ def _strings(value: object, key: str, where: Path) -> list[str]:
     raise ConfigError(f"{where}: [tool.recode] {key} must be a string or a list of strings")
 
 
-def load_config(root: Path) -> ProjectConfig:
+#: The folder, in the user's cache folder, of the ``[tool.recode]`` tables read before.
+CONFIG_CACHE = "config"
+#: Bump when what a config cache file holds changes; older files are then ignored.
+_CONFIG_FORMAT = 1
+
+
+def _parse_section(path: Path, data: bytes) -> object:
+    """The ``[tool.recode]`` table of ``data``, the bytes of pyproject.toml at ``path`` (None: none)."""
+    # Imported here: a run without a pyproject.toml, or served from the config cache, reads no
+    # TOML (the parser's import was about 3 ms of a warm run).
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover
+        import tomli as tomllib
+    try:
+        document = tomllib.loads(data.decode())  # what tomllib.load does with the file
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    return document.get("tool", {}).get("recode")
+
+
+def _cached_section(path: Path, data: bytes) -> object:
+    """:func:`_parse_section`, kept by the digest of the bytes in the user's cache folder.
+
+    Only a table that JSON gives back equal is kept (no dates, NaN or infinities); a cache file
+    that is not what was written is a miss. Nothing that is not valid TOML is kept: it fails each time.
+    """
+    import json
+
+    from recode_lsp.cache_home import cache_home
+    from recode_lsp.cli.cache import read_entry, write_entry
+    from recode_lsp.engine.digest import digest
+
+    folder = cache_home() / CONFIG_CACHE
+    name = f"pyproject-{digest(data, 16)}.json"
+    stored = read_entry(folder, name, limit=1 << 20)
+    if stored is not None:
+        try:
+            entry = json.loads(stored)
+        except (ValueError, RecursionError):
+            entry = None
+        if isinstance(entry, dict) and entry.get("format") == _CONFIG_FORMAT and "recode" in entry:
+            return entry["recode"]
+    section = _parse_section(path, data)
+    try:
+        text = json.dumps({"format": _CONFIG_FORMAT, "recode": section}, allow_nan=False)
+    except (TypeError, ValueError, RecursionError):
+        return section  # a date or a float JSON cannot hold
+    if json.loads(text)["recode"] == section:
+        write_entry(folder, name, text.encode(), prune="pyproject-")
+    return section
+
+
+def load_config(root: Path, *, cached: bool = False) -> ProjectConfig:
+    """``[tool.recode]`` of ``root``'s pyproject.toml; ``cached``: as read before from the same bytes,
+    kept in the user's cache folder (``recode-migrate`` without ``--no-cache``)."""
     path = root / "pyproject.toml"
     config = ProjectConfig(root=root)
     if not path.is_file():
         return config
-    try:
-        with path.open("rb") as handle:
-            data = tomllib.load(handle)
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
-    section = data.get("tool", {}).get("recode")
+    data = path.read_bytes()
+    section = _cached_section(path, data) if cached else _parse_section(path, data)
     if section is None:
         return config
     config.path = path

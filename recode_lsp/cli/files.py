@@ -316,6 +316,13 @@ def _inside_venv_text(relative: str, root: str, known: dict[str, bool]) -> bool:
     return False
 
 
+def _is_file(entry: os.DirEntry[str]) -> bool:
+    try:
+        return entry.is_file()
+    except OSError:
+        return False
+
+
 def _walk(
     folder: str, ignore_files: list[str] | None = None, suffixes: tuple[str, ...] = SOURCE_SUFFIXES
 ) -> Iterator[str]:
@@ -324,20 +331,23 @@ def _walk(
     ``.gitignore`` files met on the way are appended to ``ignore_files``.
     """
     pending = [""]
+    top = os.path.join(folder, "")
     while pending:
         relative = pending.pop()
-        current = os.path.join(folder, relative) if relative else folder
         try:
-            entries = sorted(os.scandir(current), key=lambda entry: entry.name)
+            with os.scandir(top + relative if relative else folder) as listing:
+                entries = {entry.name: entry for entry in listing}
         except OSError:
             continue
+        # A virtual environment below ``folder`` is seen in its own listing (``pyvenv.cfg``, a file or
+        # a link to one, as ``os.path.isfile`` says) instead of by one more ``stat`` per folder.
+        if relative and "pyvenv.cfg" in entries and _is_file(entries["pyvenv.cfg"]):
+            continue
         subfolders = []
-        for entry in entries:
-            name = entry.name
+        for name in sorted(entries):
+            entry = entries[name]
             if entry.is_dir(follow_symlinks=False):
                 if name in SKIPPED_DIRS or name.endswith(".egg-info"):
-                    continue
-                if os.path.isfile(os.path.join(entry.path, "pyvenv.cfg")):
                     continue
                 subfolders.append(f"{relative}{name}/")
             elif name.endswith(suffixes):
@@ -403,9 +413,12 @@ def discover(paths: Iterable[Path], exclude: Iterable[str] = (), *, notebooks: b
             ignore_files: list[str] = []
             walked = list(_walk(base, ignore_files, suffixes))
             spec = _gitignore_spec(base, ignore_files)
-            relatives = [name for name in walked if spec is None or not spec.match_file(name)]  # type: ignore[attr-defined]
+            if spec is not None:
+                walked = [name for name in walked if not spec.match_file(name)]  # type: ignore[attr-defined]
+            relatives = walked
+        prefix = "" if base == "." else os.path.join(base, "")  # + relative: os.path.join(base, relative)
         for relative in sorted(relatives):
-            if any(relative == e or relative.startswith(e + "/") for e in excluded):
+            if excluded and any(relative == e or relative.startswith(e + "/") for e in excluded):
                 continue
-            found[os.path.join(base, relative) if base != "." else relative] = None
+            found[prefix + relative] = None
     return list(found)

@@ -32,9 +32,33 @@ EXIT_FOUND = 1
 EXIT_ERROR = 2
 
 
+def _terminal_columns() -> int:
+    """``shutil.get_terminal_size().columns``, without importing shutil (and with it bz2, lzma and
+    zlib) on every run: argparse sizes a help formatter for each argument added."""
+    try:
+        columns = int(os.environ["COLUMNS"])
+    except (KeyError, ValueError):
+        columns = 0
+    if columns <= 0:
+        try:
+            columns = os.get_terminal_size(sys.__stdout__.fileno()).columns  # type: ignore[union-attr]
+        except (AttributeError, ValueError, OSError):
+            columns = 0
+    return columns or 80
+
+
+class _HelpFormatter(argparse.HelpFormatter):
+    """argparse's formatter, its default width taken as argparse takes it (see :func:`_terminal_columns`)."""
+
+    def __init__(self, prog: str, indent_increment: int = 2, max_help_position: int = 24, width: int | None = None):
+        width = _terminal_columns() - 2 if width is None else width
+        super().__init__(prog, indent_increment, max_help_position, width)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="recode-migrate",
+        formatter_class=_HelpFormatter,
         description="Find code that uses APIs your target library versions deprecated or removed, and fix it.",
     )
     parser.add_argument("paths", nargs="*", type=Path, metavar="PATH", help="files or folders (default: .)")
@@ -441,16 +465,18 @@ def _sized(
         return list(files), {}
     kept: list[str] = []
     skipped: dict[str, FileResult] = {}
+    stat = os.stat
     for path in files:
         try:
-            info = os.stat(path)
+            info = stat(path)
+        except OSError:
+            size = 0  # the worker reports what cannot be read
+        else:
             size = info.st_size
             if stats is not None:
                 stats[path] = (size, info.st_mtime_ns)
             if sizes is not None:
                 sizes[path] = size
-        except OSError:
-            size = 0  # the worker reports what cannot be read
         if size > limit:
             skipped[path] = FileResult(
                 path,
@@ -653,7 +679,7 @@ def _run_to(args: argparse.Namespace, parser: argparse.ArgumentParser, stdin: bo
     root = find_project_root(Path(args.stdin_filename) if args.stdin_filename else Path.cwd()) if stdin else None
     root = root or find_project_root(paths[0])
     try:
-        config = load_config(root)
+        config = load_config(root, cached=not args.no_cache)
         kb = load_for(_split(args.select) or config.select, _split(args.ignore) + config.ignore, config.extra_changes)
     except (ConfigError, KnowledgeBaseError) as exc:
         sys.stderr.write(f"recode-migrate: {exc}\n")
@@ -774,8 +800,10 @@ def _run_to(args: argparse.Namespace, parser: argparse.ArgumentParser, stdin: bo
         )
         sizes: dict[str, int] = {}
         checked, oversized = _sized(files, limit, cache.stats if cache is not None else None, sizes)
-        by_path = dict(zip(checked, run_files(checked, kb, settings, jobs, cache, progress, sizes), strict=True))
-        results = [oversized[path] if path in oversized else by_path[path] for path in files]
+        results = run_files(checked, kb, settings, jobs, cache, progress, sizes)
+        if oversized:
+            by_path = dict(zip(checked, results, strict=True))
+            results = [oversized[path] if path in oversized else by_path[path] for path in files]
         progress.close()
     if args.model is not None and gate is None:  # with --test, after the rule fixes are gated
         _model_fixes(args, [r for r in results if not r.path.endswith(".ipynb")], kb, settings, unsafe)

@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import TextIO
 
 from recode_lsp import __version__
-from recode_lsp.cli.notebooks import cell_notes
 from recode_lsp.cli.runner import FileResult, Record, summarise
 from recode_lsp.engine.knowledge import KnowledgeBase
 from recode_lsp.engine.line_diff import Opcode, line_opcodes
@@ -66,7 +65,7 @@ def write_text(
 ) -> None:
     """The human report: one line per finding (unless ``findings`` is false), then the summary."""
     for result in results if findings else ():
-        notes = cell_notes(result)
+        notes = _cell_notes(result)
         if not (result.records or result.error or result.not_fixed or notes):
             continue
         name = relative(result.path, root)
@@ -183,9 +182,18 @@ def write_summary(
         out.write(f"{unreadable} file{'s' if unreadable != 1 else ''} could not be checked (left untouched).\n")
 
 
+def _cell_notes(result: FileResult) -> list[tuple[int, str]]:
+    """``notebooks.cell_notes``, without importing the notebook code for a file that has no cells."""
+    if not getattr(result, "unchecked_cells", None):
+        return []
+    from recode_lsp.cli.notebooks import cell_notes
+
+    return cell_notes(result)
+
+
 def record_json(record: Record, name: str) -> dict[str, object]:
     cell = getattr(record, "cell", None)
-    return {
+    found: dict[str, object] = {
         "path": name,
         "code": record.code,
         "library": record.library,
@@ -195,8 +203,10 @@ def record_json(record: Record, name: str) -> dict[str, object]:
         "site": record.site,
         "location": {"line": record.line, "column": record.column},
         "end_location": {"line": record.end_line, "column": record.end_column},
-        **({"cell": cell} if cell else {}),
     }
+    if cell:
+        found["cell"] = cell
+    return found
 
 
 def write_json(
@@ -218,7 +228,7 @@ def write_json(
     fixed: list[dict[str, object]] = []
     warnings: list[dict[str, object]] = []
     for result in results:
-        notes = cell_notes(result)
+        notes = _cell_notes(result)
         if not (result.records or result.error or result.fixed or notes):
             continue
         name = relative(result.path, root)

@@ -395,7 +395,7 @@ def resolve_targets(
         chosen[normalise_name(name)] = TargetSource(version, "--target")
     for name, version in (config_targets or {}).items():
         chosen.setdefault(normalise_name(name), TargetSource(version, "[tool.recode]"))
-    if project_root is not None:
+    if project_root is not None and not wanted <= chosen.keys():  # else nothing to read (no TOML import)
         for name, (version, origin) in pins_from_project(project_root).items():
             if name in wanted:
                 chosen.setdefault(name, TargetSource(version, origin))

@@ -7,6 +7,12 @@
   instead of ``os.path.abspath`` per file: the same keys, so earlier caches still serve.
 * A warm run does not import what only notebooks, fixes or cache writes need.
 * A finding's message is computed once per knowledge-base change: the same text.
+* Nor does it import shutil (argparse's terminal width, taken as argparse takes it: the same
+  help), or a TOML parser without a pyproject.toml to read.
+* The folder walk sees a virtual environment in the folder's own listing, not by a ``stat`` per
+  folder: the same files.
+* The selected knowledge base is digested from the bytes read: the same fingerprint.
+* The cache checks its entries with exact type tests: an entry of another shape is still dropped.
 """
 
 from __future__ import annotations
@@ -200,3 +206,188 @@ def test_an_exact_pin_targets_what_packaging_says(spec: str) -> None:
         got = ValueError
     if expected is not None:
         assert got == expected, spec
+
+
+def test_a_warm_check_imports_no_notebook_help_or_toml_code_it_does_not_use(tmp_path: Path) -> None:
+    """Without notebooks, ``--help`` or a pyproject.toml, a warm check imports neither the notebook
+    support, shutil (argparse's terminal width) nor a TOML parser."""
+    root = tmp_path / "project"
+    (root / "pkg").mkdir(parents=True)
+    (root / "pkg" / "legacy.py").write_text(LEGACY)
+    env = {**os.environ, "RECODE_CACHE_DIR": str(tmp_path / "cache"), "GIT_CEILING_DIRECTORIES": str(tmp_path)}
+    completed = subprocess.run(
+        [sys.executable, "-c", WARM_PROBE], cwd=root, env=env, capture_output=True, text=True, check=False, timeout=120
+    )
+    assert completed.returncode == 0, completed.stderr
+    modules = set(json.loads(completed.stdout))
+    assert "recode_lsp.cli.report" in modules  # the probe did run a check
+    assert not {"recode_lsp.cli.notebooks", "shutil", "tomllib", "tomli"} & modules
+
+
+@pytest.mark.parametrize("columns", [None, "40", "100", "0", "-3", "wide"])
+def test_the_help_is_as_wide_as_argparse_makes_it(columns: str | None, monkeypatch: pytest.MonkeyPatch) -> None:
+    import argparse
+
+    from recode_lsp.cli import main as cli_main
+
+    if columns is None:
+        monkeypatch.delenv("COLUMNS", raising=False)
+    else:
+        monkeypatch.setenv("COLUMNS", columns)
+    ours = cli_main.build_parser().format_help()
+    monkeypatch.setattr(cli_main, "_HelpFormatter", argparse.HelpFormatter)
+    assert ours == cli_main.build_parser().format_help()
+
+
+def test_the_walk_finds_virtual_environments_without_a_stat_per_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from recode_lsp.cli.files import discover
+
+    tree = tmp_path / "tree"
+    for folder in ("a/b/c", "venv/lib", "linked_venv", "not_a_venv/pyvenv.cfg", "d"):
+        (tree / folder).mkdir(parents=True)
+    for name in ("m.py", "a/m.py", "a/b/m.py", "a/b/c/m.py", "venv/lib/m.py", "linked_venv/m.py", "not_a_venv/m.py"):
+        (tree / name).write_text("x = 1\n")
+    (tree / "venv" / "pyvenv.cfg").write_text("home = /usr\n")
+    (tree / "d" / "cfg").write_text("home = /usr\n")
+    (tree / "linked_venv" / "pyvenv.cfg").symlink_to(tree / "d" / "cfg")
+    (tree / "pyvenv.cfg").write_text("home = /usr\n")  # the folder given is walked even so
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("GIT_CEILING_DIRECTORIES", str(tmp_path))
+    taken: list[str] = []
+    real_stat = os.stat
+
+    def counting_stat(path: object, *rest: object, **options: object) -> os.stat_result:
+        taken.append(os.fspath(path) if isinstance(path, (str, os.PathLike)) else "")
+        return real_stat(path, *rest, **options)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(os, "stat", counting_stat)
+    found = discover([Path("tree")])
+    assert found == ["tree/a/b/c/m.py", "tree/a/b/m.py", "tree/a/m.py", "tree/m.py", "tree/not_a_venv/m.py"]
+    assert not [path for path in taken if "pyvenv.cfg" in path]
+
+
+def test_the_selected_knowledge_base_keeps_its_fingerprint(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The fingerprint (the result cache's key) digests the shipped files as their text, as before:
+    the bytes read, or for a file with carriage returns the text ``read_text`` gives."""
+    import shutil
+
+    from recode_lsp.engine import knowledge
+    from recode_lsp.engine.digest import hasher
+    from recode_lsp.engine.facts import FACTS_SUFFIX
+
+    def expected(select: list[str]) -> str:
+        digest = hasher(8)
+        for name, text in [*knowledge.shipped_files(), *knowledge.shipped_files(suffix=FACTS_SUFFIX)]:
+            digest.update(name.encode() + b"\0" + text.encode() + b"\0")
+        digest.update(b"only:" + ",".join(sorted(select)).encode())
+        return digest.hexdigest()[:16]
+
+    assert load_for(["numpy"], [], []).fingerprint == expected(["numpy"])
+    data = tmp_path / "data"
+    shutil.copytree(knowledge.DATA_FOLDER, data)
+    numpy_file = data / "numpy.jsonl"
+    numpy_file.write_bytes(numpy_file.read_bytes().replace(b"\n", b"\r\n"))
+    monkeypatch.setattr(knowledge, "DATA_FOLDER", data)
+    kb = load_for(["numpy", "pandas"], [], [])
+    assert kb.fingerprint == expected(["numpy", "pandas"])
+    assert [change.id for change in kb.changes] == [
+        change.id for change in load_for(["numpy", "pandas"], [], []).changes
+    ]
+
+
+@pytest.mark.parametrize(
+    ("by_stat", "kept"),
+    [([3, 4, "d"], True), ([3.0, 4, "d"], False), ([True, 4, "d"], False), ([3, 4], False), ([3, 4, None], False),
+     ({"size": 3}, False)],
+)  # fmt: skip
+@pytest.mark.parametrize(
+    ("by_hash", "kept_hash"),
+    [([[], None, False], True), ([[["NPY001", "numpy", 1, 2, 3, 4, "error", "safe", "m", "s"]], "e", True], True),
+     ([[["NPY001", "numpy", 1, 2, 3, 4, "error", "safe", "m"]], None, False], False),
+     ([[["NPY001", "numpy", 1.0, 2, 3, 4, "error", "safe", "m", "s"]], None, False], False),
+     ([[["NPY001", "numpy", False, 2, 3, 4, "error", "safe", "m", "s"]], None, False], False),
+     ([[("NPY001",)], None, False], False), ([[], None, 0], False), ([[], 3, False], False),
+     ([{}, None, False], False)],
+)  # fmt: skip
+def test_a_cache_entry_of_another_shape_is_dropped(
+    by_stat: object, kept: bool, by_hash: object, kept_hash: bool, tmp_path: Path
+) -> None:
+    from recode_lsp.cli.cache import FORMAT
+
+    folder = tmp_path / "cache"
+    folder.mkdir(mode=0o700)
+    empty = ResultCache(tmp_path, load_for(["numpy"], [], []), _options(), folder=folder)
+    document = {"format": FORMAT, "key": empty.key, "by_stat": {"/a.py": by_stat}, "by_hash": {"d": by_hash}}
+    (folder / empty.name).write_text(json.dumps(document))
+    cache = ResultCache(tmp_path, load_for(["numpy"], [], []), _options(), folder=folder)
+    assert ("/a.py" in cache.by_stat) is kept
+    assert ("d" in cache.by_hash) is kept_hash
+
+
+def test_a_warm_check_with_a_pyproject_and_every_target_given_reads_no_toml(tmp_path: Path) -> None:
+    """The ``[tool.recode]`` table comes from the config cache, and the project's pins are not read
+    when ``--target`` names every library checked: no TOML parser is imported."""
+    root = tmp_path / "project"
+    (root / "pkg").mkdir(parents=True)
+    (root / "pyproject.toml").write_text("[project]\nname = 'p'\ndependencies = ['numpy>=1.20']\n")
+    (root / "pkg" / "legacy.py").write_text(LEGACY)
+    env = {**os.environ, "RECODE_CACHE_DIR": str(tmp_path / "cache")}
+    for probe in (WARM_PROBE, WARM_PROBE.replace("range(2)", "range(1)")):  # then a warm run on its own
+        completed = subprocess.run(
+            [sys.executable, "-c", probe], cwd=root, env=env, capture_output=True, text=True, check=False, timeout=120
+        )
+        assert completed.returncode == 0, completed.stderr
+    modules = set(json.loads(completed.stdout))
+    assert "recode_lsp.cli.report" in modules
+    assert not {"tomllib", "tomli"} & modules
+
+
+CONFIGS = [
+    "[project]\nname = 'p'\n",
+    "[tool.recode]\nselect = ['numpy']\ntargets = { numpy = '2.0' }\nunsafe-fixes = true\nmax-file-size = '2MB'\n",
+    "[tool.recode]\nexclude = 'legacy'\nnotebooks = false\nlibraries = ['NumPy']\npython = 'venv/bin/python'\n",
+    "[tool]\nrecode = 3\n",
+    "[tool.recode]\nwhen = 1979-05-27\n",
+    "[tool.recode]\nratio = nan\n",
+    "[tool.recode]\nselect = [\n",
+]
+
+
+@pytest.mark.parametrize("text", CONFIGS)
+def test_the_config_cache_gives_what_reading_the_file_gives(
+    text: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from recode_lsp.cli.config import ConfigError, load_config
+
+    monkeypatch.setenv("RECODE_CACHE_DIR", str(tmp_path / "cache"))
+    (tmp_path / "pyproject.toml").write_text(text)
+
+    def outcome(cached: bool) -> object:
+        try:
+            return load_config(tmp_path, cached=cached)
+        except ConfigError as exc:
+            return str(exc)
+
+    expected = outcome(False)
+    assert outcome(True) == expected  # read, then kept
+    assert outcome(True) == expected  # served from the cache (or read again: not kept)
+    kept = list((tmp_path / "cache" / "config").glob("pyproject-*.json"))
+    assert len(kept) == (0 if any(word in text for word in ("1979", "nan", "= [\n")) else 1)
+
+
+def test_a_changed_or_damaged_pyproject_entry_is_read_again(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from recode_lsp.cli.config import load_config
+
+    monkeypatch.setenv("RECODE_CACHE_DIR", str(tmp_path / "cache"))
+    pyproject = tmp_path / "pyproject.toml"
+    pyproject.write_text("[tool.recode]\nselect = ['numpy']\n")
+    assert load_config(tmp_path, cached=True).select == ["numpy"]
+    stat_before = pyproject.stat()
+    pyproject.write_text("[tool.recode]\nselect = ['pandas']\n")  # the same size
+    os.utime(pyproject, ns=(stat_before.st_atime_ns, stat_before.st_mtime_ns))  # and the same mtime
+    assert load_config(tmp_path, cached=True).select == ["pandas"]
+    for entry in (tmp_path / "cache" / "config").glob("pyproject-*.json"):
+        entry.write_bytes(b'{"format": 1, "recode": {"select": ["torch"]')  # truncated
+    assert load_config(tmp_path, cached=True).select == ["pandas"]
