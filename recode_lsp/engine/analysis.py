@@ -537,21 +537,13 @@ class _BindingCollector:
         dispatch = _DISPATCH
         for name in fields:
             value = getattr(node, name, None)
-            if type(value) is list:
-                for item in value:
-                    handler = dispatch.get(type(item))
-                    if handler is None:
-                        if isinstance(item, ast.AST):
-                            self.generic_visit(item)
-                    elif handler is not _leaf:
-                        handler(self, item)
-            else:
-                handler = dispatch.get(type(value))
+            for item in value if type(value) is list else (value,):
+                handler = dispatch.get(type(item))
                 if handler is None:
-                    if isinstance(value, ast.AST):
-                        self.generic_visit(value)
+                    if isinstance(item, ast.AST):
+                        self.generic_visit(item)
                 elif handler is not _leaf:
-                    handler(self, value)
+                    handler(self, item)
 
     # --- the expressions the detector checks ----------------------------------------------
 
@@ -560,12 +552,7 @@ class _BindingCollector:
 
     def visit_Attribute(self, node: ast.Attribute) -> None:
         self.expressions.append(node)
-        value = node.value
-        handler = _DISPATCH.get(type(value))
-        if handler is not None:
-            handler(self, value)
-        else:
-            self.generic_visit(value)
+        self.visit(node.value)
 
     def visit_Call(self, node: ast.Call) -> None:
         func = node.func

@@ -45,6 +45,19 @@ def _options() -> DetectOptions:
     return DetectOptions(targets={"numpy": parse_target("numpy==2.0")[1]}, select=["numpy"])
 
 
+def record_stats(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """From now on, the path of every ``os.stat`` call, in order (the real call is made)."""
+    taken: list[str] = []
+    real_stat = os.stat
+
+    def counting_stat(path: object, *rest: object, **options: object) -> os.stat_result:
+        taken.append(os.fspath(path) if isinstance(path, (str, os.PathLike)) else "")
+        return real_stat(path, *rest, **options)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(os, "stat", counting_stat)
+    return taken
+
+
 def test_an_analysis_is_freed_without_the_cycle_collector() -> None:
     was_enabled = gc.isenabled()
     gc.disable()
@@ -143,14 +156,7 @@ def test_a_warm_check_takes_each_files_stat_once(tmp_path: Path, monkeypatch: py
     monkeypatch.setenv("RECODE_CACHE_DIR", str(tmp_path / "cache"))
     args = ["--check", "--select", "numpy", "--target", "numpy==2.0", "--format", "json", "--jobs", "1", "pkg"]
     assert main(args) == 1  # cold: fills the cache
-    taken: list[str] = []
-    real_stat = os.stat
-
-    def counting_stat(path: object, *rest: object, **options: object) -> os.stat_result:
-        taken.append(os.fspath(path) if isinstance(path, (str, os.PathLike)) else "")
-        return real_stat(path, *rest, **options)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(os, "stat", counting_stat)
+    taken = record_stats(monkeypatch)
     assert main(args) == 1
     assert sorted(path for path in taken if path.endswith(".py")) == sorted(names)
 
@@ -255,14 +261,7 @@ def test_the_walk_finds_virtual_environments_without_a_stat_per_folder(
     (tree / "pyvenv.cfg").write_text("home = /usr\n")  # the folder given is walked even so
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("GIT_CEILING_DIRECTORIES", str(tmp_path))
-    taken: list[str] = []
-    real_stat = os.stat
-
-    def counting_stat(path: object, *rest: object, **options: object) -> os.stat_result:
-        taken.append(os.fspath(path) if isinstance(path, (str, os.PathLike)) else "")
-        return real_stat(path, *rest, **options)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(os, "stat", counting_stat)
+    taken = record_stats(monkeypatch)
     found = discover([Path("tree")])
     assert found == ["tree/a/b/c/m.py", "tree/a/b/m.py", "tree/a/m.py", "tree/m.py", "tree/not_a_venv/m.py"]
     assert not [path for path in taken if "pyvenv.cfg" in path]
