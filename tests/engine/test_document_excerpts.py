@@ -13,25 +13,14 @@ import textwrap
 
 import pytest
 
-from recode_lsp.engine import DetectOptions, load_knowledge_base
 from recode_lsp.engine.document import AnalysisContext, DocumentAnalysis, finding_key
 from recode_lsp.engine.edits import apply_text_edits
 from recode_lsp.engine.model import Finding
-from recode_lsp.engine.versions import Version
-
-
-@pytest.fixture(scope="module")
-def context() -> AnalysisContext:
-    targets = {"numpy": Version("2.0"), "python": Version("3.12"), "pandas": Version("2.0")}
-    return AnalysisContext(load_knowledge_base(), DetectOptions(targets=targets))
-
-
-def _never() -> None:
-    return None
+from tests.engine.excerpt_support import never, random_edits
 
 
 def _same_as_whole(analysis: DocumentAnalysis, finding: Finding) -> None:
-    whole = analysis._fix([finding], unsafe=True, check=_never)
+    whole = analysis._fix([finding], unsafe=True, check=never)
     fast = analysis.fix(finding)
     assert fast.source == whole.source, finding_key(finding)
     assert apply_text_edits(analysis.source, fast.edits) == fast.source
@@ -74,7 +63,7 @@ def test_module_level_and_class_body_findings_are_fixed_in_an_excerpt(context: A
     assert {lines[f.range.start.line].split("=")[0].strip() for f in outside} >= {"SCALE_2", "default", "kind"}
     for finding in outside:
         # The old excerpt (whole functions left out) did not apply outside a function body.
-        assert analysis._fix_in_excerpt(finding, _never) is not None, finding_key(finding)
+        assert analysis._fix_in_excerpt(finding, never) is not None, finding_key(finding)
         _same_as_whole(analysis, finding)
 
 
@@ -293,27 +282,15 @@ def test_random_edits_at_every_level_match_the_whole_module(context: AnalysisCon
     incremental analysis of the new version, against the whole module's."""
     rng = random.Random(seed)
     source = "import distutils.spawn\n" + DENSE
-    current = DocumentAnalysis.run(source, "m.py", context)
-    for _ in range(12):
-        lines = source.splitlines(keepends=True)
-        index = rng.randrange(4, len(lines))
-        line = lines[index]
-        indent = line[: len(line) - len(line.lstrip())] if line.strip() else ""
-        target = rng.choice(["x", "which", "LIMIT_0", "KIND"])
-        lines.insert(index, f"{indent}{target} = {rng.choice(SNIPPETS)}\n")
-        source = "".join(lines)
-        analysis = DocumentAnalysis.run(source, "m.py", context, previous=current)
-        if not analysis.ok:
-            source = current.source
-            continue
-        current = analysis
-        full = DocumentAnalysis.run(source, "m.py", context)
+    targets = ["x", "which", "LIMIT_0", "KIND"]
+    edits = random_edits(source, context, rng, rounds=12, first_line=4, targets=targets, snippets=SNIPPETS)
+    for analysis, full in edits:
         fixable = [f for f in analysis.findings if f.fixable]
         for finding in rng.sample(fixable, min(4, len(fixable))):
             exact = full.find(finding_key(finding))
             assert exact is not None
-            expected = full._fix([exact], unsafe=True, check=_never).source
-            assert analysis.fix(finding).source == expected, (finding_key(finding), source)
+            expected = full._fix([exact], unsafe=True, check=never).source
+            assert analysis.fix(finding).source == expected, (finding_key(finding), analysis.source)
 
 
 SYNTAX_CASES = {

@@ -15,7 +15,6 @@ import textwrap
 
 import pytest
 
-from recode_lsp.engine import DetectOptions, load_knowledge_base
 from recode_lsp.engine.analysis import LineIndex
 from recode_lsp.engine.document import (
     AnalysisContext,
@@ -28,18 +27,6 @@ from recode_lsp.engine.fixer import fix_findings
 from recode_lsp.engine.imports import loaded_names, referenced_outside_code, remove_aliases, unused_import_edits
 from recode_lsp.engine.model import Position, TextEdit
 from recode_lsp.engine.validator import Baseline, check_fix
-from recode_lsp.engine.versions import Version
-
-
-@pytest.fixture(scope="module")
-def context() -> AnalysisContext:
-    targets: dict[str, Version | None] = {"numpy": Version("2.0"), "python": Version("3.12"), "pandas": Version("2.0")}
-    return AnalysisContext(load_knowledge_base(), DetectOptions(targets=targets))
-
-
-def _never() -> None:
-    return None
-
 
 #: Blocks like those of ``bench/lsp_latency.py --dense``.
 BLOCK = """

@@ -13,21 +13,10 @@ import textwrap
 
 import pytest
 
-from recode_lsp.engine import DetectOptions, load_knowledge_base
 from recode_lsp.engine.document import AnalysisContext, DocumentAnalysis, finding_key
 from recode_lsp.engine.edits import apply_text_edits
 from recode_lsp.engine.model import Finding
-from recode_lsp.engine.versions import Version
-
-
-@pytest.fixture(scope="module")
-def context() -> AnalysisContext:
-    targets: dict[str, Version | None] = {"numpy": Version("2.0"), "python": Version("3.12"), "pandas": Version("2.0")}
-    return AnalysisContext(load_knowledge_base(), DetectOptions(targets=targets))
-
-
-def _never() -> None:
-    return None
+from tests.engine.excerpt_support import never, random_edits
 
 
 def _filler(count: int) -> str:
@@ -105,7 +94,7 @@ def test_an_import_and_its_uses_are_fixed_in_an_excerpt_as_in_the_whole_module(
     assert grouped, name
     for finding in grouped:
         fast = analysis.fix(finding)
-        whole = analysis._fix([finding], unsafe=True, check=_never)
+        whole = analysis._fix([finding], unsafe=True, check=never)
         assert fast.source == whole.source, (name, finding_key(finding))
         assert apply_text_edits(source, fast.edits) == fast.source
 
@@ -115,10 +104,10 @@ def test_the_excerpt_is_used_and_leaves_the_rest_out(context: AnalysisContext) -
     analysis = DocumentAnalysis.run(source, "m.py", context)
     for finding in _grouped(analysis):
         # The old code sent every group to the whole module.
-        excerpt = analysis._fix_in_excerpt(finding, _never)
+        excerpt = analysis._fix_in_excerpt(finding, never)
         assert excerpt is not None, finding_key(finding)
         assert "float64" in excerpt.source and "float_" not in excerpt.source
-        assert excerpt.source == analysis._fix([finding], unsafe=True, check=_never).source
+        assert excerpt.source == analysis._fix([finding], unsafe=True, check=never).source
 
 
 def test_after_an_edit_the_excerpt_answers_as_the_whole_module(context: AnalysisContext) -> None:
@@ -131,7 +120,7 @@ def test_after_an_edit_the_excerpt_answers_as_the_whole_module(context: Analysis
     for finding in _grouped(analysis):
         exact = full.find(finding_key(finding))
         assert exact is not None
-        assert analysis.fix(finding).source == full._fix([exact], unsafe=True, check=_never).source
+        assert analysis.fix(finding).source == full._fix([exact], unsafe=True, check=never).source
 
 
 def test_a_group_fix_that_the_whole_module_refuses_is_refused(context: AnalysisContext) -> None:
@@ -150,7 +139,7 @@ def test_a_group_fix_that_the_whole_module_refuses_is_refused(context: AnalysisC
     analysis = DocumentAnalysis.run(source, "m.py", context)
     for finding in _grouped(analysis):
         fast = analysis.fix(finding)
-        whole = analysis._fix([finding], unsafe=True, check=_never)
+        whole = analysis._fix([finding], unsafe=True, check=never)
         assert fast.source == whole.source
 
 
@@ -183,24 +172,11 @@ def test_random_edits_then_group_fixes_match_the_whole_module(context: AnalysisC
     import random
 
     rng = random.Random(seed)
-    source = RANDOM_MODULE
-    current = DocumentAnalysis.run(source, "m.py", context)
-    for _ in range(8):
-        lines = source.splitlines(keepends=True)
-        index = rng.randrange(5, len(lines))
-        line = lines[index]
-        indent = line[: len(line) - len(line.lstrip())] if line.strip() else ""
-        target = rng.choice(["x", "float64", "LIMIT_0", "abc"])
-        lines.insert(index, f"{indent}{target} = {rng.choice(SNIPPETS)}\n")
-        source = "".join(lines)
-        analysis = DocumentAnalysis.run(source, "m.py", context, previous=current)
-        if not analysis.ok:
-            source = current.source
-            continue
-        current = analysis
-        full = DocumentAnalysis.run(source, "m.py", context)
+    targets = ["x", "float64", "LIMIT_0", "abc"]
+    edits = random_edits(RANDOM_MODULE, context, rng, rounds=8, first_line=5, targets=targets, snippets=SNIPPETS)
+    for analysis, full in edits:
         for finding in _grouped(analysis):
             exact = full.find(finding_key(finding))
             assert exact is not None
-            expected = full._fix([exact], unsafe=True, check=_never).source
-            assert analysis.fix(finding).source == expected, (finding_key(finding), source)
+            expected = full._fix([exact], unsafe=True, check=never).source
+            assert analysis.fix(finding).source == expected, (finding_key(finding), analysis.source)

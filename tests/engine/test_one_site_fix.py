@@ -12,23 +12,11 @@ from __future__ import annotations
 import libcst
 import pytest
 
-from recode_lsp.engine import DetectOptions, load_knowledge_base
 from recode_lsp.engine.document import AnalysisContext, DocumentAnalysis, finding_key
 from recode_lsp.engine.edits import apply_text_edits
 from recode_lsp.engine.fixer import one_site
 from recode_lsp.engine.model import Finding, Site
-from recode_lsp.engine.versions import Version
-
-
-@pytest.fixture(scope="module")
-def context() -> AnalysisContext:
-    targets: dict[str, Version | None] = {"numpy": Version("2.0"), "python": Version("3.12"), "pandas": Version("2.0")}
-    return AnalysisContext(load_knowledge_base(), DetectOptions(targets=targets))
-
-
-def _never() -> None:
-    return None
-
+from tests.engine.excerpt_support import never
 
 #: Blocks like the finding-dense module of ``bench/lsp_latency.py --dense``.
 DENSE_BLOCK = """
@@ -72,9 +60,9 @@ def test_each_use_is_fixed_alone_in_an_excerpt_as_in_the_whole_module(context: A
         alone = one_site(finding)
         assert alone is not None
         # The old code sent every group to the whole module (no excerpt for it).
-        assert analysis._fix_in_excerpt(alone, _never) is not None, finding_key(finding)
+        assert analysis._fix_in_excerpt(alone, never) is not None, finding_key(finding)
         fast = analysis.fix(finding)
-        whole = analysis._fix([alone], unsafe=True, check=_never)
+        whole = analysis._fix([alone], unsafe=True, check=never)
         assert fast.source == whole.source, finding_key(finding)
         assert apply_text_edits(DENSE, fast.edits) == fast.source
         # One site changed, to the builtin; the import stays (other uses remain).
@@ -176,5 +164,5 @@ def test_other_imported_names_are_fixed_with_their_import(context: AnalysisConte
     imported = next(f for f in analysis.findings if f.site is Site.IMPORT_FROM and f.change.old == old)
     assert analysis.offers_quick_fix(imported)
     # Unchanged: the import and its uses together, as fix-all does.
-    assert analysis.fix(use).source == analysis._fix([use], unsafe=True, check=_never).source
+    assert analysis.fix(use).source == analysis._fix([use], unsafe=True, check=never).source
     assert "from numpy import" not in analysis.fix(use).source or old == "numpy.float_"
