@@ -31,57 +31,7 @@ from recode_lsp.toonew.check import TooNew
 from recode_lsp.toonew.inventory import Inventory, inventory_for
 from recode_lsp.toonew.run import prepare
 from tests.conftest import make_kb
-
-V1 = {
-    "tnlib/__init__.py": """
-        from tnlib.core import Widget, compute, old_name
-        from tnlib import lazy
-        """,
-    "tnlib/core.py": """
-        def compute(data, axis=0, how="fast"):
-            return data
-
-
-        def old_name(x):
-            return x
-
-
-        class Widget:
-            def draw(self, canvas, color="red"):
-                return canvas
-        """,
-    "tnlib/lazy.py": """
-        import importlib
-
-
-        def __getattr__(name):
-            return getattr(importlib.import_module("tnlib.core"), name)
-        """,
-}
-
-ENTRIES = [
-    {
-        "id": "TNL001",
-        "library": "tnlib",
-        "old": "tnlib.old_name",
-        "kind": "rename",
-        "scope": "module",
-        "new": "tnlib.new_name",
-        "deprecated_in": "2.0",
-        "fix": "safe",
-    },
-    {
-        "id": "TNL002",
-        "library": "tnlib",
-        "old": "tnlib.compute",
-        "kind": "keyword_rename",
-        "scope": "module",
-        "old_keyword": "how",
-        "new_keyword": "method",
-        "deprecated_in": "2.0",
-        "fix": "safe",
-    },
-]
+from tests.toonew.test_toonew_fixture import ENTRIES, V1
 
 #: Modules that use tnlib 1.0 rightly, wrongly, and in ways only a tree walk can tell apart.
 SOURCES = [
