@@ -90,19 +90,24 @@ def test_the_program_prints_public_values_only() -> None:
     assert out.getvalue().splitlines() == ["A = 2.0", "B = 1", "C = [2]"]
 
 
+def build_with_teacher(
+    corpus: Path,
+    teacher: builder.TeacherSettings,
+    exec_check: ExecCheckSettings,
+    max_mechanical_share: float = 1.0,
+) -> builder.BuildResult:
+    """The data builder over ``corpus`` (one job, seed 0) with ``teacher`` and the execution check."""
+    return builder.build(
+        corpus, jobs=1, seed=0, max_mechanical_share=max_mechanical_share, teacher=teacher, exec_check=exec_check
+    )
+
+
 def test_an_answer_that_behaves_the_same_is_execution_checked_and_one_that_differs_is_dropped(
     dates_corpus: Path, env_root: str, tmp_path: Path
 ) -> None:
     settings = ExecCheckSettings(env_root=env_root, approximate_python=True)
     with Teacher(scripted) as teacher:
-        result = builder.build(
-            dates_corpus,
-            jobs=1,
-            seed=0,
-            max_mechanical_share=1.0,
-            teacher=builder.TeacherSettings(teacher.url),
-            exec_check=settings,
-        )
+        result = build_with_teacher(dates_corpus, builder.TeacherSettings(teacher.url), settings)
     assert len(teacher.prompts) == 3
     got = {e["provenance"]["unit_line"]: e for entries in result.splits.values() for e in entries}
     # EPOCH (line 3): ran under both releases, printed the same value: kept, execution-checked.
@@ -122,13 +127,8 @@ def test_an_answer_that_behaves_the_same_is_execution_checked_and_one_that_diffe
 
 def test_without_the_check_both_runnable_answers_stay_teacher(dates_corpus: Path) -> None:
     with Teacher(scripted) as teacher:
-        result = builder.build(
-            dates_corpus,
-            jobs=1,
-            seed=0,
-            max_mechanical_share=1.0,
-            teacher=builder.TeacherSettings(teacher.url),
-            exec_check=ExecCheckSettings(enabled=False),
+        result = build_with_teacher(
+            dates_corpus, builder.TeacherSettings(teacher.url), ExecCheckSettings(enabled=False)
         )
     origins = sorted(e["target_origin"] for entries in result.splits.values() for e in entries)
     assert origins == ["teacher", "teacher", "teacher"]
@@ -153,21 +153,9 @@ def test_the_tiny_model_as_teacher_runs_end_to_end_and_keeps_nothing_unvalidated
 
     settings = ExecCheckSettings(env_root=env_root, approximate_python=True)
     with Teacher(answer) as teacher:
-        result = builder.build(
-            dates_corpus,
-            jobs=1,
-            seed=0,
-            max_mechanical_share=1.0,
-            teacher=builder.TeacherSettings(teacher.url, max_tokens=48),
-            exec_check=settings,
-        )
-        capped = builder.build(
-            dates_corpus,
-            jobs=1,
-            seed=0,
-            teacher=builder.TeacherSettings(teacher.url, max_tokens=48),
-            exec_check=settings,
-        )
+        teacher_settings = builder.TeacherSettings(teacher.url, max_tokens=48)
+        result = build_with_teacher(dates_corpus, teacher_settings, settings)
+        capped = build_with_teacher(dates_corpus, teacher_settings, settings, builder.DEFAULT_MECHANICAL_SHARE)
     # Six display-only sites (three datetime, three numpy), asked twice (two builds), all answered.
     assert len(teacher.prompts) == 12 and len(answers) == 12 and all(isinstance(a, str) for a in answers)
     asked = result.stats["teacher: sites asked"]
