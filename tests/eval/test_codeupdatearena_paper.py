@@ -85,11 +85,8 @@ def scripted(body: dict[str, Any]) -> str:
 
 @pytest.fixture
 def server() -> Iterator[ModelServer]:
-    running = ModelServer(scripted)
-    try:
+    with ModelServer(scripted) as running:
         yield running
-    finally:
-        running.stop()
 
 
 def test_the_prompt_is_the_papers_one_shot_prepend_format() -> None:

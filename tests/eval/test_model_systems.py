@@ -14,7 +14,7 @@ import threading
 from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 import pytest
 
@@ -98,6 +98,12 @@ class ModelServer:
         self.server.shutdown()
         self.server.server_close()
 
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
 
 def scripted(body: dict[str, Any]) -> str:
     user = body["messages"][1]["content"]
@@ -108,11 +114,8 @@ def scripted(body: dict[str, Any]) -> str:
 
 @pytest.fixture
 def server() -> Iterator[ModelServer]:
-    running = ModelServer(scripted)
-    try:
+    with ModelServer(scripted) as running:
         yield running
-    finally:
-        running.stop()
 
 
 def by_key(rows: list[dict[str, Any]]) -> dict[tuple[str, str, int], dict[str, Any]]:
@@ -217,14 +220,11 @@ def test_server_down_gives_errors_and_is_retried_on_rerun(tmp_path: Path, server
 
 
 def test_answer_that_breaks_the_program_fails_that_sample_only(tmp_path: Path) -> None:
-    nonsense = ModelServer(lambda body: completion("sure", "import os\nos.kill(os.getppid(), 9)\n"))
-    try:
+    with ModelServer(lambda body: completion("sure", "import os\nos.kill(os.getppid(), 9)\n")) as nonsense:
         config = ModelConfig(nonsense.url)
         rows = run.evaluate(
             TASKS[:1], ["model"], tmp_path / "r.jsonl", envs=HostEnvs(), limits=LIMITS, self_check=False, model=config
         )
-    finally:
-        nonsense.stop()
     [row] = rows
     assert row["status"] == "run" and row["passed"] is False and row["changed"] is True
 
