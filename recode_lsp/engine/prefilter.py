@@ -23,9 +23,14 @@ from collections.abc import Iterable
 
 from recode_lsp.engine.changes import ApiChange, Scope
 
+#: A blank within a statement, a backslash that continues it on the next line included.
+_SPACE = rb"(?:[ \t]|\\(?:\r\n|[\r\n]))"
+#: What a line holds up to a comment or ``;``, with the lines a backslash continues it on.
+_REST = rb"(?:[^\r\n#;\\]|\\(?:\r\n|[\r\n]))*"
 _IMPORT = re.compile(
-    rb"[ \t]*(?:from[ \t]+(?P<module>[\w.]+)[ \t]+import[ \t]+(?P<names>\((?:[^)#]|#[^\r\n]*[\r\n])*\)|[^\r\n#;]*)"
-    rb"|import[ \t]+(?P<modules>[^\r\n#;]*))"
+    rb"[ \t]*(?:from" + _SPACE + rb"+(?P<module>[\w.]+)" + _SPACE + rb"+import" + _SPACE + rb"+"
+    rb"(?P<names>\((?:[^)#]|#[^\r\n]*[\r\n])*\)|" + _REST + rb")"
+    rb"|import" + _SPACE + rb"+(?P<modules>" + _REST + rb"))"
 )
 _BOM = b"\xef\xbb\xbf"
 _COMMENT = re.compile(rb"#[^\r\n]*")

@@ -50,6 +50,10 @@ def test_every_entry_in_use_passes(change) -> None:
         "from numpy.testing import assert_array_equal\ncheck = assert_array_equal\ncheck([1], y=[1])\n",
         # a star import of a removed module (nibabel 3.2.1's py3k.py; it was skipped)
         "from numpy.compat.py3k import *  # noqa\n",
+        # import statements continued with a backslash (scipy 1.5.4's test_fir_filter_design.py)
+        "from scipy.signal import kaiser_beta, \\\n    firwin\nfirwin(1, nyq=2)\n",
+        "import os, \\\n    imp\nimp.reload(os)\n",
+        "from numpy import zeros, \\\n    float_ as F\nF(1)\n",
     ],
 )
 def test_awkward_forms_pass(source: str) -> None:
