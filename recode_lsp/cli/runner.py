@@ -24,6 +24,8 @@ from recode_lsp.engine.options import DetectOptions
 from recode_lsp.engine.versions import Version
 
 if TYPE_CHECKING:
+    from recode_lsp.cli.files import SourceText
+    from recode_lsp.engine.analysis import ModuleAnalysis
     from recode_lsp.engine.changes import ApiChange
     from recode_lsp.engine.model import Finding
     from recode_lsp.engine.prefilter import Prefilter
@@ -209,7 +211,9 @@ def _process_data(path_text: str, data: bytes, *, as_module: bool) -> FileResult
         result.error = str(exc)
         return result
     try:
-        analysis = analyse(source.text, path_text)
+        analysis = _sparse_analysis(data, source, path_text, prefilter) if kb_relevant and too_new is None else None
+        if analysis is None:
+            analysis = analyse(source.text, path_text)
         findings = detect(source.text, kb, settings.options, path_text, analysis=analysis) if kb_relevant else []
         if too_new is not None:
             findings = sorted([*findings, *too_new.findings(analysis, settings.options, path_text)], key=_sort_key)
@@ -243,6 +247,27 @@ def _process_data(path_text: str, data: bytes, *, as_module: bool) -> FileResult
         result.new_text = outcome.source
         result.new_bytes = source.encode(outcome.source)
     return result
+
+
+def _sparse_analysis(data: bytes, source: SourceText, path_text: str, prefilter: Prefilter) -> ModuleAnalysis | None:
+    """``--check``'s analysis of a file with the function bodies that can hold no finding read as
+    ``pass`` (recode_lsp/engine/sparse.py), or None: parse it whole. Where each body must be read,
+    as ``--check-syntax``, ``--diff`` and ``--apply`` (their fixes are checked against the whole
+    module) ask, or where the text is not ``data`` as it stands, the whole module is parsed."""
+    settings = _STATE["settings"]
+    assert isinstance(settings, RunSettings)
+    if (
+        settings.mode != "check"
+        or settings.check_syntax
+        or _STATE.get("no_prefilter")
+        or source.encoding != "utf-8"
+        or source.bom
+        or source.newline
+    ):
+        return None
+    from recode_lsp.engine.sparse import sparse_analysis
+
+    return sparse_analysis(data, source.text, path_text, prefilter)
 
 
 def run_files(

@@ -19,7 +19,7 @@ from __future__ import annotations
 import functools
 import re
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 
 from recode_lsp.engine.changes import ApiChange, Scope
 
@@ -298,6 +298,42 @@ def _called_with(data: bytes, name: bytes, keywords: re.Pattern[bytes]) -> bool:
     return False
 
 
+def _uses(data: bytes, name: bytes) -> list[int]:
+    """Offsets of ``name`` as a whole name, not after a dot (an import of it included)."""
+    return [
+        match.start()
+        for match in _name_pattern(name).finditer(data)
+        if not (match.start() and data[match.start() - 1] in _WORD_OR_DOT)
+    ]
+
+
+def _calls_with(
+    data: bytes, name: bytes, keywords: re.Pattern[bytes], *, calls_only: bool = False
+) -> list[int] | None:
+    """:func:`_called_with` for :meth:`Prefilter.evidence`: the offset of each call of ``name``
+    that may pass one of ``keywords``; None when ``name`` is used other than called (an alias, a
+    base class, an argument), which may lead to such a call anywhere, unless ``calls_only``."""
+    positions: list[int] = []
+    lists: list[tuple[int, int]] | None = None
+    for start in _uses(data, name):
+        line_start = data.rfind(b"\n", 0, start) + 1
+        if _IMPORT_LINE.match(data, line_start, start):
+            continue
+        call = _OPEN_CALL.match(data, start + len(name))
+        if call is not None and not _has_keyword(keywords, _call_arguments(data, call.end() - 1)):
+            continue
+        if lists is None:
+            lists = _import_lists(data)
+        if any(first < start < last for first, last in lists):
+            continue  # a name listed on a later line of ``from m import (...)``
+        if call is None:
+            if calls_only:
+                continue
+            return None
+        positions.append(start)
+    return positions
+
+
 def _statement_starts(data: bytes) -> list[int]:
     """Offsets of lines that may start an import statement (found by ``bytes.find``).
 
@@ -326,7 +362,12 @@ def import_bindings(data: bytes, roots: frozenset[bytes] | None = None) -> list[
     others are skipped before their names are split): every binding whose target's root is in
     ``roots`` is kept, in order, and maybe some others.
     """
-    bindings: list[tuple[bytes, bytes]] = []
+    return [(local, target) for _, local, target in _import_bindings_at(data, roots)]
+
+
+def _import_bindings_at(data: bytes, roots: frozenset[bytes] | None) -> list[tuple[int, bytes, bytes]]:
+    """:func:`import_bindings`, each with the offset of the line its statement starts on."""
+    bindings: list[tuple[int, bytes, bytes]] = []
     for start in _statement_starts(data):
         match = _IMPORT.match(data, start)
         if match is None:
@@ -340,12 +381,12 @@ def import_bindings(data: bytes, roots: frozenset[bytes] | None = None) -> list[
             names = _COMMENT.sub(b"", match.group("names")).strip().strip(b"()").replace(b"\\", b" ")
             for part in names.split(b","):
                 if part.strip() == b"*":
-                    bindings.append((b"*", module))  # ``from numpy.compat.py3k import *``: the module counts
+                    bindings.append((start, b"*", module))  # ``from numpy.compat.py3k import *``: the module counts
                     continue
                 alias = _ALIAS.match(part)
                 if alias is None:
                     continue
-                bindings.append((alias.group(2) or alias.group(1), module + b"." + alias.group(1)))
+                bindings.append((start, alias.group(2) or alias.group(1), module + b"." + alias.group(1)))
             continue
         modules = match.group("modules") or b""
         if roots is not None and not any(root in modules for root in roots):
@@ -356,11 +397,11 @@ def import_bindings(data: bytes, roots: frozenset[bytes] | None = None) -> list[
                 continue
             target = alias.group(1)
             if alias.group(2):
-                bindings.append((alias.group(2), target))
+                bindings.append((start, alias.group(2), target))
             else:
                 root = target.split(b".", 1)[0]
-                bindings.append((root, root))
-                bindings.append((root, target))  # ``import a.b`` also makes ``a.b`` reachable
+                bindings.append((start, root, root))
+                bindings.append((start, root, target))  # ``import a.b`` also makes ``a.b`` reachable
     return bindings
 
 
@@ -409,6 +450,16 @@ class Prefilter:
         self.callable_keywords = {
             name.encode(): _keyword_pattern(changes) for name, changes in keywords_by_callable.items()
         }
+        #: ``.array``: a name after a dot that counts only as a callable with a changed keyword, with
+        #: those callables' keyword patterns. Where none of them is in a file, its chains need not be
+        #: read (``np.array`` is two thirds of the NumPy chains of old scientific code); an old name
+        #: inside such a chain is a match of its own.
+        plain_names = {c.old_name for c in self.changes if c.scope is Scope.MODULE and not c.old_keyword}
+        self.keyword_only: dict[bytes, list[re.Pattern[bytes]]] = defaultdict(list)
+        for name, pattern in self.callable_keywords.items():
+            last = name.rpartition(b".")[2]
+            if last.decode() not in plain_names:
+                self.keyword_only[last].append(pattern)
         #: Names an alias may stand for and still lead to a finding through an attribute chain
         #: or a call: the old qualified names, the callables with changed keywords, and every
         #: module or class above them (``xp = np`` matters, ``hn = pi`` after ``from numpy
@@ -438,7 +489,7 @@ class Prefilter:
             return False
         locals_by_target: dict[bytes, list[bytes]] = defaultdict(list)
         imported_roots: set[bytes] = set()
-        for local, target in import_bindings(data, self.root_set):
+        for _, local, target in _import_bindings_at(data, self.root_set):
             root = target.split(b".", 1)[0]
             if root not in self.root_set:
                 continue
@@ -467,6 +518,126 @@ class Prefilter:
                 return True
         return False
 
+    def evidence(self, data: bytes) -> list[int] | None:
+        """Offsets in ``data`` near which the detector may report, read as :meth:`may_match` reads
+        the file: an import of an old name and each use of the name it binds, an attribute chain
+        that spells an old name (or calls a changed callable with its keyword), a changed member
+        or keyword, a call of an imported callable with its changed keyword. A function body that
+        holds none of them has no finding (:mod:`recode_lsp.engine.sparse` parses it as ``pass``).
+
+        None where a finding may lie away from all of them, so that the whole file must be read:
+        a star import of an old module, an alias re-bound (``xp = np``), an imported callable
+        with a changed keyword used other than called, a code rule's trigger.
+        """
+        positions: list[int] = []
+        locals_by_target: dict[bytes, list[bytes]] = defaultdict(list)
+        imported_roots: set[bytes] = set()
+        code: bytes | None = None
+        for start, local, target in _import_bindings_at(data, self.root_set):
+            root = target.split(b".", 1)[0]
+            if root not in self.root_set:
+                continue
+            imported_roots.add(root)
+            parts = target.split(b".")
+            if any(b".".join(parts[:n]) in self.qualified for n in range(1, len(parts) + 1)):
+                if local == b"*":
+                    return None  # any name may come from the old module
+                positions.append(start)
+                # Each use of the name bound (``from m import old [as x]``, ``import imp``), not
+                # of ``numpy`` after ``import numpy.distutils``: there the chains tell.
+                if local != root or target == root:
+                    positions.extend(_uses(data, local))
+                locals_by_target[local].append(target)
+                continue
+            if local == b"*":
+                continue
+            keywords = self.callable_keywords.get(target)
+            if keywords is not None and _has_keyword(keywords, data):
+                calls = _calls_with(data, local, keywords)
+                if calls is None:
+                    # Used other than called: in code (that use may lead to a call anywhere), or only
+                    # in prose (``from numpy import array`` and "an array" in docstrings).
+                    if code is None:
+                        code = code_only(data)
+                    if _calls_with(code, local, keywords) is None:
+                        return None
+                    calls = _calls_with(data, local, keywords, calls_only=True)
+                    assert calls is not None  # calls_only: never None
+                positions.extend(calls)
+            locals_by_target[local].append(target)
+        if not imported_roots:
+            return positions
+        chains = self._chain_evidence(data, locals_by_target)
+        if chains is None:
+            return None
+        positions.extend(chains)
+        for root in imported_roots:
+            if any(trigger in data for trigger in self.triggers.get(root, ())):
+                return None  # a code rule reads the module as a whole
+            members = self.members.get(root)
+            if members is not None:
+                positions.extend(match.start() for match in members[0].finditer(data))
+                positions.extend(match.start() for match in members[1].finditer(data))
+            keywords = self.keywords.get(root)
+            if keywords is not None:
+                positions.extend(match.start() for match in keywords.finditer(data))
+        positions.sort()
+        return positions
+
+    def may_lead_to_finding(self, qname: str) -> bool:
+        """Whether a name bound to ``qname`` can be reported or lead to a report: an old name or
+        one under it, a callable with a changed keyword, a module or class above either."""
+        name = qname.encode()
+        if name in self.reachable:
+            return True
+        parts = name.split(b".")
+        return any(b".".join(parts[:n]) in self.qualified for n in range(1, len(parts) + 1))
+
+    def _chain_evidence(self, data: bytes, locals_by_target: dict[bytes, list[bytes]]) -> list[int] | None:
+        """:meth:`_chains`, for :meth:`evidence`: where each chain that counts ends; None for a
+        re-bound alias."""
+        reaching = {
+            local: kept
+            for local, targets in locals_by_target.items()
+            if (kept := [t for t in targets if t in self.reachable])
+        }
+        positions: list[int] = []
+        if not reaching:
+            return positions
+        for match, parts in self._dotted_chains(data):
+            for target in reaching.get(parts[0], ()):
+                qualified = target
+                for attribute in parts[1:]:
+                    qualified = qualified + b"." + attribute
+                    keywords = self.callable_keywords.get(qualified)
+                    if qualified in self.qualified or (
+                        keywords is not None and _has_keyword(keywords, _call_arguments(data, match.end()))
+                    ):
+                        positions.append(match.start())
+        if self._rebound_pattern(reaching).search(data) is not None:
+            return None
+        return positions
+
+    def _dotted_chains(self, data: bytes) -> Iterator[tuple[re.Match[bytes], list[bytes]]]:
+        """Each ``.name`` match of an old name (or of a changed callable whose keyword the file
+        holds somewhere), with the chain it ends (``[b"np", b"lib", b"math"]``)."""
+        if self.dotted is None:
+            return
+        live: dict[bytes, bool] = {}
+        for match in self.dotted.finditer(data):
+            name = match.group(1)
+            patterns = self.keyword_only.get(name)
+            if patterns is not None:
+                alive = live.get(name)
+                if alive is None:
+                    alive = live[name] = any(_has_keyword(pattern, data) for pattern in patterns)
+                if not alive:
+                    continue
+            parts = _chain_before(data, match.start())
+            if parts:
+                parts.append(name)
+                yield match, parts
+
     def _chains(self, data: bytes, locals_by_target: dict[bytes, list[bytes]]) -> bool:
         """An attribute chain from an imported name that spells an old qualified name."""
         # Only a name bound to an old name or to what is above one (``np``, not ``assert_equal``)
@@ -479,26 +650,25 @@ class Prefilter:
         if not reaching:
             return False
         keyword_seen: dict[bytes, bool] = {}
-        if self.dotted is not None:
-            for match in self.dotted.finditer(data):
-                parts = _chain_before(data, match.start())
-                if not parts:
-                    continue
-                parts.append(match.group(1))
-                for target in reaching.get(parts[0], ()):
-                    qualified = target
-                    for attribute in parts[1:]:
-                        qualified = qualified + b"." + attribute
-                        if qualified in self.qualified:
+        for match, parts in self._dotted_chains(data):
+            for target in reaching.get(parts[0], ()):
+                qualified = target
+                for attribute in parts[1:]:
+                    qualified = qualified + b"." + attribute
+                    if qualified in self.qualified:
+                        return True
+                    keywords = self.callable_keywords.get(qualified)
+                    if keywords is not None:
+                        if qualified not in keyword_seen:
+                            keyword_seen[qualified] = _has_keyword(keywords, data)
+                        if keyword_seen[qualified] and _has_keyword(keywords, _call_arguments(data, match.end())):
                             return True
-                        keywords = self.callable_keywords.get(qualified)
-                        if keywords is not None:
-                            if qualified not in keyword_seen:
-                                keyword_seen[qualified] = _has_keyword(keywords, data)
-                            if keyword_seen[qualified] and _has_keyword(keywords, _call_arguments(data, match.end())):
-                                return True
         # ``xp = np``: a re-bound alias is resolved by the detector; parse to be sure, where the
         # alias can reach an old name (``dtype = float32`` cannot).
+        return self._rebound_pattern(reaching).search(data) is not None
+
+    def _rebound_pattern(self, reaching: dict[bytes, list[bytes]]) -> re.Pattern[bytes]:
+        """``= alias`` at a statement's end for any of the names in ``reaching``."""
         key = tuple(sorted(reaching))  # most files bind the same few (``np``, ``numpy``)
         rebound = self._rebound.get(key)
         if rebound is None:
@@ -506,4 +676,4 @@ class Prefilter:
                 self._rebound.clear()
             names = b"|".join(re.escape(name) for name in sorted(key, key=len, reverse=True))
             rebound = self._rebound[key] = re.compile(rb"=[ \t]*(?:" + names + rb")[ \t]*(?:[#;\r\n]|$)")
-        return rebound.search(data) is not None
+        return rebound
