@@ -36,8 +36,7 @@ def _shipped_sources() -> list[tuple[str, bytes]]:
 
     ``read_text`` turns a carriage return or CR LF into ``\\n``; so does this, for a file with one.
     """
-    from recode_lsp.engine.facts import FACTS_SUFFIX
-    from recode_lsp.engine.knowledge import DATA_FOLDER
+    from recode_lsp.engine.knowledge import DATA_FOLDER, FACTS_SUFFIX
 
     names = sorted(os.listdir(DATA_FOLDER))
     folder = os.path.join(DATA_FOLDER, "")

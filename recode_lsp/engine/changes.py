@@ -11,13 +11,25 @@ import enum
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from recode_lsp.engine.facts import DisplayNames, display_name
 from recode_lsp.engine.versions import Version
 
-#: How libraries are named in messages: ``display_name`` of each library's facts file
-#: (``recode_lsp/engine/data/<library>.facts.json``), live, so libraries added later count.
-DISPLAY_NAMES = DisplayNames()
+if TYPE_CHECKING:
+    from recode_lsp.engine.facts import DisplayNames
+
+
+def __getattr__(name: str) -> DisplayNames:
+    """``DISPLAY_NAMES``: how libraries are named in messages, ``display_name`` of each library's
+    facts file (``recode_lsp/engine/data/<library>.facts.json``), live, so libraries added later
+    count. Made on first use: the facts module is not imported by a run that formats no message
+    (a warm ``--check`` reads its messages from the result cache)."""
+    if name == "DISPLAY_NAMES":
+        from recode_lsp.engine.facts import DisplayNames
+
+        names = globals()["DISPLAY_NAMES"] = DisplayNames()
+        return names
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 class ChangeKind(str, enum.Enum):
@@ -173,6 +185,8 @@ class ApiChange:
     def history(self) -> str:
         """What happened to the old API and when: "`numpy.float_` was removed in NumPy 2.0 (deprecated since 1.25)"."""
         what = f"`{self.old}({self.old_keyword}={self.old_value or '...'})`" if self.old_keyword else f"`{self.old}`"
+        from recode_lsp.engine.facts import display_name
+
         library = display_name(self.library)
         deprecated, removed = self.deprecated_in, self.removed_in
         behaviour = self.kind is ChangeKind.BEHAVIOUR_CHANGE

@@ -21,11 +21,10 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from recode_lsp.engine.knowledge import FACTS_SUFFIX
 from recode_lsp.engine.versions import normalise_name
 
 DATA_FOLDER = Path(__file__).resolve().parent / "data"
-#: Suffix of a facts file; ``numpy.facts.json`` describes the library of ``numpy.jsonl``.
-FACTS_SUFFIX = ".facts.json"
 
 _DOTTED = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")

@@ -19,7 +19,6 @@ from pathlib import Path
 
 from recode_lsp.engine.changes import ApiChange, ChangeKind, FixSafety, Scope, TemplateOn
 from recode_lsp.engine.digest import hasher
-from recode_lsp.engine.facts import FACTS_SUFFIX, FactsError, facts_path_for, parse_facts, register
 from recode_lsp.engine.versions import InvalidVersion, Version
 
 FIELDS = (
@@ -331,6 +330,9 @@ class KnowledgeBase:
 
 
 DATA_FOLDER = Path(__file__).resolve().parent / "data"
+#: Suffix of a facts file; ``numpy.facts.json`` describes the library of ``numpy.jsonl``
+#: (recode_lsp/engine/facts.py reads them).
+FACTS_SUFFIX = ".facts.json"
 
 
 def shipped_files(*, suffix: str = ".jsonl") -> list[tuple[str, str]]:
@@ -347,6 +349,8 @@ def _extra_sources(path: Path) -> list[tuple[str, str]]:
 
     A facts file may also be named on its own. Adding a library is adding those two files.
     """
+    from recode_lsp.engine.facts import facts_path_for
+
     paths = [path] if path.name.endswith(FACTS_SUFFIX) else [path, facts_path_for(path)]
     out = []
     for index, item in enumerate(paths):
@@ -360,6 +364,8 @@ def _extra_sources(path: Path) -> list[tuple[str, str]]:
 
 
 def _register_facts(name: str, text: str) -> None:
+    from recode_lsp.engine.facts import FactsError, parse_facts, register
+
     try:
         record = json.loads(text)
     except json.JSONDecodeError as exc:

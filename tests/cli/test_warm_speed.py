@@ -390,3 +390,38 @@ def test_a_changed_or_damaged_pyproject_entry_is_read_again(tmp_path: Path, monk
     for entry in (tmp_path / "cache" / "config").glob("pyproject-*.json"):
         entry.write_bytes(b'{"format": 1, "recode": {"select": ["torch"]')  # truncated
     assert load_config(tmp_path, cached=True).select == ["pandas"]
+
+
+ONE_RUN_PROBE = """
+import io, json, sys
+from recode_lsp.cli.main import main
+out = io.StringIO()
+real, sys.stdout = sys.stdout, out
+try:
+    main(["--check", "--select", "numpy", "--target", "numpy==2.0", "--format", "json", "pkg"])
+finally:
+    sys.stdout = real
+print(json.dumps({"modules": sorted(sys.modules), "report": json.loads(out.getvalue())}))
+"""
+
+
+def test_a_warm_check_in_its_own_process_reads_no_facts_and_analyses_nothing(tmp_path: Path) -> None:
+    """A run whose every file is in the result cache takes its messages from there: neither the
+    library facts (two dataclasses, a few milliseconds to import) nor the analysis are loaded."""
+    root = tmp_path / "project"
+    (root / "pkg").mkdir(parents=True)
+    (root / "pkg" / "legacy.py").write_text(LEGACY)
+    env = {**os.environ, "RECODE_CACHE_DIR": str(tmp_path / "cache"), "GIT_CEILING_DIRECTORIES": str(tmp_path)}
+    runs = [
+        subprocess.run(
+            [sys.executable, "-c", ONE_RUN_PROBE], cwd=root, env=env, capture_output=True, text=True, check=False
+        )
+        for _ in range(2)  # the first fills the cache
+    ]
+    assert all(run.returncode == 0 for run in runs), runs[-1].stderr
+    cold, warm = (json.loads(run.stdout) for run in runs)
+    assert warm["report"]["findings"] == cold["report"]["findings"] != []
+    assert "recode_lsp.engine.facts" in cold["modules"]  # the probe can see it
+    assert not {"recode_lsp.engine.facts", "recode_lsp.engine.analysis", "recode_lsp.engine.detector"} & set(
+        warm["modules"]
+    )
