@@ -211,12 +211,19 @@ def _process_data(path_text: str, data: bytes, *, as_module: bool) -> FileResult
         result.error = str(exc)
         return result
     try:
-        analysis = _sparse_analysis(data, source, path_text, prefilter) if kb_relevant and too_new is None else None
+        # --too-new walks the tree only where its lexical pre-check says it may report (a file here for
+        # it alone passed that check on its bytes); elsewhere the module may be read sparse.
+        walk_too_new = too_new is not None and (not kb_relevant or too_new.may_report(source.text))
+        analysis = _sparse_analysis(data, source, path_text, prefilter) if kb_relevant and not walk_too_new else None
         if analysis is None:
             analysis = analyse(source.text, path_text)
         findings = detect(source.text, kb, settings.options, path_text, analysis=analysis) if kb_relevant else []
-        if too_new is not None:
-            findings = sorted([*findings, *too_new.findings(analysis, settings.options, path_text)], key=_sort_key)
+        if walk_too_new:
+            assert too_new is not None
+            # Its text was pre-checked just now when kb_relevant; a file here for --too-new alone was
+            # pre-checked on its bytes (Latin-1), and findings() checks the decoded text, as it did.
+            found = too_new.findings(analysis, settings.options, path_text, precheck=not kb_relevant)
+            findings = sorted([*findings, *found], key=_sort_key)
     except SourceError as exc:
         result.error = str(exc)
         return result

@@ -217,6 +217,11 @@ class TooNew:
         knowledge base has nothing for is not parsed for this check either: the check stays cheap."""
         return self.may_use(data) and self._lexical(data.decode("latin-1"))
 
+    def may_report(self, text: str) -> bool:
+        """Whether :meth:`findings` may find anything in a module with this text: False means it finds
+        nothing, so the module's tree is not walked for this check (nor need it be whole)."""
+        return bool(self.inventories) and self._lexical(text)
+
     def _lexical(self, text: str) -> bool:
         """:meth:`needs_analysis` of a module's text."""
         pattern = self._called if self._called is not None else self._prepare_triggers()
@@ -304,6 +309,10 @@ class TooNew:
         keywords are certain: its calls' keywords)."""
         resolved = self._resolve(inventory, qname)
         if resolved.state == MISSING:
+            # A name the knowledge base reports for the target (``np.float_`` on NumPy 2.0) is its
+            # finding, not this check's (:meth:`findings`): no reason to walk the tree (issue 19).
+            if (qname, None) in self.reported:
+                return _NOTHING
             if resolved.present == qname.count(".") and (not resolved.soft or qname in self.newer):
                 return (_MISSING_MEMBER if resolved.owner_kind == "class" else _MISSING_NAME, "")
             return _NOTHING
@@ -474,8 +483,13 @@ class TooNew:
         return resolved
 
     def _reportable(self, resolved: Resolution, name: str) -> bool:
-        """Whether a name resolved on an import line would be reported (a soft miss: only a newer name)."""
-        return resolved.state == MISSING and (not resolved.soft or name in self.newer)
+        """Whether a name resolved on an import line would be reported (a soft miss: only a newer name;
+        not a name the knowledge base reports for the target, which :meth:`findings` leaves to it)."""
+        return (
+            resolved.state == MISSING
+            and (not resolved.soft or name in self.newer)
+            and (name, None) not in self.reported
+        )
 
     def _soft_words(self) -> dict[str, frozenset[str]]:
         """Per top module read from typeshed (only its newer names can be reported): those names' last parts."""
