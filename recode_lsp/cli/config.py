@@ -46,6 +46,8 @@ class ConfigError(ValueError):
 
 @dataclass
 class ProjectConfig:
+    """The ``[tool.recode]`` settings of a project (defaults where the table says nothing)."""
+
     root: Path
     #: pyproject.toml that was read, if any.
     path: Path | None = None

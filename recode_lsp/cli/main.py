@@ -19,11 +19,13 @@ from typing import TYPE_CHECKING, TextIO
 from recode_lsp import __version__
 
 if TYPE_CHECKING:
+    from recode_lsp.cli.cache import RunMemo
     from recode_lsp.cli.config import ProjectConfig
     from recode_lsp.cli.report import FileDiff
     from recode_lsp.cli.runner import FileResult, RunSettings
     from recode_lsp.cli.test_gate import GatedFile, ModelGatedFile, TestGate
     from recode_lsp.engine.knowledge import KnowledgeBase
+    from recode_lsp.engine.options import DetectOptions
     from recode_lsp.engine.versions import Targets
     from recode_lsp.toonew.check import TooNew
 
@@ -488,6 +490,35 @@ def _sized(
     return kept, skipped
 
 
+def _run_memo(
+    args: argparse.Namespace,
+    root: Path,
+    kb: KnowledgeBase,
+    options: DetectOptions,
+    files: Sequence[str],
+    stats: dict[str, tuple[int, int]],
+    limit: int,
+    *,
+    remembers: bool,
+) -> RunMemo | None:
+    """The memo of this ``--check`` run's results (cli/cache.py: ``RunMemo``), where one applies: a
+    check of files with the result cache on, no notebook (read each run), every file's stat taken,
+    and nothing else deciding the results (``--too-new``'s releases, a model, a test gate)."""
+    if (
+        args.mode != "check"
+        or args.no_cache
+        or args.model is not None
+        or not remembers
+        or len(stats) < len(files)
+        or any(path.endswith(".ipynb") or path not in stats for path in files)
+    ):
+        return None
+    from recode_lsp.cli.cache import RunMemo, cache_key
+
+    settings = cache_key(root=root, kb=kb, options=options, check_syntax=args.check_syntax)
+    return RunMemo(json.dumps([settings, os.getcwd(), limit]), files, stats)
+
+
 def _write_bytes(stream: TextIO, data: bytes) -> None:
     """Write ``data`` unchanged to a text stream's binary buffer (a patch keeps its own bytes)."""
     stream.flush()
@@ -788,19 +819,29 @@ def _run_to(args: argparse.Namespace, parser: argparse.ArgumentParser, stdin: bo
         results = [process_data(stdin_name, stdin_data)]
         results[0].read_digest = None
     else:
-        cache = (
-            None
-            if args.no_cache
-            else ResultCache(root, kb, options, check_syntax=args.check_syntax, **_too_new_cache(too_new))
-        )
         jobs = args.jobs or os.cpu_count() or 1
         progress = Progress(sys.stderr)
         limit = next(
             size for size in (args.max_file_size, config.max_file_size, DEFAULT_MAX_FILE_SIZE) if size is not None
         )
         sizes: dict[str, int] = {}
-        checked, oversized = _sized(files, limit, cache.stats if cache is not None else None, sizes)
-        results = run_files(checked, kb, settings, jobs, cache, progress, sizes)
+        stats: dict[str, tuple[int, int]] = {}
+        checked, oversized = _sized(files, limit, None if args.no_cache else stats, sizes)
+        memo = _run_memo(args, root, kb, options, checked, stats, limit, remembers=too_new is None and gate is None)
+        remembered = memo.results() if memo is not None else None
+        if remembered is not None:
+            results = remembered
+        else:
+            cache = (
+                None
+                if args.no_cache
+                else ResultCache(root, kb, options, check_syntax=args.check_syntax, **_too_new_cache(too_new))
+            )
+            if cache is not None:
+                cache.stats = stats  # each serves its file's next lookup once, in place of another stat
+            results = run_files(checked, kb, settings, jobs, cache, progress, sizes)
+            if memo is not None:
+                memo.save(results)
         if oversized:
             by_path = dict(zip(checked, results, strict=True))
             results = [oversized[path] if path in oversized else by_path[path] for path in files]

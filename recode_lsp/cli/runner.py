@@ -83,6 +83,8 @@ class Record:
 
 @dataclass
 class FileResult:
+    """What a run found (and fixed) in one file, or why it could not check it."""
+
     path: str
     records: list[Record] = field(default_factory=list)
     #: Why the file could not be checked (decode or syntax error), if it could not.
@@ -106,6 +108,8 @@ class FileResult:
 
 @dataclass(frozen=True)
 class RunSettings:
+    """What every file of a run is checked (and fixed) with."""
+
     mode: str  # "check", "diff", "apply"
     unsafe: bool
     options: DetectOptions

@@ -359,6 +359,8 @@ def installed_versions(
 
 @dataclass(frozen=True)
 class TargetSource:
+    """A library's target version and where it came from (``--target``, a pin, the installed one)."""
+
     version: Version
     #: Where the version came from: "--target", "[tool.recode]", a file name, "installed".
     origin: str
