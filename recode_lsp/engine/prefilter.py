@@ -489,13 +489,9 @@ class Prefilter:
             return False
         locals_by_target: dict[bytes, list[bytes]] = defaultdict(list)
         imported_roots: set[bytes] = set()
-        for _, local, target in _import_bindings_at(data, self.root_set):
-            root = target.split(b".", 1)[0]
-            if root not in self.root_set:
-                continue
+        for _, local, target, root, old in self._bindings(data):
             imported_roots.add(root)
-            parts = target.split(b".")
-            if any(b".".join(parts[:n]) in self.qualified for n in range(1, len(parts) + 1)):
+            if old:
                 return True  # an old module or name is imported directly
             if local == b"*":
                 continue
@@ -518,6 +514,17 @@ class Prefilter:
                 return True
         return False
 
+    def _bindings(self, data: bytes) -> Iterator[tuple[int, bytes, bytes, bytes, bool]]:
+        """Each import binding of a checked library in ``data``: (offset of its statement's line,
+        local name, qualified target, the target's root, whether the target is an old name or one
+        under an old module)."""
+        for start, local, target in _import_bindings_at(data, self.root_set):
+            root = target.split(b".", 1)[0]
+            if root in self.root_set:
+                parts = target.split(b".")
+                old = any(b".".join(parts[:n]) in self.qualified for n in range(1, len(parts) + 1))
+                yield start, local, target, root, old
+
     def evidence(self, data: bytes) -> list[int] | None:
         """Offsets in ``data`` near which the detector may report, read as :meth:`may_match` reads
         the file: an import of an old name and each use of the name it binds, an attribute chain
@@ -533,13 +540,9 @@ class Prefilter:
         locals_by_target: dict[bytes, list[bytes]] = defaultdict(list)
         imported_roots: set[bytes] = set()
         code: bytes | None = None
-        for start, local, target in _import_bindings_at(data, self.root_set):
-            root = target.split(b".", 1)[0]
-            if root not in self.root_set:
-                continue
+        for start, local, target, root, old in self._bindings(data):
             imported_roots.add(root)
-            parts = target.split(b".")
-            if any(b".".join(parts[:n]) in self.qualified for n in range(1, len(parts) + 1)):
+            if old:
                 if local == b"*":
                     return None  # any name may come from the old module
                 positions.append(start)

@@ -104,18 +104,20 @@ def test_a_relative_and_an_absolute_run_share_the_cache(tmp_path: Path) -> None:
     assert entry.stat().st_mtime_ns == written  # every file served from the cache: nothing rewritten
 
 
-WARM_PROBE = """
+PROBE = """
 import io, json, sys
 from recode_lsp.cli.main import main
-for _ in range(2):  # the first run fills the cache, the second is warm
+for _ in range({runs}):
     out = io.StringIO()
     real, sys.stdout = sys.stdout, out
     try:
         main(["--check", "--select", "numpy", "--target", "numpy==2.0", "--format", "json", "pkg"])
     finally:
         sys.stdout = real
-print(json.dumps(sorted(sys.modules)))
+print(json.dumps({{"modules": sorted(sys.modules), "report": json.loads(out.getvalue())}}))
 """
+#: Two runs in one process: the first fills the cache, the second is warm.
+WARM_PROBE = PROBE.format(runs=2)
 
 
 def test_a_warm_check_imports_no_notebook_fix_or_cache_writing_code(tmp_path: Path) -> None:
@@ -128,7 +130,7 @@ def test_a_warm_check_imports_no_notebook_fix_or_cache_writing_code(tmp_path: Pa
         [sys.executable, "-c", WARM_PROBE], cwd=root, env=env, capture_output=True, text=True, check=False, timeout=120
     )
     assert completed.returncode == 0, completed.stderr
-    modules = set(json.loads(completed.stdout))
+    modules = set(json.loads(completed.stdout)["modules"])
     assert "recode_lsp.cli.report" in modules  # the probe did run a check
     unneeded = {"recode_lsp.engine.notebook", "difflib", "recode_lsp.engine.names", "recode_lsp.engine.pipeline"}
     assert not unneeded & modules
@@ -225,7 +227,7 @@ def test_a_warm_check_imports_no_notebook_help_or_toml_code_it_does_not_use(tmp_
         [sys.executable, "-c", WARM_PROBE], cwd=root, env=env, capture_output=True, text=True, check=False, timeout=120
     )
     assert completed.returncode == 0, completed.stderr
-    modules = set(json.loads(completed.stdout))
+    modules = set(json.loads(completed.stdout)["modules"])
     assert "recode_lsp.cli.report" in modules  # the probe did run a check
     assert not {"recode_lsp.cli.notebooks", "shutil", "tomllib", "tomli"} & modules
 
@@ -338,7 +340,7 @@ def test_a_warm_check_with_a_pyproject_and_every_target_given_reads_no_toml(tmp_
             [sys.executable, "-c", probe], cwd=root, env=env, capture_output=True, text=True, check=False, timeout=120
         )
         assert completed.returncode == 0, completed.stderr
-    modules = set(json.loads(completed.stdout))
+    modules = set(json.loads(completed.stdout)["modules"])
     assert "recode_lsp.cli.report" in modules
     assert not {"tomllib", "tomli"} & modules
 
@@ -392,17 +394,7 @@ def test_a_changed_or_damaged_pyproject_entry_is_read_again(tmp_path: Path, monk
     assert load_config(tmp_path, cached=True).select == ["pandas"]
 
 
-ONE_RUN_PROBE = """
-import io, json, sys
-from recode_lsp.cli.main import main
-out = io.StringIO()
-real, sys.stdout = sys.stdout, out
-try:
-    main(["--check", "--select", "numpy", "--target", "numpy==2.0", "--format", "json", "pkg"])
-finally:
-    sys.stdout = real
-print(json.dumps({"modules": sorted(sys.modules), "report": json.loads(out.getvalue())}))
-"""
+ONE_RUN_PROBE = PROBE.format(runs=1)
 
 
 def test_a_warm_check_in_its_own_process_reads_no_facts_and_analyses_nothing(tmp_path: Path) -> None:
