@@ -524,10 +524,22 @@ class RunMemo:
         self.listing = content_digest(listing.encode("utf-8", "surrogateescape"), 16)
 
     def results(self) -> list[FileResult] | None:
-        """The remembered results, in the order of the files; None unless the listing is the same."""
+        """The remembered results, in the order of the files; None unless the listing is the same.
+
+        The cyclic garbage collector is paused meanwhile, as for the per-file cache's load: an object
+        or more per file, none of them garbage."""
         data = read_entry(self.folder, self.name)
         if data is None:
             return None
+        if not gc.isenabled():  # paused by the caller
+            return self._results(data)
+        gc.disable()
+        try:
+            return self._results(data)
+        finally:
+            gc.enable()
+
+    def _results(self, data: bytes) -> list[FileResult] | None:
         try:
             document = json.loads(data)
         except (ValueError, RecursionError):
