@@ -23,9 +23,9 @@ import gc
 import json
 import os
 import stat
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from recode_lsp import __version__
 from recode_lsp.cache_home import cache_home
@@ -77,6 +77,8 @@ def fix_key(settings: RunSettings) -> str:
     return content_digest(json.dumps([settings.unsafe, installed]).encode(), 16)
 
 
+T = TypeVar("T")
+
 #: ``runner.FileResult`` and ``runner.Record``, imported at the first lookup (runner imports this
 #: module): a warm run looks up every file, and an import statement per call was a tenth of it.
 _RUNNER: tuple[type[FileResult], type[Record]] | None = None
@@ -95,6 +97,49 @@ def _valid_row(row: object) -> bool:
 
 
 _ROW_TYPES = list(_RECORD_TYPES)
+
+
+def _valid_entry(entry: object) -> tuple[list[list[object]], str | None, bool] | None:
+    """A stored check result, ``[rows, error, skipped by the prefilter]`` as JSON gives it, checked
+    with exact type tests (a list is a list, never a subclass) and no generator per entry; None when
+    it is of another shape."""
+    if type(entry) is list and len(entry) == 3:
+        rows, error, prefiltered = entry
+        if (
+            type(rows) is list
+            and (error is None or type(error) is str)
+            and type(prefiltered) is bool
+            and (not rows or all(map(_valid_row, rows)))
+        ):
+            return rows, error, prefiltered
+    return None
+
+
+def _cached_result(path: str, rows: list[list[object]], error: str | None, prefiltered: bool) -> FileResult:
+    """The result of ``path`` a stored entry gives back."""
+    result_class, record_class = _RUNNER or _import_runner()
+    result = result_class(path, [record_class(*row) for row in rows] if rows else [], error)  # type: ignore[arg-type]
+    result.from_cache = True
+    result.skipped_by_prefilter = prefiltered
+    return result
+
+
+def _rows(records: Iterable[Record]) -> list[list[object]]:
+    """Records as stored: each one's fields in order."""
+    return [list(vars(record).values()) for record in records]
+
+
+def _without_collector(parse: Callable[[bytes], T], data: bytes) -> T:
+    """``parse(data)`` with the cyclic garbage collector paused: parsing a cache file allocates an
+    object or more per entry (tens of thousands on a large tree), none of them garbage, and the
+    collections they triggered walked them again and again."""
+    if not gc.isenabled():  # paused by the caller
+        return parse(data)
+    gc.disable()
+    try:
+        return parse(data)
+    finally:
+        gc.enable()
 
 
 def _open_folder(folder: Path, *, create: bool) -> int | None:
@@ -233,23 +278,10 @@ class ResultCache:
         return read_entry(self.folder, self.name)
 
     def _load(self) -> None:
-        """Read the cache file; anything unexpected leaves the cache empty (it only costs time).
-
-        The cyclic garbage collector is paused meanwhile: parsing allocates an object or more per
-        entry (tens of thousands on a large tree), none of them garbage, and the collections they
-        triggered walked them again and again.
-        """
+        """Read the cache file; anything unexpected leaves the cache empty (it only costs time)."""
         data = self._read_bytes()
-        if data is None:
-            return
-        if not gc.isenabled():  # paused by the caller
-            self._parse(data)
-            return
-        gc.disable()
-        try:
-            self._parse(data)
-        finally:
-            gc.enable()
+        if data is not None:
+            _without_collector(self._parse, data)
 
     def _parse(self, data: bytes) -> None:
         try:
@@ -287,15 +319,9 @@ class ResultCache:
                     own_stat[path] = (size, mtime, digest)
         own_hash = self.by_hash
         for digest, entry in by_hash.items():
-            if type(entry) is list and len(entry) == 3:
-                rows, error, prefiltered = entry
-                if (
-                    type(rows) is list
-                    and (error is None or type(error) is str)
-                    and type(prefiltered) is bool
-                    and (not rows or all(map(_valid_row, rows)))
-                ):
-                    own_hash[digest] = (rows, error, prefiltered)
+            valid = _valid_entry(entry)
+            if valid is not None:
+                own_hash[digest] = valid
 
     # --- lookups --------------------------------------------------------------------------
 
@@ -348,7 +374,6 @@ class ResultCache:
         return digest
 
     def lookup(self, path: str) -> FileResult | None:
-        result_class, record_class = _RUNNER or _import_runner()
         if not self.by_hash:
             # A cold cache holds no result to find: the file is not read and hashed here (44 MB on
             # the bench corpus, before any worker starts); its stat, taken now (before the worker
@@ -371,11 +396,7 @@ class ResultCache:
         entry = self.by_hash.get(digest) if digest is not None else None
         if entry is None:
             return None
-        rows, error, prefiltered = entry
-        records = [record_class(*row) for row in rows] if rows else []  # type: ignore[arg-type]
-        result = result_class(path, records, error)
-        result.from_cache = True
-        result.skipped_by_prefilter = prefiltered
+        result = _cached_result(path, *entry)
         result.read_digest = digest
         return result
 
@@ -414,7 +435,7 @@ class ResultCache:
         data = None
         if result.new_bytes is not None:
             data = base64.b64encode(zlib.compress(result.new_bytes, 6)).decode("ascii")
-        fixed = [list(vars(record).values()) for record in result.fixed]
+        fixed = _rows(result.fixed)
         not_fixed = [[*vars(record).values(), reason] for record, reason in result.not_fixed]
         self.by_fix[f"{result.read_digest}:{key}"] = (fixed, not_fixed, data)
         self.dirty = True
@@ -429,8 +450,7 @@ class ResultCache:
         stat_before_read = self._unread.pop(absolute, None)
         if stat_before_read is not None and result.read_digest is not None:
             self.by_stat[absolute] = (*stat_before_read, result.read_digest)
-        rows: list[list[object]] = [list(vars(record).values()) for record in result.records]
-        self.by_hash[digest] = (rows, result.error, result.skipped_by_prefilter)
+        self.by_hash[digest] = (_rows(result.records), result.error, result.skipped_by_prefilter)
         self.dirty = True
 
     # --- writing --------------------------------------------------------------------------
@@ -453,18 +473,8 @@ class ResultCache:
             },
         }
         data = json.dumps(document, separators=(",", ":")).encode()
-        if len(data) > MAX_CACHE_BYTES:
-            return  # it would be ignored when read
-        fd = _open_folder(self.folder, create=True)
-        if fd is None:
-            return
-        try:
-            if write_atomically(fd, self.name, data):
-                _prune(fd, keep=self.name)
-        except (OSError, NotImplementedError):
-            pass
-        finally:
-            os.close(fd)
+        if len(data) <= MAX_CACHE_BYTES:  # else it would be ignored when read
+            write_entry(self.folder, self.name, data, prune="check-")
 
 
 def write_atomically(folder_fd: int, name: str, data: bytes) -> bool:
@@ -524,20 +534,9 @@ class RunMemo:
         self.listing = content_digest(listing.encode("utf-8", "surrogateescape"), 16)
 
     def results(self) -> list[FileResult] | None:
-        """The remembered results, in the order of the files; None unless the listing is the same.
-
-        The cyclic garbage collector is paused meanwhile, as for the per-file cache's load: an object
-        or more per file, none of them garbage."""
+        """The remembered results, in the order of the files; None unless the listing is the same."""
         data = read_entry(self.folder, self.name)
-        if data is None:
-            return None
-        if not gc.isenabled():  # paused by the caller
-            return self._results(data)
-        gc.disable()
-        try:
-            return self._results(data)
-        finally:
-            gc.enable()
+        return None if data is None else _without_collector(self._results, data)
 
     def _results(self, data: bytes) -> list[FileResult] | None:
         try:
@@ -554,23 +553,12 @@ class RunMemo:
         entries = document.get("results")
         if type(entries) is not list or len(entries) != len(self.files):
             return None
-        result_class, record_class = _RUNNER or _import_runner()
         results: list[FileResult] = []
         for path, entry in zip(self.files, entries, strict=True):
-            if type(entry) is not list or len(entry) != 3:
+            valid = _valid_entry(entry)
+            if valid is None:
                 return None
-            rows, error, prefiltered = entry
-            if not (
-                type(rows) is list
-                and (error is None or type(error) is str)
-                and type(prefiltered) is bool
-                and (not rows or all(map(_valid_row, rows)))
-            ):
-                return None
-            result = result_class(path, [record_class(*row) for row in rows] if rows else [], error)
-            result.from_cache = True
-            result.skipped_by_prefilter = prefiltered
-            results.append(result)
+            results.append(_cached_result(path, *valid))
         return results
 
     def save(self, results: Sequence[FileResult]) -> None:
@@ -583,10 +571,7 @@ class RunMemo:
             "format": FORMAT,
             "key": self.key,
             "listing": self.listing,
-            "results": [
-                [[list(vars(record).values()) for record in result.records], result.error, result.skipped_by_prefilter]
-                for result in results
-            ],
+            "results": [[_rows(result.records), result.error, result.skipped_by_prefilter] for result in results],
         }
         data = json.dumps(document, separators=(",", ":")).encode()
         if len(data) <= MAX_CACHE_BYTES:
