@@ -39,9 +39,11 @@ from recode_lsp.engine.prefilter import Prefilter
 #: A ``def`` line and its header up to the colon, the body on the next line: parameters with up
 #: to three levels of brackets, a return annotation without a colon (else: not replaced). Tried
 #: only at the start of a line that holds ``def`` (a search in MULTILINE mode tried every line).
+#: The brackets are read as runs of other characters between groups, which cannot backtrack
+#: without end (possessive quantifiers would say the same, but Python 3.10 has none).
 _DEF = re.compile(
     rb"([ ]*)(?:async[ \t]+)?def[ \t]+\w+[ \t]*"
-    rb"\((?:[^()]++|\((?:[^()]++|\([^()]*+\))*+\))*+\)"
+    rb"\([^()]*(?:\([^()]*(?:\([^()]*\)[^()]*)*\)[^()]*)*\)"
     rb"[ \t]*(?:->[^\n:]+)?:[ \t]*(?:#[^\n]*)?\n"
 )
 #: What rules a body out: a name bound outside it, a class defined (looked for as words where
