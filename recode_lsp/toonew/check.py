@@ -160,6 +160,8 @@ class TooNew:
     _alias_patterns: dict[str, re.Pattern[str]] = field(default_factory=dict, repr=False, compare=False)
     #: Per standard-library module, a pattern of the names later versions add (after a dot).
     _word_patterns: dict[str, re.Pattern[str]] = field(default_factory=dict, repr=False, compare=False)
+    #: A checked library's name after ``import`` and after ``from`` (:meth:`_import_starts`).
+    _import_patterns: tuple[re.Pattern[str], ...] | None = field(default=None, repr=False, compare=False)
     _newer: frozenset[str] | None = field(default=None, repr=False, compare=False)
     _soft: dict[str, frozenset[str]] | None = field(default=None, repr=False, compare=False)
 
@@ -215,15 +217,20 @@ class TooNew:
         call does not take, or a method or keyword the knowledge base knows is newer. False means
         :meth:`findings` would find nothing there (up to rebinding, ``xp = np``), so a file the
         knowledge base has nothing for is not parsed for this check either: the check stays cheap."""
-        return self.may_use(data) and self._lexical(data.decode("latin-1"))
+        if not self.inventories:
+            return False
+        text = data.decode("latin-1")
+        # The lines that import a checked library first: a module without one is done (most are).
+        starts = self._import_starts(text)
+        return bool(starts) and self._lexical(text, starts)
 
     def may_report(self, text: str) -> bool:
         """Whether :meth:`findings` may find anything in a module with this text: False means it finds
         nothing, so the module's tree is not walked for this check (nor need it be whole)."""
-        return bool(self.inventories) and self._lexical(text)
+        return bool(self.inventories) and self._lexical(text, None)
 
-    def _lexical(self, text: str) -> bool:
-        """:meth:`needs_analysis` of a module's text."""
+    def _lexical(self, text: str, starts: list[int] | None) -> bool:
+        """:meth:`needs_analysis` of a module's text (``starts``: its :meth:`_import_starts`, when known)."""
         pattern = self._called if self._called is not None else self._prepare_triggers()
         if pattern is not _NEVER:  # no method is newer than a targeted release: no pass for them
             called = set(pattern.findall(text))
@@ -232,7 +239,7 @@ class TooNew:
             for method in called.intersection(self._keyword_triggers):
                 if self._keyword_triggers[method].search(text):
                     return True
-        aliases = self._import_lines(text)
+        aliases = self._import_lines(text, self._import_starts(text) if starts is None else starts)
         if aliases is None:
             return True
         if not aliases:
@@ -249,37 +256,37 @@ class TooNew:
             top = target.split(".", 1)[0]
             words = soft.get(top)
             inventory = self.inventories[top]
-            # Each distinct chain once (``np.zeros`` appears hundreds of times in a NumPy module); where
-            # each use ends, and the call's arguments there, are read only where they matter: a class's
-            # member, a function whose keywords are certain.
-            for rest, ends in self._chain_ends(text, local, uses == _DOTTED_USES).items():
+            uses_here = self._chain_calls(text, local, uses == _DOTTED_USES)
+            # Each distinct chain once (``np.zeros`` appears hundreds of times in a NumPy module), what it
+            # may make the check report worked out once per run (:meth:`_action`); the calls with a
+            # keyword (a fifth of them) apart.
+            for rest in {use[0] for use in uses_here}:
                 qname = target + rest
-                action = actions.get(qname)
-                if action is None:
+                action = actions.get(qname, _UNSEEN)
+                if action is _UNSEEN:
                     action = actions[qname] = self._action(inventory, qname)
-                if action is _NOTHING:
+                if action is _NOTHING or action[0] == _KEYWORDS:
                     continue
-                kind, canonical = action
-                if kind == _MISSING_NAME or kind == _MISSING_MEMBER:
-                    # What :func:`_problems` would report: the last part missing, a class's member only
-                    # when called, under a ``__getattr__`` only when known to be newer.
-                    if (kind == _MISSING_NAME or any(_CALL.match(text, end) for end in ends)) and _in_code(
-                        text, local + rest
-                    ):
-                        # Under a module read from typeshed (only its newer names can be reported), the
-                        # chains count only when the text has one of those names after a dot (asked
-                        # last: a search of each module for them cost more than reading the chains).
-                        if words is None or self._mentions(text, top, words):
-                            return True
-                        break
-                    continue
-                for end in ends:
-                    call = _CALL.match(text, end)
-                    if call is None or "=" not in call.group(2):
+                # What :func:`_problems` would report: the last part missing, a class's member only when
+                # called, under a ``__getattr__`` only when known to be newer.
+                reported = action[0] == _MISSING_NAME or any(use[1] for use in uses_here if use[0] == rest)
+                if reported and _in_code(text, local + rest):
+                    # Under a module read from typeshed (only its newer names can be reported), the chains
+                    # count only when the text has one of those names after a dot (asked last: a search
+                    # of each module for them cost more than reading the chains). It is the same for
+                    # every chain of this name.
+                    if words is None or self._mentions(text, top, words):
+                        return True
+                    break
+            else:  # not ended by a name the text does not mention (nothing here can be reported)
+                # A call's own keywords that a function whose keywords are certain does not take.
+                for rest, paren, arguments in {use for use in uses_here if "=" in use[2]}:
+                    action = actions[target + rest]
+                    if action is _NOTHING or action[0] != _KEYWORDS:
                         continue
-                    paren, arguments = call.group(1), call.group(2)
-                    if any(inventory.accepts(canonical, k) is False for k in _own_keywords(arguments)) and (
-                        _in_code(text, local + rest + paren + arguments)
+                    canonical = action[1]
+                    if any(inventory.accepts(canonical, k) is False for k in _own_keywords(arguments)) and _in_code(
+                        text, local + rest + paren + arguments
                     ):
                         if words is None or self._mentions(text, top, words):
                             return True
@@ -339,20 +346,29 @@ class TooNew:
             return _ALL_USES
         return _DOTTED_USES if inventory.container(resolved.canonical) is not None else _NO_USE
 
-    def _import_lines(self, text: str) -> dict[str, str] | None:
-        """Local name -> qualified name bound by the lines that import a checked library; None when an
-        import line itself names something the release lacks."""
-        # The lines that import a checked library: every such line holds ``import`` (a ``from`` line
-        # too), so only the lines ``str.find`` finds it on are read, each distinct one once per run
-        # (:meth:`_line_kind`); ``import numpy as np`` starts hundreds of modules.
+    def _import_starts(self, text: str) -> list[int]:
+        """Where the lines start that may import a checked library: a checked library's name after an
+        ``import`` or a ``from`` (two patterns, each with a literal first that the engine scans for, the
+        names a trie after it: no Python per ``import`` of another library), in order."""
+        patterns = self._import_patterns
+        if patterns is None:
+            names = _trie(sorted(self.inventories))
+            patterns = self._import_patterns = tuple(
+                re.compile(rf"{keyword}[ \t]+(?:{names})(?!\w)") for keyword in ("import", "from")
+            )
+        starts = {text.rfind("\n", 0, match.start()) + 1 for pattern in patterns for match in pattern.finditer(text)}
+        return sorted(starts)
+
+    def _import_lines(self, text: str, starts: list[int]) -> dict[str, str] | None:
+        """Local name -> qualified name bound by the lines that import a checked library (at ``starts``,
+        :meth:`_import_starts`); None when an import line itself names something the release lacks."""
+        # Each distinct line is read once per run (:meth:`_line_kind`): ``import numpy as np`` starts
+        # hundreds of modules.
         kinds = self._line_kinds
         imports, froms = [], []
-        position = text.find("import")
-        while position != -1:
-            start = text.rfind("\n", 0, position) + 1
-            end = text.find("\n", position)
-            end = len(text) if end == -1 else end
-            line = text[start:end]
+        for start in starts:
+            end = text.find("\n", start)
+            line = text[start:] if end == -1 else text[start:end]
             kind = kinds.get(line)
             if kind is None:
                 kind = kinds[line] = self._line_kind(line)
@@ -360,7 +376,6 @@ class TooNew:
                 imports.append(line)
             elif kind == _FROM:
                 froms.append(start)
-            position = text.find("import", end)
         aliases: dict[str, str] = {}
         lines = self._lines
         for line in imports:
@@ -437,28 +452,26 @@ class TooNew:
             pattern = self._word_patterns[top] = re.compile(rf"\.(?:{alternatives})(?!\w)")
         return pattern.search(text) is not None
 
-    def _chain_ends(self, text: str, alias: str, dotted: bool = False) -> dict[str, list[int]]:
-        """Each distinct attribute chain after a use of ``alias`` in ``text``: ``.linalg.norm``, ``""``
-        for the name alone; with where each of its uses ends.
+    def _chain_calls(self, text: str, alias: str, dotted: bool = False) -> list[tuple[str, str, str]]:
+        """Each use of ``alias`` in ``text``: its attribute chain (``.linalg.norm``, ``""`` for the name
+        alone), and the call after it (``(`` and its arguments; empty where none is, or where its
+        arguments nest deeper than :data:`_CALL_AFTER` reads).
 
         A name used often (``np``: tens of thousands of uses in a large tree) gets a compiled pattern
-        once it has been seen often enough to pay for it (a fifth of a millisecond): its ``finditer``
-        is twice as fast as the loop in Python that reads a rare one."""
+        once it has been seen often enough to pay for it (about a millisecond): its ``findall`` reads
+        every use in C, where the loop a rare name gets reads each in Python."""
         pattern = self._alias_patterns.get(alias)
         if pattern is not None:
-            found: dict[str, list[int]] = {}
-            for match in pattern.finditer(text):
-                found.setdefault(match.group(1), []).append(match.end())
-            return found
+            return pattern.findall(text)
         identifier = alias.isidentifier()
-        found = _chain_ends(text, alias, dotted and identifier)
+        found = _chain_calls(text, alias, dotted and identifier)
         if identifier:
             # An identifier: a use cannot start inside another, so the pattern finds what the loop does.
-            seen = self._alias_seen[alias] = self._alias_seen.get(alias, 0) + sum(map(len, found.values()))
+            seen = self._alias_seen[alias] = self._alias_seen.get(alias, 0) + len(found)
             if seen >= _COMPILE_AFTER:
                 escaped = re.escape(alias)
                 # The literal first (its look-behind after it): the engine scans for the name.
-                self._alias_patterns[alias] = re.compile(rf"{escaped}(?<![\w.]{escaped})(?!\w)((?:\.[A-Za-z_]\w*)*)")
+                self._alias_patterns[alias] = re.compile(rf"{escaped}(?<![\w.]{escaped})(?!\w){_CALL_AFTER.pattern}")
         return found
 
     @property
@@ -527,7 +540,7 @@ class TooNew:
         from recode_lsp.engine.analysis import ModuleAnalysis
 
         assert isinstance(analysis, ModuleAnalysis)
-        if not self.inventories or (precheck and not self._lexical(analysis.source)):
+        if not self.inventories or (precheck and not self._lexical(analysis.source, None)):
             return []  # the text holds no too-new use: the tree need not be walked
         problems = _problems(analysis, self.inventories, self.newer, self.introduced_keywords)
         if problems:
@@ -656,12 +669,11 @@ def _trie(words: Sequence[str]) -> str:
     return emit(tree)
 
 
-def _chain_ends(text: str, alias: str, dotted: bool = False) -> dict[str, list[int]]:
-    """Each distinct chain after a use of ``alias`` in ``text``, with where each of its uses ends: a use
-    is the name with no name character or dot before it and no name character after it. ``dotted``
-    (``alias`` an identifier): only the uses a dot follows, found as such (``sparse.`` is rarer than
-    ``sparse``, which ``issparse`` holds too)."""
-    found: dict[str, list[int]] = {}
+def _chain_calls(text: str, alias: str, dotted: bool = False) -> list[tuple[str, str, str]]:
+    """:meth:`TooNew._chain_calls` read by a loop: a use is the name with no name character or dot
+    before it and no name character after it. ``dotted`` (``alias`` an identifier): only the uses a dot
+    follows, found as such (``sparse.`` is rarer than ``sparse``, which ``issparse`` holds too)."""
+    found: list[tuple[str, str, str]] = []
     size = len(alias)
     needle = alias + "." if dotted else alias
     position = text.find(needle)
@@ -670,8 +682,7 @@ def _chain_ends(text: str, alias: str, dotted: bool = False) -> dict[str, list[i
         before, end = text[position - 1] if position else " ", position + size
         after = text[end : end + 1]
         if not (before.isalnum() or before in "._") and not (after.isalnum() or after == "_"):
-            chain = _CHAIN.match(text, end).end()  # type: ignore[union-attr]  # matches the empty string
-            found.setdefault(text[end:chain], []).append(chain)
+            found.append(_CALL_AFTER.match(text, end).groups(""))  # type: ignore[union-attr,arg-type]  # matches ""
         position = text.find(needle, end)
     return found
 
@@ -691,11 +702,13 @@ def _in_code(text: str, use: str) -> bool:
 
 
 #: Call arguments with up to two levels of nested parentheses.
-_NESTED = r"(?:[^()]|\((?:[^()]|\([^()]*\))*\))*"
+_NESTED = r"[^()]*(?:\([^()]*(?:\([^()]*\)[^()]*)*\)[^()]*)*"
 #: An attribute chain (``.linalg.norm``: dots without spaces around them, names that are identifiers:
 #: prose in docstrings, ``numpy. If`` or ``numpy.org``, does not make a parse), and a call after it.
-_CHAIN = re.compile(r"(?:\.[A-Za-z_]\w*)*")
-_CALL = re.compile(rf"(\s*\()({_NESTED})\)")
+_CHAIN = r"(?:\.[A-Za-z_]\w*)*"
+#: The chain after a use, and the call after the chain (its parenthesis and arguments: a look-ahead, so
+#: that a use inside the arguments is read too; both empty where no call is, or where it nests deeper).
+_CALL_AFTER = re.compile(rf"({_CHAIN})(?:(?=(\s*\()({_NESTED})\)))?")
 #: A name as a chain's parts are (:meth:`TooNew._mentions`).
 _NAME = re.compile(r"[A-Za-z_]\w*")
 #: The word after each ``import`` / ``from`` (a look-ahead: the word itself may start the next match).
@@ -705,12 +718,13 @@ _IMPORTED_WORD_BYTES = (re.compile(rb"import\s+(?=(\w+))"), re.compile(rb"from\s
 _IMPORT, _FROM = 1, 2
 #: Which uses of an imported name can be reported (:meth:`TooNew._reportable_uses`).
 _NO_USE, _DOTTED_USES, _ALL_USES = 0, 1, 2
-#: What a chain may make the pre-check report (:meth:`TooNew._action`).
+#: What a chain may make the pre-check report (:meth:`TooNew._action`); a chain not yet worked out.
 _NOTHING = None
+_UNSEEN = (0, "")
 _MISSING_NAME, _MISSING_MEMBER, _KEYWORDS = 1, 2, 3
 #: A pattern that never matches: no method or keyword is newer than a targeted release.
 _NEVER = re.compile(r"(?!x)x")
-#: Occurrences of an imported name, over the run, before it gets a compiled pattern (:meth:`TooNew._chain_ends`).
+#: Occurrences of an imported name, over the run, before it gets a compiled pattern (:meth:`TooNew._chain_calls`).
 _COMPILE_AFTER = 256
 _PARENTHESISED = re.compile(r"\([^()]*\)")
 _OWN_KEYWORD = re.compile(r"(?:^|,)\s*(\w+)\s*=(?!=)")

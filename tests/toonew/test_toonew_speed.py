@@ -170,16 +170,50 @@ def test_precheck_never_hides_a_finding(releases: Path) -> None:
 
 def test_compiled_pattern_reads_what_the_loop_reads(releases: Path) -> None:
     check = prepare({"tnlib": Version("1.0")}, make_kb(ENTRIES), data=[b"import tnlib"], dist_dir=releases)
-    texts = [*SOURCES, "np.x np_.y _np.z np2.w a.np.v npé.u énp.t np .s np.5 np.(1) np\n.r\nnp.np.q np"]
+    texts = [
+        *SOURCES,
+        "np.x np_.y _np.z np2.w a.np.v npé.u énp.t np .s np.5 np.(1) np\n.r\nnp.np.q np",
+        "np.f(a, b=1) np.g (np.h(c=2), d=(1, (2, 3))) np.k(((deep))) np.m(unclosed np.n(x=1)",
+        "np.a.b\n(\n  c=1,\n) np.e(f(g(h(i=1))), j=2) np.o((p), q=[1, (2)])",
+    ]
     for alias in ("np", "tnlib", "t", "compute", "W", "é"):
-        check._chain_ends("\n" + f" {alias}.x" * check_module._COMPILE_AFTER, alias)  # often enough: compiled
+        check._chain_calls("\n" + f" {alias}.x" * check_module._COMPILE_AFTER, alias)  # often enough: compiled
         assert alias in check._alias_patterns
         for text in texts:
-            assert check._chain_ends("\n" + text, alias) == check_module._chain_ends("\n" + text, alias), (alias, text)
+            text = "\n" + text.replace("np", alias)
+            assert check._chain_calls(text, alias) == check_module._chain_calls(text, alias), (alias, text)
             # A use that starts the text (no newline put first: the text is not copied for it).
-            text = f"{alias}.y {text}"
-            assert check._chain_ends(text, alias) == check_module._chain_ends(text, alias), (alias, text)
-            assert ".y" in check_module._chain_ends(text, alias), (alias, text)
+            text = f"{alias}.y {text[1:]}"
+            assert check._chain_calls(text, alias) == check_module._chain_calls(text, alias), (alias, text)
+            assert (".y", "", "") in check_module._chain_calls(text, alias), (alias, text)
+
+
+def test_chain_calls_read_each_use_and_its_call() -> None:
+    """Each use's chain and the call after it, arguments nested up to two levels; a use inside another's
+    arguments is read too (the call is looked at ahead, not consumed)."""
+    text = "np.f(a, b=1) + np.g.h (np.k(c=2), d=(1, (2, 3))) np.deep((((x)))) np.bare np.open(x"
+    assert check_module._chain_calls(text, "np") == [
+        (".f", "(", "a, b=1"),
+        (".g.h", " (", "np.k(c=2), d=(1, (2, 3))"),
+        (".k", "(", "c=2"),
+        (".deep", "", ""),  # three levels inside: not read
+        (".bare", "", ""),
+        (".open", "", ""),  # never closed
+    ]
+    assert check_module._chain_calls(text, "np", dotted=True) == check_module._chain_calls(text, "np")
+    assert check_module._chain_calls("x = np\ny = np.z", "np", dotted=True) == [(".z", "", "")]
+
+
+def test_nested_arguments_pattern_matches_what_the_alternation_matches() -> None:
+    """The arguments pattern, written as runs of plain characters between groups (no alternation tried
+    at each character: twice as fast), accepts exactly what the plain alternation accepts."""
+    plain = re.compile(r"(?:[^()]|\((?:[^()]|\([^()]*\))*\))*")
+    unrolled = re.compile(check_module._NESTED)
+    rng = random.Random(19)
+    for _ in range(3000):
+        text = "".join(rng.choice("ab()=, ") for _ in range(rng.randrange(0, 14)))
+        assert (plain.fullmatch(text) is None) == (unrolled.fullmatch(text) is None), text
+        assert plain.match(text).end() == unrolled.match(text).end(), text  # type: ignore[union-attr]
 
 
 @pytest.mark.skipif(stdlib.find_typeshed() is None, reason="no typeshed at hand (mypy, typeshed_client)")
