@@ -218,7 +218,15 @@ def _process_data(path_text: str, data: bytes, *, as_module: bool) -> FileResult
         # --too-new walks the tree only where its lexical pre-check says it may report (a file here for
         # it alone passed that check on its bytes); elsewhere the module may be read sparse.
         walk_too_new = too_new is not None and (not kb_relevant or too_new.may_report(source.text))
-        analysis = _sparse_analysis(data, source, path_text, prefilter) if kb_relevant and not walk_too_new else None
+        if not walk_too_new:
+            analysis = _sparse_analysis(data, source, path_text, prefilter) if kb_relevant else None
+        else:
+            # The bodies where neither check may report are read as ``pass`` too: the too-new walk
+            # then reads what its pre-check found (a handful of uses in a large test module).
+            assert too_new is not None
+            analysis = _sparse_analysis(
+                data, source, path_text, prefilter, kb_relevant=kb_relevant, too_new=too_new.evidence(data)
+            )
         if analysis is None:
             analysis = analyse(source.text, path_text)
         findings = detect(source.text, kb, settings.options, path_text, analysis=analysis) if kb_relevant else []
@@ -260,11 +268,20 @@ def _process_data(path_text: str, data: bytes, *, as_module: bool) -> FileResult
     return result
 
 
-def _sparse_analysis(data: bytes, source: SourceText, path_text: str, prefilter: Prefilter) -> ModuleAnalysis | None:
+def _sparse_analysis(
+    data: bytes,
+    source: SourceText,
+    path_text: str,
+    prefilter: Prefilter,
+    *,
+    kb_relevant: bool = True,
+    too_new: Sequence[int] | None = (),
+) -> ModuleAnalysis | None:
     """``--check``'s analysis of a file with the function bodies that can hold no finding read as
     ``pass`` (recode_lsp/engine/sparse.py), or None: parse it whole. Where each body must be read,
     as ``--check-syntax``, ``--diff`` and ``--apply`` (their fixes are checked against the whole
-    module) ask, or where the text is not ``data`` as it stands, the whole module is parsed."""
+    module) ask, or where the text is not ``data`` as it stands, the whole module is parsed.
+    ``too_new``: the offsets where ``--too-new`` may report (None: anywhere)."""
     settings = _STATE["settings"]
     assert isinstance(settings, RunSettings)
     if (
@@ -278,7 +295,7 @@ def _sparse_analysis(data: bytes, source: SourceText, path_text: str, prefilter:
         return None
     from recode_lsp.engine.sparse import sparse_analysis
 
-    return sparse_analysis(data, source.text, path_text, prefilter)
+    return sparse_analysis(data, source.text, path_text, prefilter, kb_relevant=kb_relevant, more_evidence=too_new)
 
 
 def run_files(

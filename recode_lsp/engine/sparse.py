@@ -148,15 +148,29 @@ def stub_bodies(data: bytes, evidence: Sequence[int]) -> tuple[bytes, list[Stub]
     return b"".join(pieces), stubs
 
 
-def sparse_analysis(data: bytes, text: str, path: str, prefilter: Prefilter) -> ModuleAnalysis | None:
+def sparse_analysis(
+    data: bytes,
+    text: str,
+    path: str,
+    prefilter: Prefilter,
+    *,
+    kb_relevant: bool = True,
+    more_evidence: Sequence[int] | None = (),
+) -> ModuleAnalysis | None:
     """The analysis of ``text`` (``data`` decoded as UTF-8) with the bodies that can hold no
     finding read as ``pass``; None where the whole module must be parsed instead (nothing to
-    replace, a condition of the module's list not met, a replaced text that does not parse)."""
-    if b"\r" in data or _ODD_INDENT.search(data) is not None:
+    replace, a condition of the module's list not met, a replaced text that does not parse).
+
+    ``more_evidence``: the offsets of another check that walks the same analysis (``--too-new``:
+    :meth:`TooNew.evidence`), None when its findings may be anywhere; ``kb_relevant=False``: the
+    prefilter found nothing for the knowledge base, so only those offsets count."""
+    if more_evidence is None or b"\r" in data or _ODD_INDENT.search(data) is not None:
         return None
-    evidence = prefilter.evidence(data)
+    evidence = prefilter.evidence(data) if kb_relevant else []
     if evidence is None:
         return None
+    if more_evidence:
+        evidence = sorted({*evidence, *more_evidence})
     sparse, stubs = stub_bodies(data, evidence)
     if not stubs:
         return None

@@ -29,7 +29,7 @@ import ast
 import dataclasses
 import functools
 import re
-from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -229,21 +229,47 @@ class TooNew:
         nothing, so the module's tree is not walked for this check (nor need it be whole)."""
         return bool(self.inventories) and self._lexical(text, None)
 
+    def evidence(self, data: bytes) -> list[int] | None:
+        """Offsets in ``data`` near which :meth:`findings` may report, as the pre-check reads the file:
+        each use of a chain or call it finds reportable (so a function body with none of them holds no
+        finding and may be read as ``pass``: recode_lsp/engine/sparse.py); None where a finding may be
+        anywhere (an import line that names something missing: it may be in any body) or where the
+        bytes are not ASCII (the offsets of the text read are then not the bytes')."""
+        if not data.isascii():
+            return None
+        text = data.decode("ascii")
+        offsets: set[int] = set()
+        for use in self._reasons(text, None):
+            if use is None:
+                return None
+            position = text.find(use)
+            while position != -1:
+                offsets.add(position)
+                position = text.find(use, position + 1)
+        return sorted(offsets)
+
     def _lexical(self, text: str, starts: list[int] | None) -> bool:
         """:meth:`needs_analysis` of a module's text (``starts``: its :meth:`_import_starts`, when known)."""
+        return next(self._reasons(text, starts), False) is not False
+
+    def _reasons(self, text: str, starts: list[int] | None) -> Iterator[str | None]:
+        """What may make :meth:`findings` report in a module's text: each use it finds reportable (the
+        chain after an imported name, ``np.trapezoid``; ``.map`` for a newer method called on any
+        receiver), or None for a reason with no place (an import line that names something missing)."""
         pattern = self._called if self._called is not None else self._prepare_triggers()
         if pattern is not _NEVER:  # no method is newer than a targeted release: no pass for them
             called = set(pattern.findall(text))
-            if not called.isdisjoint(self._triggers):
-                return True
+            for method in called.intersection(self._triggers):
+                yield "." + method  # its calls: where the walk may report it, on any receiver
             for method in called.intersection(self._keyword_triggers):
                 if self._keyword_triggers[method].search(text):
-                    return True
+                    yield "." + method
         aliases = self._import_lines(text, self._import_starts(text) if starts is None else starts)
         if aliases is None:
-            return True
+            yield None
+            return
         if not aliases:
-            return False
+            return
         actions = self._actions
         uses_of = self._uses
         soft = self._soft_words()
@@ -275,9 +301,9 @@ class TooNew:
                     # count only when the text has one of those names after a dot (asked last: a search
                     # of each module for them cost more than reading the chains). It is the same for
                     # every chain of this name.
-                    if words is None or self._mentions(text, top, words):
-                        return True
-                    break
+                    if words is not None and not self._mentions(text, top, words):
+                        break
+                    yield local + rest
             else:  # not ended by a name the text does not mention (nothing here can be reported)
                 # A call's own keywords that a function whose keywords are certain does not take.
                 for rest, paren, arguments in {use for use in uses_here if "=" in use[2]}:
@@ -288,10 +314,9 @@ class TooNew:
                     if any(inventory.accepts(canonical, k) is False for k in _own_keywords(arguments)) and _in_code(
                         text, local + rest + paren + arguments
                     ):
-                        if words is None or self._mentions(text, top, words):
-                            return True
-                        break
-        return False
+                        if words is not None and not self._mentions(text, top, words):
+                            break
+                        yield local + rest
 
     def _prepare_triggers(self) -> re.Pattern[str]:
         """The patterns of the methods and keywords newer than some targeted release (first use); the
