@@ -201,7 +201,9 @@ def _process_data(path_text: str, data: bytes, *, as_module: bool) -> FileResult
     kb_relevant = bool(_STATE.get("no_prefilter")) or prefilter.may_match(data)
     # ``--too-new`` parses a file the knowledge base has nothing for only when its text may hold a
     # too-new use (recode_lsp/toonew/check.py: TooNew.needs_analysis).
-    if not kb_relevant and not (too_new is not None and too_new.needs_analysis(data)):
+    if not kb_relevant and not (
+        too_new is not None and too_new.needs_analysis(data, prefilter.import_line_starts(data, too_new.top_bytes))
+    ):
         # Not analysed, but a binary or undecodable file is still reported (issue 11), and with
         # --check-syntax an unparsable one (issue 15: parsing these was a quarter of a cold run).
         from recode_lsp.cli.files import source_problem

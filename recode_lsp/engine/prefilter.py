@@ -365,10 +365,13 @@ def import_bindings(data: bytes, roots: frozenset[bytes] | None = None) -> list[
     return [(local, target) for _, local, target in _import_bindings_at(data, roots)]
 
 
-def _import_bindings_at(data: bytes, roots: frozenset[bytes] | None) -> list[tuple[int, bytes, bytes]]:
-    """:func:`import_bindings`, each with the offset of the line its statement starts on."""
+def _import_bindings_at(
+    data: bytes, roots: frozenset[bytes] | None, starts: list[int] | None = None
+) -> list[tuple[int, bytes, bytes]]:
+    """:func:`import_bindings`, each with the offset of the line its statement starts on (``starts``:
+    :func:`_statement_starts` of ``data``, when known)."""
     bindings: list[tuple[int, bytes, bytes]] = []
-    for start in _statement_starts(data):
+    for start in _statement_starts(data) if starts is None else starts:
         match = _IMPORT.match(data, start)
         if match is None:
             continue
@@ -472,6 +475,9 @@ class Prefilter:
         }
         #: ``= alias`` patterns, by the sorted aliases a file binds.
         self._rebound: dict[tuple[bytes, ...], re.Pattern[bytes]] = {}
+        #: The last file :meth:`may_match` read, and the starts of its lines that hold ``import`` (None
+        #: where it had none of the roots): :meth:`evidence` and :meth:`import_line_starts` reuse them.
+        self._read: tuple[bytes, list[int] | None] | None = None
 
     def may_match(self, data: bytes) -> bool:
         """False only when the detector cannot find anything in ``data``.
@@ -479,6 +485,7 @@ class Prefilter:
         The raw bytes are tested first (most files fail there, cheaply); a file that passes is
         tested again as :func:`code_only` sees it, without its strings and comments.
         """
+        self._read = (data, None)
         if not self._may_match(data):
             return False
         code = code_only(data)
@@ -518,12 +525,32 @@ class Prefilter:
         """Each import binding of a checked library in ``data``: (offset of its statement's line,
         local name, qualified target, the target's root, whether the target is an old name or one
         under an old module)."""
-        for start, local, target in _import_bindings_at(data, self.root_set):
+        read = self._read
+        if read is not None and read[0] is data:
+            starts = read[1]
+            if starts is None:
+                starts = _statement_starts(data)
+                self._read = (data, starts)
+        else:
+            starts = None
+        for start, local, target in _import_bindings_at(data, self.root_set, starts):
             root = target.split(b".", 1)[0]
             if root in self.root_set:
                 parts = target.split(b".")
                 old = any(b".".join(parts[:n]) in self.qualified for n in range(1, len(parts) + 1))
                 yield start, local, target, root, old
+
+    def import_line_starts(self, data: bytes, tops: frozenset[bytes]) -> list[int] | None:
+        """The starts of the lines of ``data`` that hold ``import``, as the last :meth:`may_match` of
+        it found them (one pass over the file shared with ``--too-new``, which reads the same import
+        statements); ``[]`` where none can import one of ``tops`` (all of them roots of this
+        prefilter, none in the file); None where not known."""
+        read = self._read
+        if read is None or read[0] is not data:
+            return None
+        if read[1] is None:
+            return [] if tops <= self.root_set else None  # may_match found none of the roots there
+        return read[1]
 
     def evidence(self, data: bytes) -> list[int] | None:
         """Offsets in ``data`` near which the detector may report, read as :meth:`may_match` reads

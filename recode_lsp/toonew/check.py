@@ -200,28 +200,31 @@ class TooNew:
 
     # --- per module --------------------------------------------------------------------------
 
-    def may_use(self, data: bytes) -> bool:
-        """Whether a file's bytes may import a checked library."""
+    @property
+    def top_bytes(self) -> frozenset[bytes]:
+        """The top-level packages checked, as bytes."""
         if self._top_bytes is None:
             self._top_bytes = frozenset(top.encode() for top in self.inventories)
-        tops = self._top_bytes
-        # Every word after ``import`` / ``from``, looked up in a set: an alternation of the 200 names a
-        # Python target brings (its standard library) tried at each import cost four times as much.
-        return bool(tops) and any(
-            match.group(1) in tops for pattern in _IMPORTED_WORD_BYTES for match in pattern.finditer(data)
-        )
+        return self._top_bytes
 
-    def needs_analysis(self, data: bytes) -> bool:
+    def needs_analysis(self, data: bytes, line_starts: list[int] | None = None) -> bool:
         """Whether a file may hold a too-new use, read lexically (no parse): an import, or a chain
         rooted at an imported name (``np.linalg.foo``), that the release lacks, a keyword a resolved
         call does not take, or a method or keyword the knowledge base knows is newer. False means
         :meth:`findings` would find nothing there (up to rebinding, ``xp = np``), so a file the
-        knowledge base has nothing for is not parsed for this check either: the check stays cheap."""
-        if not self.inventories:
+        knowledge base has nothing for is not parsed for this check either: the check stays cheap.
+
+        ``line_starts``: where the lines that hold ``import`` start, when the prefilter has found them
+        (:meth:`Prefilter.import_line_starts`; the file is then not searched for its imports again)."""
+        if not self.inventories or line_starts == []:
             return False
         text = data.decode("latin-1")
         # The lines that import a checked library first: a module without one is done (most are).
-        starts = self._import_starts(text)
+        if line_starts is None:
+            starts = self._import_starts(text)
+        else:
+            # A start after a lone ``\r`` (or a byte-order mark) is inside the line read here.
+            starts = sorted({text.rfind("\n", 0, start) + 1 for start in line_starts})
         return bool(starts) and self._lexical(text, starts)
 
     def may_report(self, text: str) -> bool:
@@ -281,6 +284,10 @@ class TooNew:
                 continue
             top = target.split(".", 1)[0]
             words = soft.get(top)
+            if words is not None and len(words) <= _FEW_WORDS and not any(word in text for word in words):
+                # Read from typeshed, the module can be reported only for a name a later version adds;
+                # the text holds none of its few (a search for each is cheaper than reading the chains).
+                continue
             inventory = self.inventories[top]
             uses_here = self._chain_calls(text, local, uses == _DOTTED_USES)
             # Each distinct chain once (``np.zeros`` appears hundreds of times in a NumPy module), what it
@@ -375,14 +382,17 @@ class TooNew:
         """Where the lines start that may import a checked library: a checked library's name after an
         ``import`` or a ``from`` (two patterns, each with a literal first that the engine scans for, the
         names a trie after it: no Python per ``import`` of another library), in order."""
-        patterns = self._import_patterns
-        if patterns is None:
-            names = _trie(sorted(self.inventories))
-            patterns = self._import_patterns = tuple(
-                re.compile(rf"{keyword}[ \t]+(?:{names})(?!\w)") for keyword in ("import", "from")
-            )
+        patterns = self._import_patterns or self._prepare_import_patterns()
         starts = {text.rfind("\n", 0, match.start()) + 1 for pattern in patterns for match in pattern.finditer(text)}
         return sorted(starts)
+
+    def _prepare_import_patterns(self) -> tuple[re.Pattern[str], ...]:
+        """A checked library's name after ``import``, and after ``from`` (first use)."""
+        names = _trie(sorted(self.inventories))
+        self._import_patterns = tuple(
+            re.compile(rf"{keyword}[ \t]+(?:{names})(?!\w)") for keyword in ("import", "from")
+        )
+        return self._import_patterns
 
     def _import_lines(self, text: str, starts: list[int]) -> dict[str, str] | None:
         """Local name -> qualified name bound by the lines that import a checked library (at ``starts``,
@@ -424,9 +434,8 @@ class TooNew:
     def _line_kind(self, line: str) -> int:
         """:data:`_IMPORT` or :data:`_FROM` for an import statement's (first) line that has a checked
         library's name after an ``import`` or a ``from``, else 0."""
-        if not any(
-            match.group(1) in self.inventories for pattern in _IMPORTED_WORD for match in pattern.finditer(line)
-        ):
+        patterns = self._import_patterns or self._prepare_import_patterns()
+        if not any(pattern.search(line) for pattern in patterns):
             return 0
         if _IMPORT_LINE.match(line):
             return _IMPORT
@@ -736,9 +745,8 @@ _CHAIN = r"(?:\.[A-Za-z_]\w*)*"
 _CALL_AFTER = re.compile(rf"({_CHAIN})(?:(?=(\s*\()({_NESTED})\)))?")
 #: A name as a chain's parts are (:meth:`TooNew._mentions`).
 _NAME = re.compile(r"[A-Za-z_]\w*")
-#: The word after each ``import`` / ``from`` (a look-ahead: the word itself may start the next match).
-_IMPORTED_WORD = (re.compile(r"import[ \t]+(?=(\w+))"), re.compile(r"from[ \t]+(?=(\w+))"))
-_IMPORTED_WORD_BYTES = (re.compile(rb"import\s+(?=(\w+))"), re.compile(rb"from\s+(?=(\w+))"))
+#: A standard-library module with at most this many newer names is looked for them before its chains.
+_FEW_WORDS = 3
 #: Kinds of import line (:meth:`TooNew._line_kind`).
 _IMPORT, _FROM = 1, 2
 #: Which uses of an imported name can be reported (:meth:`TooNew._reportable_uses`).

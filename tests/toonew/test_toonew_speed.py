@@ -351,3 +351,38 @@ def test_a_name_the_knowledge_base_reports_is_no_reason_to_walk_the_tree(release
     for source in sources:
         assert plain.findings(analyse(source, "m.py"), options, "m.py", precheck=False)
         assert plain.may_report(source)
+
+
+def test_import_lines_the_prefilter_found_give_the_same_answer(releases: Path) -> None:
+    """``needs_analysis`` given the lines the prefilter found holding ``import`` (one pass over the file
+    for both) answers as when it looks for the imports itself, on the written modules and on awkward
+    line ends (a lone ``\\r``, CRLF, a byte-order mark, a continued ``from``); ``[]`` (no root of the
+    prefilter in the file, every checked library among them) is a no at once."""
+    from recode_lsp.engine.prefilter import Prefilter
+
+    check = prepare({"tnlib": Version("1.0")}, make_kb(ENTRIES), data=[b"import tnlib"], dist_dir=releases)
+    kb = make_kb([{**ENTRIES[0], "id": "TNL009", "old": "tnlib.gone", "new": "tnlib.new_name"}])
+    prefilter = Prefilter(kb.changes)
+    awkward = [
+        b"import os\rimport tnlib\rx = tnlib.nothing_here\r",
+        b"import os\r\nimport tnlib\r\nx = tnlib.nothing_here\r\n",
+        b"\xef\xbb\xbfimport tnlib\nx = tnlib.nothing_here\n",
+        b"from tnlib \\\n    import new_name\n",
+        b"from tnlib import (\n    compute,\n)\nx = compute([1], method=1)\n",
+        b"x = 'no import here'\n",
+        b"import numpy as np\nx = np.zeros(3)\n",
+    ]
+    checked = 0
+    for data in [source.encode() for source in SOURCES] + awkward:
+        kb_relevant = prefilter.may_match(data)
+        starts = prefilter.import_line_starts(data, check.top_bytes)
+        if not kb_relevant:
+            assert check.needs_analysis(data, starts) == check.needs_analysis(data), data
+            checked += starts is not None
+        assert prefilter.import_line_starts(data + b"\n", check.top_bytes) is None  # another file: not known
+    assert checked >= len(SOURCES) // 2
+    data, same_bytes = bytes(bytearray(b"x = 1\n")), bytes(bytearray(b"x = 1\n"))
+    prefilter.may_match(data)
+    assert prefilter.import_line_starts(same_bytes, check.top_bytes) is None  # another object: not known
+    assert prefilter.import_line_starts(data, check.top_bytes) == []
+    assert prefilter.import_line_starts(data, check.top_bytes | {b"other"}) is None
