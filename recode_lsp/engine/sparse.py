@@ -21,7 +21,8 @@ A body is replaced only when all of these hold, else the file is parsed whole:
 
 What it costs: a syntax error inside a replaced body is not seen. The default ``--check`` does
 not parse the files the prefilter skips either; ``--check-syntax`` (and ``--diff``, ``--apply``,
-``--too-new``, the language server) parse every file whole.
+the language server) parse every file whole. ``--check --too-new`` adds the offsets where its walk may
+report (:meth:`TooNew.evidence`), and reads a module its pre-check finds nothing in as above.
 """
 
 from __future__ import annotations
