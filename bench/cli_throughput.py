@@ -145,10 +145,10 @@ def _download(name: str, version: str) -> Path:
     return wheel
 
 
-def ensure_corpus(corpus: Path, skip_download: bool) -> None:
+def ensure_corpus(corpus: Path, skip_download: bool, packages: Sequence[tuple[str, str]] = PACKAGES) -> None:
     """Make ``corpus/<name>-<version>/`` for each package; what already exists is kept."""
     corpus.mkdir(parents=True, exist_ok=True)
-    for name, version in PACKAGES:
+    for name, version in packages:
         dest = corpus / f"{name}-{version}"
         if dest.is_dir() and any(dest.rglob("*.py")):
             continue

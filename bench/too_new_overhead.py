@@ -1,0 +1,197 @@
+"""What ``--too-new`` adds to a cold ``recode-migrate --check`` (issue 19's bound: at most 20%), on real code.
+
+What is measured
+----------------
+Two corpora of real releases, their wheels downloaded once with pip into ``bench/.cache/`` and their
+``.py`` files unpacked (later runs reuse them):
+
+* ``bench``: the issue-15 corpus of ``bench/cli_throughput.py`` (SciPy 1.5.4, astropy 4.2, statsmodels
+  0.12.2, scikit-image 0.17.2, xarray 0.16.2, nibabel 3.2.1: 3,046 files of NumPy 1.x-era code dense
+  with NumPy 2.0 removals), checked with ``--select numpy --target numpy==2.0``;
+* ``sklearn``: scikit-learn 1.2.2 and SciPy 1.10.1 (712 files, in ``bench/.corpus-too-new/``), checked
+  against the releases they were written for (``--target numpy==1.26 --target pandas==2.0 --target
+  scikit-learn==1.2 --target scipy==1.10``; the standard library against the interpreter's Python).
+
+Each round runs the plain cold check (``--check --no-cache --format json``) and the same command with
+``--too-new``, in turns so that both see the same load, and takes the wall time and the CPU time (user +
+system of the process and its workers). The numbers are medians over ``--rounds`` (default 7), after one
+untimed run of each (bytecode written, files in the page cache, the releases' inventories read and cached
+as on any machine after its first run). The peer is the plain check itself: the ratio is the bound.
+The two runs' findings must agree outside the RCN ids (checked: a difference is an error).
+
+Run ``python bench/too_new_overhead.py [--corpora bench,sklearn] [--rounds N] [--jobs N] [--skip-download]
+[--corpus DIR --targets "..."]``. The last line per corpus, ``too_new_overhead: corpus=... added cpu=+X%
+wall=+Y% ...``, is the one to compare between runs (same machine only).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import shlex
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from cli_throughput import (  # the bench folder is no package
+    DEFAULT_CORPUS,
+    PACKAGES,
+    WHEEL_CACHE,
+    BenchError,
+    corpus_files,
+    ensure_corpus,
+    find_tool,
+    read_all,
+)
+
+BENCH = Path(__file__).resolve().parent
+#: Issue 19: the check may add at most this much to a cold ``--check``.
+BOUND = 0.20
+TIMEOUT_S = 1800
+SKLEARN_PACKAGES = (("scikit-learn", "1.2.2"), ("scipy", "1.10.1"))
+SKLEARN_CORPUS = BENCH / ".corpus-too-new"
+#: Per corpus: its folder, the packages it is made of, and the check's options.
+CORPORA: dict[str, tuple[Path, Sequence[tuple[str, str]], list[str]]] = {
+    "bench": (DEFAULT_CORPUS, PACKAGES, ["--select", "numpy", "--target", "numpy==2.0"]),
+    "sklearn": (
+        SKLEARN_CORPUS,
+        SKLEARN_PACKAGES,
+        [f"--target={pin}" for pin in ("numpy==1.26", "pandas==2.0", "scikit-learn==1.2", "scipy==1.10")],
+    ),
+}
+
+
+@dataclass
+class Runs:
+    """The wall and CPU seconds of each timed run of one command."""
+
+    wall: list[float] = field(default_factory=list)
+    cpu: list[float] = field(default_factory=list)
+
+    @property
+    def wall_s(self) -> float:
+        return statistics.median(self.wall)
+
+    @property
+    def cpu_s(self) -> float:
+        return statistics.median(self.cpu)
+
+
+def run_check(command: list[str], corpus: Path, env: dict[str, str]) -> tuple[float, float, str]:
+    """(wall s, CPU s of the process and its waited-for workers, stdout) of one run."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    start = time.perf_counter()
+    completed = subprocess.run(
+        command, check=False, cwd=corpus, env=env, capture_output=True, text=True, timeout=TIMEOUT_S
+    )
+    wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if completed.returncode not in (0, 1):
+        raise BenchError(
+            f"exit {completed.returncode}: {shlex.join(command)}\n" + "\n".join(completed.stderr.splitlines()[-20:])
+        )
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return wall, cpu, completed.stdout
+
+
+def findings(output: str) -> tuple[list[tuple[str, int, int, str]], int]:
+    """The findings other than RCN, sorted, and how many RCN findings there are."""
+    report = json.loads(output)
+    located = [(f["path"], f["location"]["line"], f["location"]["column"], str(f["code"])) for f in report["findings"]]
+    rcn = sum(1 for item in located if item[3].startswith("RCN"))
+    return sorted(item for item in located if not item[3].startswith("RCN")), rcn
+
+
+def percent(more: float, base: float) -> str:
+    return f"{100 * (more / base - 1):+.0f}%"
+
+
+def measure(
+    name: str, corpus: Path, options: list[str], rounds: int, jobs: int, paths: Sequence[str] = (".",)
+) -> tuple[float, float]:
+    """Time the plain and the ``--too-new`` check of ``paths`` in ``corpus`` in turns; print the summary line."""
+    files = [file for path in paths for file in corpus_files(corpus / path)]
+    if not files:
+        raise BenchError(f"no .py files under {corpus}")
+    size = read_all(files)
+    env = dict(os.environ)
+    # bench/.corpus* is git-ignored here: stop git discovery at the corpus so ignored files are still seen.
+    env["GIT_CEILING_DIRECTORIES"] = os.pathsep.join(
+        [str(corpus.parent), *filter(None, env.get("GIT_CEILING_DIRECTORIES", "").split(os.pathsep))]
+    )
+    env.pop("PYTHONDONTWRITEBYTECODE", None)  # an installed tool runs from compiled bytecode
+    env.setdefault("RECODE_CACHE_DIR", str(WHEEL_CACHE / "recode-cache"))  # the inventories are cached there
+    plain = [find_tool("recode-migrate"), "--check", "--no-cache", "--format", "json", "--jobs", str(jobs), *options]
+    plain += paths
+    too_new = [*plain, "--too-new"]
+    print(f"{name}: {corpus} ({len(files)} .py files, {size / 1e6:.1f} MB)")
+    print(f"  plain:    {shlex.join(plain[1:])}")
+    print(f"  too-new:  {shlex.join(too_new[1:])}")
+    _, _, first = run_check(plain, corpus, env)  # untimed: bytecode, page cache
+    _, _, first_new = run_check(too_new, corpus, env)  # untimed: the releases' inventories read and cached
+    base, rcn = findings(first_new)
+    if base != findings(first)[0]:
+        raise BenchError(f"{name}: --too-new changed the findings other than RCN")
+    runs = {"plain": Runs(), "too-new": Runs()}
+    for _ in range(rounds):
+        for label, command in (("plain", plain), ("too-new", too_new)):
+            wall, cpu, _ = run_check(command, corpus, env)
+            runs[label].wall.append(wall)
+            runs[label].cpu.append(cpu)
+    p, t = runs["plain"], runs["too-new"]
+    added_cpu, added_wall = t.cpu_s / p.cpu_s - 1, t.wall_s / p.wall_s - 1
+    verdict = "met" if max(added_cpu, added_wall) <= BOUND else "MISSED"
+    print(f"  plain   cpu {p.cpu_s:.2f} s  wall {p.wall_s:.2f} s   (each: {', '.join(f'{c:.2f}' for c in p.cpu)})")
+    print(f"  too-new cpu {t.cpu_s:.2f} s  wall {t.wall_s:.2f} s   (each: {', '.join(f'{c:.2f}' for c in t.cpu)})")
+    print(
+        f"too_new_overhead: corpus={name} files={len(files)} jobs={jobs} rounds={rounds} "
+        f"plain cpu={p.cpu_s:.2f}s wall={p.wall_s:.2f}s too-new cpu={t.cpu_s:.2f}s wall={t.wall_s:.2f}s "
+        f"added cpu={percent(t.cpu_s, p.cpu_s)} wall={percent(t.wall_s, p.wall_s)} "
+        f"bound=+{BOUND:.0%} {verdict} rcn={rcn}"
+    )
+    return added_cpu, added_wall
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--corpora", default="bench,sklearn", help="comma-separated: bench, sklearn (default: both)")
+    parser.add_argument("--rounds", type=int, default=7, help="timed runs of each command (default 7)")
+    parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="recode-migrate --jobs")
+    parser.add_argument("--skip-download", action="store_true", help="never run pip; the corpora must exist")
+    parser.add_argument("--corpus", type=Path, help="another folder of .py files, instead of --corpora")
+    parser.add_argument(
+        "--targets", default="", help='with --corpus: the check\'s options ("--target numpy==1.26 ...")'
+    )
+    args = parser.parse_args(argv)
+    if args.rounds < 1:
+        parser.error("--rounds must be at least 1")
+    try:
+        if args.corpus is not None:
+            measure(args.corpus.name, args.corpus.resolve(), shlex.split(args.targets), args.rounds, args.jobs)
+            return 0
+        names = [name.strip() for name in args.corpora.split(",") if name.strip()]
+        unknown = [name for name in names if name not in CORPORA]
+        if unknown or not names:
+            known = ", ".join(CORPORA)
+            parser.error(f"--corpora: unknown {', '.join(unknown) or '(none given)'}; choose from {known}")
+        for name in names:
+            corpus, packages, options = CORPORA[name]
+            ensure_corpus(corpus, args.skip_download, packages)
+            # Only the releases' folders: bench/.corpus holds other code beside them (the pydantic benchmark's).
+            paths = [f"{package}-{version}" for package, version in packages]
+            measure(name, corpus, options, args.rounds, args.jobs, paths)
+    except BenchError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
