@@ -1030,16 +1030,36 @@ _FEATURE_ERRORS = frozenset(
 
 
 def _guarded_spans(tree: ast.AST, span: Callable[[ast.AST], tuple[int, int]]) -> list[tuple[int, int]]:
-    """Source spans whose code runs only on some releases: both branches of an ``if`` that tests for a
-    name or a version, and ``try`` bodies that catch ``ImportError`` / ``AttributeError`` / ``TypeError``.
-    Code there is written for several releases on purpose; nothing in it is reported."""
+    """Source spans whose code runs only on some releases, or is meant to fail: both branches of an
+    ``if`` that tests for a name or a version, ``try`` bodies that catch ``ImportError`` /
+    ``AttributeError`` / ``TypeError``, and ``with pytest.raises(...)`` / ``self.assertRaises(...)``
+    blocks that expect one of those (a test that a missing name or keyword fails). Code there is
+    written so on purpose; nothing in it is reported."""
     return [span(node) for node in ast.walk(tree) if _guards(node)]
 
 
 def _guards(node: ast.AST) -> bool:
     if isinstance(node, (ast.If, ast.IfExp, ast.While)):
         return _VERSION_TEST.search(ast.unparse(node.test)) is not None
+    if isinstance(node, (ast.With, ast.AsyncWith)):
+        return any(_expects_failure(item.context_expr) for item in node.items)
     return isinstance(node, ast.Try) and any(_feature_test(h.type) for h in node.handlers)
+
+
+def _expects_failure(context: ast.expr) -> bool:
+    """``pytest.raises(TypeError)``, ``self.assertRaises(ImportError)``, ``assert_raises(...)``: a context
+    that expects a feature test's exception (its first argument)."""
+    if not isinstance(context, ast.Call) or not context.args:
+        return False
+    func = context.func
+    name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
+    return name in _EXPECTING_CONTEXTS and _feature_test(context.args[0])
+
+
+#: Context managers that expect their first argument, an exception, to be raised in the block.
+_EXPECTING_CONTEXTS = frozenset(
+    {"raises", "assertRaises", "assertRaisesRegex", "assert_raises", "assert_raises_regex"}
+)
 
 
 def _feature_test(caught: ast.expr | None) -> bool:

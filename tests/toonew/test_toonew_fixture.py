@@ -280,6 +280,42 @@ def test_code_written_for_several_releases_is_not_reported(project: Path, capsys
     assert [(f["line"], f["code"]) for f in _findings(capsys, "--target", "tnlib==1.0")] == [(17, "RCN-TNL001")]
 
 
+EXPECTED_TO_FAIL = """\
+import unittest
+
+import pytest
+import tnlib
+
+
+def test_the_old_release_refuses():
+    with pytest.raises(ImportError, match="cannot import name"):
+        from tnlib import nothing_here  # noqa
+    with pytest.raises((TypeError, ValueError)):
+        tnlib.compute([1], verbose=True)
+
+
+class OldRelease(unittest.TestCase):
+    def test_refuses(self):
+        with self.assertRaises(AttributeError):
+            tnlib.nothing_here
+        with self.assertRaisesRegex(TypeError, "verbose"):
+            tnlib.compute([1], verbose=True)
+
+
+def test_something_else_fails():
+    with pytest.raises(ZeroDivisionError):
+        tnlib.compute([1], verbose=1 / 0)
+"""
+
+
+def test_code_that_tests_a_name_is_missing_is_not_reported(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A test that checks that a missing name or keyword fails (``pytest.raises``, ``assertRaises`` with
+    ``ImportError`` / ``AttributeError`` / ``TypeError``) is no use of it: scikit-learn 1.2.2's own tests
+    made four false positives so. A block that expects another error is checked as any code."""
+    (project / "code.py").write_text(EXPECTED_TO_FAIL, encoding="utf-8")
+    assert [(f["line"], f["code"]) for f in _findings(capsys, "--target", "tnlib==1.0")] == [(24, "RCN002")]
+
+
 def test_results_cached_apart(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """The result cache of a plain check must not answer a ``--too-new`` one, nor the other way round."""
 
