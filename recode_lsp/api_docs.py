@@ -32,6 +32,7 @@ import builtins
 import contextlib
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -68,6 +69,20 @@ LOADED_PACKAGES = 8
 MAX_SOURCE_BYTES = 8 * 1024 * 1024
 #: Folder names never unpacked: tests are most of the files of big packages and never API.
 SKIPPED_FOLDERS = frozenset({"tests", "__pycache__"})
+#: What a release folder holds (``release.json``'s ``layout``): 2 adds the compiled modules' stand-ins.
+#: A folder of an older layout is fetched again when it can be (and used as it is when it cannot).
+RELEASE_LAYOUT = 2
+#: The suffix of the empty file that stands for a compiled module in an unpacked release (its ``.so``,
+#: ``.pyd`` or Cython source, or a build file's extension), so that the name is known to exist there.
+COMPILED_STAND_IN = ".compiled"
+#: Files that are (the source of) a compiled module of the same name.
+_COMPILED_SUFFIXES = (".so", ".pyd", ".pyx")
+#: Build files that name extension modules: meson's ``extension_module('name', ...)``, numpy.distutils'
+#: ``config.add_extension('name', ...)``, setuptools' ``Extension('pkg.name', ...)``.
+_BUILD_FILES = frozenset({"meson.build", "setup.py"})
+_EXTENSION_NAMES = re.compile(
+    rb"""(?:extension_module|add_extension|Extension)\(\s*(?:name\s*=\s*)?['"]([\w.]+)['"]"""
+)
 
 STDLIB = sys.stdlib_module_names | {"builtins"}
 
@@ -521,10 +536,11 @@ class ApiDocs:
         key = f"{normalise_name(dist)}-{version if version is not None else 'latest'}"
         return key, self.cache_dir / key
 
-    def _fetched(self, dist: str, version: Version | None) -> tuple[Path, str] | None:
-        """The release if it was fetched before (no network, no lock), else None."""
+    def _fetched(self, dist: str, version: Version | None, *, stale: bool = False) -> tuple[Path, str] | None:
+        """The release if it was fetched before (no network, no lock), else None; ``stale``: one unpacked
+        in an older layout (:data:`RELEASE_LAYOUT`) too."""
         _, folder = self._release_folder(dist, version)
-        cached = self._cached(folder, latest=version is None)
+        cached = self._cached(folder, latest=version is None, stale=stale)
         return (folder / "src", cached) if cached is not None else None
 
     def _fetch(self, dist: str, version: Version | None) -> tuple[Path, str]:
@@ -537,24 +553,33 @@ class ApiDocs:
                 if cached is None:
                     failed = self._failures.get(key)
                     if failed is not None and time.monotonic() - failed[0] < self.retry_failed_after:
-                        raise FetchError(failed[1])
+                        stale = self._cached(folder, latest=version is None, stale=True)
+                        if stale is None:
+                            raise FetchError(failed[1])
+                        return folder / "src", stale
                     try:
                         cached = self._download(dist, version, folder)
                     except FetchError as exc:
                         self._failures[key] = (time.monotonic(), str(exc))
-                        raise
-                    self._failures.pop(key, None)
+                        # A release unpacked in an older layout still answers (offline, say).
+                        cached = self._cached(folder, latest=version is None, stale=True)
+                        if cached is None:
+                            raise
+                    else:
+                        self._failures.pop(key, None)
         return folder / "src", cached
 
     @staticmethod
-    def _cached(folder: Path, latest: bool) -> str | None:
+    def _cached(folder: Path, latest: bool, stale: bool = False) -> str | None:
         marker = folder / "release.json"
         try:
             data = json.loads(marker.read_text(encoding="utf-8"))
             if latest and time.time() - float(data.get("fetched", 0)) > LATEST_MAX_AGE:
                 return None
+            if data.get("layout") != RELEASE_LAYOUT and not stale:
+                return None  # fetched before compiled modules got their stand-ins: fetch it again
             version = str(data["version"])
-        except (OSError, ValueError, KeyError, TypeError):
+        except (OSError, ValueError, KeyError, TypeError, AttributeError):
             return None
         return version if (folder / "src").is_dir() else None
 
@@ -603,7 +628,10 @@ class ApiDocs:
             marker = folder / "release.json"
             temporary = marker.with_suffix(f".tmp{os.getpid()}")
             temporary.write_text(
-                json.dumps({"version": exact, "file": archive[0].name, "fetched": time.time()}), encoding="utf-8"
+                json.dumps(
+                    {"version": exact, "file": archive[0].name, "fetched": time.time(), "layout": RELEASE_LAYOUT}
+                ),
+                encoding="utf-8",
             )
             os.replace(temporary, marker)
         except (OSError, zipfile.BadZipFile, tarfile.TarError) as exc:
@@ -950,33 +978,84 @@ def _find_archive(folder: Path, dist: str) -> tuple[Path, str] | None:
 
 
 def _unpack(archive: Path, destination: Path) -> None:
-    """Unpack only the ``.py``/``.pyi`` files of a wheel or sdist into ``destination``."""
+    """Unpack only the ``.py``/``.pyi`` files of a wheel or sdist into ``destination``, and an empty
+    stand-in (``name.compiled``) for each compiled module it holds or builds: the release's inventory
+    then knows the name exists (what it holds is unknown) instead of finding it missing."""
     destination.mkdir(parents=True)
+    compiled: set[PurePosixPath] = set()
     if archive.name.endswith((".whl", ".zip")):
         wheel = archive.name.endswith(".whl")
         with zipfile.ZipFile(archive) as opened:
             for info in opened.infolist():
-                if info.is_dir() or info.file_size > MAX_SOURCE_BYTES:
+                if info.is_dir():
                     continue
-                path = _member_path(info.filename, wheel)
-                if path is not None:
+                path = _member_path(info.filename, wheel, wanted=_outside_skipped)
+                if path is None:
+                    continue
+                if _wanted_source(path) and info.file_size <= MAX_SOURCE_BYTES:
                     _write(destination / path, opened.read(info))
-        return
-    with tarfile.open(archive) as opened:
-        for member in opened:
-            if not member.isfile() or member.size > MAX_SOURCE_BYTES:
-                continue
-            path = _member_path(member.name, False)
-            if path is None:
-                continue
-            handle = opened.extractfile(member)
-            if handle is not None:
-                _write(destination / path, handle.read())
+                elif path.name in _BUILD_FILES and info.file_size <= MAX_SOURCE_BYTES:
+                    compiled.update(_built_extensions(path, opened.read(info)))
+                else:
+                    compiled.update(_compiled_module(path))
+    else:
+        with tarfile.open(archive) as opened:
+            for member in opened:
+                if not member.isfile():
+                    continue
+                path = _member_path(member.name, False, wanted=_outside_skipped)
+                if path is None:
+                    continue
+                wanted = _wanted_source(path) or path.name in _BUILD_FILES
+                if not wanted or member.size > MAX_SOURCE_BYTES:
+                    compiled.update(_compiled_module(path))
+                    continue
+                handle = opened.extractfile(member)
+                if handle is None:
+                    continue
+                data = handle.read()
+                if path.name in _BUILD_FILES:
+                    compiled.update(_built_extensions(path, data))
+                if _wanted_source(path):
+                    _write(destination / path, data)
+    for module in compiled:
+        # Only beside the package's Python files (a build file's example names nothing there), and never
+        # over a module of that name.
+        stand_in = destination / module.with_name(module.name + COMPILED_STAND_IN)
+        if stand_in.parent.is_dir() and not (destination / module.with_name(module.name + ".py")).exists():
+            stand_in.write_bytes(b"")
 
 
-def _member_path(name: str, wheel: bool) -> PurePosixPath | None:
+def _outside_skipped(path: PurePosixPath) -> bool:
+    return not (SKIPPED_FOLDERS & set(path.parts[:-1]))
+
+
+def _compiled_module(path: PurePosixPath) -> list[PurePosixPath]:
+    """``pkg/sub/name`` for a compiled module's file (``name.cpython-311-x86_64-linux-gnu.so``,
+    ``name.pyx``), else nothing."""
+    if path.name.endswith(_COMPILED_SUFFIXES):
+        stem = path.name.split(".", 1)[0]
+        if stem.isidentifier():
+            return [path.with_name(stem)]
+    return []
+
+
+def _built_extensions(path: PurePosixPath, data: bytes) -> list[PurePosixPath]:
+    """The extension modules a build file names, as ``pkg/sub/name`` (a dotted name from the release's
+    root, a plain one beside the build file)."""
+    found = []
+    for name in _EXTENSION_NAMES.findall(data):
+        parts = name.decode("ascii", "replace").split(".")
+        if all(part.isidentifier() for part in parts):
+            found.append(PurePosixPath(*parts) if len(parts) > 1 else path.with_name(parts[0]))
+    return found
+
+
+def _member_path(
+    name: str, wheel: bool, wanted: Callable[[PurePosixPath], bool] = _wanted_source
+) -> PurePosixPath | None:
     path = _safe_relative(name)
-    if path is None or not _wanted_source(path):
+    if path is None or not wanted(path):
         return None
     parts = path.parts
     if wheel:

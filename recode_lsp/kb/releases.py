@@ -259,7 +259,10 @@ def _store(archive: Path, folder: Path, exact: str) -> None:
     marker = folder / "release.json"
     temporary = marker.with_suffix(f".tmp{os.getpid()}")
     temporary.write_text(
-        json.dumps({"version": exact, "file": archive.name, "fetched": time.time()}), encoding="utf-8"
+        json.dumps(
+            {"version": exact, "file": archive.name, "fetched": time.time(), "layout": api_docs.RELEASE_LAYOUT}
+        ),
+        encoding="utf-8",
     )
     os.replace(temporary, marker)
 

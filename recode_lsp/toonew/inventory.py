@@ -39,8 +39,9 @@ from recode_lsp.engine.versions import InvalidVersion, Version, metadata_version
 
 __all__ = ["FOUND", "MISSING", "UNKNOWN", "Inventory", "InventoryError", "Resolution", "inventory_for"]
 
-#: Bump when what an inventory holds changes: older files are read again from the release.
-FORMAT = 7
+#: Bump when what an inventory holds changes: older files are read again from the release. 8: compiled
+#: modules' stand-ins (``api_docs.COMPILED_STAND_IN``) make their names unknown, not missing.
+FORMAT = 8
 
 FOUND = "found"
 #: How open a container is: every name it lacks is missing; any may exist; only what a ``__getattr__``

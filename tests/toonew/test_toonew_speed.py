@@ -260,16 +260,23 @@ def test_release_located_as_api_docs_locates_it(tmp_path: Path) -> None:
         folder = tmp_path / f"{api_docs.distribution_of(library).lower()}-1.0"
         (folder / "src" / file).parent.mkdir(parents=True)
         (folder / "src" / file).write_text("", encoding="utf-8")
-        (folder / "release.json").write_text(json.dumps({"version": "1.0.3"}), encoding="utf-8")
+        (folder / "release.json").write_text(json.dumps({"version": "1.0.3", "layout": 2}), encoding="utf-8")
     (tmp_path / "scikit-learn-1.0" / "src" / "sklearn").mkdir(parents=True)
     (tmp_path / "scikit-learn-1.0" / "release.json").write_text("{}", encoding="utf-8")
+    # Unpacked before compiled modules had stand-ins (no layout): both ask for it again.
+    (tmp_path / "jax-1.0" / "src" / "jax").mkdir(parents=True)
+    (tmp_path / "jax-1.0" / "src" / "jax" / "__init__.py").write_text("", encoding="utf-8")
+    (tmp_path / "jax-1.0" / "release.json").write_text(json.dumps({"version": "1.0.1"}), encoding="utf-8")
     docs = api_docs.ApiDocs(tmp_path)
-    for library in [*layouts, "scikit-learn", "jax"]:
+    for library in [*layouts, "scikit-learn", "jax", "torch"]:
         fetched = docs._fetched(api_docs.distribution_of(library), Version("1.0"))
         root = api_docs._package_root(fetched[0], api_docs.top_package(library)) if fetched else None
         expected = (root, fetched[1]) if fetched and root else None
         assert locate.fetched(tmp_path, library, Version("1.0")) == expected, library
     assert locate.fetched(tmp_path, "numpy", Version("1.0")) is not None
+    assert locate.fetched(tmp_path, "jax", Version("1.0")) is None
+    assert docs._fetched("jax", Version("1.0"), stale=True) == (tmp_path / "jax-1.0" / "src", "1.0.1")
+    assert locate.RELEASE_LAYOUT == api_docs.RELEASE_LAYOUT
     # Installed distributions: the version importlib.metadata reads first on the path.
     paths = [p for p in sys.path if p and p != "."]
     for dist in [
@@ -299,7 +306,7 @@ def test_a_release_read_before_is_loaded_without_api_docs(tmp_path: Path) -> Non
         path = folder / "src" / name
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(textwrap.dedent(text).lstrip(), encoding="utf-8")
-    (folder / "release.json").write_text(json.dumps({"version": "1.0"}), encoding="utf-8")
+    (folder / "release.json").write_text(json.dumps({"version": "1.0", "layout": 2}), encoding="utf-8")
     script = textwrap.dedent(
         """
         import sys
