@@ -318,6 +318,10 @@ class TooNew:
                     if action is _NOTHING or action[0] != _KEYWORDS:
                         continue
                     canonical = action[1]
+                    # Every ``name=`` of the arguments first (nested calls' too: more than the call's own):
+                    # when the function takes them all, as it nearly always does, nothing is reported.
+                    if all(inventory.accepts(canonical, k) is not False for k in _ANY_KEYWORD.findall(arguments)):
+                        continue
                     if any(inventory.accepts(canonical, k) is False for k in _own_keywords(arguments)) and _in_code(
                         text, local + rest + paren + arguments
                     ):
@@ -761,6 +765,9 @@ _NEVER = re.compile(r"(?!x)x")
 _COMPILE_AFTER = 256
 _PARENTHESISED = re.compile(r"\([^()]*\)")
 _OWN_KEYWORD = re.compile(r"(?:^|,)\s*(\w+)\s*=(?!=)")
+#: Any ``name=`` in a call's arguments, nested ones included (a quick first test: :data:`_OWN_KEYWORD`
+#: finds the call's own among them).
+_ANY_KEYWORD = re.compile(r"(\w+)\s*=(?!=)")
 
 
 def _own_keywords(arguments: str) -> list[str]:

@@ -10,6 +10,7 @@ a cold ``--check``, so most of it runs on shortcuts). Not a timing test:
 
 from __future__ import annotations
 
+import ast
 import json
 import os
 import random
@@ -393,3 +394,39 @@ def test_import_lines_the_prefilter_found_give_the_same_answer(releases: Path) -
     assert prefilter.import_line_starts(same_bytes, check.top_bytes) is None  # another object: not known
     assert prefilter.import_line_starts(data, check.top_bytes) == []
     assert prefilter.import_line_starts(data, check.top_bytes | {b"other"}) is None
+
+
+EQUALS = ["=", " = ", "=\n  "]
+
+
+def _arguments(rng: random.Random, depth: int = 0) -> str:
+    """A call's arguments as Python writes them: names, keywords, nested calls and tuples, strings."""
+    positional, keywords = [], []
+    for _ in range(rng.randrange(0, 4)):
+        choice = rng.randrange(6 if depth < 3 else 3)
+        value = rng.choice(["x", "1", "'a=b'", '"(k=1"', "y.z", "-2"])
+        if choice == 0:
+            positional.append(value)
+        elif choice in (1, 2):
+            name, equals = rng.choice(["k", "axis", "dtype", "out"]), rng.choice(EQUALS)
+            if name not in {keyword.split("=")[0].strip() for keyword in keywords}:
+                keywords.append(f"{name}{equals}{value}")
+        elif choice == 3:
+            positional.append(f"f({_arguments(rng, depth + 1)})")
+        elif choice == 4:
+            positional.append(f"({value}, f({_arguments(rng, depth + 1)}))")
+        else:
+            positional.append(f"g(h({_arguments(rng, depth + 1)}), w={value})")
+    return ", ".join(positional + keywords)
+
+
+def test_quick_keyword_test_finds_every_keyword_the_call_has() -> None:
+    """The pre-check first asks whether every ``name=`` of a call's arguments is taken (nested calls'
+    too); only then is a call ruled out without finding its own keywords. So the call's own keywords
+    must be among those: on 20,000 argument lists as Python writes them."""
+    rng = random.Random(19)
+    for _ in range(20_000):
+        arguments = _arguments(rng)
+        ast.parse(f"call({arguments})")  # what is generated is Python
+        own = set(check_module._own_keywords(arguments))
+        assert own <= set(check_module._ANY_KEYWORD.findall(arguments)), arguments
