@@ -201,6 +201,19 @@ def project_root(start: Path) -> Path:
     return start
 
 
+def timed_run(
+    command: Sequence[str], cwd: Path, env: dict[str, str], timeout: float = TIMEOUT_S
+) -> tuple[float, float, subprocess.CompletedProcess[str]]:
+    """(wall seconds, CPU seconds, the finished process) of one run of ``command``."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    start = time.perf_counter()
+    completed = subprocess.run(command, check=False, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)
+    elapsed = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    # Waited-for descendants count too: recode's pool workers, ruff's threads are its own.
+    return elapsed, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime), completed
+
+
 class Tool:
     def __init__(self, label: str, command: list[str], cache: Path, ok_codes: tuple[int, ...]) -> None:
         self.label = label
@@ -216,15 +229,7 @@ class Tool:
         self.output = ""
 
     def run(self, corpus: Path, env: dict[str, str]) -> tuple[float, str]:
-        before = resource.getrusage(resource.RUSAGE_CHILDREN)
-        start = time.perf_counter()
-        completed = subprocess.run(
-            self.command, check=False, cwd=corpus, env=env, capture_output=True, text=True, timeout=TIMEOUT_S
-        )
-        elapsed = time.perf_counter() - start
-        after = resource.getrusage(resource.RUSAGE_CHILDREN)
-        # Waited-for descendants count too: recode's pool workers, ruff's threads are its own.
-        self.cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+        elapsed, self.cpu, completed = timed_run(self.command, corpus, env)
         if completed.returncode not in self.ok_codes:
             raise BenchError(
                 f"{self.label} failed (exit {completed.returncode}): {' '.join(self.command)}\n"

@@ -29,12 +29,9 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import shlex
 import statistics
-import subprocess
 import sys
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -49,6 +46,7 @@ from cli_throughput import (  # the bench folder is no package
     ensure_corpus,
     find_tool,
     read_all,
+    timed_run,
 )
 
 BENCH = Path(__file__).resolve().parent
@@ -86,18 +84,11 @@ class Runs:
 
 def run_check(command: list[str], corpus: Path, env: dict[str, str]) -> tuple[float, float, str]:
     """(wall s, CPU s of the process and its waited-for workers, stdout) of one run."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    start = time.perf_counter()
-    completed = subprocess.run(
-        command, check=False, cwd=corpus, env=env, capture_output=True, text=True, timeout=TIMEOUT_S
-    )
-    wall = time.perf_counter() - start
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    wall, cpu, completed = timed_run(command, corpus, env, TIMEOUT_S)
     if completed.returncode not in (0, 1):
         raise BenchError(
             f"exit {completed.returncode}: {shlex.join(command)}\n" + "\n".join(completed.stderr.splitlines()[-20:])
         )
-    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     return wall, cpu, completed.stdout
 
 
