@@ -219,7 +219,12 @@ def _process_data(path_text: str, data: bytes, *, as_module: bool) -> FileResult
     try:
         # --too-new walks the tree only where its lexical pre-check says it may report (a file here for
         # it alone passed that check on its bytes); elsewhere the module may be read sparse.
-        walk_too_new = too_new is not None and (not kb_relevant or too_new.may_report(source.text))
+        walk_too_new = too_new is not None and (
+            not kb_relevant
+            or too_new.may_report(
+                source.text, prefilter.import_line_starts(data, too_new.top_bytes) if data.isascii() else None
+            )
+        )
         if not walk_too_new:
             analysis = _sparse_analysis(data, source, path_text, prefilter) if kb_relevant else None
         else:

@@ -220,17 +220,16 @@ class TooNew:
             return False
         text = data.decode("latin-1")
         # The lines that import a checked library first: a module without one is done (most are).
-        if line_starts is None:
-            starts = self._import_starts(text)
-        else:
-            # A start after a lone ``\r`` (or a byte-order mark) is inside the line read here.
-            starts = sorted({text.rfind("\n", 0, start) + 1 for start in line_starts})
+        starts = self._import_starts(text) if line_starts is None else _line_starts(text, line_starts)
         return bool(starts) and self._lexical(text, starts)
 
-    def may_report(self, text: str) -> bool:
+    def may_report(self, text: str, line_starts: list[int] | None = None) -> bool:
         """Whether :meth:`findings` may find anything in a module with this text: False means it finds
-        nothing, so the module's tree is not walked for this check (nor need it be whole)."""
-        return bool(self.inventories) and self._lexical(text, None)
+        nothing, so the module's tree is not walked for this check (nor need it be whole).
+        ``line_starts``: as for :meth:`needs_analysis`, offsets in ``text`` (its bytes were ASCII)."""
+        if not self.inventories:
+            return False
+        return self._lexical(text, None if line_starts is None else _line_starts(text, line_starts))
 
     def evidence(self, data: bytes) -> list[int] | None:
         """Offsets in ``data`` near which :meth:`findings` may report, as the pre-check reads the file:
@@ -723,6 +722,12 @@ def _chain_calls(text: str, alias: str, dotted: bool = False) -> list[tuple[str,
             found.append(_CALL_AFTER.match(text, end).groups(""))  # type: ignore[union-attr,arg-type]  # matches ""
         position = text.find(needle, end)
     return found
+
+
+def _line_starts(text: str, line_starts: list[int]) -> list[int]:
+    """The starts of the lines (as ``\\n`` ends them) that hold the prefilter's line starts: one after a
+    lone ``\\r``, or after a byte-order mark, is inside the line read here."""
+    return sorted({text.rfind("\n", 0, start) + 1 for start in line_starts})
 
 
 def _in_code(text: str, use: str) -> bool:

@@ -380,15 +380,21 @@ def test_import_lines_the_prefilter_found_give_the_same_answer(releases: Path) -
         b"x = 'no import here'\n",
         b"import numpy as np\nx = np.zeros(3)\n",
     ]
-    checked = 0
-    for data in [source.encode() for source in SOURCES] + awkward:
+    checked = relevant = 0
+    relevant_too = [b"import tnlib\nx = tnlib.gone\n" + data for data in awkward]  # the KB's old name
+    for data in [source.encode() for source in SOURCES] + awkward + relevant_too:
         kb_relevant = prefilter.may_match(data)
         starts = prefilter.import_line_starts(data, check.top_bytes)
         if not kb_relevant:
             assert check.needs_analysis(data, starts) == check.needs_analysis(data), data
             checked += starts is not None
+        elif data.isascii() and starts is not None:  # the runner hands them over for ASCII files
+            text = data.decode("ascii")
+            assert check.may_report(text, starts) == check.may_report(text), data
+            relevant += 1
         assert prefilter.import_line_starts(data + b"\n", check.top_bytes) is None  # another file: not known
     assert checked >= len(SOURCES) // 2
+    assert relevant == len(awkward) - 1  # the KB's old name makes them relevant; the BOM one is not ASCII
     data, same_bytes = bytes(bytearray(b"x = 1\n")), bytes(bytearray(b"x = 1\n"))
     prefilter.may_match(data)
     assert prefilter.import_line_starts(same_bytes, check.top_bytes) is None  # another object: not known
