@@ -1045,9 +1045,22 @@ def _guarded_spans(tree: ast.AST, span: Callable[[ast.AST], tuple[int, int]]) ->
     """Source spans whose code runs only on some releases, or is meant to fail: both branches of an
     ``if`` that tests for a name or a version, ``try`` bodies that catch ``ImportError`` /
     ``AttributeError`` / ``TypeError``, and ``with pytest.raises(...)`` / ``self.assertRaises(...)``
-    blocks that expect one of those (a test that a missing name or keyword fails). Code there is
-    written so on purpose; nothing in it is reported."""
-    return [span(node) for node in ast.walk(tree) if _guards(node)]
+    blocks that expect one of those (a test that a missing name or keyword fails), and the body of
+    ``if TYPE_CHECKING:`` (never run). Code there is written so on purpose; nothing in it is reported."""
+    spans = []
+    for node in ast.walk(tree):
+        if _guards(node):
+            spans.append(span(node))
+        elif isinstance(node, ast.If) and _type_checking(node.test) and node.body:
+            spans.append((span(node.body[0])[0], span(node.body[-1])[1]))
+    return spans
+
+
+def _type_checking(test: ast.expr) -> bool:
+    """``TYPE_CHECKING`` or ``typing.TYPE_CHECKING``: true for type checkers only."""
+    return (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING") or (
+        isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING"
+    )
 
 
 def _guards(node: ast.AST) -> bool:

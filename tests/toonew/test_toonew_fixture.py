@@ -316,6 +316,28 @@ def test_code_that_tests_a_name_is_missing_is_not_reported(project: Path, capsys
     assert [(f["line"], f["code"]) for f in _findings(capsys, "--target", "tnlib==1.0")] == [(24, "RCN002")]
 
 
+TYPE_CHECKING_ONLY = """\
+from typing import TYPE_CHECKING
+import typing
+
+import tnlib
+
+if TYPE_CHECKING:
+    from tnlib import nothing_here
+if typing.TYPE_CHECKING:
+    from tnlib import new_name
+else:
+    x = tnlib.nothing_here
+"""
+
+
+def test_imports_for_type_checkers_only_are_not_reported(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The body of ``if TYPE_CHECKING:`` never runs (pandas 1.5.3's ``from pandas import ExtensionArray``
+    there was reported); its ``else`` does."""
+    (project / "code.py").write_text(TYPE_CHECKING_ONLY, encoding="utf-8")
+    assert [(f["line"], f["code"]) for f in _findings(capsys, "--target", "tnlib==1.0")] == [(11, "RCN001")]
+
+
 def test_results_cached_apart(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """The result cache of a plain check must not answer a ``--too-new`` one, nor the other way round."""
 
