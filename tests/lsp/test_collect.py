@@ -9,7 +9,6 @@ These tests use the interpreter's real collector (its counts and statistics), no
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import gc
 import threading
 from collections import Counter
@@ -30,6 +29,14 @@ from recode_lsp.server.collect import (
 )
 from recode_lsp.server.server import create_server
 
+#: Collections each thread ran during the current test (:func:`collector_settings` counts them).
+_BY_THREAD: Counter[int] = Counter()
+
+
+def _count(phase: str, info: dict[str, int]) -> None:
+    if phase == "start":  # a ``gc`` callback runs in the thread that collects
+        _BY_THREAD[threading.get_ident()] += 1
+
 
 @pytest.fixture(autouse=True)
 def collector_settings() -> Iterator[None]:
@@ -38,17 +45,22 @@ def collector_settings() -> Iterator[None]:
     enabled = gc.isenabled()
     gc.enable()
     gc.collect()
+    _BY_THREAD.clear()
+    gc.callbacks.append(_count)
     try:
         yield
     finally:
+        gc.callbacks.remove(_count)
         gc.set_threshold(*thresholds)
         if not enabled:
             gc.disable()
 
 
 def young_collections() -> int:
-    """Collections so far (of any generation: each collects the young one too)."""
-    return sum(int(stats["collections"]) for stats in gc.get_stats())
+    """Collections the test's own thread ran so far (of any generation: each collects the young one
+    too). Not the whole process's: threads other tests left in the same worker collect too (a full run
+    saw 26 extra)."""
+    return _BY_THREAD[threading.main_thread().ident or 0]
 
 
 def make_cycles(count: int) -> None:
@@ -162,40 +174,22 @@ async def test_a_request_that_follows_at_once_comes_before_the_collection() -> N
     assert gc.get_threshold() == IDLE_THRESHOLDS
 
 
-@contextlib.contextmanager
-def collections_by_thread() -> Iterator[Counter[int]]:
-    """The collections each thread runs meanwhile (a ``gc`` callback runs in the thread that collects): a
-    count of the whole process also takes in what threads other tests left behind do (CI saw 26 extra)."""
-    seen: Counter[int] = Counter()
-
-    def started(phase: str, info: dict[str, int]) -> None:
-        if phase == "start":
-            seen[threading.get_ident()] += 1
-
-    gc.callbacks.append(started)
-    try:
-        yield seen
-    finally:
-        gc.callbacks.remove(started)
-
-
 def test_the_end_of_an_analysis_collects_what_is_due_in_its_worker() -> None:
     collector = CollectBetweenRequests()
     collector.enable()
     collector.started("diagnostic")
     make_cycles(AFTER_ANALYSIS + 10_000)
-    main = threading.get_ident()
-    with collections_by_thread() as seen:
-        worker = threading.Thread(target=collector.after_analysis)  # as Documents runs it, in a worker
-        worker.start()
-        worker.join()
-        assert worker.ident is not None and seen[worker.ident] == 1
-        assert gc.get_count()[0] < 100
-        assert gc.get_threshold()[0] == BUSY_THRESHOLD  # still in flight: the busy threshold stays
-        make_cycles(1_000)
-        collector.after_analysis()  # nothing due
-        collector.finished("diagnostic")
-        assert seen[main] == 0
+    before = young_collections()
+    worker = threading.Thread(target=collector.after_analysis)  # as Documents runs it, in a worker
+    worker.start()
+    worker.join()
+    assert worker.ident is not None and _BY_THREAD[worker.ident] == 1
+    assert gc.get_count()[0] < 100
+    assert gc.get_threshold()[0] == BUSY_THRESHOLD  # still in flight: the busy threshold stays
+    make_cycles(1_000)
+    collector.after_analysis()  # nothing due
+    collector.finished("diagnostic")
+    assert young_collections() == before
     assert gc.get_threshold() == IDLE_THRESHOLDS
 
 
