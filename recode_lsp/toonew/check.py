@@ -143,6 +143,8 @@ class TooNew:
     _triggers: frozenset[str] = field(default=frozenset(), repr=False, compare=False)
     _keyword_triggers: dict[str, re.Pattern[str]] = field(default_factory=dict, repr=False, compare=False)
     _called: re.Pattern[str] | None = field(default=None, repr=False, compare=False)
+    #: The methods of :attr:`_called` when they are few (:data:`_FEW_METHODS`): each looked for as a string.
+    _few_called: tuple[tuple[str, re.Pattern[str]], ...] | None = field(default=None, repr=False, compare=False)
     _memo: dict[str, Resolution] = field(default_factory=dict, repr=False, compare=False)
     #: Per qualified name a chain reaches, what it may make the pre-check report (:meth:`_action`); per
     #: name an import binds, which of its uses can be reported (:meth:`_reportable_uses`).
@@ -260,11 +262,16 @@ class TooNew:
         receiver), or None for a reason with no place (an import line that names something missing)."""
         pattern = self._called if self._called is not None else self._prepare_triggers()
         if pattern is not _NEVER:  # no method is newer than a targeted release: no pass for them
-            called = set(pattern.findall(text))
+            if self._few_called is not None:
+                # A method or two (``.reshape`` on NumPy 2.0): each looked for as a string, which reads a
+                # module faster than the pattern's stop at every dot; its call then from there on.
+                called = _called_among(text, self._few_called)
+            else:
+                called = set(pattern.findall(text))
             for method in called.intersection(self._triggers):
                 yield "." + method  # its calls: where the walk may report it, on any receiver
             for method in called.intersection(self._keyword_triggers):
-                if self._keyword_triggers[method].search(text):
+                if self._keyword_triggers[method].search(text, text.find("." + method)):
                     yield "." + method
         aliases = self._import_lines(text, self._import_starts(text) if starts is None else starts)
         if aliases is None:
@@ -341,7 +348,9 @@ class TooNew:
             for method, keyword in pairs
         }
         # Both kinds of method in one pattern: one pass over the module finds which are called.
-        self._called = _called_pattern(self._triggers | self._keyword_triggers.keys())
+        methods = self._triggers | self._keyword_triggers.keys()
+        self._called = _called_pattern(methods)
+        self._few_called = _few_calls(methods) if len(methods) <= _FEW_METHODS else None
         return self._called
 
     def _action(self, inventory: Inventory, qname: str) -> tuple[int, str] | None:
@@ -676,6 +685,22 @@ _IMPORT_LINE = re.compile(r"^[ \t]*import[ \t]+([\w. \t,]+)", re.MULTILINE)
 _FROM_LINE = re.compile(r"^[ \t]*from[ \t]+([\w.]+)[ \t]+import[ \t]+(\([^)]*\)|[^\n#;]+)", re.MULTILINE)
 
 
+def _few_calls(methods: Collection[str]) -> tuple[tuple[str, re.Pattern[str]], ...]:
+    """Each method with the pattern of its call (``.reshape(``), for :func:`_called_among`."""
+    return tuple((method, re.compile(rf"\.{re.escape(method)}\s*\(")) for method in sorted(methods))
+
+
+def _called_among(text: str, calls: Sequence[tuple[str, re.Pattern[str]]]) -> set[str]:
+    """The methods of ``calls`` (:func:`_few_calls`) called in ``text``: what :func:`_called_pattern`'s
+    ``findall`` finds, each method looked for as a string first (faster than a stop at every dot)."""
+    called = set()
+    for method, call in calls:
+        first = text.find("." + method)
+        if first != -1 and call.search(text, first):
+            called.add(method)
+    return called
+
+
 def _called_pattern(methods: Collection[str]) -> re.Pattern[str]:
     """A call of one of ``methods`` after a dot (``.map(``), the method's name its group: what
     ``\\.(m1|m2|...)\\s*\\(`` finds, in a third fewer instructions: a dot is passed over at once unless
@@ -754,6 +779,8 @@ _CHAIN = r"(?:\.[A-Za-z_]\w*)*"
 _CALL_AFTER = re.compile(rf"({_CHAIN})(?:(?=(\s*\()({_NESTED})\)))?")
 #: A name as a chain's parts are (:meth:`TooNew._mentions`).
 _NAME = re.compile(r"[A-Za-z_]\w*")
+#: At most this many newer methods are each looked for as a string (``str`` search), not by the pattern.
+_FEW_METHODS = 2
 #: A standard-library module with at most this many newer names is looked for them before its chains.
 _FEW_WORDS = 3
 #: Kinds of import line (:meth:`TooNew._line_kind`).

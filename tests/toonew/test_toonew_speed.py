@@ -242,12 +242,15 @@ def test_called_pattern_finds_what_the_alternation_finds() -> None:
         "a.is_none(b).is_not_none (c) .is_no .Format.format ._x() .é( .éé( .map.map(",
         *(p.read_text(encoding="utf-8", errors="replace") for p in sorted(Path(os.__file__).parent.glob("[a-c]*.py"))),
     ]
-    for chosen in (names, names[:1], ["batched", "deprecated"], []):
+    for chosen in (names, names[:1], ["batched", "deprecated"], ["map", "mapper"], ["m", "module"], []):
         pattern = check_module._called_pattern(chosen)
         alternatives = "|".join(re.escape(name) for name in chosen) or r"(?!x)x"
         calls = re.compile(rf"\.({alternatives})\s*\(")
+        few = check_module._few_calls(chosen)
         for text in texts:
             assert pattern.findall(text) == calls.findall(text), (chosen, text[:80])
+            # A few methods are each looked for as a string: the same set of methods called.
+            assert check_module._called_among(text, few) == set(calls.findall(text)), (chosen, text[:80])
 
 
 def test_release_located_as_api_docs_locates_it(tmp_path: Path) -> None:
