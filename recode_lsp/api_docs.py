@@ -44,7 +44,7 @@ import zipfile
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
-from functools import lru_cache
+from functools import lru_cache, partial
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
@@ -551,23 +551,27 @@ class ApiDocs:
             with self._lock(key):
                 cached = self._cached(folder, latest=version is None)
                 if cached is None:
-                    failed = self._failures.get(key)
-                    if failed is not None and time.monotonic() - failed[0] < self.retry_failed_after:
-                        stale = self._cached(folder, latest=version is None, stale=True)
-                        if stale is None:
-                            raise FetchError(failed[1])
-                        return folder / "src", stale
                     try:
-                        cached = self._download(dist, version, folder)
-                    except FetchError as exc:
-                        self._failures[key] = (time.monotonic(), str(exc))
+                        cached = self._download_once(key, dist, version, folder)
+                    except FetchError:
                         # A release unpacked in an older layout still answers (offline, say).
                         cached = self._cached(folder, latest=version is None, stale=True)
                         if cached is None:
                             raise
-                    else:
-                        self._failures.pop(key, None)
         return folder / "src", cached
+
+    def _download_once(self, key: str, dist: str, version: Version | None, folder: Path) -> str:
+        """:meth:`_download`, unless it failed within :attr:`retry_failed_after`: then its error again."""
+        failed = self._failures.get(key)
+        if failed is not None and time.monotonic() - failed[0] < self.retry_failed_after:
+            raise FetchError(failed[1])
+        try:
+            exact = self._download(dist, version, folder)
+        except FetchError as exc:
+            self._failures[key] = (time.monotonic(), str(exc))
+            raise
+        self._failures.pop(key, None)
+        return exact
 
     @staticmethod
     def _cached(folder: Path, latest: bool, stale: bool = False) -> str | None:
@@ -618,24 +622,9 @@ class ApiDocs:
         if archive is None:
             raise FetchError(f"pip reported success but left no archive of {dist} in {download}")
         exact = archive[1]
-        staging = folder / f"src.tmp{os.getpid()}-{threading.get_ident()}"
-        shutil.rmtree(staging, ignore_errors=True)
         try:
-            _unpack(archive[0], staging)
-            target = folder / "src"
-            shutil.rmtree(target, ignore_errors=True)
-            os.replace(staging, target)
-            marker = folder / "release.json"
-            temporary = marker.with_suffix(f".tmp{os.getpid()}")
-            temporary.write_text(
-                json.dumps(
-                    {"version": exact, "file": archive[0].name, "fetched": time.time(), "layout": RELEASE_LAYOUT}
-                ),
-                encoding="utf-8",
-            )
-            os.replace(temporary, marker)
+            store_release(archive[0], folder, exact)
         except (OSError, zipfile.BadZipFile, tarfile.TarError) as exc:
-            shutil.rmtree(staging, ignore_errors=True)
             raise FetchError(f"cannot unpack {archive[0].name}: {exc}") from None
         # Only the sources are kept: a NumPy wheel is 16 MB, its Python files a fraction of it.
         shutil.rmtree(download, ignore_errors=True)
@@ -977,53 +966,73 @@ def _find_archive(folder: Path, dist: str) -> tuple[Path, str] | None:
     return None
 
 
+def store_release(archive: Path, folder: Path, exact: str) -> None:
+    """Unpack ``archive`` as ``folder/src`` (through a staging folder, so a reader never sees half of
+    it) and record the release in ``folder/release.json`` (:data:`RELEASE_LAYOUT`)."""
+    staging = folder / f"src.tmp{os.getpid()}-{threading.get_ident()}"
+    shutil.rmtree(staging, ignore_errors=True)
+    try:
+        _unpack(archive, staging)
+        target = folder / "src"
+        shutil.rmtree(target, ignore_errors=True)
+        os.replace(staging, target)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    marker = folder / "release.json"
+    temporary = marker.with_suffix(f".tmp{os.getpid()}")
+    record = {"version": exact, "file": archive.name, "fetched": time.time(), "layout": RELEASE_LAYOUT}
+    temporary.write_text(json.dumps(record), encoding="utf-8")
+    os.replace(temporary, marker)
+
+
 def _unpack(archive: Path, destination: Path) -> None:
     """Unpack only the ``.py``/``.pyi`` files of a wheel or sdist into ``destination``, and an empty
     stand-in (``name.compiled``) for each compiled module it holds or builds: the release's inventory
     then knows the name exists (what it holds is unknown) instead of finding it missing."""
     destination.mkdir(parents=True)
     compiled: set[PurePosixPath] = set()
-    if archive.name.endswith((".whl", ".zip")):
-        wheel = archive.name.endswith(".whl")
-        with zipfile.ZipFile(archive) as opened:
-            for info in opened.infolist():
-                if info.is_dir():
-                    continue
-                path = _member_path(info.filename, wheel, wanted=_outside_skipped)
-                if path is None:
-                    continue
-                if _wanted_source(path) and info.file_size <= MAX_SOURCE_BYTES:
-                    _write(destination / path, opened.read(info))
-                elif path.name in _BUILD_FILES and info.file_size <= MAX_SOURCE_BYTES:
-                    compiled.update(_built_extensions(path, opened.read(info)))
-                else:
-                    compiled.update(_compiled_module(path))
-    else:
-        with tarfile.open(archive) as opened:
-            for member in opened:
-                if not member.isfile():
-                    continue
-                path = _member_path(member.name, False, wanted=_outside_skipped)
-                if path is None:
-                    continue
-                wanted = _wanted_source(path) or path.name in _BUILD_FILES
-                if not wanted or member.size > MAX_SOURCE_BYTES:
-                    compiled.update(_compiled_module(path))
-                    continue
-                handle = opened.extractfile(member)
-                if handle is None:
-                    continue
-                data = handle.read()
-                if path.name in _BUILD_FILES:
-                    compiled.update(_built_extensions(path, data))
-                if _wanted_source(path):
-                    _write(destination / path, data)
+    for path, size, read in _members(archive):
+        build_file = path.name in _BUILD_FILES
+        if size > MAX_SOURCE_BYTES or not (build_file or _wanted_source(path)):
+            compiled.update(_compiled_module(path))
+            continue
+        data = read()
+        if data is None:
+            continue
+        if build_file:
+            compiled.update(_built_extensions(path, data))
+        if _wanted_source(path):
+            _write(destination / path, data)
     for module in compiled:
         # Only beside the package's Python files (a build file's example names nothing there), and never
         # over a module of that name.
         stand_in = destination / module.with_name(module.name + COMPILED_STAND_IN)
         if stand_in.parent.is_dir() and not (destination / module.with_name(module.name + ".py")).exists():
             stand_in.write_bytes(b"")
+
+
+def _members(archive: Path) -> Iterator[tuple[PurePosixPath, int, Callable[[], bytes | None]]]:
+    """Each file of a wheel or sdist outside the skipped folders: its path in the release, its size,
+    and how to read it."""
+    if archive.name.endswith((".whl", ".zip")):
+        wheel = archive.name.endswith(".whl")
+        with zipfile.ZipFile(archive) as opened:
+            for info in opened.infolist():
+                path = None if info.is_dir() else _member_path(info.filename, wheel, wanted=_outside_skipped)
+                if path is not None:
+                    yield path, info.file_size, partial(opened.read, info)
+        return
+    with tarfile.open(archive) as opened:
+        for member in opened:
+            path = _member_path(member.name, False, wanted=_outside_skipped) if member.isfile() else None
+            if path is not None:
+                yield path, member.size, partial(_read_member, opened, member)
+
+
+def _read_member(opened: tarfile.TarFile, member: tarfile.TarInfo) -> bytes | None:
+    handle = opened.extractfile(member)
+    return handle.read() if handle is not None else None
 
 
 def _outside_skipped(path: PurePosixPath) -> bool:

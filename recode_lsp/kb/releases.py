@@ -15,7 +15,6 @@ unpacked), so a release read for hover is not fetched again for a scrape, and th
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import re
 import shutil
@@ -246,25 +245,10 @@ def _download_file(chosen: IndexFile, download: Path) -> Path | None:
 
 def _store(archive: Path, folder: Path, exact: str) -> None:
     """Unpack ``archive``'s Python files as ``folder/src`` and record the release (ApiDocs' layout)."""
-    staging = folder / f"src.tmp{os.getpid()}-{threading.get_ident()}"
-    shutil.rmtree(staging, ignore_errors=True)
     try:
-        api_docs._unpack(archive, staging)
+        api_docs.store_release(archive, folder, exact)
     except Exception as exc:  # noqa: BLE001 - zipfile/tarfile raise many kinds of errors on bad archives
-        shutil.rmtree(staging, ignore_errors=True)
         raise ReleaseError(f"cannot unpack {archive.name}: {exc}") from None
-    target = folder / "src"
-    shutil.rmtree(target, ignore_errors=True)
-    os.replace(staging, target)
-    marker = folder / "release.json"
-    temporary = marker.with_suffix(f".tmp{os.getpid()}")
-    temporary.write_text(
-        json.dumps(
-            {"version": exact, "file": archive.name, "fetched": time.time(), "layout": api_docs.RELEASE_LAYOUT}
-        ),
-        encoding="utf-8",
-    )
-    os.replace(temporary, marker)
 
 
 def _identify_name(filename: str) -> tuple[str, Version] | None:
