@@ -225,15 +225,10 @@ def _process_data(path_text: str, data: bytes, *, as_module: bool) -> FileResult
                 source.text, prefilter.import_line_starts(data, too_new.top_bytes) if data.isascii() else None
             )
         )
-        if not walk_too_new:
-            analysis = _sparse_analysis(data, source, path_text, prefilter) if kb_relevant else None
-        else:
-            # The bodies where neither check may report are read as ``pass`` too: the too-new walk
-            # then reads what its pre-check found (a handful of uses in a large test module).
-            assert too_new is not None
-            analysis = _sparse_analysis(
-                data, source, path_text, prefilter, kb_relevant=kb_relevant, too_new=too_new.evidence(data)
-            )
+        # The bodies where neither check may report are read as ``pass``: the too-new walk then reads
+        # what its pre-check found (a handful of uses in a large test module).
+        evidence = too_new.evidence(data) if walk_too_new and too_new is not None else ()
+        analysis = _sparse_analysis(data, source, path_text, prefilter, kb_relevant=kb_relevant, too_new=evidence)
         if analysis is None:
             analysis = analyse(source.text, path_text)
         findings = detect(source.text, kb, settings.options, path_text, analysis=analysis) if kb_relevant else []

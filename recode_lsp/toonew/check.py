@@ -395,8 +395,7 @@ class TooNew:
         ``import`` or a ``from`` (two patterns, each with a literal first that the engine scans for, the
         names a trie after it: no Python per ``import`` of another library), in order."""
         patterns = self._import_patterns or self._prepare_import_patterns()
-        starts = {text.rfind("\n", 0, match.start()) + 1 for pattern in patterns for match in pattern.finditer(text)}
-        return sorted(starts)
+        return _line_starts(text, [match.start() for pattern in patterns for match in pattern.finditer(text)])
 
     def _prepare_import_patterns(self) -> tuple[re.Pattern[str], ...]:
         """A checked library's name after ``import``, and after ``from`` (first use)."""
@@ -749,10 +748,10 @@ def _chain_calls(text: str, alias: str, dotted: bool = False) -> list[tuple[str,
     return found
 
 
-def _line_starts(text: str, line_starts: list[int]) -> list[int]:
-    """The starts of the lines (as ``\\n`` ends them) that hold the prefilter's line starts: one after a
-    lone ``\\r``, or after a byte-order mark, is inside the line read here."""
-    return sorted({text.rfind("\n", 0, start) + 1 for start in line_starts})
+def _line_starts(text: str, offsets: list[int]) -> list[int]:
+    """The starts of the lines (as ``\\n`` ends them) that hold ``offsets``, in order, each once: a
+    prefilter's line start after a lone ``\\r`` or a byte-order mark is inside the line read here."""
+    return sorted({text.rfind("\n", 0, offset) + 1 for offset in offsets})
 
 
 def _in_code(text: str, use: str) -> bool:
