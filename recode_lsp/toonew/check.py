@@ -28,6 +28,7 @@ from __future__ import annotations
 import ast
 import dataclasses
 import functools
+import operator
 import re
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -298,13 +299,18 @@ class TooNew:
             uses_here = self._chain_calls(text, local, uses == _DOTTED_USES)
             # Each distinct chain once (``np.zeros`` appears hundreds of times in a NumPy module), what it
             # may make the check report worked out once per run (:meth:`_action`); the calls with a
-            # keyword (a fifth of them) apart.
-            for rest in {use[0] for use in uses_here}:
+            # keyword (a fifth of them) apart, of the chains that reach a function whose keywords are
+            # certain (the keywords it takes, by chain).
+            keyword_chains: dict[str, frozenset[str]] = {}
+            for rest in set(map(_CHAIN_OF, uses_here)):
                 qname = target + rest
                 action = actions.get(qname, _UNSEEN)
                 if action is _UNSEEN:
                     action = actions[qname] = self._action(inventory, qname)
-                if action is _NOTHING or action[0] == _KEYWORDS:
+                if action is _NOTHING:
+                    continue
+                if action[0] == _KEYWORDS:
+                    keyword_chains[rest] = inventory.keyword_names(action[1])  # type: ignore[assignment]  # certain
                     continue
                 # What :func:`_problems` would report: the last part missing, a class's member only when
                 # called, under a ``__getattr__`` only when known to be newer.
@@ -318,17 +324,16 @@ class TooNew:
                         break
                     yield local + rest
             else:  # not ended by a name the text does not mention (nothing here can be reported)
+                if not keyword_chains:
+                    continue
                 # A call's own keywords that a function whose keywords are certain does not take.
-                for rest, paren, arguments in {use for use in uses_here if "=" in use[2]}:
-                    action = actions[target + rest]
-                    if action is _NOTHING or action[0] != _KEYWORDS:
-                        continue
-                    canonical = action[1]
+                for rest, paren, arguments in {use for use in uses_here if "=" in use[2] and use[0] in keyword_chains}:
+                    accepted = keyword_chains[rest]
                     # Every ``name=`` of the arguments first (nested calls' too: more than the call's own):
                     # when the function takes them all, as it nearly always does, nothing is reported.
-                    if all(inventory.accepts(canonical, k) is not False for k in _ANY_KEYWORD.findall(arguments)):
+                    if accepted.issuperset(_ANY_KEYWORD.findall(arguments)):
                         continue
-                    if any(inventory.accepts(canonical, k) is False for k in _own_keywords(arguments)) and _in_code(
+                    if not accepted.issuperset(_own_keywords(arguments)) and _in_code(
                         text, local + rest + paren + arguments
                     ):
                         if words is not None and not self._mentions(text, top, words):
@@ -776,6 +781,8 @@ _CHAIN = r"(?:\.[A-Za-z_]\w*)*"
 #: The chain after a use, and the call after the chain (its parenthesis and arguments: a look-ahead, so
 #: that a use inside the arguments is read too; both empty where no call is, or where it nests deeper).
 _CALL_AFTER = re.compile(rf"({_CHAIN})(?:(?=(\s*\()({_NESTED})\)))?")
+#: A use's chain (:meth:`TooNew._chain_calls`).
+_CHAIN_OF = operator.itemgetter(0)
 #: A name as a chain's parts are (:meth:`TooNew._mentions`).
 _NAME = re.compile(r"[A-Za-z_]\w*")
 #: At most this many newer methods are each looked for as a string (``str`` search), not by the pattern.
@@ -795,10 +802,13 @@ _NEVER = re.compile(r"(?!x)x")
 #: Occurrences of an imported name, over the run, before it gets a compiled pattern (:meth:`TooNew._chain_calls`).
 _COMPILE_AFTER = 256
 _PARENTHESISED = re.compile(r"\([^()]*\)")
-_OWN_KEYWORD = re.compile(r"(?:^|,)\s*(\w+)\s*=(?!=)")
-#: Any ``name=`` in a call's arguments, nested ones included (a quick first test: :data:`_OWN_KEYWORD`
-#: finds the call's own among them).
-_ANY_KEYWORD = re.compile(r"(\w+)\s*=(?!=)")
+#: A keyword of the call itself: first, after a comma, or first on its line (after a comment line:
+#: ``f(a,  # note`` then ``b=1``).
+_OWN_KEYWORD = re.compile(r"(?:^|[,\n])\s*(\w+)\s*=(?!=)")
+#: A ``name=`` in a call's arguments where a keyword may be, nested calls' included (a quick first test:
+#: :data:`_OWN_KEYWORD` finds the call's own among them). Where it may be, not any ``name=``: a pattern
+#: that starts at every name character read the arguments three times slower.
+_ANY_KEYWORD = re.compile(r"(?:^|[(,\n])\s*(\w+)\s*=(?!=)")
 
 
 def _own_keywords(arguments: str) -> list[str]:

@@ -61,6 +61,7 @@ SOURCES = [
     "import tnlib\n\ntry:\n    x = tnlib.new_name(1)\nexcept AttributeError:\n    x = None\n",
     "import tnlib\n\nx = tnlib.nothing_here  # recode: ignore[RCN001]\n",
     "import tnlib\n\nx = tnlib.compute  .nothing\nz = tnlib.compute(\n    [1],\n    verbose=1,\n)\n",
+    "import tnlib\n\nz = tnlib.compute(\n    [1],  # the data\n    verbose=1,\n)\n",
     "import tnlib\n\n_tnlib = 1\ntnlib_ = 2\nx = _tnlib.nothing + tnlib_.nothing\n",
     "import tnlib\n\nx = tnlib.__version__\ny = tnlib._private\nz = tnlib.tests.thing\n",
     "import tnlib\n\ndef f(tnlib):\n    return tnlib.nothing_here\n",
@@ -406,6 +407,8 @@ def test_import_lines_the_prefilter_found_give_the_same_answer(releases: Path) -
 
 
 EQUALS = ["=", " = ", "=\n  "]
+#: Between arguments: a comment may end a line, the next argument then starts the next one.
+SEPARATORS = [", ", ",\n    ", ",  # note, k=2\n    "]
 
 
 def _arguments(rng: random.Random, depth: int = 0) -> str:
@@ -426,16 +429,19 @@ def _arguments(rng: random.Random, depth: int = 0) -> str:
             positional.append(f"({value}, f({_arguments(rng, depth + 1)}))")
         else:
             positional.append(f"g(h({_arguments(rng, depth + 1)}), w={value})")
-    return ", ".join(positional + keywords)
+    return rng.choice(SEPARATORS).join(positional + keywords)
 
 
 def test_quick_keyword_test_finds_every_keyword_the_call_has() -> None:
     """The pre-check first asks whether every ``name=`` of a call's arguments is taken (nested calls'
     too); only then is a call ruled out without finding its own keywords. So the call's own keywords
-    must be among those: on 20,000 argument lists as Python writes them."""
+    (as Python reads them, a keyword after a comment line included) must be among those it finds, and
+    those among the quick test's: on 20,000 argument lists as Python writes them."""
     rng = random.Random(19)
     for _ in range(20_000):
         arguments = _arguments(rng)
-        ast.parse(f"call({arguments})")  # what is generated is Python
+        call = ast.parse(f"call({arguments})").body[0]
+        assert isinstance(call, ast.Expr) and isinstance(call.value, ast.Call)
+        truth = {keyword.arg for keyword in call.value.keywords}
         own = set(check_module._own_keywords(arguments))
-        assert own <= set(check_module._ANY_KEYWORD.findall(arguments)), arguments
+        assert truth <= own <= set(check_module._ANY_KEYWORD.findall(arguments)), arguments
