@@ -19,9 +19,15 @@ untimed run of each (bytecode written, files in the page cache, the releases' in
 as on any machine after its first run). The peer is the plain check itself: the ratio is the bound.
 The two runs' findings must agree outside the RCN ids (checked: a difference is an error).
 
+``--split`` times two more commands in each round, ``--too-new`` with parts of it switched off in the CLI
+process (a wrapper patches the check, then runs the CLI's ``main``): *setup* (the pre-check answers "nothing
+here" at once, so only the run's setup is left) and *pre-check* (every module is pre-checked, its answer
+dropped, so none is walked). A line ``too_new_split: ...`` then gives each part as a share of the plain
+run: setup, pre-check (its time over setup's) and walks (the whole ``--too-new`` over the pre-check's).
+
 Run ``python bench/too_new_overhead.py [--corpora bench,sklearn] [--rounds N] [--jobs N] [--skip-download]
-[--corpus DIR --targets "..."]``. The last line per corpus, ``too_new_overhead: corpus=... added cpu=+X%
-wall=+Y% ...``, is the one to compare between runs (same machine only).
+[--split] [--corpus DIR --targets "..."]``. The line per corpus ``too_new_overhead: corpus=... added cpu=+X%
+wall=+Y% ...`` is the one to compare between runs (same machine only).
 """
 
 from __future__ import annotations
@@ -55,6 +61,24 @@ BOUND = 0.20
 TIMEOUT_S = 1800
 SKLEARN_PACKAGES = (("scikit-learn", "1.2.2"), ("scipy", "1.10.1"))
 SKLEARN_CORPUS = BENCH / ".corpus-too-new"
+#: ``python -c`` code for ``--split``: ``--too-new`` with its per-module work switched off (``setup``: the
+#: pre-check answers False at once) or made without effect (``pre-check``: it runs, its answer is dropped).
+SPLIT_WRAPPER = """
+import sys
+from recode_lsp.toonew.check import TooNew
+
+variant = sys.argv.pop(1)
+needs, may = TooNew.needs_analysis, TooNew.may_report
+if variant == "setup":
+    TooNew.needs_analysis = lambda self, data, line_starts=None: False
+    TooNew.may_report = lambda self, text, line_starts=None: False
+else:
+    TooNew.needs_analysis = lambda self, data, line_starts=None: needs(self, data, line_starts) and False
+    TooNew.may_report = lambda self, text, line_starts=None: may(self, text, line_starts) and False
+from recode_lsp.cli.main import main
+
+sys.exit(main(sys.argv[1:]))
+"""
 #: Per corpus: its folder, the packages it is made of, and the check's options.
 CORPORA: dict[str, tuple[Path, Sequence[tuple[str, str]], list[str]]] = {
     "bench": (DEFAULT_CORPUS, PACKAGES, ["--select", "numpy", "--target", "numpy==2.0"]),
@@ -105,9 +129,16 @@ def percent(more: float, base: float) -> str:
 
 
 def measure(
-    name: str, corpus: Path, options: list[str], rounds: int, jobs: int, paths: Sequence[str] = (".",)
+    name: str,
+    corpus: Path,
+    options: list[str],
+    rounds: int,
+    jobs: int,
+    paths: Sequence[str] = (".",),
+    split: bool = False,
 ) -> tuple[float, float]:
-    """Time the plain and the ``--too-new`` check of ``paths`` in ``corpus`` in turns; print the summary line."""
+    """Time the plain and the ``--too-new`` check of ``paths`` in ``corpus`` in turns; print the summary line
+    (and with ``split``, the parts of ``--too-new``: setup, pre-check, walks)."""
     files = [file for path in paths for file in corpus_files(corpus / path)]
     if not files:
         raise BenchError(f"no .py files under {corpus}")
@@ -130,12 +161,18 @@ def measure(
     base, rcn = findings(first_new)
     if base != findings(first)[0]:
         raise BenchError(f"{name}: --too-new changed the findings other than RCN")
-    runs = {"plain": Runs(), "too-new": Runs()}
-    for _ in range(rounds):
-        for label, command in (("plain", plain), ("too-new", too_new)):
-            wall, cpu, _ = run_check(command, corpus, env)
+    commands = [("plain", plain), ("too-new", too_new)]
+    if split:
+        wrapped = [sys.executable, "-c", SPLIT_WRAPPER]
+        commands[1:1] = [(part, [*wrapped, part, *too_new[1:]]) for part in ("setup", "pre-check")]
+    runs = {label: Runs() for label, _ in commands}
+    for round_ in range(rounds):
+        for label, command in commands:
+            wall, cpu, output = run_check(command, corpus, env)
             runs[label].wall.append(wall)
             runs[label].cpu.append(cpu)
+            if round_ == 0 and label in ("setup", "pre-check") and findings(output)[1]:
+                raise BenchError(f"--split: the {label} run still reported RCN findings (the wrapper did not apply)")
     p, t = runs["plain"], runs["too-new"]
     added_cpu, added_wall = t.cpu_s / p.cpu_s - 1, t.wall_s / p.wall_s - 1
     verdict = "met" if max(added_cpu, added_wall) <= BOUND else "MISSED"
@@ -147,7 +184,20 @@ def measure(
         f"added cpu={percent(t.cpu_s, p.cpu_s)} wall={percent(t.wall_s, p.wall_s)} "
         f"bound=+{BOUND:.0%} {verdict} rcn={rcn}"
     )
+    if split:
+        # Each part's median time over the part before it, as a share of the plain run's median.
+        parts = (("setup", "plain", "setup"), ("pre-check", "setup", "pre-check"), ("walks", "pre-check", "too-new"))
+        shares = " ".join(
+            f"{part} cpu={share(runs[run].cpu_s, runs[before].cpu_s, p.cpu_s)} "
+            f"wall={share(runs[run].wall_s, runs[before].wall_s, p.wall_s)}"
+            for part, before, run in parts
+        )
+        print(f"too_new_split: corpus={name} jobs={jobs} rounds={rounds} {shares} (of plain)")
     return added_cpu, added_wall
+
+
+def share(part: float, before: float, base: float) -> str:
+    return f"{100 * (part - before) / base:+.0f}%"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -156,6 +206,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=7, help="timed runs of each command (default 7)")
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="recode-migrate --jobs")
     parser.add_argument("--skip-download", action="store_true", help="never run pip; the corpora must exist")
+    parser.add_argument("--split", action="store_true", help="also time setup and pre-check apart (4 runs a round)")
     parser.add_argument("--corpus", type=Path, help="another folder of .py files, instead of --corpora")
     parser.add_argument(
         "--targets", default="", help='with --corpus: the check\'s options ("--target numpy==1.26 ...")'
@@ -165,7 +216,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error("--rounds must be at least 1")
     try:
         if args.corpus is not None:
-            measure(args.corpus.name, args.corpus.resolve(), shlex.split(args.targets), args.rounds, args.jobs)
+            measure(
+                args.corpus.name,
+                args.corpus.resolve(),
+                shlex.split(args.targets),
+                args.rounds,
+                args.jobs,
+                (".",),
+                args.split,
+            )
             return 0
         names = [name.strip() for name in args.corpora.split(",") if name.strip()]
         unknown = [name for name in names if name not in CORPORA]
@@ -177,7 +236,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             ensure_corpus(corpus, args.skip_download, packages)
             # Only the releases' folders: bench/.corpus holds other code beside them (the pydantic benchmark's).
             paths = [f"{package}-{version}" for package, version in packages]
-            measure(name, corpus, options, args.rounds, args.jobs, paths)
+            measure(name, corpus, options, args.rounds, args.jobs, paths, args.split)
     except BenchError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -51,11 +51,11 @@ def test_benchmark_runs_and_reports_the_overhead_line(tmp_path: Path) -> None:
     env = {**os.environ, "RECODE_RELEASES_DIR": str(dist), "RECODE_CACHE_DIR": str(tmp_path / "cache")}
     command = [
         sys.executable, str(BENCH), "--corpus", str(corpus), "--rounds", "1", "--jobs", "1",
-        "--targets", "--target numpy==2.0",
+        "--targets", "--target numpy==2.0", "--split",
     ]  # fmt: skip
     run = subprocess.run(command, capture_output=True, text=True, check=False, env=env, cwd=ROOT, timeout=600)
     assert run.returncode == 0, run.stdout + run.stderr
-    line = run.stdout.strip().splitlines()[-1]
+    line, split = run.stdout.strip().splitlines()[-2:]
     match = re.fullmatch(
         r"too_new_overhead: corpus=corpus files=3 jobs=1 rounds=1 plain cpu=[\d.]+s wall=[\d.]+s "
         r"too-new cpu=[\d.]+s wall=[\d.]+s added cpu=[+-]\d+% wall=[+-]\d+% bound=\+20% (met|MISSED) rcn=(\d+)",
@@ -63,6 +63,11 @@ def test_benchmark_runs_and_reports_the_overhead_line(tmp_path: Path) -> None:
     )
     assert match is not None, line
     assert int(match.group(2)) == 6  # in each module: tnlib.new_name, and compute(method=) (both 2.0)
+    # --split: the parts of --too-new, each timed with the CLI's check switched off after it.
+    part = r"cpu=[+-]\d+% wall=[+-]\d+%"
+    assert re.fullmatch(
+        rf"too_new_split: corpus=corpus jobs=1 rounds=1 setup {part} pre-check {part} walks {part} \(of plain\)", split
+    ), split
 
 
 def test_unknown_corpus_is_a_clear_error() -> None:
