@@ -68,13 +68,18 @@ import sys
 from recode_lsp.toonew.check import TooNew
 
 variant = sys.argv.pop(1)
-needs, may = TooNew.needs_analysis, TooNew.may_report
-if variant == "setup":
-    TooNew.needs_analysis = lambda self, data, line_starts=None: False
-    TooNew.may_report = lambda self, text, line_starts=None: False
-else:
-    TooNew.needs_analysis = lambda self, data, line_starts=None: needs(self, data, line_starts) and False
-    TooNew.may_report = lambda self, text, line_starts=None: may(self, text, line_starts) and False
+needs, may, evidence = TooNew.needs_analysis, TooNew.may_report, TooNew.evidence
+
+
+def run(check, *args):
+    if variant == "pre-check":
+        check(*args)
+    return False
+
+
+TooNew.needs_analysis = lambda self, data, line_starts=None: run(needs, self, data, line_starts)
+TooNew.may_report = lambda self, text: run(may, self, text)
+TooNew.evidence = lambda self, data, line_starts=None: run(evidence, self, data, line_starts) or []
 from recode_lsp.cli.main import main
 
 sys.exit(main(sys.argv[1:]))

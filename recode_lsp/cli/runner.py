@@ -217,26 +217,17 @@ def _process_data(path_text: str, data: bytes, *, as_module: bool) -> FileResult
         result.error = str(exc)
         return result
     try:
-        # --too-new walks the tree only where its lexical pre-check says it may report (a file here for
-        # it alone passed that check on its bytes); elsewhere the module may be read sparse.
-        walk_too_new = too_new is not None and (
-            not kb_relevant
-            or too_new.may_report(
-                source.text, prefilter.import_line_starts(data, too_new.top_bytes) if data.isascii() else None
-            )
-        )
-        # The bodies where neither check may report are read as ``pass``: the too-new walk then reads
-        # what its pre-check found (a handful of uses in a large test module).
-        evidence = too_new.evidence(data) if walk_too_new and too_new is not None else ()
+        # --too-new walks the tree only where its lexical pre-check says it may report; the bodies where
+        # neither check may report are read as ``pass`` (the walk then reads what its pre-check found: a
+        # handful of uses in a large test module).
+        walk_too_new, evidence, prechecked = _too_new_walk(too_new, data, source, prefilter, kb_relevant)
         analysis = _sparse_analysis(data, source, path_text, prefilter, kb_relevant=kb_relevant, too_new=evidence)
         if analysis is None:
             analysis = analyse(source.text, path_text)
         findings = detect(source.text, kb, settings.options, path_text, analysis=analysis) if kb_relevant else []
         if walk_too_new:
             assert too_new is not None
-            # Its text was pre-checked just now when kb_relevant; a file here for --too-new alone was
-            # pre-checked on its bytes (Latin-1), and findings() checks the decoded text, as it did.
-            found = too_new.findings(analysis, settings.options, path_text, precheck=not kb_relevant)
+            found = too_new.findings(analysis, settings.options, path_text, precheck=not prechecked)
             findings = sorted([*findings, *found], key=_sort_key)
     except SourceError as exc:
         result.error = str(exc)
@@ -268,6 +259,26 @@ def _process_data(path_text: str, data: bytes, *, as_module: bool) -> FileResult
         result.new_text = outcome.source
         result.new_bytes = source.encode(outcome.source)
     return result
+
+
+def _too_new_walk(
+    too_new: TooNew | None, data: bytes, source: SourceText, prefilter: Prefilter, kb_relevant: bool
+) -> tuple[bool, Sequence[int] | None, bool]:
+    """Whether ``--too-new`` walks the module's tree; the offsets in ``data`` where it may report (None:
+    anywhere, the module is read whole); and whether its pre-check has read the decoded text (else
+    :meth:`TooNew.findings` reads it first). A module here for ``--too-new`` alone passed the pre-check
+    on its bytes (:meth:`TooNew.needs_analysis`)."""
+    if too_new is None:
+        return False, (), True
+    if data.isascii() and not source.newline:
+        # The text is the bytes as they stand: the prefilter's import lines are the text's, and one
+        # reading of all the pre-check's reasons says both whether the walk may report and where.
+        evidence = too_new.evidence(data, prefilter.import_line_starts(data, too_new.top_bytes))
+        return evidence != [], evidence, True
+    # Decoded into another text (not ASCII; CRLF read as one newline: the bytes' offsets are not the
+    # text's): the pre-check finds its own import lines, and a walk reads the whole module.
+    walk = not kb_relevant or too_new.may_report(source.text)
+    return walk, None if walk else (), kb_relevant
 
 
 def _sparse_analysis(

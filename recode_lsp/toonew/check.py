@@ -226,25 +226,25 @@ class TooNew:
         starts = self._import_starts(text) if line_starts is None else _line_starts(text, line_starts)
         return bool(starts) and self._lexical(text, starts)
 
-    def may_report(self, text: str, line_starts: list[int] | None = None) -> bool:
+    def may_report(self, text: str) -> bool:
         """Whether :meth:`findings` may find anything in a module with this text: False means it finds
-        nothing, so the module's tree is not walked for this check (nor need it be whole).
-        ``line_starts``: as for :meth:`needs_analysis`, offsets in ``text`` (its bytes were ASCII)."""
-        if not self.inventories:
-            return False
-        return self._lexical(text, None if line_starts is None else _line_starts(text, line_starts))
+        nothing, so the module's tree is not walked for this check (nor need it be whole)."""
+        return bool(self.inventories) and self._lexical(text, None)
 
-    def evidence(self, data: bytes) -> list[int] | None:
+    def evidence(self, data: bytes, line_starts: list[int] | None = None) -> list[int] | None:
         """Offsets in ``data`` near which :meth:`findings` may report, as the pre-check reads the file:
         each use of a chain or call it finds reportable (so a function body with none of them holds no
-        finding and may be read as ``pass``: recode_lsp/engine/sparse.py); None where a finding may be
-        anywhere (an import line that names something missing: it may be in any body) or where the
-        bytes are not ASCII (the offsets of the text read are then not the bytes')."""
+        finding and may be read as ``pass``: recode_lsp/engine/sparse.py; ``[]``: :meth:`findings`
+        finds nothing); None where a finding may be anywhere (an import line that names something
+        missing: it may be in any body) or where the bytes are not ASCII (the offsets of the text read
+        are then not the bytes'). ``line_starts``: as for :meth:`needs_analysis`."""
         if not data.isascii():
             return None
+        if not self.inventories:
+            return []
         text = data.decode("ascii")
         offsets: set[int] = set()
-        for use in self._reasons(text, None):
+        for use in self._reasons(text, None if line_starts is None else _line_starts(text, line_starts)):
             if use is None:
                 return None
             position = text.find(use)

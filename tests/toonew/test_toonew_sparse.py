@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from recode_lsp.cli.main import main
-from tests.toonew.test_toonew_fixture import project  # noqa: F401  # the fixture: tnlib 1.0 and 2.0
+from tests.toonew.test_toonew_fixture import ENTRIES, project  # noqa: F401  # the fixture: tnlib 1.0 and 2.0
 
 #: Too-new uses at module level, in a function, a method (a keyword), a nested function; bodies with
 #: nothing to report around them; then a Python 2 statement in one of those.
@@ -109,3 +109,22 @@ def test_bodies_with_nothing_to_report_are_read_as_pass(
     errors = strict["errors"]
     assert isinstance(errors, list) and len(errors) == 1
     assert errors[0]["error"].startswith("syntax error at line 43")
+
+
+@pytest.mark.parametrize("newline", ["\n", "\r\n", "\r"])
+def test_a_module_the_knowledge_base_flags_is_pre_checked_as_decoded(
+    project: Path,  # noqa: F811
+    capsys: pytest.CaptureFixture[str],
+    newline: str,
+) -> None:
+    """A module the knowledge base has a finding in is pre-checked on its decoded text, where CRLF is
+    read as one newline: the prefilter's offsets of its import lines are the bytes', so they are handed
+    over only where the two are the same (a CRLF module with its import 300 lines down lost its
+    too-new finding: the line found there was another)."""
+    gone = {**ENTRIES[0], "id": "TNL090", "old": "tnlib.legacy_name", "new": "tnlib.compute", "removed_in": "1.0"}
+    with (project / "changes.jsonl").open("a", encoding="utf-8") as changes:
+        changes.write(json.dumps({**gone, "deprecated_in": None}) + "\n")
+    lines = [f"# line {number}" for number in range(300)]
+    lines += ["import tnlib", "", "x = tnlib.legacy_name", "y = tnlib.nothing_here", ""]
+    (project / "code.py").write_bytes(newline.join(lines).encode())
+    assert [(line, code) for line, _, code in _located(_report(capsys))] == [(303, "TNL090"), (304, "RCN001")]
