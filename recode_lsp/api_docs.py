@@ -993,8 +993,8 @@ def _unpack(archive: Path, destination: Path) -> None:
     destination.mkdir(parents=True)
     compiled: set[PurePosixPath] = set()
     for path, size, read in _members(archive):
-        build_file = path.name in _BUILD_FILES
-        if size > MAX_SOURCE_BYTES or not (build_file or _wanted_source(path)):
+        build_file, source = path.name in _BUILD_FILES, _wanted_source(path)
+        if size > MAX_SOURCE_BYTES or not (build_file or source):
             compiled.update(_compiled_module(path))
             continue
         data = read()
@@ -1002,7 +1002,7 @@ def _unpack(archive: Path, destination: Path) -> None:
             continue
         if build_file:
             compiled.update(_built_extensions(path, data))
-        if _wanted_source(path):
+        if source:
             _write(destination / path, data)
     for module in compiled:
         # Only beside the package's Python files (a build file's example names nothing there), and never
