@@ -683,7 +683,8 @@ class ApiDocs:
                 store_source=False,
                 extensions=griffe.load_extensions(_stub_exports_extension()),
             )
-            loaded = loader.load(package.top, submodules=True)
+            # Only from the search paths: not a same-named folder of the working directory.
+            loaded = loader.load(package.top, submodules=True, try_relative_path=False)
             # Expands wildcard imports and ``__all__`` so that re-exports can be followed, loading
             # a private sibling when that is where they point (``collections.abc`` -> ``_collections_abc``).
             loader.resolve_aliases(implicit=False, external=True if package.external else None)

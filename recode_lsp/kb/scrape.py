@@ -253,7 +253,9 @@ def _load(release: Release) -> Any:
         store_source=False,
         extensions=griffe.load_extensions(DynamicExports()),
     )
-    module = loader.load(release.top, submodules=True)
+    # Not ``try_relative_path``: a folder named like the package in the working directory (a project's
+    # own copy, a development tree) would be read instead of the release.
+    module = loader.load(release.top, submodules=True, try_relative_path=False)
     loader.resolve_aliases(implicit=False, external=None)
     return module
 

@@ -184,6 +184,19 @@ def test_no_target_means_whatever_is_installed(fakelib_2_installed: Path, tmp_pa
     assert doc.signature == "new_function(values: list[int]) -> int"
 
 
+def test_a_same_named_folder_in_the_working_directory_is_not_read(
+    fakelib_2_installed: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """griffe reads a name as a path first: a ``fakelib/`` folder where the editor runs (a project's
+    own copy) was read instead of the installed release."""
+    work = tmp_path / "work"
+    (work / "fakelib").mkdir(parents=True)
+    (work / "fakelib" / "__init__.py").write_text('def compute(y):\n    """A local copy."""\n', encoding="utf-8")
+    monkeypatch.chdir(work)
+    doc = docs_for(tmp_path / "no-index", tmp_path / "cache").lookup("fakelib.compute", "fakelib", Version("2.0"))
+    assert doc.signature == "compute(x: float, *, scale: float = 2.0, precise: bool = False) -> float"
+
+
 def test_same_major_minor_counts_as_installed(fakelib_2_installed: Path, tmp_path: Path) -> None:
     docs = docs_for(tmp_path / "no-index", tmp_path / "cache")
     assert docs.lookup("fakelib.compute", "fakelib", Version("2.0.3")).origin == "installed"

@@ -348,3 +348,14 @@ def test_results_cached_apart(project: Path, capsys: pytest.CaptureFixture[str])
     assert not any(code.startswith("RCN") for code in codes())
     assert {"RCN001", "RCN002", "RCN-TNL001"} <= codes("--too-new")
     assert not any(code.startswith("RCN") for code in codes())
+
+
+def test_a_folder_named_like_the_library_is_not_read_as_its_release(
+    project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """griffe reads a module name as a path first: a ``tnlib/`` folder in the working directory (a
+    project's own copy of a library) was read as the release, so every name was missing there (and the
+    inventory was cached so)."""
+    _write(project, {"tnlib/__init__.py": ""})
+    found = _findings(capsys, "--target", "tnlib==1.0")
+    assert {f["line"] for f in found} == {2, 3, 5, 6, 7, 10, 13}
