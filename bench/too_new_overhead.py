@@ -77,9 +77,9 @@ def run(check, *args):
     return False
 
 
-TooNew.needs_analysis = lambda self, data, line_starts=None: run(needs, self, data, line_starts)
-TooNew.may_report = lambda self, text: run(may, self, text)
-TooNew.evidence = lambda self, data, line_starts=None: run(evidence, self, data, line_starts) or []
+TooNew.needs_analysis = lambda self, data, starts=None, package=None: run(needs, self, data, starts, package)
+TooNew.may_report = lambda self, text, package=None: run(may, self, text, package)
+TooNew.evidence = lambda self, data, starts=None, package=None: run(evidence, self, data, starts, package) or []
 from recode_lsp.cli.main import main
 
 sys.exit(main(sys.argv[1:]))

@@ -135,6 +135,7 @@ def init_worker(kb: KnowledgeBase, settings: RunSettings) -> None:
     # Diagnostics only: parse every file (the benchmark checks the prefilter hides nothing).
     _STATE["no_prefilter"] = os.environ.get("RECODE_NO_PREFILTER") == "1"
     _STATE["names"] = None
+    _STATE["packages"] = {}  # folders looked at for their package (``--too-new``), once per run
     if settings.installed:
         from recode_lsp.engine.names import InstalledNames
 
@@ -198,11 +199,13 @@ def _process_data(path_text: str, data: bytes, *, as_module: bool) -> FileResult
     result = FileResult(path_text)
     result.read_digest = content_digest(data)  # what a write re-checks (cli/writes.py)
     too_new = settings.too_new
+    package = _own_package(path_text) if too_new is not None else None
     kb_relevant = bool(_STATE.get("no_prefilter")) or prefilter.may_match(data)
     # ``--too-new`` parses a file the knowledge base has nothing for only when its text may hold a
     # too-new use (recode_lsp/toonew/check.py: TooNew.needs_analysis).
     if not kb_relevant and not (
-        too_new is not None and too_new.needs_analysis(data, prefilter.import_line_starts(data, too_new.top_bytes))
+        too_new is not None
+        and too_new.needs_analysis(data, prefilter.import_line_starts(data, too_new.top_bytes), package)
     ):
         # Not analysed, but a binary or undecodable file is still reported (issue 11), and with
         # --check-syntax an unparsable one (issue 15: parsing these was a quarter of a cold run).
@@ -220,14 +223,14 @@ def _process_data(path_text: str, data: bytes, *, as_module: bool) -> FileResult
         # --too-new walks the tree only where its lexical pre-check says it may report; the bodies where
         # neither check may report are read as ``pass`` (the walk then reads what its pre-check found: a
         # handful of uses in a large test module).
-        walk_too_new, evidence, prechecked = _too_new_walk(too_new, data, source, prefilter, kb_relevant)
+        walk_too_new, evidence, prechecked = _too_new_walk(too_new, data, source, prefilter, kb_relevant, package)
         analysis = _sparse_analysis(data, source, path_text, prefilter, kb_relevant=kb_relevant, too_new=evidence)
         if analysis is None:
             analysis = analyse(source.text, path_text)
         findings = detect(source.text, kb, settings.options, path_text, analysis=analysis) if kb_relevant else []
         if walk_too_new:
             assert too_new is not None
-            found = too_new.findings(analysis, settings.options, path_text, precheck=not prechecked)
+            found = too_new.findings(analysis, settings.options, path_text, precheck=not prechecked, package=package)
             findings = sorted([*findings, *found], key=_sort_key)
     except SourceError as exc:
         result.error = str(exc)
@@ -261,23 +264,39 @@ def _process_data(path_text: str, data: bytes, *, as_module: bool) -> FileResult
     return result
 
 
+def _own_package(path_text: str) -> str | None:
+    """The top-level package the file is part of (``--too-new`` leaves its imports of it unchecked:
+    recode_lsp/toonew/first_party.py), each folder looked at once per process."""
+    from recode_lsp.toonew.first_party import own_package
+
+    known = _STATE.get("packages")
+    if not isinstance(known, dict):
+        known = _STATE["packages"] = {}
+    return own_package(path_text, known)
+
+
 def _too_new_walk(
-    too_new: TooNew | None, data: bytes, source: SourceText, prefilter: Prefilter, kb_relevant: bool
+    too_new: TooNew | None,
+    data: bytes,
+    source: SourceText,
+    prefilter: Prefilter,
+    kb_relevant: bool,
+    package: str | None = None,
 ) -> tuple[bool, Sequence[int] | None, bool]:
     """Whether ``--too-new`` walks the module's tree; the offsets in ``data`` where it may report (None:
     anywhere, the module is read whole); and whether its pre-check has read the decoded text (else
     :meth:`TooNew.findings` reads it first). A module here for ``--too-new`` alone passed the pre-check
-    on its bytes (:meth:`TooNew.needs_analysis`)."""
+    on its bytes (:meth:`TooNew.needs_analysis`). ``package``: the module's own, not checked."""
     if too_new is None:
         return False, (), True
     if data.isascii() and not source.newline:
         # The text is the bytes as they stand: the prefilter's import lines are the text's, and one
         # reading of all the pre-check's reasons says both whether the walk may report and where.
-        evidence = too_new.evidence(data, prefilter.import_line_starts(data, too_new.top_bytes))
+        evidence = too_new.evidence(data, prefilter.import_line_starts(data, too_new.top_bytes), package)
         return evidence != [], evidence, True
     # Decoded into another text (not ASCII; CRLF read as one newline: the bytes' offsets are not the
     # text's): the pre-check finds its own import lines, and a walk reads the whole module.
-    walk = not kb_relevant or too_new.may_report(source.text)
+    walk = not kb_relevant or too_new.may_report(source.text, package)
     return walk, None if walk else (), kb_relevant
 
 

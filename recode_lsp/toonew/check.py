@@ -105,6 +105,19 @@ def _describe(code: str, library: str) -> TooNewChange:
 
 
 @dataclass(frozen=True)
+class _MethodTriggers:
+    """Methods newer than some targeted release: their calls make a parse (on any receiver)."""
+
+    #: Methods newer than a release; methods with a newer keyword (a pattern each: the call with it).
+    methods: frozenset[str]
+    keywords: dict[str, re.Pattern[str]]
+    #: The pattern of the calls of both (which are called); the methods, when few (:data:`_FEW_METHODS`),
+    #: each looked for as a string.
+    called: re.Pattern[str]
+    few: tuple[tuple[str, re.Pattern[str]], ...] | None
+
+
+@dataclass(frozen=True)
 class Problem:
     """One use of a missing name or keyword."""
 
@@ -139,13 +152,9 @@ class TooNew:
     #: names: legacy code, not too-new code): not reported twice.
     reported: set[tuple[str, str | None]] = field(default_factory=set)
     _top_bytes: frozenset[bytes] | None = field(default=None, repr=False, compare=False)
-    #: Methods newer than some targeted release (their call makes a parse); methods with a newer keyword
-    #: (a pattern each: the call with that keyword); the pattern of both (which are called).
-    _triggers: frozenset[str] = field(default=frozenset(), repr=False, compare=False)
-    _keyword_triggers: dict[str, re.Pattern[str]] = field(default_factory=dict, repr=False, compare=False)
-    _called: re.Pattern[str] | None = field(default=None, repr=False, compare=False)
-    #: The methods of :attr:`_called` when they are few (:data:`_FEW_METHODS`): each looked for as a string.
-    _few_called: tuple[tuple[str, re.Pattern[str]], ...] | None = field(default=None, repr=False, compare=False)
+    #: The methods newer than some targeted release, as a module of each package reads them (its own
+    #: package's left out: :meth:`_method_triggers`), by package ("" for a module of none).
+    _triggers_of: dict[str, _MethodTriggers] = field(default_factory=dict, repr=False, compare=False)
     _memo: dict[str, Resolution] = field(default_factory=dict, repr=False, compare=False)
     #: Per qualified name a chain reaches, what it may make the pre-check report (:meth:`_action`); per
     #: name an import binds, which of its uses can be reported (:meth:`_reportable_uses`).
@@ -154,7 +163,7 @@ class TooNew:
     #: Each distinct line that holds ``import``: whether it imports a checked library (:meth:`_line_kind`).
     _line_kinds: dict[str, int] = field(default_factory=dict, repr=False, compare=False)
     #: What each distinct import line binds (:meth:`_import_binds`, :meth:`_from_binds`), by its text.
-    _lines: dict[tuple[str, str], list[tuple[str, str]] | None] = field(
+    _lines: dict[tuple[str, str, str], list[tuple[str, str]] | None] = field(
         default_factory=dict, repr=False, compare=False
     )
     #: Per imported name, how often the modules read so far hold it, and its compiled pattern once
@@ -210,7 +219,7 @@ class TooNew:
             self._top_bytes = frozenset(top.encode() for top in self.inventories)
         return self._top_bytes
 
-    def needs_analysis(self, data: bytes, line_starts: list[int] | None = None) -> bool:
+    def needs_analysis(self, data: bytes, line_starts: list[int] | None = None, package: str | None = None) -> bool:
         """Whether a file may hold a too-new use, read lexically (no parse): an import, or a chain
         rooted at an imported name (``np.linalg.foo``), that the release lacks, a keyword a resolved
         call does not take, or a method or keyword the knowledge base knows is newer. False means
@@ -218,33 +227,37 @@ class TooNew:
         knowledge base has nothing for is not parsed for this check either: the check stays cheap.
 
         ``line_starts``: where the lines that hold ``import`` start, when the prefilter has found them
-        (:meth:`Prefilter.import_line_starts`; the file is then not searched for its imports again)."""
+        (:meth:`Prefilter.import_line_starts`; the file is then not searched for its imports again).
+        ``package``: the module's own top-level package (:func:`recode_lsp.toonew.first_party.own_package`),
+        whose imports are not checked."""
         if not self.inventories or line_starts == []:
             return False
         text = data.decode("latin-1")
         # The lines that import a checked library first: a module without one is done (most are).
         starts = self._import_starts(text) if line_starts is None else _line_starts(text, line_starts)
-        return bool(starts) and self._lexical(text, starts)
+        return bool(starts) and self._lexical(text, starts, package)
 
-    def may_report(self, text: str) -> bool:
+    def may_report(self, text: str, package: str | None = None) -> bool:
         """Whether :meth:`findings` may find anything in a module with this text: False means it finds
         nothing, so the module's tree is not walked for this check (nor need it be whole)."""
-        return bool(self.inventories) and self._lexical(text, None)
+        return bool(self.inventories) and self._lexical(text, None, package)
 
-    def evidence(self, data: bytes, line_starts: list[int] | None = None) -> list[int] | None:
+    def evidence(
+        self, data: bytes, line_starts: list[int] | None = None, package: str | None = None
+    ) -> list[int] | None:
         """Offsets in ``data`` near which :meth:`findings` may report, as the pre-check reads the file:
         each use of a chain or call it finds reportable (so a function body with none of them holds no
         finding and may be read as ``pass``: recode_lsp/engine/sparse.py; ``[]``: :meth:`findings`
         finds nothing); None where a finding may be anywhere (an import line that names something
         missing: it may be in any body) or where the bytes are not ASCII (the offsets of the text read
-        are then not the bytes'). ``line_starts``: as for :meth:`needs_analysis`."""
+        are then not the bytes'). ``line_starts``, ``package``: as for :meth:`needs_analysis`."""
         if not data.isascii():
             return None
         if not self.inventories:
             return []
         text = data.decode("ascii")
         offsets: set[int] = set()
-        for use in self._reasons(text, None if line_starts is None else _line_starts(text, line_starts)):
+        for use in self._reasons(text, None if line_starts is None else _line_starts(text, line_starts), package):
             if use is None:
                 return None
             position = text.find(use)
@@ -253,28 +266,28 @@ class TooNew:
                 position = text.find(use, position + 1)
         return sorted(offsets)
 
-    def _lexical(self, text: str, starts: list[int] | None) -> bool:
+    def _lexical(self, text: str, starts: list[int] | None, package: str | None = None) -> bool:
         """:meth:`needs_analysis` of a module's text (``starts``: its :meth:`_import_starts`, when known)."""
-        return next(self._reasons(text, starts), False) is not False
+        return next(self._reasons(text, starts, package), False) is not False
 
-    def _reasons(self, text: str, starts: list[int] | None) -> Iterator[str | None]:
+    def _reasons(self, text: str, starts: list[int] | None, package: str | None = None) -> Iterator[str | None]:
         """What may make :meth:`findings` report in a module's text: each use it finds reportable (the
         chain after an imported name, ``np.trapezoid``; ``.map`` for a newer method called on any
         receiver), or None for a reason with no place (an import line that names something missing)."""
-        pattern = self._called if self._called is not None else self._prepare_triggers()
-        if pattern is not _NEVER:  # no method is newer than a targeted release: no pass for them
-            if self._few_called is not None:
+        triggers = self._triggers_of.get(package or "") or self._method_triggers(package or "")
+        if triggers.called is not _NEVER:  # no method is newer than a targeted release: no pass for them
+            if triggers.few is not None:
                 # A method or two (``.reshape`` on NumPy 2.0): each looked for as a string, which reads a
                 # module faster than the pattern's stop at every dot; its call then from there on.
-                called = _called_among(text, self._few_called)
+                called = _called_among(text, triggers.few)
             else:
-                called = set(pattern.findall(text))
-            for method in called.intersection(self._triggers):
+                called = set(triggers.called.findall(text))
+            for method in called.intersection(triggers.methods):
                 yield "." + method  # its calls: where the walk may report it, on any receiver
-            for method in called.intersection(self._keyword_triggers):
-                if self._keyword_triggers[method].search(text, text.find("." + method)):
+            for method in called.intersection(triggers.keywords):
+                if triggers.keywords[method].search(text, text.find("." + method)):
                     yield "." + method
-        aliases = self._import_lines(text, self._import_starts(text) if starts is None else starts)
+        aliases = self._import_lines(text, self._import_starts(text) if starts is None else starts, package)
         if aliases is None:
             yield None
             return
@@ -340,23 +353,29 @@ class TooNew:
                             break
                         yield local + rest
 
-    def _prepare_triggers(self) -> re.Pattern[str]:
-        """The patterns of the methods and keywords newer than some targeted release (first use); the
-        pattern of the calls of those methods (:func:`_called_pattern`)."""
+    def _method_triggers(self, package: str) -> _MethodTriggers:
+        """The methods and keywords newer than some targeted release, but for ``package``'s own (a
+        module of it calls its own source), and the pattern of their calls (first use per package)."""
+
+        def other(name: str) -> bool:
+            return name.split(".", 1)[0] != package
+
         # Only what some targeted release lacks (``numpy.float64``, the new name of ``float_``, is
         # in every release: a use of it is no reason to parse).
-        self._triggers = frozenset(name.rpartition(".")[2] for name in self.introduced if self._lacks(name))
+        names = frozenset(n.rpartition(".")[2] for n in self.introduced if other(n) and self._lacks(n))
         # A keyword newer than the release, on a method: the method called, and the keyword passed.
-        pairs = [(c.rpartition(".")[2], k) for c, k in sorted(self.introduced_keywords) if self._lacks(c, k)]
-        self._keyword_triggers = {
+        pairs = [
+            (c.rpartition(".")[2], k) for c, k in sorted(self.introduced_keywords) if other(c) and self._lacks(c, k)
+        ]
+        keywords = {
             method: re.compile(rf"\.{re.escape(method)}\s*\((?:[^()]|\([^()]*\))*?\b{keyword}\s*=(?!=)")
             for method, keyword in pairs
         }
         # Both kinds of method in one pattern: one pass over the module finds which are called.
-        methods = self._triggers | self._keyword_triggers.keys()
-        self._called = _called_pattern(methods)
-        self._few_called = _few_calls(methods) if len(methods) <= _FEW_METHODS else None
-        return self._called
+        methods = names | keywords.keys()
+        few = _few_calls(methods) if len(methods) <= _FEW_METHODS else None
+        triggers = self._triggers_of[package] = _MethodTriggers(names, keywords, _called_pattern(methods), few)
+        return triggers
 
     def _action(self, inventory: Inventory, qname: str) -> tuple[int, str] | None:
         """What a chain reaching ``qname`` may make :meth:`_lexical` report, worked out once per name:
@@ -410,9 +429,10 @@ class TooNew:
         )
         return self._import_patterns
 
-    def _import_lines(self, text: str, starts: list[int]) -> dict[str, str] | None:
+    def _import_lines(self, text: str, starts: list[int], package: str | None = None) -> dict[str, str] | None:
         """Local name -> qualified name bound by the lines that import a checked library (at ``starts``,
-        :meth:`_import_starts`); None when an import line itself names something the release lacks."""
+        :meth:`_import_starts`); None when an import line itself names something the release lacks.
+        The module's own ``package`` is left out (:mod:`recode_lsp.toonew.first_party`)."""
         # Each distinct line is read once per run (:meth:`_line_kind`): ``import numpy as np`` starts
         # hundreds of modules.
         kinds = self._line_kinds
@@ -431,8 +451,10 @@ class TooNew:
         lines = self._lines
         for line in imports:
             names = _IMPORT_LINE.match(line).group(1)  # type: ignore[union-attr]  # its kind says it matches
-            key = ("", names)
-            bound = lines[key] if key in lines else lines.setdefault(key, self._import_binds(names))
+            # What the line binds depends on the package only where it names it (most lines: shared).
+            own = package if package is not None and package in names else ""
+            key = (own, "", names)
+            bound = lines[key] if key in lines else lines.setdefault(key, self._import_binds(names, own))
             if bound is None:
                 return None
             aliases.update(bound)
@@ -440,8 +462,11 @@ class TooNew:
             # Read in the module: the names in parentheses may go on over the next lines.
             match = _FROM_LINE.match(text, start)
             assert match is not None  # its first line matches alone: so does the module from there
-            key = (match.group(1), match.group(2))
-            bound = lines[key] if key in lines else lines.setdefault(key, self._from_binds(*key))
+            module = match.group(1)
+            if package is not None and (module == package or module.startswith(package + ".")):
+                continue  # the module's own package: not a release's names
+            key = ("", module, match.group(2))
+            bound = lines[key] if key in lines else lines.setdefault(key, self._from_binds(module, match.group(2)))
             if bound is None:
                 return None
             aliases.update(bound)
@@ -457,15 +482,16 @@ class TooNew:
             return _IMPORT
         return _FROM if _FROM_LINE.match(line) else 0
 
-    def _import_binds(self, names: str) -> list[tuple[str, str]] | None:
-        """What ``import <names>`` binds (local name, qualified name) among checked libraries; None when
-        it names something the release lacks."""
+    def _import_binds(self, names: str, package: str = "") -> list[tuple[str, str]] | None:
+        """What ``import <names>`` binds (local name, qualified name) among checked libraries other than
+        ``package``; None when it names something the release lacks."""
         bound = []
         for item in names.split(","):
             name, _, alias = item.strip().partition(" as ")
             name, alias = name.strip(), alias.strip()
-            inventory = self.inventories.get(name.split(".", 1)[0])
-            if inventory is None or not name:
+            top = name.split(".", 1)[0]
+            inventory = self.inventories.get(top)
+            if inventory is None or not name or top == package:
                 continue
             if self._reportable(self._resolve(inventory, name), name):
                 return None
@@ -582,17 +608,22 @@ class TooNew:
         module_name: str | None = None,
         *,
         precheck: bool = True,
+        package: str | None = None,
     ) -> list[Finding]:
         """The too-new findings of an analysed module (a :class:`ModuleAnalysis`), sorted.
 
         ``precheck=False`` walks the tree whatever the text says: the slow path the lexical pre-check
-        (:meth:`needs_analysis`) must agree with (``tests/toonew/test_toonew_speed.py``)."""
+        (:meth:`needs_analysis`) must agree with (``tests/toonew/test_toonew_speed.py``). ``package``:
+        the module's own top-level package, not checked (:mod:`recode_lsp.toonew.first_party`)."""
         from recode_lsp.engine.analysis import ModuleAnalysis
 
         assert isinstance(analysis, ModuleAnalysis)
-        if not self.inventories or (precheck and not self._lexical(analysis.source, None)):
+        if not self.inventories or (precheck and not self._lexical(analysis.source, None, package)):
             return []  # the text holds no too-new use: the tree need not be walked
-        problems = _problems(analysis, self.inventories, self.newer, self.introduced_keywords)
+        inventories = self.inventories
+        if package in inventories:
+            inventories = {top: inventory for top, inventory in inventories.items() if top != package}
+        problems = _problems(analysis, inventories, self.newer, self.introduced_keywords)
         if problems:
             guarded = _guarded_spans(analysis.tree, analysis.lines.node_span)
             problems = [p for p in problems if not _inside(p.start, guarded)]

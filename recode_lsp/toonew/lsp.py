@@ -200,6 +200,7 @@ def _targets(context: AnalysisContext) -> dict[str, Version]:
 
 def _findings(analysis: DocumentAnalysis) -> tuple[list[Finding], bool]:
     """The findings, and whether they are final (False: the releases are still being read)."""
+    from recode_lsp.toonew.first_party import own_package
     from recode_lsp.toonew.run import imported_tops, tops_of
 
     context = analysis.context
@@ -208,7 +209,10 @@ def _findings(analysis: DocumentAnalysis) -> tuple[list[Finding], bool]:
         return [], True
     by_top = tops_of(targets)
     data = analysis.source.encode("utf-8", "surrogatepass")
-    tops = frozenset(imported_tops((), [data], by_top))
+    # The document's own package (a module of a package being written) is its source, not a release.
+    # (Only a file's path says where it lies: an untitled document's is no folder.)
+    package = own_package(analysis.path) if analysis.path and os.path.isabs(analysis.path) else None
+    tops = frozenset(imported_tops((), [data], by_top)) - {package}
     if not tops:
         return [], True
     wanted = {by_top[top]: targets[by_top[top]] for top in tops}  # python: once, for its modules
@@ -223,12 +227,12 @@ def _findings(analysis: DocumentAnalysis) -> tuple[list[Finding], bool]:
             thread.start()
     if check is None:
         return [], False
-    if not check.needs_analysis(data):
+    if not check.needs_analysis(data, package=package):
         return [], True
     from recode_lsp.engine.detector import analyse
 
     module = analyse(analysis.source, analysis.path, context.module_name)
-    return check.findings(module, context.options, analysis.path, context.module_name), True
+    return check.findings(module, context.options, analysis.path, context.module_name, package=package), True
 
 
 def _load(key: _Key, targets: dict[str, Version], kb: KnowledgeBase, data: bytes) -> None:

@@ -350,6 +350,63 @@ def test_results_cached_apart(project: Path, capsys: pytest.CaptureFixture[str])
     assert not any(code.startswith("RCN") for code in codes())
 
 
+def test_a_modules_own_package_is_not_checked(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The tree holds tnlib's own source (a development copy): a module inside it imports that source,
+    not the pinned release, so its uses of tnlib are not checked; a module outside the package (a
+    script, a namespace package's module) is checked as before."""
+    _write(
+        project,
+        {
+            "tnlib/__init__.py": "",
+            "tnlib/sub/__init__.py": "",
+            "tnlib/sub/work.py": CODE,
+            "tnlib/sub/script_dir/run.py": CODE,  # no ``__init__.py`` there: outside the package
+            "scripts/run.py": CODE,
+        },
+    )
+    main(["--too-new", "--no-cache", "--format", "json", "--target", "tnlib==1.0", "."])
+    report = json.loads(capsys.readouterr().out)
+    lines: dict[str, set[int]] = {}
+    for finding in report["findings"]:
+        if str(finding["code"]).startswith("RCN"):
+            lines.setdefault(Path(finding["path"]).as_posix(), set()).add(finding["location"]["line"])
+    expected = {2, 3, 5, 6, 7, 10, 13}
+    assert lines == {
+        "code.py": expected,
+        "scripts/run.py": expected,
+        "tnlib/sub/script_dir/run.py": expected,
+    }
+
+
+def test_own_package_is_the_highest_package_folder(tmp_path: Path) -> None:
+    from recode_lsp.toonew.first_party import own_package
+
+    _write(
+        tmp_path,
+        {
+            "repo/pkg/__init__.py": "",
+            "repo/pkg/sub/__init__.py": "",
+            "repo/pkg/sub/mod.py": "",
+            "repo/pkg/gap/deeper/__init__.py": "",
+            "repo/pkg/gap/deeper/mod.py": "",
+            "repo/stubs/__init__.pyi": "",
+            "repo/stubs/mod.pyi": "",
+            "repo/my-tool/__init__.py": "",
+            "repo/my-tool/mod.py": "",
+            "repo/script.py": "",
+        },
+    )
+    repo = tmp_path / "repo"
+    known: dict[str, str | None] = {}
+    assert own_package(repo / "pkg" / "sub" / "mod.py", known) == "pkg"
+    assert own_package(repo / "pkg" / "__init__.py", known) == "pkg"
+    assert own_package(repo / "pkg" / "gap" / "deeper" / "mod.py") == "deeper"  # ``gap`` is no package
+    assert own_package(repo / "stubs" / "mod.pyi") == "stubs"
+    assert own_package(repo / "my-tool" / "mod.py") is None  # no importable name
+    assert own_package(repo / "script.py") is None
+    assert known[str(repo / "pkg" / "sub")] == "pkg"
+
+
 def test_a_folder_named_like_the_library_is_not_read_as_its_release(
     project: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -359,3 +416,20 @@ def test_a_folder_named_like_the_library_is_not_read_as_its_release(
     _write(project, {"tnlib/__init__.py": ""})
     found = _findings(capsys, "--target", "tnlib==1.0")
     assert {f["line"] for f in found} == {2, 3, 5, 6, 7, 10, 13}
+
+
+def test_the_walk_and_the_pre_check_both_leave_the_package_out(project: Path) -> None:
+    from recode_lsp.engine.detector import analyse
+    from recode_lsp.engine.knowledge import KnowledgeBase, parse_entry
+    from recode_lsp.engine.options import DetectOptions
+    from recode_lsp.toonew.run import prepare
+
+    targets = {"tnlib": Version("1.0")}
+    check = prepare(targets, KnowledgeBase([parse_entry(e, "test") for e in ENTRIES]), data=[CODE.encode()])
+    module, options, data = analyse(CODE, "work.py"), DetectOptions(targets=dict(targets)), CODE.encode()
+    assert check.needs_analysis(data) and check.evidence(data) is None and check.may_report(CODE)
+    assert len(check.findings(module, options, "work.py", precheck=False)) == 7  # one per line, as the CLI
+    assert not check.needs_analysis(data, package="tnlib")
+    assert check.evidence(data, package="tnlib") == []
+    assert not check.may_report(CODE, package="tnlib")
+    assert check.findings(module, options, "work.py", precheck=False, package="tnlib") == []

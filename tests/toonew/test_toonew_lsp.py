@@ -68,3 +68,17 @@ def test_configured_context_wins_over_the_environment(
     (finding,) = lsp.findings_for(first)
     fixed = lsp.fix(first, finding)
     assert "a = tnlib.old_name(1)" in fixed.source and fixed.edits
+
+
+def test_a_module_of_the_package_itself_is_not_checked(
+    context: AnalysisContext, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Editing tnlib's own source: its modules import that source, not the pinned release."""
+    monkeypatch.setenv(lsp.ENV, "1")
+    _write(tmp_path / "repo", {"tnlib/__init__.py": "", "tnlib/mod.py": SOURCE, "tools/mod.py": SOURCE})
+    inside, outside = str(tmp_path / "repo" / "tnlib" / "mod.py"), str(tmp_path / "repo" / "tools" / "mod.py")
+    lsp.findings_for(DocumentAnalysis.run(SOURCE, outside, context))
+    lsp.wait()
+    assert lsp.findings_for(DocumentAnalysis.run(SOURCE, inside, context)) == []
+    found = lsp.findings_for(DocumentAnalysis.run(SOURCE, outside, context))
+    assert [(f.range.start.line, f.code) for f in found] == [(2, "RCN-TNL001")]
