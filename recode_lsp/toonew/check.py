@@ -364,12 +364,17 @@ class TooNew:
         # in every release: a use of it is no reason to parse).
         names = frozenset(n.rpartition(".")[2] for n in self.introduced if other(n) and self._lacks(n))
         # A keyword newer than the release, on a method: the method called, and the keyword passed.
-        pairs = [
-            (c.rpartition(".")[2], k) for c, k in sorted(self.introduced_keywords) if other(c) and self._lacks(c, k)
-        ]
+        # Every such keyword of a method in its one pattern (``actual=`` and ``desired=`` of NumPy's
+        # ``assert_array_equal``: a pattern per pair kept only the last keyword of each method).
+        keywords_of: dict[str, set[str]] = {}
+        for callee, keyword in sorted(self.introduced_keywords):
+            if other(callee) and self._lacks(callee, keyword):
+                keywords_of.setdefault(callee.rpartition(".")[2], set()).add(keyword)
         keywords = {
-            method: re.compile(rf"\.{re.escape(method)}\s*\((?:[^()]|\([^()]*\))*?\b{keyword}\s*=(?!=)")
-            for method, keyword in pairs
+            method: re.compile(
+                rf"\.{re.escape(method)}\s*\((?:[^()]|\([^()]*\))*?\b(?:{'|'.join(sorted(words))})\s*=(?!=)"
+            )
+            for method, words in keywords_of.items()
         }
         # Both kinds of method in one pattern: one pass over the module finds which are called.
         methods = names | keywords.keys()

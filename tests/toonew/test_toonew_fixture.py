@@ -433,3 +433,37 @@ def test_the_walk_and_the_pre_check_both_leave_the_package_out(project: Path) ->
     assert check.evidence(data, package="tnlib") == []
     assert not check.may_report(CODE, package="tnlib")
     assert check.findings(module, options, "work.py", precheck=False, package="tnlib") == []
+
+
+def _keyword_rename(number: int, old_keyword: str, new_keyword: str) -> dict[str, object]:
+    return {
+        **ENTRIES[1],
+        "id": f"TNL10{number}",
+        "old": "tnlib.Widget.draw",
+        "scope": "member",
+        "old_keyword": old_keyword,
+        "new_keyword": new_keyword,
+    }
+
+
+@pytest.mark.parametrize("call", ["w.draw(None, shade=1)", "w.draw(surface=None)"])
+def test_each_newer_keyword_of_a_method_makes_the_pre_check_walk(project: Path, call: str) -> None:
+    """Two keywords of one method added later: a call on an inferred receiver with either is reported,
+    and the pre-check lets the walk see it (it kept only the last keyword of each method)."""
+    from recode_lsp.engine.detector import analyse
+    from recode_lsp.engine.knowledge import KnowledgeBase, parse_entry
+    from recode_lsp.engine.options import DetectOptions
+    from recode_lsp.toonew.run import prepare
+
+    kb = KnowledgeBase(
+        [
+            parse_entry(_keyword_rename(1, "color", "shade"), "t"),
+            parse_entry(_keyword_rename(2, "canvas", "surface"), "t"),
+        ]
+    )
+    source = f"import tnlib\n\nw = tnlib.Widget()\n{call}\n"
+    targets = {"tnlib": Version("1.0")}
+    check = prepare(targets, kb, data=[source.encode()])
+    walked = check.findings(analyse(source, "w.py"), DetectOptions(targets=dict(targets)), "w.py", precheck=False)
+    assert [f.range.start.line for f in walked] == [3]
+    assert check.needs_analysis(source.encode())
