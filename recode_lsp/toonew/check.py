@@ -304,9 +304,10 @@ class TooNew:
                 continue
             top = target.split(".", 1)[0]
             words = soft.get(top)
-            if words is not None and len(words) <= _FEW_WORDS and not any(word in text for word in words):
-                # Read from typeshed, the module can be reported only for a name a later version adds;
-                # the text holds none of its few (a search for each is cheaper than reading the chains).
+            if words is not None and len(words) <= _FEW_WORDS and not any("." + word in text for word in words):
+                # Read from typeshed, the module can be reported only for a name a later version adds,
+                # after a dot (:meth:`_mentions`); the text holds none of its few (a search for each is
+                # cheaper than reading the chains; ``deprecated`` alone is in every scikit-learn module).
                 continue
             inventory = self.inventories[top]
             uses_here = self._chain_calls(text, local, uses == _DOTTED_USES)
