@@ -152,9 +152,9 @@ class TooNew:
     #: names: legacy code, not too-new code): not reported twice.
     reported: set[tuple[str, str | None]] = field(default_factory=set)
     _top_bytes: frozenset[bytes] | None = field(default=None, repr=False, compare=False)
-    #: The methods newer than some targeted release, as a module of each package reads them (its own
-    #: package's left out: :meth:`_method_triggers`), by package ("" for a module of none).
-    _triggers_of: dict[str, _MethodTriggers] = field(default_factory=dict, repr=False, compare=False)
+    #: The methods newer than some targeted release, by the libraries a module imports (only theirs can
+    #: be reported there: :meth:`findings`).
+    _triggers_of: dict[frozenset[str], _MethodTriggers] = field(default_factory=dict, repr=False, compare=False)
     _memo: dict[str, Resolution] = field(default_factory=dict, repr=False, compare=False)
     #: Per qualified name a chain reaches, what it may make the pre-check report (:meth:`_action`); per
     #: name an import binds, which of its uses can be reported (:meth:`_reportable_uses`).
@@ -272,10 +272,18 @@ class TooNew:
 
     def _reasons(self, text: str, starts: list[int] | None, package: str | None = None) -> Iterator[str | None]:
         """What may make :meth:`findings` report in a module's text: each use it finds reportable (the
-        chain after an imported name, ``np.trapezoid``; ``.map`` for a newer method called on any
-        receiver), or None for a reason with no place (an import line that names something missing)."""
-        triggers = self._triggers_of.get(package or "") or self._method_triggers(package or "")
-        if triggers.called is not _NEVER:  # no method is newer than a targeted release: no pass for them
+        chain after an imported name, ``np.trapezoid``; ``.map`` for a newer method of a library the module
+        imports, called on any receiver), or None for a reason with no place (an import line that names
+        something missing)."""
+        aliases = self._import_lines(text, self._import_starts(text) if starts is None else starts, package)
+        if aliases is None:
+            yield None
+            return
+        if not aliases:
+            return  # no checked library imported: :meth:`findings` reads only the module's own imports
+        libraries = frozenset([self.inventories[target.split(".", 1)[0]].library for target in aliases.values()])
+        triggers = self._triggers_of.get(libraries) or self._method_triggers(libraries)
+        if triggers.called is not _NEVER:  # no method of them is newer than a targeted release: no pass
             if triggers.few is not None:
                 # A method or two (``.reshape`` on NumPy 2.0): each looked for as a string, which reads a
                 # module faster than the pattern's stop at every dot; its call then from there on.
@@ -287,12 +295,6 @@ class TooNew:
             for method in called.intersection(triggers.keywords):
                 if triggers.keywords[method].search(text, text.find("." + method)):
                     yield "." + method
-        aliases = self._import_lines(text, self._import_starts(text) if starts is None else starts, package)
-        if aliases is None:
-            yield None
-            return
-        if not aliases:
-            return
         actions = self._actions
         uses_of = self._uses
         soft = self._soft_words()
@@ -354,12 +356,13 @@ class TooNew:
                             break
                         yield local + rest
 
-    def _method_triggers(self, package: str) -> _MethodTriggers:
-        """The methods and keywords newer than some targeted release, but for ``package``'s own (a
-        module of it calls its own source), and the pattern of their calls (first use per package)."""
+    def _method_triggers(self, libraries: frozenset[str]) -> _MethodTriggers:
+        """The methods and keywords of ``libraries`` (those a module imports) newer than their targeted
+        releases, and the pattern of their calls (first use per set of libraries)."""
 
-        def other(name: str) -> bool:
-            return name.split(".", 1)[0] != package
+        def other(name: str) -> bool:  # of one of the libraries
+            inventory = self.inventories.get(name.split(".", 1)[0])
+            return inventory is not None and inventory.library in libraries
 
         # Only what some targeted release lacks (``numpy.float64``, the new name of ``float_``, is
         # in every release: a use of it is no reason to parse).
@@ -380,7 +383,7 @@ class TooNew:
         # Both kinds of method in one pattern: one pass over the module finds which are called.
         methods = names | keywords.keys()
         few = _few_calls(methods) if len(methods) <= _FEW_METHODS else None
-        triggers = self._triggers_of[package] = _MethodTriggers(names, keywords, _called_pattern(methods), few)
+        triggers = self._triggers_of[libraries] = _MethodTriggers(names, keywords, _called_pattern(methods), few)
         return triggers
 
     def _action(self, inventory: Inventory, qname: str) -> tuple[int, str] | None:
@@ -626,9 +629,13 @@ class TooNew:
         assert isinstance(analysis, ModuleAnalysis)
         if not self.inventories or (precheck and not self._lexical(analysis.source, None, package)):
             return []  # the text holds no too-new use: the tree need not be walked
-        inventories = self.inventories
-        if package in inventories:
-            inventories = {top: inventory for top, inventory in inventories.items() if top != package}
+        # Only the libraries the module imports (less its own package): a receiver's method or a name of
+        # another is not reported there, whatever other modules of the run import (the language server,
+        # which reads only the document's, says the same).
+        tops = _imported_tops(analysis.imports) - {package}
+        inventories = {top: inventory for top, inventory in self.inventories.items() if top in tops}
+        if not inventories:
+            return []
         problems = _problems(analysis, inventories, self.newer, self.introduced_keywords)
         if problems:
             guarded = _guarded_spans(analysis.tree, analysis.lines.node_span)
@@ -976,6 +983,17 @@ def _problems(
             if _root(func) in bound or (isinstance(func, ast.Attribute) and func.attr in newer_methods):
                 _keywords(analysis, expression, inventories, newer_keywords, qname_of, problems)
     return problems
+
+
+def _imported_tops(imports: Iterable[ast.stmt]) -> set[str]:
+    """The top-level modules a module's absolute imports name."""
+    tops: set[str] = set()
+    for statement in imports:
+        if isinstance(statement, ast.Import):
+            tops.update(alias.name.split(".", 1)[0] for alias in statement.names)
+        elif isinstance(statement, ast.ImportFrom) and not statement.level and statement.module:
+            tops.add(statement.module.split(".", 1)[0])
+    return tops
 
 
 @functools.lru_cache(maxsize=64)

@@ -467,3 +467,16 @@ def test_each_newer_keyword_of_a_method_makes_the_pre_check_walk(project: Path, 
     walked = check.findings(analyse(source, "w.py"), DetectOptions(targets=dict(targets)), "w.py", precheck=False)
     assert [f.range.start.line for f in walked] == [3]
     assert check.needs_analysis(source.encode())
+
+
+def test_only_the_libraries_a_module_imports_are_checked_there(project: Path) -> None:
+    """A newer method (``new_name``, 2.0) called on some receiver makes the walk look only in a module
+    that imports tnlib: elsewhere it cannot be tnlib's, whatever other modules of the run import."""
+    from recode_lsp.engine.knowledge import KnowledgeBase, parse_entry
+    from recode_lsp.toonew.run import prepare
+
+    kb = KnowledgeBase([parse_entry(entry, "test") for entry in ENTRIES])
+    check = prepare({"tnlib": Version("1.0"), "python": Version("3.11")}, kb, data=[CODE.encode(), b"import os"])
+    assert "os" in check.inventories  # os is checked too (its names later Pythons add)
+    assert not check.needs_analysis(b"import os\n\nthing.new_name(1)\n")
+    assert check.needs_analysis(b"import tnlib\n\nthing.new_name(1)\n")
