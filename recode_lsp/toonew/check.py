@@ -155,6 +155,12 @@ class TooNew:
     #: The methods newer than some targeted release, by the libraries a module imports (only theirs can
     #: be reported there: :meth:`findings`).
     _triggers_of: dict[frozenset[str], _MethodTriggers] = field(default_factory=dict, repr=False, compare=False)
+    _triggers_by_methods: dict[tuple[frozenset[str], frozenset[tuple[str, frozenset[str]]]], _MethodTriggers] = field(
+        default_factory=dict, repr=False, compare=False
+    )
+    _trigger_parts: dict[str, tuple[set[str], dict[str, set[str]]]] | None = field(
+        default=None, repr=False, compare=False
+    )
     _memo: dict[str, Resolution] = field(default_factory=dict, repr=False, compare=False)
     #: Per qualified name a chain reaches, what it may make the pre-check report (:meth:`_action`); per
     #: name an import binds, which of its uses can be reported (:meth:`_reportable_uses`).
@@ -358,33 +364,54 @@ class TooNew:
 
     def _method_triggers(self, libraries: frozenset[str]) -> _MethodTriggers:
         """The methods and keywords of ``libraries`` (those a module imports) newer than their targeted
-        releases, and the pattern of their calls (first use per set of libraries)."""
+        releases, and the pattern of their calls (first use per set of libraries; the patterns once
+        per set of methods: most sets of libraries have the same few)."""
+        parts = self._trigger_parts if self._trigger_parts is not None else self._prepare_trigger_parts()
+        names: set[str] = set()
+        keywords_of: dict[str, set[str]] = {}
+        for library in libraries:
+            if library in parts:
+                names.update(parts[library][0])
+                for method, words in parts[library][1].items():
+                    keywords_of.setdefault(method, set()).update(words)
+        key = (frozenset(names), frozenset((method, frozenset(words)) for method, words in keywords_of.items()))
+        triggers = self._triggers_by_methods.get(key)
+        if triggers is None:
+            # Every such keyword of a method in its one pattern (``actual=`` and ``desired=`` of NumPy's
+            # ``assert_array_equal``: a pattern per pair kept only the last keyword of each method).
+            keywords = {
+                method: re.compile(
+                    rf"\.{re.escape(method)}\s*\((?:[^()]|\([^()]*\))*?\b(?:{'|'.join(sorted(words))})\s*=(?!=)"
+                )
+                for method, words in keywords_of.items()
+            }
+            # Both kinds of method in one pattern: one pass over the module finds which are called.
+            methods = names | keywords.keys()
+            few = _few_calls(methods) if len(methods) <= _FEW_METHODS else None
+            triggers = _MethodTriggers(key[0], keywords, _called_pattern(methods), few)
+            self._triggers_by_methods[key] = triggers
+        self._triggers_of[libraries] = triggers
+        return triggers
 
-        def other(name: str) -> bool:  # of one of the libraries
-            inventory = self.inventories.get(name.split(".", 1)[0])
-            return inventory is not None and inventory.library in libraries
+    def _prepare_trigger_parts(self) -> dict[str, tuple[set[str], dict[str, set[str]]]]:
+        """Per library, the methods newer than its targeted release, and the methods with a newer keyword
+        (with those keywords), worked out once per run."""
+        parts: dict[str, tuple[set[str], dict[str, set[str]]]] = {}
+
+        def part(name: str) -> tuple[set[str], dict[str, set[str]]]:
+            return parts.setdefault(self.inventories[name.split(".", 1)[0]].library, (set(), {}))
 
         # Only what some targeted release lacks (``numpy.float64``, the new name of ``float_``, is
         # in every release: a use of it is no reason to parse).
-        names = frozenset(n.rpartition(".")[2] for n in self.introduced if other(n) and self._lacks(n))
+        for name in self.introduced:
+            if self._lacks(name):
+                part(name)[0].add(name.rpartition(".")[2])
         # A keyword newer than the release, on a method: the method called, and the keyword passed.
-        # Every such keyword of a method in its one pattern (``actual=`` and ``desired=`` of NumPy's
-        # ``assert_array_equal``: a pattern per pair kept only the last keyword of each method).
-        keywords_of: dict[str, set[str]] = {}
-        for callee, keyword in sorted(self.introduced_keywords):
-            if other(callee) and self._lacks(callee, keyword):
-                keywords_of.setdefault(callee.rpartition(".")[2], set()).add(keyword)
-        keywords = {
-            method: re.compile(
-                rf"\.{re.escape(method)}\s*\((?:[^()]|\([^()]*\))*?\b(?:{'|'.join(sorted(words))})\s*=(?!=)"
-            )
-            for method, words in keywords_of.items()
-        }
-        # Both kinds of method in one pattern: one pass over the module finds which are called.
-        methods = names | keywords.keys()
-        few = _few_calls(methods) if len(methods) <= _FEW_METHODS else None
-        triggers = self._triggers_of[libraries] = _MethodTriggers(names, keywords, _called_pattern(methods), few)
-        return triggers
+        for callee, keyword in self.introduced_keywords:
+            if self._lacks(callee, keyword):
+                part(callee)[1].setdefault(callee.rpartition(".")[2], set()).add(keyword)
+        self._trigger_parts = parts
+        return parts
 
     def _action(self, inventory: Inventory, qname: str) -> tuple[int, str] | None:
         """What a chain reaching ``qname`` may make :meth:`_lexical` report, worked out once per name:

@@ -24,9 +24,10 @@ def own_package(path: str | os.PathLike[str], known: dict[str, str | None] | Non
     module outside any package (a script, a namespace package's module: nothing says what it is part
     of, so everything it imports is checked). ``known``: answers by folder, kept by a caller for a run
     (each module of a tree would otherwise look at the same folders again)."""
-    folder = os.path.dirname(os.path.abspath(path))
-    if known is not None and folder in known:
-        return known[folder]
+    given = os.path.dirname(os.fspath(path))  # as given first: one lookup for each module of a folder
+    if known is not None and given in known:
+        return known[given]
+    folder = os.path.abspath(given)
     top = None
     current = folder
     while True:
@@ -41,5 +42,5 @@ def own_package(path: str | os.PathLike[str], known: dict[str, str | None] | Non
             break
         current = parent
     if known is not None:
-        known[folder] = top
+        known[given] = top
     return top
