@@ -240,7 +240,7 @@ class TooNew:
             return False
         text = data.decode("latin-1")
         # The lines that import a checked library first: a module without one is done (most are).
-        starts = self._import_starts(text) if line_starts is None else _line_starts(text, line_starts)
+        starts = self._import_starts(text) if line_starts is None else _prefilter_line_starts(text, line_starts)
         return bool(starts) and self._lexical(text, starts, package)
 
     def may_report(self, text: str, package: str | None = None) -> bool:
@@ -263,7 +263,8 @@ class TooNew:
             return []
         text = data.decode("ascii")
         offsets: set[int] = set()
-        for use in self._reasons(text, None if line_starts is None else _line_starts(text, line_starts), package):
+        starts = None if line_starts is None else _prefilter_line_starts(text, line_starts)
+        for use in self._reasons(text, starts, package):
             if use is None:
                 return None
             position = text.find(use)
@@ -304,6 +305,7 @@ class TooNew:
         actions = self._actions
         uses_of = self._uses
         soft = self._soft_words()
+        mentioned: dict[str, bool] = {}  # per standard-library module: the text holds one of its few names
         for local, target in aliases.items():
             uses = uses_of.get(target)
             if uses is None:
@@ -312,11 +314,16 @@ class TooNew:
                 continue
             top = target.split(".", 1)[0]
             words = soft.get(top)
-            if words is not None and len(words) <= _FEW_WORDS and not any("." + word in text for word in words):
+            if words is not None and len(words) <= _FEW_WORDS:
                 # Read from typeshed, the module can be reported only for a name a later version adds,
                 # after a dot (:meth:`_mentions`); the text holds none of its few (a search for each is
                 # cheaper than reading the chains; ``deprecated`` alone is in every scikit-learn module).
-                continue
+                # Once per module, not per name imported from it (``from itertools import chain, product``).
+                holds = mentioned.get(top)
+                if holds is None:
+                    holds = mentioned[top] = any("." + word in text for word in words)
+                if not holds:
+                    continue
             inventory = self.inventories[top]
             uses_here = self._chain_calls(text, local, uses == _DOTTED_USES)
             # Each distinct chain once (``np.zeros`` appears hundreds of times in a NumPy module), what it
@@ -828,6 +835,14 @@ def _line_starts(text: str, offsets: list[int]) -> list[int]:
     """The starts of the lines (as ``\\n`` ends them) that hold ``offsets``, in order, each once: a
     prefilter's line start after a lone ``\\r`` or a byte-order mark is inside the line read here."""
     return sorted({text.rfind("\n", 0, offset) + 1 for offset in offsets})
+
+
+def _prefilter_line_starts(text: str, starts: list[int]) -> list[int]:
+    """:func:`_line_starts` of the prefilter's line starts (in order, each once): the same list where the
+    text has no ``\\r`` and no byte-order mark (most modules), where they are these lines' starts."""
+    if "\r" not in text and not text.startswith(("\ufeff", "\xef\xbb\xbf")):
+        return starts
+    return _line_starts(text, starts)
 
 
 def _in_code(text: str, use: str) -> bool:
