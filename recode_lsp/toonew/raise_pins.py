@@ -88,22 +88,25 @@ def find_uses(
     whose text may hold one (the check's lexical pre-check first, as in a ``--check`` run)."""
     from recode_lsp.cli.files import DecodeError, decode_source
     from recode_lsp.engine.detector import SourceError, analyse
+    from recode_lsp.toonew.first_party import own_package
 
     found: dict[str, dict[tuple[str, str | None], NeededName]] = {}
+    packages: dict[str, str | None] = {}
     for path in paths:
         try:
             with open(path, "rb") as handle:
                 data = handle.read()
         except OSError:
             continue
-        if not check.needs_analysis(data):
+        package = own_package(path, packages)  # not a pin of its own (as a --check run leaves it out)
+        if not check.needs_analysis(data, package=package):
             continue
         try:
             text = decode_source(data).text
             module = analyse(text, path)
         except (DecodeError, SourceError, RecursionError):
             continue
-        for finding in check.findings(module, options, path):
+        for finding in check.findings(module, options, path, package=package):
             change = finding.change
             if not isinstance(change, TooNewChange):
                 continue

@@ -94,6 +94,20 @@ def test_pins_to_raise_in_json(project: Path, capsys: pytest.CaptureFixture[str]
         }
 
 
+def test_a_modules_own_package_needs_no_pin(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The project holds tnlib's own source: its modules' uses of tnlib raise no pin (as ``--check`` leaves
+    them out); code.py's still do."""
+    (project / "code.py").unlink()
+    _write(project, {"tnlib/__init__.py": "", "tnlib/work.py": CODE})
+    assert main(["--plan", "--too-new", "--format", "json", "."]) == 0
+    document = json.loads(capsys.readouterr().out)
+    assert "tnlib" not in {item["library"] for item in document["too_new"]}
+    (project / "code.py").write_text(CODE, encoding="utf-8")
+    assert main(["--plan", "--too-new", "--format", "json", "."]) == 0
+    document = json.loads(capsys.readouterr().out)
+    assert "tnlib" in {item["library"] for item in document["too_new"]}
+
+
 def test_pins_to_raise_in_text_and_reports(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["--plan", "--too-new", "--plan-report", "plan.md", "."]) == 0
     text = capsys.readouterr().out
