@@ -479,17 +479,20 @@ class TooNew:
         # Each distinct line is read once per run (:meth:`_line_kind`): ``import numpy as np`` starts
         # hundreds of modules.
         kinds = self._line_kinds
-        imports, froms = [], []
+        imports: list[str] = []
+        froms: list[int | str] = []  # where in the module (names in parentheses may go on), or the statement
         for start in starts:
             end = text.find("\n", start)
             line = text[start:] if end == -1 else text[start:end]
-            kind = kinds.get(line)
-            if kind is None:
-                kind = kinds[line] = self._line_kind(line)
-            if kind == _IMPORT:
-                imports.append(line)
-            elif kind == _FROM:
-                froms.append(start)
+            # Each statement of a line apart (``import os; import tnlib``, ``x = 1; import tnlib``).
+            for index, statement in enumerate(line.split(";") if ";" in line else (line,)):
+                kind = kinds.get(statement)
+                if kind is None:
+                    kind = kinds[statement] = self._line_kind(statement)
+                if kind == _IMPORT:
+                    imports.append(statement)
+                elif kind == _FROM:
+                    froms.append(start if index == 0 else statement)
         aliases: dict[str, str] = {}
         lines = self._lines
         for line in imports:
@@ -501,9 +504,9 @@ class TooNew:
             if bound is None:
                 return None
             aliases.update(bound)
-        for start in froms:
+        for place in froms:
             # Read in the module: the names in parentheses may go on over the next lines.
-            match = _FROM_LINE.match(text, start)
+            match = _FROM_LINE.match(text, place) if isinstance(place, int) else _FROM_LINE.match(place)
             assert match is not None  # its first line matches alone: so does the module from there
             module = match.group(1)
             if package is not None and (module == package or module.startswith(package + ".")):

@@ -480,3 +480,27 @@ def test_only_the_libraries_a_module_imports_are_checked_there(project: Path) ->
     assert "os" in check.inventories  # os is checked too (its names later Pythons add)
     assert not check.needs_analysis(b"import os\n\nthing.new_name(1)\n")
     assert check.needs_analysis(b"import tnlib\n\nthing.new_name(1)\n")
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "import os; import tnlib\n\nx = tnlib.nothing_here\n",
+        "import os; from tnlib import compute\n\nx = compute([1], verbose=True)\n",
+        "x = 1; import tnlib  # imported late\n\ny = tnlib.nothing_here\n",
+    ],
+)
+def test_an_import_after_a_semicolon_is_read(project: Path, source: str) -> None:
+    """``import os; import tnlib``: the statement after the ``;`` binds ``tnlib`` too (the pre-check read
+    the line's first statement only, so the walk's finding was lost)."""
+    from recode_lsp.engine.detector import analyse
+    from recode_lsp.engine.knowledge import KnowledgeBase, parse_entry
+    from recode_lsp.engine.options import DetectOptions
+    from recode_lsp.toonew.run import prepare
+
+    targets = {"tnlib": Version("1.0")}
+    check = prepare(targets, KnowledgeBase([parse_entry(e, "test") for e in ENTRIES]), data=[source.encode()])
+    walked = check.findings(analyse(source, "m.py"), DetectOptions(targets=dict(targets)), "m.py", precheck=False)
+    assert [f.range.start.line for f in walked] == [2]
+    assert check.needs_analysis(source.encode())
+    assert check.evidence(source.encode()) != []
