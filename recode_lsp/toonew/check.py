@@ -484,11 +484,18 @@ class TooNew:
         for start in starts:
             end = text.find("\n", start)
             line = text[start:] if end == -1 else text[start:end]
-            # Each statement of a line apart (``import os; import tnlib``, ``x = 1; import tnlib``).
+            # Each statement of a line apart (``import os; import tnlib``, ``x = 1; import tnlib``), and the
+            # one after a compound statement's ``:`` (``if TYPE_CHECKING: import tnlib``).
             for index, statement in enumerate(line.split(";") if ";" in line else (line,)):
                 kind = kinds.get(statement)
                 if kind is None:
                     kind = kinds[statement] = self._line_kind(statement)
+                if kind == 0 and ":" in statement:
+                    statement = _after_colon(statement)
+                    index = 1  # read as it stands, not in the module
+                    kind = kinds.get(statement)
+                    if kind is None:
+                        kind = kinds[statement] = self._line_kind(statement)
                 if kind == _IMPORT:
                     imports.append(statement)
                 elif kind == _FROM:
@@ -832,6 +839,13 @@ def _chain_calls(text: str, alias: str, dotted: bool = False) -> list[tuple[str,
             found.append(_CALL_AFTER.match(text, end).groups(""))  # type: ignore[union-attr,arg-type]  # matches ""
         position = text.find(needle, end)
     return found
+
+
+def _after_colon(statement: str) -> str:
+    """What follows the last ``:`` before an import in a line (``if TYPE_CHECKING: import tnlib``)."""
+    keyword = statement.find("import")
+    colon = statement.rfind(":", 0, keyword) if keyword != -1 else -1
+    return statement[colon + 1 :] if colon != -1 else ""
 
 
 def _line_starts(text: str, offsets: list[int]) -> list[int]:

@@ -488,11 +488,13 @@ def test_only_the_libraries_a_module_imports_are_checked_there(project: Path) ->
         "import os; import tnlib\n\nx = tnlib.nothing_here\n",
         "import os; from tnlib import compute\n\nx = compute([1], verbose=True)\n",
         "x = 1; import tnlib  # imported late\n\ny = tnlib.nothing_here\n",
+        "if True: import tnlib\n\nx = tnlib.nothing_here\n",
+        "try: from tnlib import compute\nexcept ImportError: compute = None\n\nx = compute([1], verbose=True)\n",
     ],
 )
 def test_an_import_after_a_semicolon_is_read(project: Path, source: str) -> None:
-    """``import os; import tnlib``: the statement after the ``;`` binds ``tnlib`` too (the pre-check read
-    the line's first statement only, so the walk's finding was lost)."""
+    """``import os; import tnlib``, ``if True: import tnlib``: the statement after the ``;`` or the ``:``
+    binds ``tnlib`` too (the pre-check read a line's first statement only, so the walk's finding was lost)."""
     from recode_lsp.engine.detector import analyse
     from recode_lsp.engine.knowledge import KnowledgeBase, parse_entry
     from recode_lsp.engine.options import DetectOptions
@@ -501,6 +503,6 @@ def test_an_import_after_a_semicolon_is_read(project: Path, source: str) -> None
     targets = {"tnlib": Version("1.0")}
     check = prepare(targets, KnowledgeBase([parse_entry(e, "test") for e in ENTRIES]), data=[source.encode()])
     walked = check.findings(analyse(source, "m.py"), DetectOptions(targets=dict(targets)), "m.py", precheck=False)
-    assert [f.range.start.line for f in walked] == [2]
+    assert [f.range.start.line for f in walked] == [source.count("\n") - 1]  # the last line's use
     assert check.needs_analysis(source.encode())
     assert check.evidence(source.encode()) != []
