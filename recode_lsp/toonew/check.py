@@ -465,10 +465,13 @@ class TooNew:
         return _line_starts(text, [match.start() for pattern in patterns for match in pattern.finditer(text)])
 
     def _prepare_import_patterns(self) -> tuple[re.Pattern[str], ...]:
-        """A checked library's name after ``import``, and after ``from`` (first use)."""
+        """A checked library's name after ``import``, after ``from``, and later in an ``import`` that lists
+        more modules (``import os, numpy``, a backslash may continue the line) (first use)."""
         names = _trie(sorted(self.inventories))
-        self._import_patterns = tuple(
-            re.compile(rf"{keyword}[ \t]+(?:{names})(?!\w)") for keyword in ("import", "from")
+        listed = r"import[ \t]+(?:[\w.]+(?:[ \t]+as[ \t]+\w+)?[ \t]*,(?:[ \t]|\\\r?\n)*)+"
+        self._import_patterns = (
+            *(re.compile(rf"{keyword}[ \t]+(?:{names})(?!\w)") for keyword in ("import", "from")),
+            re.compile(rf"{listed}(?:{names})(?!\w)"),
         )
         return self._import_patterns
 
@@ -482,8 +485,20 @@ class TooNew:
         imports: list[str] = []
         froms: list[int | str] = []  # where in the module (names in parentheses may go on), or the statement
         for start in starts:
+            # A statement a backslash continues, read from its first line (``from tnlib \`` then ``import
+            # x``: the line that holds ``import`` is not where it starts) as one line (``import os, \``
+            # then ``tnlib``).
+            while start > 1 and text.endswith(("\\\n", "\\\r\n"), 0, start):
+                start = text.rfind("\n", 0, start - 2) + 1
             end = text.find("\n", start)
             line = text[start:] if end == -1 else text[start:end]
+            continued = False
+            while end != -1 and line.endswith(("\\", "\\\r")):
+                following = text.find("\n", end + 1)
+                line = (
+                    line.rstrip("\r")[:-1] + " " + (text[end + 1 :] if following == -1 else text[end + 1 : following])
+                )
+                end, continued = following, True
             # Each statement of a line apart (``import os; import tnlib``, ``x = 1; import tnlib``), and the
             # one after a compound statement's ``:`` (``if TYPE_CHECKING: import tnlib``).
             for index, statement in enumerate(line.split(";") if ";" in line else (line,)):
@@ -499,7 +514,8 @@ class TooNew:
                 if kind == _IMPORT:
                     imports.append(statement)
                 elif kind == _FROM:
-                    froms.append(start if index == 0 else statement)
+                    # Read in the module where the names in parentheses may go on over the next lines.
+                    froms.append(start if index == 0 and not continued else statement)
         aliases: dict[str, str] = {}
         lines = self._lines
         for line in imports:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import operator
 import os
 import re
 from collections.abc import Iterable, Mapping
@@ -18,8 +19,13 @@ from recode_lsp.toonew.inventory import Inventory, InventoryError, default_cache
 RELEASES_ENV = "RECODE_RELEASES_DIR"
 #: Bytes of each file read to find its imports (imports come first in nearly every module).
 _HEAD = 64 * 1024
-#: The word after each ``import`` / ``from`` (a look-ahead: the word itself may start the next match).
-_IMPORTED_WORD = (re.compile(rb"import\s+(?=(\w+))"), re.compile(rb"from\s+(?=(\w+))"))
+#: The word after each ``import`` / ``from`` (a look-ahead: the word itself may start the next match); after
+#: ``import``, the rest of a statement that lists more modules (``import os, numpy``: a backslash may
+#: continue its line), else empty.
+_IMPORTED_WORDS = re.compile(rb"import\s+(?=(\w+)(?:[\w.]*(?:[ \t]+as[ \t]+\w+)?[ \t]*,((?:[^\r\n#;\\]|\\\r?\n)*))?)")
+_FROM_WORD = re.compile(rb"from\s+(?=(\w+))")
+_FIRST_WORD = re.compile(rb"\s*(\w+)")
+_FIRST, _REST = operator.itemgetter(0), operator.itemgetter(1)
 
 
 def candidate_targets(
@@ -66,8 +72,14 @@ def imported_tops(paths: Iterable[str], data: Iterable[bytes], tops: Iterable[st
     def scan(blob: bytes) -> None:
         # Each word after ``import`` / ``from``, looked up in a set: an alternation of the names (some
         # 200 with a Python target's standard library) tried at each import cost four times as much.
-        for pattern in _IMPORTED_WORD:
-            found.update(names.intersection(pattern.findall(blob)))
+        imports = _IMPORTED_WORDS.findall(blob)
+        found.update(names.intersection(map(_FIRST, imports)))
+        for rest in filter(None, map(_REST, imports)):  # ``import os, numpy``: few statements list more
+            for item in rest.replace(b"\\", b" ").split(b","):
+                word = _FIRST_WORD.match(item)
+                if word is not None and word.group(1) in names:
+                    found.add(word.group(1))
+        found.update(names.intersection(_FROM_WORD.findall(blob)))
 
     for blob in data:
         scan(blob)

@@ -490,11 +490,16 @@ def test_only_the_libraries_a_module_imports_are_checked_there(project: Path) ->
         "x = 1; import tnlib  # imported late\n\ny = tnlib.nothing_here\n",
         "if True: import tnlib\n\nx = tnlib.nothing_here\n",
         "try: from tnlib import compute\nexcept ImportError: compute = None\n\nx = compute([1], verbose=True)\n",
+        "import os, tnlib\n\nx = tnlib.nothing_here\n",
+        "import os, \\\n    tnlib\n\nx = tnlib.nothing_here\n",
+        "from tnlib import old_name, \\\n    compute\n\nx = compute([1], verbose=True)\n",
     ],
 )
 def test_an_import_after_a_semicolon_is_read(project: Path, source: str) -> None:
-    """``import os; import tnlib``, ``if True: import tnlib``: the statement after the ``;`` or the ``:``
-    binds ``tnlib`` too (the pre-check read a line's first statement only, so the walk's finding was lost)."""
+    """``import os; import tnlib``, ``if True: import tnlib``, ``import os, tnlib``, a statement that a
+    backslash continues: the names after the ``;``, the ``:``, the ``,`` or on the next line are bound too
+    (the pre-check read a line's first statement only, and the search for the libraries the files import
+    each statement's first module: the walk's finding was lost)."""
     from recode_lsp.engine.detector import analyse
     from recode_lsp.engine.knowledge import KnowledgeBase, parse_entry
     from recode_lsp.engine.options import DetectOptions
