@@ -575,6 +575,8 @@ class TooNew:
         if self._reportable(self._resolve(inventory, module), module):
             return None
         bound = []
+        if "#" in names:
+            names = _COMMENT.sub("", names)  # ``(b,  # see f(x)`` and ``# c, d`` name nothing
         for item in names.strip("() \t\r\n\\").replace("\\\n", " ").split(","):
             name, _, alias = item.strip().partition(" as ")
             name = name.strip()
@@ -790,7 +792,9 @@ class TooNew:
 
 #: ``import a.b as c, d`` and ``from a.b import (c as d, e)`` lines, read without parsing.
 _IMPORT_LINE = re.compile(r"^[ \t]*import[ \t]+([\w. \t,]+)", re.MULTILINE)
-_FROM_LINE = re.compile(r"^[ \t]*from[ \t]+([\w.]+)[ \t]+import[ \t]+(\([^)]*\)|[^\n#;]+)", re.MULTILINE)
+_FROM_LINE = re.compile(r"^[ \t]*from[ \t]+([\w.]+)[ \t]+import[ \t]+(\((?:[^)#]|#[^\n]*\n)*\)|[^\n#;]+)", re.MULTILINE)
+#: A comment (in the parentheses of ``from a import (b,  # note``).
+_COMMENT = re.compile(r"#[^\n]*")
 
 
 def _few_calls(methods: Collection[str]) -> tuple[tuple[str, re.Pattern[str]], ...]:

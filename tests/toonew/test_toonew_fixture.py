@@ -495,7 +495,7 @@ def test_only_the_libraries_a_module_imports_are_checked_there(project: Path) ->
         "from tnlib import old_name, \\\n    compute\n\nx = compute([1], verbose=True)\n",
     ],
 )
-def test_an_import_after_a_semicolon_is_read(project: Path, source: str) -> None:
+def test_every_form_of_import_statement_is_read(project: Path, source: str) -> None:
     """``import os; import tnlib``, ``if True: import tnlib``, ``import os, tnlib``, a statement that a
     backslash continues: the names after the ``;``, the ``:``, the ``,`` or on the next line are bound too
     (the pre-check read a line's first statement only, and the search for the libraries the files import
@@ -511,3 +511,26 @@ def test_an_import_after_a_semicolon_is_read(project: Path, source: str) -> None
     assert [f.range.start.line for f in walked] == [source.count("\n") - 1]  # the last line's use
     assert check.needs_analysis(source.encode())
     assert check.evidence(source.encode()) != []
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "from tnlib import (\n    compute,  # see f(x)\n    nothing_here,\n)\n",
+        "from tnlib import (compute,  # a, b\n    nothing_here)\n",
+    ],
+)
+def test_comments_in_an_import_list_are_read_as_comments(project: Path, source: str) -> None:
+    """A ``)`` or a ``,`` in a comment inside ``from tnlib import (...)`` ended or split the list: the names
+    after it were not read, and the walk's finding on ``nothing_here`` was lost."""
+    from recode_lsp.engine.detector import analyse
+    from recode_lsp.engine.knowledge import KnowledgeBase, parse_entry
+    from recode_lsp.engine.options import DetectOptions
+    from recode_lsp.toonew.run import prepare
+
+    targets = {"tnlib": Version("1.0")}
+    check = prepare(targets, KnowledgeBase([parse_entry(e, "test") for e in ENTRIES]), data=[source.encode()])
+    walked = check.findings(analyse(source, "m.py"), DetectOptions(targets=dict(targets)), "m.py", precheck=False)
+    assert [f.message for f in walked] == ["`tnlib.nothing_here` does not exist in tnlib 1.0"]
+    assert check.needs_analysis(source.encode())
+    assert check.evidence(source.encode()) is None  # an import line names it: the module is read whole
