@@ -792,7 +792,9 @@ class TooNew:
 
 #: ``import a.b as c, d`` and ``from a.b import (c as d, e)`` lines, read without parsing.
 _IMPORT_LINE = re.compile(r"^[ \t]*import[ \t]+([\w. \t,]+)", re.MULTILINE)
-_FROM_LINE = re.compile(r"^[ \t]*from[ \t]+([\w.]+)[ \t]+import[ \t]+(\((?:[^)#]|#[^\n]*\n)*\)|[^\n#;]+)", re.MULTILINE)
+_FROM_LINE = re.compile(
+    r"^[ \t]*from[ \t]+([\w.]+)[ \t]+import[ \t]+(\((?:[^)#]|#[^\n]*\n)*\)|[^\n#;]+)", re.MULTILINE
+)
 #: A comment (in the parentheses of ``from a import (b,  # note``).
 _COMMENT = re.compile(r"#[^\n]*")
 
