@@ -27,20 +27,23 @@ def own_package(path: str | os.PathLike[str], known: dict[str, str | None] | Non
     given = os.path.dirname(os.fspath(path))  # as given first: one lookup for each module of a folder
     if known is not None and given in known:
         return known[given]
-    folder = os.path.abspath(given)
-    top = None
-    current = folder
-    while True:
-        name = os.path.basename(current)
-        if not name.isidentifier() or keyword.iskeyword(name):
-            break
-        if not any(os.path.isfile(os.path.join(current, marker)) for marker in _MARKERS):
-            break
-        top = name
-        parent = os.path.dirname(current)
-        if parent == current:
-            break
-        current = parent
+    top = _top_of(os.path.abspath(given), known if known is not None else {})
     if known is not None:
         known[given] = top
+    return top
+
+
+def _top_of(folder: str, known: dict[str, str | None]) -> str | None:
+    """:func:`own_package` of a module in ``folder`` (absolute), each folder looked at once (``known``
+    holds them apart from the folders as given: under a NUL, which no path holds)."""
+    key = "\0" + folder
+    if key in known:
+        return known[key]
+    name = os.path.basename(folder)
+    top = None
+    importable = name.isidentifier() and not keyword.iskeyword(name)
+    if importable and any(os.path.isfile(os.path.join(folder, marker)) for marker in _MARKERS):
+        parent = os.path.dirname(folder)
+        top = (_top_of(parent, known) if parent != folder else None) or name
+    known[key] = top
     return top
