@@ -481,17 +481,13 @@ class TooNew:
         """Local name -> qualified name bound by the lines that import a checked library (at ``starts``,
         :meth:`_import_starts`); None when an import line itself names something the release lacks.
         The module's own ``package`` is left out (:mod:`recode_lsp.toonew.first_party`)."""
-        # Each distinct line is read once per run (:meth:`_line_kind`): ``import numpy as np`` starts
-        # hundreds of modules.
-        kinds = self._line_kinds
+        # Each distinct line is read once per run (:meth:`_kind`), as what it binds (``_lines``).
         imports: list[str] = []
         froms: list[int | str] = []  # where in the module (names in parentheses may go on), or the statement
         for start in starts:
             end = text.find("\n", start)
             line = text[start:] if end == -1 else text[start:end]
-            kind = kinds.get(line)
-            if kind is None:
-                kind = kinds[line] = self._line_kind(line)
+            kind = self._kind(line)
             if ";" in line or line.endswith(("\\", "\\\r")) or _continues(text, start) or (not kind and ":" in line):
                 # Rarer forms (``import os; import tnlib``, ``if TYPE_CHECKING: import tnlib``, a backslash
                 # that continues the statement), read statement by statement (:meth:`_statements`).
@@ -533,7 +529,6 @@ class TooNew:
         os; import tnlib``, ``x = 1; import tnlib``), and the one after a compound statement's ``:``
         (``if TYPE_CHECKING: import tnlib``). A ``from`` statement read in the module comes as its offset
         (its names in parentheses may go on over the next lines), any other as its text."""
-        kinds = self._line_kinds
         while _continues(text, start):
             start = text.rfind("\n", 0, start - 2) + 1
         end = text.find("\n", start)
@@ -544,19 +539,23 @@ class TooNew:
             line = line.rstrip("\r")[:-1] + " " + (text[end + 1 :] if following == -1 else text[end + 1 : following])
             end, continued = following, True
         for index, statement in enumerate(line.split(";")):
-            kind = kinds.get(statement)
-            if kind is None:
-                kind = kinds[statement] = self._line_kind(statement)
+            kind = self._kind(statement)
             if kind == 0 and ":" in statement:
                 statement = _after_colon(statement)
                 index = 1  # read as it stands, not in the module
-                kind = kinds.get(statement)
-                if kind is None:
-                    kind = kinds[statement] = self._line_kind(statement)
+                kind = self._kind(statement)
             if kind == _IMPORT:
                 yield kind, statement
             elif kind == _FROM:
                 yield kind, start if index == 0 and not continued else statement
+
+    def _kind(self, line: str) -> int:
+        """:meth:`_line_kind`, once per distinct line and run (``import numpy as np`` starts hundreds of
+        modules)."""
+        kind = self._line_kinds.get(line)
+        if kind is None:
+            kind = self._line_kinds[line] = self._line_kind(line)
+        return kind
 
     def _line_kind(self, line: str) -> int:
         """:data:`_IMPORT` or :data:`_FROM` for an import statement's (first) line that has a checked
@@ -901,7 +900,7 @@ def _line_starts(text: str, offsets: list[int]) -> list[int]:
 def _prefilter_line_starts(text: str, starts: list[int]) -> list[int]:
     """:func:`_line_starts` of the prefilter's line starts (in order, each once): the same list where the
     text has no ``\\r`` and no byte-order mark (most modules), where they are these lines' starts."""
-    if "\r" not in text and not text.startswith(("\ufeff", "\xef\xbb\xbf")):
+    if "\r" not in text and not text.startswith("\xef\xbb\xbf"):  # a byte-order mark, read as latin-1
         return starts
     return _line_starts(text, starts)
 
