@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import ast
 import contextlib
-import hashlib
 import json
 import marshal
 import os
@@ -35,6 +34,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from recode_lsp.engine.digest import sha256_hex
 from recode_lsp.engine.versions import InvalidVersion, Version, metadata_version, normalise_name
 
 __all__ = ["FOUND", "MISSING", "UNKNOWN", "Inventory", "InventoryError", "Resolution", "inventory_for"]
@@ -670,7 +670,7 @@ def inventory_for(
         release = _release(library, version, cache_dir=cache_dir, dist_dir=dist_dir, timeout=timeout)
         located = (release.root, release.exact)
     root, exact = located
-    digest = hashlib.sha256(str(root.resolve()).encode()).hexdigest()[:12]
+    digest = sha256_hex(str(root.resolve()).encode())[:12]
     path = cache / "inventories" / f"{normalise_name(library)}-{exact}-{digest}.json"
     inventory = _read(path)
     if inventory is None:

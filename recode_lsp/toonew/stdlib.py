@@ -22,7 +22,6 @@ Builtins (``str.removeprefix``) are not checked: the check follows names rooted 
 from __future__ import annotations
 
 import ast
-import hashlib
 import importlib.util
 import os
 import threading
@@ -30,6 +29,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from recode_lsp.engine.digest import sha256_hex
 from recode_lsp.engine.versions import PYTHON, Version
 from recode_lsp.toonew.inventory import BY_GETATTR, OPEN, Inventory
 
@@ -116,7 +116,7 @@ def find_typeshed() -> Typeshed | None:
         versions = _parse_versions(text)
         if versions:
             stamp = f"{root.resolve()}:{stat.st_size}:{stat.st_mtime_ns}"
-            found = Typeshed(root, versions, hashlib.sha256(stamp.encode()).hexdigest()[:12])
+            found = Typeshed(root, versions, sha256_hex(stamp.encode())[:12])
             break
     with _guard:
         _found[key] = found
