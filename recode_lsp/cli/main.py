@@ -13,6 +13,7 @@ import os
 import sys
 import time
 from collections.abc import Sequence
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
@@ -732,7 +733,14 @@ def _run_to(args: argparse.Namespace, parser: argparse.ArgumentParser, stdin: bo
         write_statistics,
         write_text,
     )
-    from recode_lsp.cli.runner import ResultCache, RunSettings, init_worker, process_data, run_files
+    from recode_lsp.cli.runner import (
+        ResultCache,
+        RunSettings,
+        build_prefilter,
+        init_worker,
+        process_data,
+        run_files,
+    )
     from recode_lsp.engine.options import DetectOptions
     from recode_lsp.engine.versions import resolve_targets
 
@@ -788,7 +796,15 @@ def _run_to(args: argparse.Namespace, parser: argparse.ArgumentParser, stdin: bo
         wanted_targets = candidate_targets(
             {name: source.version for name, source in targets.by_library.items()}, root, cli_targets
         )
-        too_new = prepare(wanted_targets, kb, paths=files, data=[stdin_data], warn=sys.stderr)
+        # The run's prefilter is built while the files are searched for the libraries they import.
+        too_new = prepare(
+            wanted_targets,
+            kb,
+            paths=files,
+            data=[stdin_data],
+            warn=sys.stderr,
+            meanwhile=None if stdin else partial(build_prefilter, kb, options),
+        )
     settings = RunSettings(args.mode, unsafe, options, installed, too_new=too_new, check_syntax=args.check_syntax)
     # Only --statistics and SARIF describe the ids (building the extended knowledge base took ~0.05 s).
     describes = args.statistics or args.format == "sarif"

@@ -128,7 +128,8 @@ _STATE: dict[str, object] = {}
 
 
 def init_worker(kb: KnowledgeBase, settings: RunSettings) -> None:
-    if _STATE.get("kb") is not kb or _STATE.get("settings") is not settings:
+    built_for = _STATE.get("prefilter_for")
+    if not (isinstance(built_for, tuple) and built_for[0] is kb and built_for[1] == settings.options):
         _STATE.pop("prefilter", None)  # a forked worker keeps the one its parent built for the same run
     _STATE["kb"] = kb
     _STATE["settings"] = settings
@@ -157,10 +158,22 @@ def _prefilter(kb: KnowledgeBase, settings: RunSettings) -> Prefilter:
 
     prefilter = _STATE.get("prefilter")
     if not isinstance(prefilter, Prefilter):
-        from recode_lsp.engine.rules import rule_triggers
+        prefilter = build_prefilter(kb, settings.options)
+    return prefilter
 
-        relevant = [change for change in kb.changes if settings.options.severity(change) is not None]
-        prefilter = _STATE["prefilter"] = Prefilter(relevant, rule_triggers())
+
+def build_prefilter(kb: KnowledgeBase, options: DetectOptions) -> Prefilter:
+    """Build the byte prefilter of a run with ``options`` now (and import the analysis modules), for
+    :func:`run_files` to find built: ``recode-migrate --too-new`` does it while its setup searches the
+    files for their imports in another process (recode_lsp/toonew/run.py: ``prepare``)."""
+    from recode_lsp.engine.prefilter import Prefilter
+    from recode_lsp.engine.rules import rule_triggers
+
+    relevant = [change for change in kb.changes if options.severity(change) is not None]
+    prefilter = _STATE["prefilter"] = Prefilter(relevant, rule_triggers())
+    _STATE["prefilter_for"] = (kb, options)
+    import recode_lsp.engine.detector  # noqa: F401  # imported before the workers start (see run_files)
+
     return prefilter
 
 

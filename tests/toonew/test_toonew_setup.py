@@ -1,0 +1,107 @@
+"""--too-new's setup: the search of the files for their imports, in another process while the CLI builds
+its prefilter (recode_lsp/toonew/run.py), gives what the search in the process itself gives."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+from recode_lsp.cli.main import main
+from recode_lsp.engine.knowledge import KnowledgeBase
+from recode_lsp.engine.versions import Version
+from recode_lsp.toonew import run
+
+pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the search forks only on Linux")
+
+TOPS = ["numpy", "pandas", "itertools", "tomllib", "scipy"]
+
+
+def _tree(root: Path, count: int = 240) -> list[str]:
+    """``count`` modules, a few importing a library each in a different way (late in the file, after a
+    comma, in a function), the rest importing none of ``TOPS``."""
+    bodies = {
+        7: "import os, numpy as np\n",
+        50: "x = 1\n" * 400 + "def f():\n    from itertools import batched\n",
+        199: "try:\n    import tomllib\nexcept ImportError:\n    pass\n",
+    }
+    paths = []
+    for number in range(count):
+        path = root / f"pkg{number % 7}" / f"module{number}.py"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(bodies.get(number, "import os\nimport json\n\nVALUE = 1\n"), encoding="utf-8")
+        paths.append(str(path))
+    return paths
+
+
+def test_the_search_in_another_process_finds_what_the_search_here_finds(tmp_path: Path) -> None:
+    paths = _tree(tmp_path)
+    started = run._imported_tops_started(paths, TOPS)
+    assert started is not None  # searched in a forked process (Linux, over 200 files, one thread)
+    assert started() == run.imported_tops(paths, (), TOPS) == {"numpy", "itertools", "tomllib"}
+
+
+def test_few_files_are_searched_here(tmp_path: Path) -> None:
+    assert run._imported_tops_started(_tree(tmp_path, 20), TOPS) is None
+
+
+def test_a_search_process_that_fails_leaves_the_search_to_this_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    paths = _tree(tmp_path)
+    parent = os.getpid()
+    search = run.imported_tops
+
+    def fails_in_the_child(*args: object) -> set[str]:
+        if os.getpid() != parent:
+            raise RuntimeError("the search process dies")
+        return search(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(run, "imported_tops", fails_in_the_child)
+    started = run._imported_tops_started(paths, TOPS)
+    assert started is not None
+    assert started() == {"numpy", "itertools", "tomllib"}
+
+
+def test_prepare_does_the_work_given_meanwhile_and_reads_the_same_releases(tmp_path: Path) -> None:
+    paths = _tree(tmp_path)
+    targets = {"python": Version("3.11")}
+    kb = KnowledgeBase([])
+    done: list[bool] = []
+    overlapped = run.prepare(targets, kb, paths=paths, meanwhile=lambda: done.append(True))
+    assert done == [True]
+    assert sorted(overlapped.inventories) == sorted(run.prepare(targets, kb, paths=paths).inventories)
+    assert "itertools" in overlapped.inventories
+
+
+def test_the_search_process_is_waited_for_when_the_work_meanwhile_fails(tmp_path: Path) -> None:
+    paths = _tree(tmp_path)
+
+    def fails() -> None:
+        raise ValueError("the prefilter could not be built")
+
+    with pytest.raises(ValueError):
+        run.prepare({"python": Version("3.11")}, KnowledgeBase([]), paths=paths, meanwhile=fails)
+    with pytest.raises(ChildProcessError):
+        os.waitpid(-1, os.WNOHANG)  # no child of this process is left behind
+
+
+def test_the_cli_reports_the_same_with_the_search_apart(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    paths = _tree(tmp_path)
+    Path(paths[50]).write_text("import itertools\n\nitertools.batched([1, 2], 1)\n", encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+
+    def report() -> list[tuple[str, int, str]]:
+        main(["--too-new", "--no-cache", "--format", "json", "--target", "python==3.11", "-j2", "."])
+        found = json.loads(capsys.readouterr().out)["findings"]
+        return sorted((f["path"], f["location"]["line"], f["code"]) for f in found)
+
+    apart = report()
+    assert [code for _, _, code in apart] == ["RCN001"]
+    monkeypatch.setattr(run, "_FORK_FROM", 10**9)  # the search done in this process
+    assert report() == apart
