@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import operator
 import os
 import re
@@ -128,9 +129,16 @@ def _imported_tops_started(paths: Sequence[str], tops: Iterable[str]) -> Callabl
         read_end, write_end = os.pipe()
     except OSError:
         return None
+    # The objects there are now are left alone by the collector while the process lives: a collection
+    # would write to each (a copy of every page they are on, for the two processes to share no more).
+    frozen = gc.get_freeze_count() == 0  # else the embedding program froze them: its to undo
+    if frozen:
+        gc.freeze()
     try:
         pid = os.fork()
     except OSError:
+        if frozen:
+            gc.unfreeze()
         os.close(read_end)
         os.close(write_end)
         return None
@@ -150,6 +158,8 @@ def _imported_tops_started(paths: Sequence[str], tops: Iterable[str]) -> Callabl
         with open(read_end, "rb") as pipe:
             written = pipe.read()
         _, status = os.waitpid(pid, 0)
+        if frozen:
+            gc.unfreeze()
         if status != 0 or not written.endswith(_DONE):
             return imported_tops(paths, (), names)  # the process failed: the files are searched here
         return {name for name in written[: -len(_DONE)].decode().split("\n") if name}

@@ -3,6 +3,7 @@ its prefilter (recode_lsp/toonew/run.py), gives what the search in the process i
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import sys
@@ -42,6 +43,28 @@ def test_the_search_in_another_process_finds_what_the_search_here_finds(tmp_path
     started = run._imported_tops_started(paths, TOPS)
     assert started is not None  # searched in a forked process (Linux, over 200 files, one thread)
     assert started() == run.imported_tops(paths, (), TOPS) == {"numpy", "itertools", "tomllib"}
+
+
+def test_the_collector_is_as_it_was_after_the_search(tmp_path: Path) -> None:
+    paths = _tree(tmp_path)
+    assert gc.get_freeze_count() == 0
+    started = run._imported_tops_started(paths, TOPS)
+    assert started is not None
+    assert gc.get_freeze_count() > 0  # left alone while the two processes share their pages
+    started()
+    assert gc.get_freeze_count() == 0
+
+
+def test_objects_the_embedding_program_froze_stay_frozen(tmp_path: Path) -> None:
+    paths = _tree(tmp_path)
+    gc.freeze()
+    try:
+        frozen = gc.get_freeze_count()
+        started = run._imported_tops_started(paths, TOPS)
+        assert started is not None and started() == {"numpy", "itertools", "tomllib"}
+        assert gc.get_freeze_count() >= frozen
+    finally:
+        gc.unfreeze()
 
 
 def test_few_files_are_searched_here(tmp_path: Path) -> None:
