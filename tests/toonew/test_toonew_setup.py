@@ -21,6 +21,13 @@ pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="th
 TOPS = ["numpy", "pandas", "itertools", "tomllib", "scipy"]
 
 
+@pytest.fixture(autouse=True)
+def _one_thread(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The search forks only in a process with no other thread; a test before may have left one running
+    in this test process (a language server's), which the fork's child would not use anyway."""
+    monkeypatch.setattr(run.threading, "active_count", lambda: 1)
+
+
 def _tree(root: Path, count: int = 240) -> list[str]:
     """``count`` modules, a few importing a library each in a different way (late in the file, after a
     comma, in a function), the rest importing none of ``TOPS``."""
@@ -65,6 +72,11 @@ def test_objects_the_embedding_program_froze_stay_frozen(tmp_path: Path) -> None
         assert gc.get_freeze_count() >= frozen
     finally:
         gc.unfreeze()
+
+
+def test_a_process_with_another_thread_searches_here(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(run.threading, "active_count", lambda: 2)
+    assert run._imported_tops_started(_tree(tmp_path), TOPS) is None
 
 
 def test_few_files_are_searched_here(tmp_path: Path) -> None:
