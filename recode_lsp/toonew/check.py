@@ -172,11 +172,6 @@ class TooNew:
     _lines: dict[tuple[str, str, str], list[tuple[str, str]] | None] = field(
         default_factory=dict, repr=False, compare=False
     )
-    #: A ``from`` statement read as it stands (one line, or read apart: :meth:`_statements`): its module
-    #: and what it binds.
-    _from_lines: dict[str, tuple[str, list[tuple[str, str]] | None]] = field(
-        default_factory=dict, repr=False, compare=False
-    )
     #: Per imported name, how often the modules read so far hold it, and its compiled pattern once
     #: that is often enough to pay for the compilation.
     _alias_seen: dict[str, int] = field(default_factory=dict, repr=False, compare=False)
@@ -324,14 +319,9 @@ class TooNew:
                 # after a dot (:meth:`_mentions`); the text holds none of its few (a search for each is
                 # cheaper than reading the chains; ``deprecated`` alone is in every scikit-learn module).
                 # Once per module, not per name imported from it (``from itertools import chain, product``).
-                # One name is looked for as a string; two or three by one pattern (one pass over the text,
-                # where each string search is one: ``warnings``' ``.deprecated`` and ``.module``).
                 holds = mentioned.get(top)
                 if holds is None:
-                    if len(words) == 1:
-                        holds = mentioned[top] = "." + next(iter(words)) in text
-                    else:
-                        holds = mentioned[top] = self._mentions(text, top, words)
+                    holds = mentioned[top] = any("." + word in text for word in words)
                 if not holds:
                     continue
             inventory = self.inventories[top]
@@ -506,10 +496,7 @@ class TooNew:
             elif kind == _IMPORT:
                 imports.append(line)
             elif kind == _FROM:
-                # Read in the module where the names are in parentheses (they may go on over lines); else
-                # the line is the statement (``from numpy.testing import assert_allclose``: in hundreds of
-                # modules, read once per run: ``_from_lines``).
-                froms.append(start if "(" in line else line)
+                froms.append(start)  # read in the module: the names in parentheses may go on over lines
         aliases: dict[str, str] = {}
         lines = self._lines
         for line in imports:
@@ -521,24 +508,15 @@ class TooNew:
             if bound is None:
                 return None
             aliases.update(bound)
-        from_lines = self._from_lines
         for place in froms:
-            known = from_lines.get(place) if isinstance(place, str) else None
-            if known is None:
-                # Read in the module: the names in parentheses may go on over the next lines.
-                match = _FROM_LINE.match(text, place) if isinstance(place, int) else _FROM_LINE.match(place)
-                assert match is not None  # its first line matches alone: so does the module from there
-                module, names = match.group(1), match.group(2)
-                key = ("", module, names)
-                known = (
-                    module,
-                    lines[key] if key in lines else lines.setdefault(key, self._from_binds(module, names)),
-                )
-                if isinstance(place, str):
-                    from_lines[place] = known
-            module, bound = known
+            # Read in the module: the names in parentheses may go on over the next lines.
+            match = _FROM_LINE.match(text, place) if isinstance(place, int) else _FROM_LINE.match(place)
+            assert match is not None  # its first line matches alone: so does the module from there
+            module = match.group(1)
             if package is not None and (module == package or module.startswith(package + ".")):
                 continue  # the module's own package: not a release's names
+            key = ("", module, match.group(2))
+            bound = lines[key] if key in lines else lines.setdefault(key, self._from_binds(module, match.group(2)))
             if bound is None:
                 return None
             aliases.update(bound)
@@ -583,7 +561,7 @@ class TooNew:
         """:data:`_IMPORT` or :data:`_FROM` for an import statement's (first) line that has a checked
         library's name after an ``import`` or a ``from``, else 0."""
         patterns = self._import_patterns or self._prepare_import_patterns()
-        if not (patterns[0].search(line) or patterns[1].search(line)):
+        if not any(pattern.search(line) for pattern in patterns):
             return 0
         if _IMPORT_LINE.match(line):
             return _IMPORT
