@@ -69,7 +69,7 @@ def test_objects_the_embedding_program_froze_stay_frozen(tmp_path: Path) -> None
         frozen = gc.get_freeze_count()
         started = run._imported_tops_started(paths, TOPS)
         assert started is not None and started() == {"numpy", "itertools", "tomllib"}
-        assert gc.get_freeze_count() >= frozen
+        assert gc.get_freeze_count() > frozen // 2  # not unfrozen (a few may have been freed meanwhile)
     finally:
         gc.unfreeze()
 
