@@ -79,6 +79,19 @@ def test_a_process_with_another_thread_searches_here(tmp_path: Path, monkeypatch
     assert run._imported_tops_started(_tree(tmp_path), TOPS) is None
 
 
+def test_no_process_where_the_first_files_import_every_library(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    paths = _tree(tmp_path)
+
+    def no_fork() -> int:
+        raise AssertionError("a process was started for a search the first files ended")
+
+    monkeypatch.setattr(run.os, "fork", no_fork)
+    started = run._imported_tops_started(paths, ["numpy"])  # imported by the eighth file
+    assert started is not None and started() == {"numpy"}
+
+
 def test_few_files_are_searched_here(tmp_path: Path) -> None:
     assert run._imported_tops_started(_tree(tmp_path, 20), TOPS) is None
 
