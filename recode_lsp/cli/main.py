@@ -796,14 +796,16 @@ def _run_to(args: argparse.Namespace, parser: argparse.ArgumentParser, stdin: bo
         wanted_targets = candidate_targets(
             {name: source.version for name, source in targets.by_library.items()}, root, cli_targets
         )
-        # The run's prefilter is built while the files are searched for the libraries they import.
+        # With more than one job, the run's prefilter is built while the files are searched (in another
+        # process) for the libraries they import.
+        parallel = not stdin and (args.jobs or os.cpu_count() or 1) > 1
         too_new = prepare(
             wanted_targets,
             kb,
             paths=files,
             data=[stdin_data],
             warn=sys.stderr,
-            meanwhile=None if stdin else partial(build_prefilter, kb, options),
+            meanwhile=partial(build_prefilter, kb, options) if parallel else None,
         )
     settings = RunSettings(args.mode, unsafe, options, installed, too_new=too_new, check_syntax=args.check_syntax)
     # Only --statistics and SARIF describe the ids (building the extended knowledge base took ~0.05 s).

@@ -153,3 +153,19 @@ def test_the_cli_reports_the_same_with_the_search_apart(
     assert [code for _, _, code in apart] == ["RCN001"]
     monkeypatch.setattr(run, "_FORK_FROM", 10**9)  # the search done in this process
     assert report() == apart
+
+
+def test_one_job_starts_no_other_process(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    paths = _tree(tmp_path)
+    Path(paths[50]).write_text("import itertools\n\nitertools.batched([1, 2], 1)\n", encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+
+    def no_fork() -> int:
+        raise AssertionError("--jobs 1 started another process")
+
+    monkeypatch.setattr(run.os, "fork", no_fork)
+    main(["--too-new", "--no-cache", "--format", "json", "--target", "python==3.11", "-j1", "."])
+    found = json.loads(capsys.readouterr().out)["findings"]
+    assert [f["code"] for f in found] == ["RCN001"]
