@@ -260,6 +260,10 @@ def test_a_signal_while_writing_leaves_no_temporary_file(project: Path, signum: 
     process.send_signal(signum)
     _, stderr = process.communicate(timeout=60)
     assert temporaries(project) == []
+    if process.returncode == 1 and not stderr and paths[-1].read_text() == NEW:
+        # On a loaded machine the last files can be written between the look above and the signal: the run
+        # then ends as any run with findings left does (seen once under pytest-xdist).
+        pytest.skip("the run finished writing before the signal arrived")  # pragma: no cover - timing
     assert process.returncode == 2, stderr
     contents = [path.read_text() for path in paths]
     assert set(contents) <= {OLD, NEW}  # each file whole: old or fixed
