@@ -534,3 +534,32 @@ def test_comments_in_an_import_list_are_read_as_comments(project: Path, source: 
     assert [f.message for f in walked] == ["`tnlib.nothing_here` does not exist in tnlib 1.0"]
     assert check.needs_analysis(source.encode())
     assert check.evidence(source.encode()) is None  # an import line names it: the module is read whole
+
+
+@pytest.mark.parametrize(
+    ("source", "walked_lines"),
+    [
+        # A relative import binds the package's own module, whatever its name: nothing of tnlib.
+        ("from . import tnlib\n\nx = tnlib.nothing_here\n", []),
+        ("from .tnlib import nothing_here\n", []),
+        # A doctest's import is prose to the walk, and to the pre-check.
+        ('"""\n>>> import tnlib\n>>> tnlib.nothing_here\n"""\n', []),
+        # Indented, with a tab: still an import statement.
+        ("def f():\n\timport tnlib\n\treturn tnlib.nothing_here\n", [2]),
+    ],
+)
+def test_lines_that_start_no_import_of_the_library_bind_nothing(
+    project: Path, source: str, walked_lines: list[int]
+) -> None:
+    """The pre-check reads as the walk does the lines that hold ``import`` but import no library's name: a
+    relative import, a doctest's line, and an indented import, which does."""
+    from recode_lsp.engine.detector import analyse
+    from recode_lsp.engine.knowledge import KnowledgeBase, parse_entry
+    from recode_lsp.engine.options import DetectOptions
+    from recode_lsp.toonew.run import prepare
+
+    targets = {"tnlib": Version("1.0")}
+    check = prepare(targets, KnowledgeBase([parse_entry(e, "test") for e in ENTRIES]), data=[source.encode()])
+    walked = check.findings(analyse(source, "m.py"), DetectOptions(targets=dict(targets)), "m.py", precheck=False)
+    assert [f.range.start.line for f in walked] == walked_lines
+    assert check.needs_analysis(source.encode()) is bool(walked_lines)
