@@ -172,7 +172,7 @@ def build_prefilter(kb: KnowledgeBase, options: DetectOptions) -> Prefilter:
     relevant = [change for change in kb.changes if options.severity(change) is not None]
     prefilter = _STATE["prefilter"] = Prefilter(relevant, rule_triggers())
     _STATE["prefilter_for"] = (kb, options)
-    import recode_lsp.engine.detector  # noqa: F401  # imported before the workers start (see run_files)
+    import recode_lsp.engine.detector  # noqa: F401  # before the workers start: forked ones find it imported
 
     return prefilter
 
@@ -380,9 +380,8 @@ def run_files(
     if jobs > 1 and len(todo) > 16:
         from concurrent.futures import ProcessPoolExecutor
 
-        # Built (and the analysis modules imported) once here: forked workers start with them.
+        # Built (and the analysis modules imported: build_prefilter) once here: forked workers start with them.
         _prefilter(kb, settings)
-        import recode_lsp.engine.detector  # noqa: F401
 
         # Largest files first, in small chunks: a big file left for last keeps one worker busy
         # while the others wait (the order of the results is restored below).

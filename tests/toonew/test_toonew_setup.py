@@ -83,11 +83,7 @@ def test_no_process_where_the_first_files_import_every_library(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     paths = _tree(tmp_path)
-
-    def no_fork() -> int:
-        raise AssertionError("a process was started for a search the first files ended")
-
-    monkeypatch.setattr(run.os, "fork", no_fork)
+    _forbid_fork(monkeypatch, "a process was started for a search the first files ended")
     started = run._imported_tops_started(paths, ["numpy"])  # imported by the eighth file
     assert started is not None and started() == {"numpy"}
 
@@ -137,35 +133,40 @@ def test_the_search_process_is_waited_for_when_the_work_meanwhile_fails(tmp_path
         os.waitpid(-1, os.WNOHANG)  # no child of this process is left behind
 
 
-def test_the_cli_reports_the_same_with_the_search_apart(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> None:
+def _project_with_a_finding(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """:func:`_tree`, one module of which uses a name Python 3.11 lacks, as the working directory."""
     paths = _tree(tmp_path)
     Path(paths[50]).write_text("import itertools\n\nitertools.batched([1, 2], 1)\n", encoding="utf-8")
     monkeypatch.chdir(tmp_path)
 
-    def report() -> list[tuple[str, int, str]]:
-        main(["--too-new", "--no-cache", "--format", "json", "--target", "python==3.11", "-j2", "."])
-        found = json.loads(capsys.readouterr().out)["findings"]
-        return sorted((f["path"], f["location"]["line"], f["code"]) for f in found)
 
-    apart = report()
+def _report(capsys: pytest.CaptureFixture[str], jobs: int) -> list[tuple[str, int, str]]:
+    """The findings of ``recode-migrate --too-new`` on the working directory: (path, line, code)."""
+    main(["--too-new", "--no-cache", "--format", "json", "--target", "python==3.11", f"-j{jobs}", "."])
+    found = json.loads(capsys.readouterr().out)["findings"]
+    return sorted((f["path"], f["location"]["line"], f["code"]) for f in found)
+
+
+def _forbid_fork(monkeypatch: pytest.MonkeyPatch, why: str) -> None:
+    def no_fork() -> int:
+        raise AssertionError(why)
+
+    monkeypatch.setattr(run.os, "fork", no_fork)
+
+
+def test_the_cli_reports_the_same_with_the_search_apart(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _project_with_a_finding(tmp_path, monkeypatch)
+    apart = _report(capsys, jobs=2)
     assert [code for _, _, code in apart] == ["RCN001"]
     monkeypatch.setattr(run, "_FORK_FROM", 10**9)  # the search done in this process
-    assert report() == apart
+    assert _report(capsys, jobs=2) == apart
 
 
 def test_one_job_starts_no_other_process(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    paths = _tree(tmp_path)
-    Path(paths[50]).write_text("import itertools\n\nitertools.batched([1, 2], 1)\n", encoding="utf-8")
-    monkeypatch.chdir(tmp_path)
-
-    def no_fork() -> int:
-        raise AssertionError("--jobs 1 started another process")
-
-    monkeypatch.setattr(run.os, "fork", no_fork)
-    main(["--too-new", "--no-cache", "--format", "json", "--target", "python==3.11", "-j1", "."])
-    found = json.loads(capsys.readouterr().out)["findings"]
-    assert [f["code"] for f in found] == ["RCN001"]
+    _project_with_a_finding(tmp_path, monkeypatch)
+    _forbid_fork(monkeypatch, "--jobs 1 started another process")
+    assert [code for _, _, code in _report(capsys, jobs=1)] == ["RCN001"]
