@@ -27,9 +27,18 @@ here" at once, so only the run's setup is left) and *pre-check* (every module is
 dropped, so none is walked). A line ``too_new_split: ...`` then gives each part as a share of the plain
 run: setup, pre-check (its time over setup's) and walks (the whole ``--too-new`` over the pre-check's).
 
+``--instructions`` runs each command once under valgrind's callgrind instead (every process of the run
+traced, a forked one counted from the fork on, ``PYTHONHASHSEED=0``) and counts the instructions each
+ran: the same count on every run (to a hundredth of a percent), where the times move by a few percent
+between runs, so a change of a millisecond or two can be judged. It is a companion to the times, not the
+bound: it does not see what the kernel does for the run (reading files, ``stat``, copying pages after a
+fork), and instructions are not time (the regular-expression engine's loops run many cheap instructions
+per byte, ``str.find`` few). Lines ``too_new_instructions: ...`` (and with ``--split``,
+``too_new_instructions_split: ...``).
+
 Run ``python bench/too_new_overhead.py [--corpora bench,sklearn] [--rounds N] [--jobs N] [--skip-download]
-[--split] [--corpus DIR --targets "..."]``. The line per corpus ``too_new_overhead: corpus=... added cpu=+X%
-wall=+Y% ...`` is the one to compare between runs (same machine only).
+[--split] [--instructions] [--corpus DIR --targets "..."]``. The line per corpus ``too_new_overhead: corpus=...
+added cpu=+X% wall=+Y% ...`` is the one to compare between runs (same machine only).
 """
 
 from __future__ import annotations
@@ -38,8 +47,11 @@ import argparse
 import json
 import os
 import shlex
+import shutil
 import statistics
+import subprocess
 import sys
+import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -143,9 +155,13 @@ def measure(
     jobs: int,
     paths: Sequence[str] = (".",),
     split: bool = False,
+    instructions: bool = False,
 ) -> tuple[float, float]:
     """Time the plain and the ``--too-new`` check of ``paths`` in ``corpus`` in turns; print the summary line
-    (and with ``split``, the parts of ``--too-new``: setup, pre-check, walks)."""
+    (and with ``split``, the parts of ``--too-new``: setup, pre-check, walks). With ``instructions``, count
+    each command's instructions once instead (:func:`count_instructions`)."""
+    if instructions and shutil.which("valgrind") is None:
+        raise BenchError("--instructions needs valgrind on PATH (apt install valgrind)")
     files = [file for path in paths for file in corpus_files(corpus / path)]
     if not files:
         raise BenchError(f"no .py files under {corpus}")
@@ -172,6 +188,8 @@ def measure(
     if split:
         wrapped = [sys.executable, "-c", SPLIT_WRAPPER]
         commands[1:1] = [(part, [*wrapped, part, *too_new[1:]]) for part in ("setup", "pre-check")]
+    if instructions:
+        return compare_instructions(name, corpus, env, commands, len(files), jobs, rcn)
     runs = {label: Runs() for label, _ in commands}
     for round_ in range(rounds):
         for label, command in commands:
@@ -207,6 +225,77 @@ def share(part: float, before: float, base: float) -> str:
     return f"{100 * (part - before) / base:+.0f}%"
 
 
+def count_instructions(command: list[str], corpus: Path, env: dict[str, str]) -> tuple[int, int]:
+    """(instructions of the process, of all the processes it started) in one run of ``command`` under
+    valgrind's callgrind: deterministic, where times are not."""
+    valgrind = shutil.which("valgrind")
+    if valgrind is None:  # measure() says so before any run
+        raise BenchError("--instructions needs valgrind on PATH")
+    with tempfile.TemporaryDirectory(prefix="too-new-instructions-") as folder:
+        traced = [
+            valgrind,
+            "--tool=callgrind",
+            "--trace-children=yes",
+            # A forked process starts with its parent's counts (cachegrind has no way to drop them, so each
+            # worker counted the parent's imports again): zeroed where CPython's fork hands over to the child.
+            "--zero-before=PyOS_AfterFork_Child",
+            f"--callgrind-out-file={folder}/cg.%p",
+            *command,
+        ]
+        process = subprocess.Popen(
+            traced,
+            cwd=corpus,
+            env={**env, "PYTHONHASHSEED": "0"},  # the same dict and set orders in every run
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        _, stderr = process.communicate(timeout=TIMEOUT_S * 20)  # valgrind: 20 to 50 times slower
+        if process.returncode not in (0, 1):
+            raise BenchError(f"exit {process.returncode} under valgrind: {shlex.join(command)}\n{stderr[-2000:]}")
+        own = others = 0
+        for path in Path(folder).glob("cg.*"):
+            counted = [line for line in path.read_text().splitlines() if line.startswith("totals:")]
+            if not counted:
+                raise BenchError(f"no totals line in {path.name} (valgrind cut short?)")
+            count = int(counted[0].split()[1])
+            if path.name == f"cg.{process.pid}":  # valgrind runs the command in its own process
+                own += count
+            else:
+                others += count
+    return own, others
+
+
+def compare_instructions(
+    name: str,
+    corpus: Path,
+    env: dict[str, str],
+    commands: list[tuple[str, list[str]]],
+    files: int,
+    jobs: int,
+    rcn: int,
+) -> tuple[float, float]:
+    """Count each command's instructions once; print the summary line (and the parts, for ``--split``)."""
+    counts = {label: count_instructions(command, corpus, env) for label, command in commands}
+    plain, too_new = sum(counts["plain"]), sum(counts["too-new"])
+    added = too_new / plain - 1
+    verdict = "met" if added <= BOUND else "MISSED"
+    own = counts["too-new"][0] - counts["plain"][0]
+    others = counts["too-new"][1] - counts["plain"][1]
+    print(
+        f"too_new_instructions: corpus={name} files={files} jobs={jobs} plain={plain / 1e9:.3f}G "
+        f"too-new={too_new / 1e9:.3f}G added={100 * added:+.1f}% (main process {own / 1e9:+.3f}G, "
+        f"the processes it started {others / 1e9:+.3f}G) bound=+{BOUND:.0%} {verdict} rcn={rcn}"
+    )
+    if "setup" in counts:
+        parts = (("setup", "plain", "setup"), ("pre-check", "setup", "pre-check"), ("walks", "pre-check", "too-new"))
+        shares = " ".join(
+            f"{part}={100 * (sum(counts[run]) - sum(counts[before])) / plain:+.1f}%" for part, before, run in parts
+        )
+        print(f"too_new_instructions_split: corpus={name} jobs={jobs} {shares} (of plain)")
+    return added, added
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--corpora", default="bench,sklearn", help="comma-separated: bench, sklearn (default: both)")
@@ -214,6 +303,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="recode-migrate --jobs")
     parser.add_argument("--skip-download", action="store_true", help="never run pip; the corpora must exist")
     parser.add_argument("--split", action="store_true", help="also time setup and pre-check apart (4 runs a round)")
+    parser.add_argument(
+        "--instructions", action="store_true", help="count instructions under valgrind (a run each), not times"
+    )
     parser.add_argument("--corpus", type=Path, help="another folder of .py files, instead of --corpora")
     parser.add_argument(
         "--targets", default="", help='with --corpus: the check\'s options ("--target numpy==1.26 ...")'
@@ -231,6 +323,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 args.jobs,
                 (".",),
                 args.split,
+                args.instructions,
             )
             return 0
         names = [name.strip() for name in args.corpora.split(",") if name.strip()]
@@ -243,7 +336,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             ensure_corpus(corpus, args.skip_download, packages)
             # Only the releases' folders: bench/.corpus holds other code beside them (the pydantic benchmark's).
             paths = [f"{package}-{version}" for package, version in packages]
-            measure(name, corpus, options, args.rounds, args.jobs, paths, args.split)
+            measure(name, corpus, options, args.rounds, args.jobs, paths, args.split, args.instructions)
     except BenchError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
