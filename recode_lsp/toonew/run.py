@@ -190,15 +190,16 @@ def prepare(
     """The check for the libraries with a target that the files import; a release that cannot be
     read is left out with a warning (its names are then not checked).
 
-    ``meanwhile``: work of the caller's to do while the files are searched for their imports (in
-    another process, where :func:`_imported_tops_started` can); it is done in any case."""
+    ``meanwhile``: work of the caller's to do while the files are searched for their imports in another
+    process (where :func:`_imported_tops_started` can). Where they are searched here it is left undone:
+    the caller does it when it needs it (a run whose results are all cached needs no prefilter)."""
     if dist_dir is None and os.environ.get(RELEASES_ENV):
         dist_dir = Path(os.environ[RELEASES_ENV])
     by_top = tops_of(targets)
     paths = list(paths)
     started = _imported_tops_started(paths, by_top) if meanwhile is not None else None
     try:
-        if meanwhile is not None:
+        if started is not None and meanwhile is not None:
             meanwhile()
     finally:
         # Waited for even when ``meanwhile`` failed: no process is left behind.

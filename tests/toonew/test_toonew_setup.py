@@ -121,6 +121,16 @@ def test_prepare_does_the_work_given_meanwhile_and_reads_the_same_releases(tmp_p
     assert "itertools" in overlapped.inventories
 
 
+def test_few_files_leave_the_work_meanwhile_to_the_caller(tmp_path: Path) -> None:
+    # Searched here, with nothing to overlap: the caller builds its prefilter when it needs one (a run whose
+    # results are all cached needs none).
+    done: list[bool] = []
+    run.prepare(
+        {"python": Version("3.11")}, KnowledgeBase([]), paths=_tree(tmp_path, 20), meanwhile=lambda: done.append(True)
+    )
+    assert done == []
+
+
 def test_the_search_process_is_waited_for_when_the_work_meanwhile_fails(tmp_path: Path) -> None:
     paths = _tree(tmp_path)
 
