@@ -98,6 +98,8 @@ from recode_lsp.cli.main import main
 
 sys.exit(main(sys.argv[1:]))
 """
+#: ``--split``'s parts of ``--too-new``: each is the run named last over the run named before it.
+SPLIT_PARTS = (("setup", "plain", "setup"), ("pre-check", "setup", "pre-check"), ("walks", "pre-check", "too-new"))
 #: Per corpus: its folder, the packages it is made of, and the check's options.
 CORPORA: dict[str, tuple[Path, Sequence[tuple[str, str]], list[str]]] = {
     "bench": (DEFAULT_CORPUS, PACKAGES, ["--select", "numpy", "--target", "numpy==2.0"]),
@@ -160,7 +162,8 @@ def measure(
     """Time the plain and the ``--too-new`` check of ``paths`` in ``corpus`` in turns; print the summary line
     (and with ``split``, the parts of ``--too-new``: setup, pre-check, walks). With ``instructions``, count
     each command's instructions once instead (:func:`count_instructions`)."""
-    if instructions and shutil.which("valgrind") is None:
+    valgrind = shutil.which("valgrind") if instructions else None
+    if instructions and valgrind is None:
         raise BenchError("--instructions needs valgrind on PATH (apt install valgrind)")
     files = [file for path in paths for file in corpus_files(corpus / path)]
     if not files:
@@ -188,8 +191,8 @@ def measure(
     if split:
         wrapped = [sys.executable, "-c", SPLIT_WRAPPER]
         commands[1:1] = [(part, [*wrapped, part, *too_new[1:]]) for part in ("setup", "pre-check")]
-    if instructions:
-        return compare_instructions(name, corpus, env, commands, len(files), jobs, rcn)
+    if valgrind is not None:
+        return compare_instructions(valgrind, name, corpus, env, commands, len(files), jobs, rcn)
     runs = {label: Runs() for label, _ in commands}
     for round_ in range(rounds):
         for label, command in commands:
@@ -211,11 +214,10 @@ def measure(
     )
     if split:
         # Each part's median time over the part before it, as a share of the plain run's median.
-        parts = (("setup", "plain", "setup"), ("pre-check", "setup", "pre-check"), ("walks", "pre-check", "too-new"))
         shares = " ".join(
             f"{part} cpu={share(runs[run].cpu_s, runs[before].cpu_s, p.cpu_s)} "
             f"wall={share(runs[run].wall_s, runs[before].wall_s, p.wall_s)}"
-            for part, before, run in parts
+            for part, before, run in SPLIT_PARTS
         )
         print(f"too_new_split: corpus={name} jobs={jobs} rounds={rounds} {shares} (of plain)")
     return added_cpu, added_wall
@@ -225,12 +227,9 @@ def share(part: float, before: float, base: float) -> str:
     return f"{100 * (part - before) / base:+.0f}%"
 
 
-def count_instructions(command: list[str], corpus: Path, env: dict[str, str]) -> tuple[int, int]:
+def count_instructions(valgrind: str, command: list[str], corpus: Path, env: dict[str, str]) -> tuple[int, int]:
     """(instructions of the process, of all the processes it started) in one run of ``command`` under
     valgrind's callgrind: deterministic, where times are not."""
-    valgrind = shutil.which("valgrind")
-    if valgrind is None:  # measure() says so before any run
-        raise BenchError("--instructions needs valgrind on PATH")
     with tempfile.TemporaryDirectory(prefix="too-new-instructions-") as folder:
         traced = [
             valgrind,
@@ -267,6 +266,7 @@ def count_instructions(command: list[str], corpus: Path, env: dict[str, str]) ->
 
 
 def compare_instructions(
+    valgrind: str,
     name: str,
     corpus: Path,
     env: dict[str, str],
@@ -276,7 +276,7 @@ def compare_instructions(
     rcn: int,
 ) -> tuple[float, float]:
     """Count each command's instructions once; print the summary line (and the parts, for ``--split``)."""
-    counts = {label: count_instructions(command, corpus, env) for label, command in commands}
+    counts = {label: count_instructions(valgrind, command, corpus, env) for label, command in commands}
     plain, too_new = sum(counts["plain"]), sum(counts["too-new"])
     added = too_new / plain - 1
     verdict = "met" if added <= BOUND else "MISSED"
@@ -288,9 +288,9 @@ def compare_instructions(
         f"the processes it started {others / 1e9:+.3f}G) bound=+{BOUND:.0%} {verdict} rcn={rcn}"
     )
     if "setup" in counts:
-        parts = (("setup", "plain", "setup"), ("pre-check", "setup", "pre-check"), ("walks", "pre-check", "too-new"))
         shares = " ".join(
-            f"{part}={100 * (sum(counts[run]) - sum(counts[before])) / plain:+.1f}%" for part, before, run in parts
+            f"{part}={100 * (sum(counts[run]) - sum(counts[before])) / plain:+.1f}%"
+            for part, before, run in SPLIT_PARTS
         )
         print(f"too_new_instructions_split: corpus={name} jobs={jobs} {shares} (of plain)")
     return added, added
