@@ -118,6 +118,27 @@ class _MethodTriggers:
 
 
 @dataclass(frozen=True)
+class _NewerMembers:
+    """Members a later release adds to classes of one module (typeshed: ``pathlib.Path.walk``, 3.12), which
+    the walk reports where it knows a receiver is such a class (``Path(".").walk()``): the pre-check keeps a
+    module that calls one of them where an imported name reaches one of their classes (a call of the
+    class, or of a factory the type facts know, is how the walk learns a receiver's class)."""
+
+    #: The classes' own names and their factories' (``Path``; ``SubElement`` for ``Element``).
+    owners: frozenset[str]
+    #: A call of one of the members after a dot (``.walk(``), the member its group.
+    calls: re.Pattern[str]
+
+    def reached(self, target: str, rests: Iterable[str]) -> bool:
+        """Whether an imported name (``target``, a module or a name in one) reaches one of the classes
+        or factories, itself or by one of the chains after it (``rests``: ``.Path.cwd``)."""
+        owners = self.owners
+        return target.rpartition(".")[2] in owners or any(
+            not owners.isdisjoint(rest.split(".")) for rest in rests if rest
+        )
+
+
+@dataclass(frozen=True)
 class Problem:
     """One use of a missing name or keyword."""
 
@@ -182,6 +203,8 @@ class TooNew:
     _import_patterns: tuple[re.Pattern[str], ...] | None = field(default=None, repr=False, compare=False)
     _newer: frozenset[str] | None = field(default=None, repr=False, compare=False)
     _soft: dict[str, frozenset[str]] | None = field(default=None, repr=False, compare=False)
+    #: Per top module, the members later releases add to its classes (None: it has none).
+    _newer_members: dict[str, _NewerMembers | None] = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
     def create(cls, inventories: Iterable[Inventory], targets: Mapping[str, Version], kb: KnowledgeBase) -> TooNew:
@@ -306,6 +329,8 @@ class TooNew:
         uses_of = self._uses
         soft = self._soft_words()
         mentioned: dict[str, bool] = {}  # per standard-library module: the text holds one of its few names
+        newer_members = self._newer_members
+        typed: set[str] = set()  # modules whose classes' newer members were looked for
         for local, target in aliases.items():
             uses = uses_of.get(target)
             if uses is None:
@@ -326,12 +351,22 @@ class TooNew:
                     continue
             inventory = self.inventories[top]
             uses_here = self._chain_calls(text, local, uses == _DOTTED_USES)
+            rests = set(map(_CHAIN_OF, uses_here))
+            members = newer_members[top] if top in newer_members else self._prepare_newer_members(top)
+            if members is not None and top not in typed and members.reached(target, rests):
+                # A class that gained members later, called or its factory (``from pathlib import Path``,
+                # ``pathlib.Path``): the walk may type a receiver as it (``Path(".").walk()``), and no
+                # chain from an imported name reaches that call. (A few-word module skipped above has no
+                # newer name after a dot, so no such call.)
+                typed.add(top)
+                for member in set(members.calls.findall(text)):
+                    yield "." + member
             # Each distinct chain once (``np.zeros`` appears hundreds of times in a NumPy module), what it
             # may make the check report worked out once per run (:meth:`_action`); the calls with a
             # keyword (a fifth of them) apart, of the chains that reach a function whose keywords are
             # certain (the keywords it takes, by chain).
             keyword_chains: dict[str, frozenset[str]] = {}
-            for rest in set(map(_CHAIN_OF, uses_here)):
+            for rest in rests:
                 qname = target + rest
                 action = actions.get(qname, _UNSEEN)
                 if action is _UNSEEN:
@@ -683,6 +718,34 @@ class TooNew:
             }
         return self._soft
 
+    def _prepare_newer_members(self, top: str) -> _NewerMembers | None:
+        """:class:`_NewerMembers` of a top module (first use per run): the names later versions add
+        (``Inventory.added``) that are members of a class the release has, as :func:`_attribute` reports
+        them on a typed receiver (the name's last part alone missing, from a class)."""
+        from recode_lsp.engine.facts import type_facts
+
+        inventory = self.inventories[top]
+        classes: set[str] = set()
+        members: set[str] = set()
+        for name in inventory.added:
+            resolved = inventory.resolve(name)
+            if resolved.state == MISSING and resolved.owner_kind == "class" and resolved.present == name.count("."):
+                owner, _, member = name.rpartition(".")
+                if _NAME.fullmatch(member):
+                    classes.add(owner)
+                    members.add(member)
+        found = None
+        if members:
+            facts = type_facts()
+            owners = {owner.rpartition(".")[2] for owner in classes}
+            canonical = {facts.canonical(owner) for owner in classes}
+            for function, returned in [*facts.factories.items(), *facts.methods.items()]:
+                if isinstance(returned, str) and facts.canonical(returned) in canonical:
+                    owners.add(function.rpartition(".")[2])
+            found = _NewerMembers(frozenset(owners), _called_pattern(members))
+        self._newer_members[top] = found
+        return found
+
     def _lacks(self, name: str, keyword: str | None = None) -> bool:
         """Whether the targeted release lacks ``name`` (or ``name`` lacks ``keyword``)."""
         inventory = self.inventories.get(name.split(".", 1)[0])
@@ -913,7 +976,9 @@ def _prefilter_line_starts(text: str, starts: list[int]) -> list[int]:
 
 def _in_code(text: str, use: str) -> bool:
     """Whether some occurrence of ``use`` is code, not a comment or a docstring's prose (``numpy.arrays``
-    in a sentence): only asked of uses that would make a parse, so a count of quotes is cheap enough."""
+    in a sentence): only asked of uses that would make a parse. A count of quotes before it says so at
+    once for most; where the count says prose, the strings and comments before it are read as the
+    tokenizer reads them (``r"f'''(x)"`` holds three quotes and opens no docstring)."""
     position = text.find(use)
     while position != -1:
         line = text.rfind("\n", 0, position) + 1
@@ -921,10 +986,42 @@ def _in_code(text: str, use: str) -> bool:
             text.count('"""', 0, position) % 2 or text.count("'''", 0, position) % 2
         ):
             return True
+        if not _in_string_or_comment(text, position):
+            return True
         position = text.find(use, position + len(use))
     return False
 
 
+def _in_string_or_comment(text: str, position: int) -> bool:
+    """Whether ``position`` lies in a comment or in a string literal's text, the strings and comments
+    read from the text's start as the tokenizer reads them. An f-string is code throughout (its
+    replacement fields are)."""
+    for match in _STRING_OR_COMMENT.finditer(text):
+        start, end = match.span()
+        if end <= position:
+            continue
+        if start > position:
+            return False
+        if text[start] == "#":
+            return True
+        # The prefix is the letters just before the quote (``rb``, ``f``, ``Rf``).
+        letters = start
+        while letters > 0 and start - letters < 3 and text[letters - 1].isalpha():
+            letters -= 1
+        return "f" not in text[letters:start].lower()
+    return False
+
+
+#: A comment or a string literal, as the tokenizer reads them (:func:`_in_string_or_comment`; as
+#: recode_lsp/engine/prefilter.py reads bytes).
+_STRING_OR_COMMENT = re.compile(
+    r"#[^\r\n]*"
+    r"|'''[^'\\]*(?:(?:\\.|'(?!''))[^'\\]*)*'''"
+    r'|"""[^"\\]*(?:(?:\\.|"(?!""))[^"\\]*)*"""'
+    r"|'[^'\\\r\n]*(?:\\.[^'\\\r\n]*)*'"
+    r'|"[^"\\\r\n]*(?:\\.[^"\\\r\n]*)*"',
+    re.DOTALL,
+)
 #: Call arguments with up to two levels of nested parentheses.
 _NESTED = r"[^()]*(?:\([^()]*(?:\([^()]*\)[^()]*)*\)[^()]*)*"
 #: An attribute chain (``.linalg.norm``: dots without spaces around them, names that are identifiers:

@@ -66,6 +66,8 @@ SOURCES = [
     "import tnlib\n\nx = tnlib.__version__\ny = tnlib._private\nz = tnlib.tests.thing\n",
     "import tnlib\n\ndef f(tnlib):\n    return tnlib.nothing_here\n",
     "import os\nimport tnlib\n\nx = os.path.join(tnlib.compute([1]))\n",
+    # Three quotes inside a string open no docstring: what follows is code.
+    "import tnlib\n\nlabel = r\"$f'''(x)$\"\nx = tnlib.compute([1], verbose=True)\ny = tnlib.nothing_here\n",
     # A name used often enough to get a compiled pattern, rightly and then wrongly.
     "import tnlib as t\n\n" + "x = t.compute([1], axis=0)\n" * 300,
     "import tnlib as t\n\n" + "x = t.compute([1], axis=0)\n" * 300 + "y = t.compute([1], verbose=0)\n",

@@ -87,6 +87,29 @@ def test_by_version(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert _found(capsys, "--target", "python==3.12") == []
 
 
+#: Methods a later Python added, called on receivers the walk knows the class of (a class called, under
+#: its own name or another) and on one it does not: the lexical pre-check must keep the module.
+TYPED = """\
+import pathlib
+from pathlib import Path as P
+
+
+def files(root, tree):
+    for folder, _, names in P(root).walk():
+        yield folder, names
+    here = pathlib.Path(root)
+    yield here.walk()
+    yield tree.walk()
+"""
+
+
+def test_newer_methods_of_typed_receivers(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (project / "typed.py").write_text(TYPED, encoding="utf-8")
+    walk = "`pathlib.Path.walk` does not exist in Python 3.11 (added in 3.12)"
+    assert _found(capsys, "--target", "python==3.11", path="typed.py") == [(6, "RCN001", walk), (9, "RCN001", walk)]
+    assert _found(capsys, "--target", "python==3.12", path="typed.py") == []
+
+
 def test_inventory_of_a_module_at_a_version() -> None:
     itertools_310 = stdlib.inventory_for_module("itertools", Version("3.10"))
     assert itertools_310 is not None
