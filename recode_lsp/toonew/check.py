@@ -443,14 +443,15 @@ class TooNew:
         def part(name: str) -> tuple[set[str], dict[str, set[str]]]:
             return parts.setdefault(self.inventories[name.split(".", 1)[0]].library, (set(), {}))
 
-        # Only what some targeted release lacks (``numpy.float64``, the new name of ``float_``, is
-        # in every release: a use of it is no reason to parse).
+        # Only what the walk may report missing (``numpy.float64``, the new name of ``float_``, is in
+        # every release: a use of it is no reason to parse; nor is ``numpy.isnan``, which NumPy 1.16's
+        # inventory cannot see, the module being soft, and which is no newer name).
         for name in self.introduced:
-            if self._lacks(name):
+            if self._reportable_miss(name):
                 part(name)[0].add(name.rpartition(".")[2])
         # A keyword newer than the release, on a method: the method called, and the keyword passed.
         for callee, keyword in self.introduced_keywords:
-            if self._lacks(callee, keyword):
+            if self._lacks_keyword(callee, keyword):
                 part(callee)[1].setdefault(callee.rpartition(".")[2], set()).add(keyword)
         self._trigger_parts = parts
         return parts
@@ -746,14 +747,25 @@ class TooNew:
         self._newer_members[top] = found
         return found
 
-    def _lacks(self, name: str, keyword: str | None = None) -> bool:
-        """Whether the targeted release lacks ``name`` (or ``name`` lacks ``keyword``)."""
+    def _reportable_miss(self, name: str) -> bool:
+        """Whether the walk may report ``name`` missing (what :func:`_problems`' ``missing`` asks): the release
+        lacks its last part alone, and a miss under a soft container counts only for a newer name."""
         inventory = self.inventories.get(name.split(".", 1)[0])
         if inventory is None:
             return False
         resolved = inventory.resolve(name)
-        if keyword is None:
-            return resolved.state == MISSING
+        return (
+            resolved.state == MISSING
+            and (not resolved.soft or name in self.newer)
+            and resolved.present == name.count(".")
+        )
+
+    def _lacks_keyword(self, callee: str, keyword: str) -> bool:
+        """Whether ``callee`` in the targeted release certainly does not take ``keyword``."""
+        inventory = self.inventories.get(callee.split(".", 1)[0])
+        if inventory is None:
+            return False
+        resolved = inventory.resolve(callee)
         return resolved.canonical is not None and inventory.accepts(resolved.canonical, keyword) is False
 
     def findings(
