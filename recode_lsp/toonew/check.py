@@ -990,41 +990,40 @@ def _in_code(text: str, use: str) -> bool:
     """Whether some occurrence of ``use`` is code, not a comment or a docstring's prose (``numpy.arrays``
     in a sentence): only asked of uses that would make a parse. A count of quotes before it says so at
     once for most; where the count says prose, the strings and comments before it are read as the
-    tokenizer reads them (``r"f'''(x)"`` holds three quotes and opens no docstring)."""
+    tokenizer reads them (``r"f'''(x)"`` holds three quotes and opens no docstring), once per call."""
     position = text.find(use)
+    literals: Iterator[re.Match[str]] | None = None
+    literal: re.Match[str] | None = None
     while position != -1:
         line = text.rfind("\n", 0, position) + 1
         if "#" not in text[line:position] and not (
             text.count('"""', 0, position) % 2 or text.count("'''", 0, position) % 2
         ):
             return True
-        if not _in_string_or_comment(text, position):
+        if literals is None:
+            literals = _STRING_OR_COMMENT.finditer(text)
+            literal = next(literals, None)
+        while literal is not None and literal.end() <= position:
+            literal = next(literals, None)
+        if literal is None or literal.start() > position or not _prose(text, literal.start()):
             return True
         position = text.find(use, position + len(use))
     return False
 
 
-def _in_string_or_comment(text: str, position: int) -> bool:
-    """Whether ``position`` lies in a comment or in a string literal's text, the strings and comments
-    read from the text's start as the tokenizer reads them. An f-string is code throughout (its
-    replacement fields are)."""
-    for match in _STRING_OR_COMMENT.finditer(text):
-        start, end = match.span()
-        if end <= position:
-            continue
-        if start > position:
-            return False
-        if text[start] == "#":
-            return True
-        # The prefix is the letters just before the quote (``rb``, ``f``, ``Rf``).
-        letters = start
-        while letters > 0 and start - letters < 3 and text[letters - 1].isalpha():
-            letters -= 1
-        return "f" not in text[letters:start].lower()
-    return False
+def _prose(text: str, start: int) -> bool:
+    """Whether the comment or string literal at ``start`` is text, not code: a comment, or a string that
+    is no f-string (an f-string's replacement fields are code)."""
+    if text[start] == "#":
+        return True
+    # The prefix is the letters just before the quote (``rb``, ``f``, ``Rf``).
+    letters = start
+    while letters > 0 and start - letters < 3 and text[letters - 1].isalpha():
+        letters -= 1
+    return "f" not in text[letters:start].lower()
 
 
-#: A comment or a string literal, as the tokenizer reads them (:func:`_in_string_or_comment`; as
+#: A comment or a string literal, as the tokenizer reads them (:func:`_in_code`; as
 #: recode_lsp/engine/prefilter.py reads bytes).
 _STRING_OR_COMMENT = re.compile(
     r"#[^\r\n]*"

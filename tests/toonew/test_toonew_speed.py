@@ -474,3 +474,19 @@ def test_a_newer_name_the_walk_cannot_report_is_no_reason_to_parse(releases: Pat
     assert check.needs_analysis(b"import tnlib\n\ny = items.new_name()\n") is True
     source = "import tnlib\nimport tnlib.loopy as lp\n\nx = lp.shiny_helper()\ny = lp.alpha\nz = x.new_name()\n"
     _agree(check, [("m.py", source)], targets)
+
+
+def test_a_use_is_code_unless_a_comment_or_a_string_holds_it() -> None:
+    """``_in_code`` keeps a docstring's prose from making a parse; three quotes inside an ordinary string
+    open no docstring (matplotlib's ``r"$f'''(x)$"`` hid a call after it), and an f-string is code."""
+    in_code = check_module._in_code
+    use = "np.foo(x)"
+    assert not in_code(f'"""\n{use}\n"""\n', use)
+    assert not in_code(f"x = 1  # {use}\n", use)
+    assert not in_code(f'"""{use} and {use}"""\n# {use}\n"""{use}"""\n', use)  # every one prose
+    assert in_code(f"label = r\"$f'''(x)$\"\ny = {use}\n", use)
+    assert in_code(f"x = '\"\"\"'\n{use}\n", use)
+    assert in_code(f"'''a\n'''\n{use}\n", use)
+    assert in_code(f'"""{use}"""\n"""x""" ; {use}\n', use)  # the second one is code
+    assert in_code(f's = f"""{{{use}}}\n"""\n', use)  # a replacement field
+    assert in_code(f'"""\n{use}', use)  # never closed: not Python, so it does not matter; read as code
