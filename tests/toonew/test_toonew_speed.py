@@ -485,7 +485,7 @@ def test_a_use_is_code_unless_a_comment_or_a_string_holds_it() -> None:
     assert not in_code(f"x = 1  # {use}\n", use)
     assert not in_code(f'"""{use} and {use}"""\n# {use}\n"""{use}"""\n', use)  # every one prose
     assert in_code(f"label = r\"$f'''(x)$\"\ny = {use}\n", use)
-    assert in_code(f"x = '\"\"\"'\n{use}\n", use)
+    assert in_code(f'x = \'"""\'\n{use}\n', use)
     assert in_code(f"'''a\n'''\n{use}\n", use)
     assert in_code(f'"""{use}"""\n"""x""" ; {use}\n', use)  # the second one is code
     assert in_code(f's = f"""{{{use}}}\n"""\n', use)  # a replacement field
