@@ -129,13 +129,11 @@ class _NewerMembers:
     #: A call of one of the members after a dot (``.walk(``), the member its group.
     calls: re.Pattern[str]
 
-    def reached(self, target: str, rests: Iterable[str]) -> bool:
-        """Whether an imported name (``target``, a module or a name in one) reaches one of the classes
-        or factories, itself or by one of the chains after it (``rests``: ``.Path.cwd``)."""
+    def reached(self, rests: Iterable[str]) -> bool:
+        """Whether one of the chains after an imported name (``rests``: ``.Path.cwd``) reaches one of the
+        classes or factories."""
         owners = self.owners
-        return target.rpartition(".")[2] in owners or any(
-            not owners.isdisjoint(rest.split(".")) for rest in rests if rest
-        )
+        return any(not owners.isdisjoint(rest.split(".")) for rest in rests if rest)
 
 
 @dataclass(frozen=True)
@@ -332,12 +330,20 @@ class TooNew:
         newer_members = self._newer_members
         typed: set[str] = set()  # modules whose classes' newer members were looked for
         for local, target in aliases.items():
+            top = target.split(".", 1)[0]
+            members = newer_members[top] if top in newer_members else self._prepare_newer_members(top)
+            if members is not None and top not in typed and target.rpartition(".")[2] in members.owners:
+                # A class that gained members later, or a factory of it, imported (``from pathlib import
+                # Path``): the walk may type a receiver as that class (``Path(".").walk()``), where no chain
+                # from an imported name reaches the call. Its chains below need not be read for it.
+                typed.add(top)
+                for member in set(members.calls.findall(text)):
+                    yield "." + member
             uses = uses_of.get(target)
             if uses is None:
                 uses = uses_of[target] = self._reportable_uses(target)
             if uses == _NO_USE:
                 continue
-            top = target.split(".", 1)[0]
             words = soft.get(top)
             if words is not None and len(words) <= _FEW_WORDS:
                 # Read from typeshed, the module can be reported only for a name a later version adds,
@@ -352,12 +358,9 @@ class TooNew:
             inventory = self.inventories[top]
             uses_here = self._chain_calls(text, local, uses == _DOTTED_USES)
             rests = set(map(_CHAIN_OF, uses_here))
-            members = newer_members[top] if top in newer_members else self._prepare_newer_members(top)
-            if members is not None and top not in typed and members.reached(target, rests):
-                # A class that gained members later, called or its factory (``from pathlib import Path``,
-                # ``pathlib.Path``): the walk may type a receiver as it (``Path(".").walk()``), and no
-                # chain from an imported name reaches that call. (A few-word module skipped above has no
-                # newer name after a dot, so no such call.)
+            if members is not None and top not in typed and members.reached(rests):
+                # The same, reached by a chain (``pathlib.Path(".")``). (A few-word module skipped above has
+                # no newer name after a dot, so no call of a newer member.)
                 typed.add(top)
                 for member in set(members.calls.findall(text)):
                     yield "." + member
