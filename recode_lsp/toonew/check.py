@@ -117,7 +117,7 @@ class _MethodTriggers:
     few: tuple[tuple[str, re.Pattern[str]], ...] | None
 
 
-@dataclass(frozen=True)
+@dataclass
 class _NewerMembers:
     """Members a later release adds to classes of one module (typeshed: ``pathlib.Path.walk``, 3.12), which
     the walk reports where it knows a receiver is such a class (``Path(".").walk()``): the pre-check keeps a
@@ -126,14 +126,22 @@ class _NewerMembers:
 
     #: The classes' own names and their factories' (``Path``; ``SubElement`` for ``Element``).
     owners: frozenset[str]
-    #: A call of one of the members after a dot (``.walk(``), the member its group.
-    calls: re.Pattern[str]
+    #: The members' names (``walk``).
+    members: frozenset[str]
+    _calls: re.Pattern[str] | None = field(default=None, repr=False)
 
     def reached(self, rests: Iterable[str]) -> bool:
         """Whether one of the chains after an imported name (``rests``: ``.Path.cwd``) reaches one of the
         classes or factories."""
         owners = self.owners
         return any(not owners.isdisjoint(rest.split(".")) for rest in rests if rest)
+
+    def called(self, text: str) -> set[str]:
+        """The members called in ``text`` after a dot (``.walk(``); the pattern compiled on first use, as
+        few modules reach one of the classes."""
+        if self._calls is None:
+            self._calls = _called_pattern(self.members)
+        return set(self._calls.findall(text))
 
 
 @dataclass(frozen=True)
@@ -203,6 +211,7 @@ class TooNew:
     _soft: dict[str, frozenset[str]] | None = field(default=None, repr=False, compare=False)
     #: Per top module, the members later releases add to its classes (None: it has none).
     _newer_members: dict[str, _NewerMembers | None] = field(default_factory=dict, repr=False, compare=False)
+    _factories_of: dict[str, set[str]] | None = field(default=None, repr=False, compare=False)
 
     @classmethod
     def create(cls, inventories: Iterable[Inventory], targets: Mapping[str, Version], kb: KnowledgeBase) -> TooNew:
@@ -337,7 +346,7 @@ class TooNew:
                 # Path``): the walk may type a receiver as that class (``Path(".").walk()``), where no chain
                 # from an imported name reaches the call. Its chains below need not be read for it.
                 typed.add(top)
-                for member in set(members.calls.findall(text)):
+                for member in members.called(text):
                     yield "." + member
             uses = uses_of.get(target)
             if uses is None:
@@ -362,7 +371,7 @@ class TooNew:
                 # The same, reached by a chain (``pathlib.Path(".")``). (A few-word module skipped above has
                 # no newer name after a dot, so no call of a newer member.)
                 typed.add(top)
-                for member in set(members.calls.findall(text)):
+                for member in members.called(text):
                     yield "." + member
             # Each distinct chain once (``np.zeros`` appears hundreds of times in a NumPy module), what it
             # may make the check report worked out once per run (:meth:`_action`); the calls with a
@@ -726,12 +735,12 @@ class TooNew:
         """:class:`_NewerMembers` of a top module (first use per run): the names later versions add
         (``Inventory.added``) that are members of a class the release has, as :func:`_attribute` reports
         them on a typed receiver (the name's last part alone missing, from a class)."""
-        from recode_lsp.engine.facts import type_facts
-
         inventory = self.inventories[top]
         classes: set[str] = set()
         members: set[str] = set()
         for name in inventory.added:
+            if name.count(".") < 2:
+                continue  # ``itertools.batched``: a module's own name, not a class's
             resolved = inventory.resolve(name)
             if resolved.state == MISSING and resolved.owner_kind == "class" and resolved.present == name.count("."):
                 owner, _, member = name.rpartition(".")
@@ -740,15 +749,31 @@ class TooNew:
                     members.add(member)
         found = None
         if members:
-            facts = type_facts()
+            from recode_lsp.engine.facts import type_facts
+
+            canonical = type_facts().canonical
             owners = {owner.rpartition(".")[2] for owner in classes}
-            canonical = {facts.canonical(owner) for owner in classes}
-            for function, returned in [*facts.factories.items(), *facts.methods.items()]:
-                if isinstance(returned, str) and facts.canonical(returned) in canonical:
-                    owners.add(function.rpartition(".")[2])
-            found = _NewerMembers(frozenset(owners), _called_pattern(members))
+            factories = self._factories()
+            for owner in classes:
+                owners.update(factories.get(owner, ()), factories.get(canonical(owner), ()))
+            found = _NewerMembers(frozenset(owners), frozenset(members))
         self._newer_members[top] = found
         return found
+
+    def _factories(self) -> dict[str, set[str]]:
+        """Per class (as the type facts spell it, and as written there), the names of the functions and
+        methods the facts say return it (first use per run)."""
+        if self._factories_of is None:
+            from recode_lsp.engine.facts import type_facts
+
+            facts = type_facts()
+            self._factories_of = {}
+            for function, returned in [*facts.factories.items(), *facts.methods.items()]:
+                if isinstance(returned, str):
+                    name = function.rpartition(".")[2]
+                    for spelling in {returned, facts.canonical(returned)}:
+                        self._factories_of.setdefault(spelling, set()).add(name)
+        return self._factories_of
 
     def _reportable_miss(self, name: str) -> bool:
         """Whether the walk may report ``name`` missing (what :func:`_problems`' ``missing`` asks): the release
