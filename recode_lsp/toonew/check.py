@@ -713,11 +713,14 @@ class TooNew:
         return resolved
 
     def _reportable(self, resolved: Resolution, name: str) -> bool:
-        """Whether a name resolved on an import line would be reported (a soft miss: only a newer name;
-        not a name the knowledge base reports for the target, which :meth:`findings` leaves to it)."""
+        """Whether a name resolved on an import line would be reported, as :func:`_problems`' ``missing``
+        says: its last part alone missing (not a name under a missing package: a release's wheels differ
+        in their subpackages), a soft miss only for a newer name; and not a name the knowledge base
+        reports for the target, which :meth:`findings` leaves to it."""
         return (
             resolved.state == MISSING
             and (not resolved.soft or name in self.newer)
+            and resolved.present == name.count(".")
             and (name, None) not in self.reported
         )
 

@@ -490,3 +490,16 @@ def test_a_use_is_code_unless_a_comment_or_a_string_holds_it() -> None:
     assert in_code(f'"""{use}"""\n"""x""" ; {use}\n', use)  # the second one is code
     assert in_code(f's = f"""{{{use}}}\n"""\n', use)  # a replacement field
     assert in_code(f'"""\n{use}', use)  # never closed: not Python, so it does not matter; read as code
+
+
+def test_an_import_from_under_a_missing_package_is_no_reason_to_parse(releases: Path) -> None:
+    """The walk reports a missing name only where its last part alone is missing (a release's wheels
+    differ in their subpackages: NumPy 1.26 has no ``distutils`` for Python 3.12); an import of a name under
+    a missing package is then no reason to parse either (it made 112 of PyTorch's 2,284 modules be parsed
+    against PyTorch 1.10, for nothing)."""
+    targets = {"tnlib": Version("1.0")}
+    check = prepare(targets, make_kb(ENTRIES), data=[b"import tnlib"], dist_dir=releases)
+    under_missing = "import tnlib\nfrom tnlib.gone.deeper import thing\nimport tnlib.gone.deeper\n\nx = thing(1)\n"
+    assert check.needs_analysis(under_missing.encode()) is False
+    assert check.needs_analysis(b"from tnlib.gone import thing\n") is True  # the last part alone: reported
+    _agree(check, [("m.py", under_missing), ("n.py", "from tnlib.gone import thing\n")], targets)
