@@ -42,7 +42,7 @@ _OPEN_CALL = re.compile(rb"[ \t]*\(")
 _IMPORT_LINE = re.compile(rb"[ \t]*(?:from|import)\b")
 #: A comment, or a string literal (its prefix letters are looked at separately). Triple-quoted
 #: first; a backslash escapes any byte, a newline included (a continued line).
-_STRING_OR_COMMENT = re.compile(
+STRING_OR_COMMENT = re.compile(
     rb"#[^\r\n]*"
     rb"|'''[^'\\]*(?:(?:\\.|'(?!''))[^'\\]*)*'''"
     rb'|"""[^"\\]*(?:(?:\\.|"(?!""))[^"\\]*)*"""'
@@ -87,7 +87,7 @@ def code_only(data: bytes) -> bytes:
     pieces: list[bytes] = []
     position = 0
     append = pieces.append
-    for match in _STRING_OR_COMMENT.finditer(data):
+    for match in STRING_OR_COMMENT.finditer(data):
         start, end = match.span()
         quote = data[start]
         if quote != 35:  # a string: its prefix (``rb``, ``f``) is the letters just before it

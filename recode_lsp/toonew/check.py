@@ -479,7 +479,7 @@ class TooNew:
             # finding, not this check's (:meth:`findings`): no reason to walk the tree (issue 19).
             if (qname, None) in self.reported:
                 return _NOTHING
-            if resolved.present == qname.count(".") and (not resolved.soft or qname in self.newer):
+            if _walk_reports(resolved, qname, self.newer):
                 return (_MISSING_MEMBER if resolved.owner_kind == "class" else _MISSING_NAME, "")
             return _NOTHING
         if resolved.canonical is None or inventory.keyword_names(resolved.canonical) is None:
@@ -496,7 +496,7 @@ class TooNew:
         resolved = self._resolve(inventory, target)
         if resolved.state == MISSING:
             # Only the name alone can be reported (a part under it is under a missing one).
-            if resolved.present == target.count(".") and (not resolved.soft or target in self.newer):
+            if _walk_reports(resolved, target, self.newer):
                 return _ALL_USES
             return _NO_USE
         if resolved.state != FOUND or resolved.canonical is None:
@@ -713,16 +713,9 @@ class TooNew:
         return resolved
 
     def _reportable(self, resolved: Resolution, name: str) -> bool:
-        """Whether a name resolved on an import line would be reported, as :func:`_problems`' ``missing``
-        says: its last part alone missing (not a name under a missing package: a release's wheels differ
-        in their subpackages), a soft miss only for a newer name; and not a name the knowledge base
-        reports for the target, which :meth:`findings` leaves to it."""
-        return (
-            resolved.state == MISSING
-            and (not resolved.soft or name in self.newer)
-            and resolved.present == name.count(".")
-            and (name, None) not in self.reported
-        )
+        """Whether a name resolved on an import line would be reported (:func:`_walk_reports`; and not a
+        name the knowledge base reports for the target, which :meth:`findings` leaves to it)."""
+        return _walk_reports(resolved, name, self.newer) and (name, None) not in self.reported
 
     def _soft_words(self) -> dict[str, frozenset[str]]:
         """Per top module read from typeshed (only its newer names can be reported): those names' last parts."""
@@ -745,7 +738,7 @@ class TooNew:
             if name.count(".") < 2:
                 continue  # ``itertools.batched``: a module's own name, not a class's
             resolved = inventory.resolve(name)
-            if resolved.state == MISSING and resolved.owner_kind == "class" and resolved.present == name.count("."):
+            if resolved.owner_kind == "class" and _walk_reports(resolved, name, self.newer):
                 owner, _, member = name.rpartition(".")
                 if _NAME.fullmatch(member):
                     classes.add(owner)
@@ -779,17 +772,11 @@ class TooNew:
         return self._factories_of
 
     def _reportable_miss(self, name: str) -> bool:
-        """Whether the walk may report ``name`` missing (what :func:`_problems`' ``missing`` asks): the release
-        lacks its last part alone, and a miss under a soft container counts only for a newer name."""
+        """Whether the walk may report ``name`` missing (:func:`_walk_reports`)."""
         inventory = self.inventories.get(name.split(".", 1)[0])
         if inventory is None:
             return False
-        resolved = inventory.resolve(name)
-        return (
-            resolved.state == MISSING
-            and (not resolved.soft or name in self.newer)
-            and resolved.present == name.count(".")
-        )
+        return _walk_reports(inventory.resolve(name), name, self.newer)
 
     def _lacks_keyword(self, callee: str, keyword: str) -> bool:
         """Whether ``callee`` in the targeted release certainly does not take ``keyword``."""
@@ -1032,7 +1019,7 @@ def _in_code(text: str, use: str) -> bool:
         ):
             return True
         if literals is None:
-            literals = _STRING_OR_COMMENT.finditer(text)
+            literals = _string_or_comment().finditer(text)
             literal = next(literals, None)
         while literal is not None and literal.end() <= position:
             literal = next(literals, None)
@@ -1040,6 +1027,15 @@ def _in_code(text: str, use: str) -> bool:
             return True
         position = text.find(use, position + len(use))
     return False
+
+
+@functools.cache
+def _string_or_comment() -> re.Pattern[str]:
+    """A comment or a string literal, as the tokenizer reads them: the prefilter's pattern for bytes
+    (recode_lsp/engine/prefilter.py), for text (compiled where a count of quotes first says prose)."""
+    from recode_lsp.engine.prefilter import STRING_OR_COMMENT
+
+    return re.compile(STRING_OR_COMMENT.pattern.decode("ascii"), re.DOTALL)
 
 
 def _prose(text: str, start: int) -> bool:
@@ -1054,16 +1050,6 @@ def _prose(text: str, start: int) -> bool:
     return "f" not in text[letters:start].lower()
 
 
-#: A comment or a string literal, as the tokenizer reads them (:func:`_in_code`; as
-#: recode_lsp/engine/prefilter.py reads bytes).
-_STRING_OR_COMMENT = re.compile(
-    r"#[^\r\n]*"
-    r"|'''[^'\\]*(?:(?:\\.|'(?!''))[^'\\]*)*'''"
-    r'|"""[^"\\]*(?:(?:\\.|"(?!""))[^"\\]*)*"""'
-    r"|'[^'\\\r\n]*(?:\\.[^'\\\r\n]*)*'"
-    r'|"[^"\\\r\n]*(?:\\.[^"\\\r\n]*)*"',
-    re.DOTALL,
-)
 #: Call arguments with up to two levels of nested parentheses.
 _NESTED = r"[^()]*(?:\([^()]*(?:\([^()]*\)[^()]*)*\)[^()]*)*"
 #: An attribute chain (``.linalg.norm``: dots without spaces around them, names that are identifiers:
@@ -1177,13 +1163,7 @@ def _problems(
 
     def missing(inventory: Inventory, name: str) -> Resolution | None:
         resolved = inventory.resolve(name)
-        if resolved.state != MISSING or (resolved.soft and name not in newer):
-            return None
-        if resolved.present + 1 != name.count(".") + 1:
-            # A missing package with names under it (``numpy.distutils.misc_util``): a release's wheels
-            # differ in their subpackages (NumPy 1.26 has no ``distutils`` for Python 3.12).
-            return None
-        return resolved
+        return resolved if _walk_reports(resolved, name, newer) else None
 
     for statement in analysis.imports:
         if isinstance(statement, ast.Import):
@@ -1230,6 +1210,14 @@ def _problems(
             if _root(func) in bound or (isinstance(func, ast.Attribute) and func.attr in newer_methods):
                 _keywords(analysis, expression, inventories, newer_keywords, qname_of, problems)
     return problems
+
+
+def _walk_reports(resolved: Resolution, name: str, newer: Collection[str]) -> bool:
+    """Whether the walk reports ``name``, resolved so, as missing (:func:`_problems`; the pre-check asks
+    the same to agree with it): its last part alone missing, not a name under a missing package (a
+    release's wheels differ in their subpackages: NumPy 1.26 has no ``distutils`` for Python 3.12), and a
+    miss under a soft container only for a name known to be newer."""
+    return resolved.state == MISSING and resolved.present == name.count(".") and (not resolved.soft or name in newer)
 
 
 def _imported_tops(imports: Iterable[ast.stmt]) -> set[str]:
