@@ -46,7 +46,7 @@ ROOT = BENCH.parent
 sys.path.insert(0, str(ROOT))
 
 from recode_lsp.engine.detector import SourceError, analyse  # noqa: E402
-from recode_lsp.engine.knowledge import KnowledgeBase, load_knowledge_base  # noqa: E402
+from recode_lsp.engine.knowledge import load_knowledge_base  # noqa: E402
 from recode_lsp.engine.options import DetectOptions  # noqa: E402
 from recode_lsp.engine.prefilter import Prefilter  # noqa: E402
 from recode_lsp.engine.rules import rule_triggers  # noqa: E402
@@ -95,15 +95,13 @@ def module_files(folder: Path) -> list[Path]:
 
 
 def agree(
-    check: TooNew, files: Sequence[Path], targets: dict[str, Version], kb: KnowledgeBase, *, as_cli: bool = False
+    check: TooNew, files: Sequence[Path], options: DetectOptions, prefilter: Prefilter, *, as_cli: bool = False
 ) -> Agreement:
     """Walk each module with and without the pre-check (see the module docs). Both of the CLI's readings
     are asked: ``needs_analysis`` (a module the knowledge base has nothing for) and ``evidence`` (the
     offsets the walk of a sparse parse keeps the bodies of: its findings must be the whole walk's).
     ``as_cli``: a module's imports of its own package are left unchecked, as the CLI leaves them (else they
-    are checked too: more uses to agree on)."""
-    options = DetectOptions(targets=dict[str, Version | None](targets))
-    prefilter = Prefilter([change for change in kb.changes if options.severity(change) is not None], rule_triggers())
+    are checked too: more uses to agree on). ``prefilter``: the run's, for the sparse parse."""
     result = Agreement()
     known: dict[str, str | None] = {}
     for path in files:
@@ -177,13 +175,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not corpora:
         parser.error("no corpus: give --corpus, or install one of --installed")
     kb = load_knowledge_base()
+    options = DetectOptions(targets=dict[str, Version | None](targets))
+    # The same for every corpus: built once.
+    prefilter = Prefilter([change for change in kb.changes if options.severity(change) is not None], rule_triggers())
     hidden = 0
     for name, folder in corpora:
         files = module_files(folder)
         if args.sample and len(files) > args.sample:
             files = sorted(random.Random(19).sample(files, args.sample))
         check = prepare(targets, kb, paths=[str(path) for path in files], warn=sys.stderr)
-        result = agree(check, files, targets, kb, as_cli=args.as_cli)
+        result = agree(check, files, options, prefilter, as_cli=args.as_cli)
         for path, names in result.hidden:
             print(f"hidden: {path}: {', '.join(names)}")
         print(result.line(name), flush=True)
