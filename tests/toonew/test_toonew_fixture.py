@@ -338,6 +338,52 @@ def test_imports_for_type_checkers_only_are_not_reported(project: Path, capsys: 
     assert [(f["line"], f["code"]) for f in _findings(capsys, "--target", "tnlib==1.0")] == [(11, "RCN001")]
 
 
+GUARDED_DEEP = """\
+import functools
+
+import tnlib
+
+if hasattr(tnlib, "new_name"):
+
+    @functools.lru_cache(maxsize=tnlib.new_name(1))
+    def cached():
+        return 1
+
+
+class Holder:
+    @staticmethod
+    def pick():
+        value = tnlib.new_name(2) if hasattr(tnlib, "new_name") else tnlib.old_name(2)
+        try:
+            text = f"{tnlib.new_name(3)}"
+        except AttributeError:
+            text = ""
+        return value, text, f"{tnlib.new_name(4)}"
+
+
+@functools.lru_cache(maxsize=tnlib.new_name(5))
+def decorated():
+    return 2
+
+
+@(tnlib.new_name if hasattr(tnlib, "new_name") else tnlib.old_name)
+def wrapped():
+    return 3
+"""
+
+
+def test_guards_are_found_around_each_use_however_deep(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A guard is looked for only around the uses that would be reported, not in the whole tree: the
+    ones that hold a use are found at any depth, in a decorator above a ``def`` (which starts after its
+    decorators), in an f-string's field, and in a conditional expression; an unguarded use in the same
+    places is reported."""
+    (project / "code.py").write_text(GUARDED_DEEP, encoding="utf-8")
+    assert [(f["line"], f["code"]) for f in _findings(capsys, "--target", "tnlib==1.0")] == [
+        (20, "RCN-TNL001"),
+        (23, "RCN-TNL001"),
+    ]
+
+
 def test_results_cached_apart(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """The result cache of a plain check must not answer a ``--too-new`` one, nor the other way round."""
 
