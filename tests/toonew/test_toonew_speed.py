@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import ast
 import json
+import marshal
 import os
+import pickle
 import random
 import re
 import subprocess
@@ -140,6 +142,45 @@ def test_stale_or_broken_compact_copy_is_not_used(releases: Path, tmp_path: Path
     compact.write_bytes(b"not marshal data")
     broken = inventory_module._read(path)
     assert broken is not None and broken.resolve("tnlib.added_later").state == "found"
+
+
+def test_compact_copy_of_an_older_layout_or_cut_short_is_written_again(releases: Path, tmp_path: Path) -> None:
+    """Only the header of a compact copy is read when a release is loaded (its entries are mapped and read
+    when looked up): a copy in the layout before (one marshalled tuple), or one cut short, is not used
+    but written again; a loaded inventory pickled (a process started by spawning) holds its entries."""
+    inventory_for("tnlib", Version("1.0"), dist_dir=releases)
+    (path,) = (tmp_path / "cache").rglob("inventories/tnlib-1.0-*.json")
+    compact = path.with_suffix(".marshal")
+    written = compact.read_bytes()
+    from_json = Inventory.from_json(json.loads(path.read_text(encoding="utf-8")))
+    names = _names(from_json)
+    stat = path.stat()
+    older = (
+        "recode-inventory",
+        inventory_module.FORMAT,
+        stat.st_size,
+        stat.st_mtime_ns,
+        from_json.library,
+        from_json.version,
+        from_json.top,
+        from_json.absent,
+        from_json.added,
+        {name: marshal.dumps(entry) for name, entry in from_json.containers.items()},
+        {name: marshal.dumps(frozenset(words)) for name, words in from_json.keywords.items()},
+    )
+    for damaged in (marshal.dumps(older), written[:-3], written + b"\0"):
+        compact.write_bytes(damaged)
+        loaded = inventory_module._read(path)
+        assert loaded is not None
+        assert [loaded.resolve(name) for name in names] == [from_json.resolve(name) for name in names]
+        again = inventory_module._read_compact(compact, (stat.st_size, stat.st_mtime_ns))
+        assert again is not None  # written again, in the current layout
+        assert [again.resolve(name) for name in names] == [from_json.resolve(name) for name in names]
+    loaded = inventory_module._read(path)
+    assert loaded is not None and isinstance(loaded.packed_containers, inventory_module._Packed)
+    copied = pickle.loads(pickle.dumps(loaded))
+    assert [copied.resolve(name) for name in names] == [from_json.resolve(name) for name in names]
+    assert copied.unpacked().containers == from_json.containers
 
 
 def _agree(check: TooNew, sources: list[tuple[str, str]], targets: dict[str, Version]) -> tuple[int, int]:
