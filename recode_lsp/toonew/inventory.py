@@ -838,17 +838,22 @@ def _write(path: Path, inventory: Inventory) -> None:
 # cannot read is ignored and written again from the JSON.
 #
 # Layout: :data:`_COMPACT_PREFIX`, the header's length, the header (marshal: the stamp, the release,
-# ``added``, and where each entry lies), then the entries one after the other. Only the header is read
-# when the release is loaded; the rest is mapped into memory, and an entry's bytes are read from the
-# mapping when it is first looked up. A whole copy read and unmarshalled at once (a dict of a bytes
-# object per entry) took 4 to 9 ms per large release (pandas: 3.9 MB, 3,326 containers) and as many
-# pages, for the few hundred entries a run looks up.
+# ``added``, and where each entry lies), then the entries one after the other. Only the header is
+# decoded when the release is loaded; the entries are mapped into memory (a large release's; a small
+# one's are read), and an entry's bytes are decoded when it is first looked up. A whole copy read and
+# unmarshalled at once (a dict of a bytes object per entry) took 4 to 9 ms per large release (pandas:
+# 3.9 MB, 3,326 containers) and as many pages, for the few hundred entries a run looks up.
+
 
 #: The first bytes of a compact copy (an older layout, a plain marshalled tuple, starts otherwise).
 _COMPACT_PREFIX = b"RCNINV2\0"
 _HEADER_LENGTH = struct.Struct("<Q")
 #: An entry's place after the header: its offset times this, plus its length.
 _PLACE = 1 << 32
+#: Entries of this many bytes or more are mapped, fewer read at once: a mapping holds a file descriptor
+#: while the process lives (a run loads a standard-library module's copy, a few kB, for each module the
+#: files import; macOS allows 256 descriptors by default), and only a large release's copy is worth it.
+_MAP_FROM = 1 << 20
 
 
 class _Packed(Mapping[str, bytes]):
@@ -901,8 +906,12 @@ def _read_compact(path: Path, stamp: tuple[int, int]) -> Inventory | None:
             if not (isinstance(added, dict) and isinstance(containers, dict) and isinstance(keywords, dict)):
                 return None
             base = len(prefix) + length
-            # The entries stay where they are until looked up (the mapping outlives the file object).
-            data: mmap.mmap | bytes = mmap.mmap(file.fileno(), 0, access=mmap.ACCESS_READ) if entries else b""
+            data: mmap.mmap | bytes
+            if entries >= _MAP_FROM:
+                # The entries stay where they are until looked up (the mapping outlives the file object).
+                data = mmap.mmap(file.fileno(), 0, access=mmap.ACCESS_READ)
+            else:
+                data, base = file.read(entries + 1), 0
             if len(data) != base + entries:
                 return None  # cut short (or longer): an entry looked up later would not decode
     except (OSError, ValueError, EOFError, TypeError, struct.error):

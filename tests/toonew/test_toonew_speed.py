@@ -13,6 +13,7 @@ from __future__ import annotations
 import ast
 import json
 import marshal
+import mmap
 import os
 import pickle
 import random
@@ -144,10 +145,15 @@ def test_stale_or_broken_compact_copy_is_not_used(releases: Path, tmp_path: Path
     assert broken is not None and broken.resolve("tnlib.added_later").state == "found"
 
 
-def test_compact_copy_of_an_older_layout_or_cut_short_is_written_again(releases: Path, tmp_path: Path) -> None:
-    """Only the header of a compact copy is read when a release is loaded (its entries are mapped and read
-    when looked up): a copy in the layout before (one marshalled tuple), or one cut short, is not used
-    but written again; a loaded inventory pickled (a process started by spawning) holds its entries."""
+@pytest.mark.parametrize("mapped", [True, False], ids=["mapped", "read"])
+def test_compact_copy_of_an_older_layout_or_cut_short_is_written_again(
+    releases: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, mapped: bool
+) -> None:
+    """Only the header of a compact copy is decoded when a release is loaded (its entries, mapped into memory
+    or read, are decoded when looked up): a copy in the layout before (one marshalled tuple), or one cut
+    short, is not used but written again; a loaded inventory pickled (a process started by spawning) holds
+    its entries."""
+    monkeypatch.setattr(inventory_module, "_MAP_FROM", 0 if mapped else 1 << 40)
     inventory_for("tnlib", Version("1.0"), dist_dir=releases)
     (path,) = (tmp_path / "cache").rglob("inventories/tnlib-1.0-*.json")
     compact = path.with_suffix(".marshal")
@@ -178,6 +184,7 @@ def test_compact_copy_of_an_older_layout_or_cut_short_is_written_again(releases:
         assert [again.resolve(name) for name in names] == [from_json.resolve(name) for name in names]
     loaded = inventory_module._read(path)
     assert loaded is not None and isinstance(loaded.packed_containers, inventory_module._Packed)
+    assert isinstance(loaded.packed_containers._data, mmap.mmap) is mapped
     copied = pickle.loads(pickle.dumps(loaded))
     assert [copied.resolve(name) for name in names] == [from_json.resolve(name) for name in names]
     assert copied.unpacked().containers == from_json.containers
