@@ -1,6 +1,6 @@
 """A bounded slice of ``bench/too_new_overhead.py``: the benchmark runs end to end on a small corpus (a
 library the test writes, read from a releases folder: no download), times both commands, checks that
-``--too-new`` leaves the other findings alone, and prints its summary line. The full runs (two corpora of
+``--too-new`` leaves the other findings alone, and prints its summary line. The full runs (three corpora of
 real releases, 7 rounds) are the benchmark's; their numbers are in docs/too-new.md."""
 
 from __future__ import annotations
@@ -85,7 +85,7 @@ def test_unknown_corpus_is_a_clear_error() -> None:
         capture_output=True, text=True, check=False, cwd=ROOT, timeout=120,
     )  # fmt: skip
     assert run.returncode == 2
-    assert "--corpora: unknown nope; choose from bench, sklearn" in run.stderr
+    assert "--corpora: unknown nope; choose from bench, sklearn, skimage" in run.stderr
 
 
 @pytest.mark.skipif(shutil.which("valgrind") is None, reason="valgrind is not installed")
