@@ -1379,10 +1379,11 @@ def _guarded_spans(
 ) -> list[tuple[int, int]]:
     """Source spans that hold one of ``offsets`` and whose code runs only on some releases, or is meant
     to fail: both branches of an ``if`` that tests for a name or a version, ``try`` bodies that catch
-    ``ImportError`` / ``AttributeError`` / ``TypeError``, and ``with pytest.raises(...)`` /
+    ``ImportError`` / ``AttributeError`` / ``TypeError``, ``with pytest.raises(...)`` /
     ``self.assertRaises(...)`` blocks that expect one of those (a test that a missing name or keyword
-    fails), and the body of ``if TYPE_CHECKING:`` (never run). Code there is written so on purpose;
-    nothing in it is reported.
+    fails), a test skipped (or expected to fail) by a version condition (``@pytest.mark.skipif(...)``),
+    and the body of ``if TYPE_CHECKING:`` (never run). Code there is written so on purpose; nothing in it
+    is reported.
 
     Only the nodes whose span holds an offset are looked into (a node's children lie inside its span),
     not the whole tree: a walk of every node of a large module cost more than the rest of the check
@@ -1420,7 +1421,28 @@ def _guards(node: ast.AST) -> bool:
         return _VERSION_TEST.search(ast.unparse(node.test)) is not None
     if isinstance(node, (ast.With, ast.AsyncWith)):
         return any(_expects_failure(item.context_expr) for item in node.items)
+    if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+        return any(_skipped_on_some_releases(decorator) for decorator in node.decorator_list)
     return isinstance(node, ast.Try) and any(_feature_test(h.type) for h in node.handlers)
+
+
+#: Decorators that run a test only where their condition says (``pytest.mark.skipif``, ``unittest.skipIf``,
+#: ``skipUnless``), or expect it to fail there (``pytest.mark.xfail``).
+_CONDITIONAL_TESTS = frozenset({"skipif", "skipIf", "skipUnless", "xfail"})
+
+
+def _skipped_on_some_releases(decorator: ast.expr) -> bool:
+    """``@pytest.mark.skipif(pd.__version__ < "1.2", ...)``, ``@unittest.skipUnless(hasattr(np, "x"), ...)``:
+    a test (function or class) that runs only on the releases its condition asks for (seaborn 0.11.2's test
+    of ``pd.Float64Dtype``, skipped before pandas 1.2, was reported)."""
+    if not isinstance(decorator, ast.Call):
+        return False
+    func = decorator.func
+    name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
+    if name not in _CONDITIONAL_TESTS:
+        return False
+    conditions = [*decorator.args[:1], *(k.value for k in decorator.keywords if k.arg == "condition")]
+    return any(_VERSION_TEST.search(ast.unparse(condition)) is not None for condition in conditions)
 
 
 def _expects_failure(context: ast.expr) -> bool:

@@ -384,6 +384,45 @@ def test_guards_are_found_around_each_use_however_deep(project: Path, capsys: py
     ]
 
 
+SKIPPED_ON_OLD = """\
+import sys
+import unittest
+
+import pytest
+import tnlib
+
+
+@pytest.mark.skipif(tnlib.__version__ < "2.0", reason="needs tnlib 2")
+def test_new():
+    assert tnlib.new_name(1)
+
+
+@pytest.mark.xfail(condition=tnlib.__version__ < "2.0", reason="new in 2")
+def test_new_or_fails():
+    assert tnlib.new_name(2)
+
+
+class NewOnly(unittest.TestCase):
+    @unittest.skipUnless(hasattr(tnlib, "new_name"), "needs new_name")
+    def test_it(self):
+        tnlib.new_name(3)
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="not on Windows")
+def test_elsewhere():
+    tnlib.new_name(4)
+"""
+
+
+def test_tests_skipped_on_older_releases_are_not_reported(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A test that a version condition skips (``pytest.mark.skipif``, ``unittest.skipUnless``) or expects to
+    fail (``pytest.mark.xfail``) runs only on the releases that have what it uses (seaborn 0.11.2's test of
+    ``pd.Float64Dtype``, skipped before pandas 1.2, was reported); a condition that asks something else (the
+    platform) guards nothing."""
+    (project / "code.py").write_text(SKIPPED_ON_OLD, encoding="utf-8")
+    assert [(f["line"], f["code"]) for f in _findings(capsys, "--target", "tnlib==1.0")] == [(26, "RCN-TNL001")]
+
+
 def test_results_cached_apart(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """The result cache of a plain check must not answer a ``--too-new`` one, nor the other way round."""
 
