@@ -1381,9 +1381,9 @@ def _guarded_spans(
     to fail: both branches of an ``if`` that tests for a name or a version, ``try`` bodies that catch
     ``ImportError`` / ``AttributeError`` / ``TypeError``, ``with pytest.raises(...)`` /
     ``self.assertRaises(...)`` blocks that expect one of those (a test that a missing name or keyword
-    fails), a test skipped (or expected to fail) by a version condition (``@pytest.mark.skipif(...)``),
-    and the body of ``if TYPE_CHECKING:`` (never run). Code there is written so on purpose; nothing in it
-    is reported.
+    fails), a test skipped (or expected to fail) by a version condition (``@pytest.mark.skipif(...)``, or
+    ``pytestmark = ...`` for each test of the module), and the body of ``if TYPE_CHECKING:`` (never run).
+    Code there is written so on purpose; nothing in it is reported.
 
     Only the nodes whose span holds an offset are looked into (a node's children lie inside its span),
     not the whole tree: a walk of every node of a large module cost more than the rest of the check
@@ -1391,7 +1391,11 @@ def _guarded_spans(
     decorators, and an f-string's fields had no reliable positions before Python 3.12: those are
     looked into whatever their span."""
     wanted = sorted(set(offsets))
-    spans = []
+    spans: list[tuple[int, int]] = []
+    if isinstance(tree, ast.Module) and any(_marks_module(statement) for statement in tree.body):
+        # Every test of the module is skipped on some releases; what runs on import is not.
+        definitions = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
+        spans.extend(span(statement) for statement in tree.body if isinstance(statement, definitions))
     stack = [tree]
     while stack:
         for node in ast.iter_child_nodes(stack.pop()):
@@ -1429,6 +1433,22 @@ def _guards(node: ast.AST) -> bool:
 #: Decorators that run a test only where their condition says (``pytest.mark.skipif``, ``unittest.skipIf``,
 #: ``skipUnless``), or expect it to fail there (``pytest.mark.xfail``).
 _CONDITIONAL_TESTS = frozenset({"skipif", "skipIf", "skipUnless", "xfail"})
+
+
+def _marks_module(statement: ast.stmt) -> bool:
+    """``pytestmark = pytest.mark.skipif(<a version test>, ...)``, or a list of marks that holds one: pytest
+    skips every test of the module on some releases."""
+    if isinstance(statement, ast.Assign):
+        targets = statement.targets
+    elif isinstance(statement, ast.AnnAssign):
+        targets = [statement.target]
+    else:
+        return False
+    if statement.value is None or not any(isinstance(t, ast.Name) and t.id == "pytestmark" for t in targets):
+        return False
+    value = statement.value
+    marks = value.elts if isinstance(value, (ast.List, ast.Tuple)) else [value]
+    return any(_skipped_on_some_releases(mark) for mark in marks)
 
 
 def _skipped_on_some_releases(decorator: ast.expr) -> bool:

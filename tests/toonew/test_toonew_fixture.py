@@ -423,6 +423,33 @@ def test_tests_skipped_on_older_releases_are_not_reported(project: Path, capsys:
     assert [(f["line"], f["code"]) for f in _findings(capsys, "--target", "tnlib==1.0")] == [(26, "RCN-TNL001")]
 
 
+MARKED_MODULE = """\
+import pytest
+import tnlib
+
+pytestmark = [pytest.mark.filterwarnings("ignore"), pytest.mark.skipif(tnlib.__version__ < "2.0", reason="2")]
+AT_IMPORT = tnlib.new_name(0)
+
+
+def test_new():
+    assert tnlib.new_name(1)
+
+
+class TestNew:
+    def test_it(self):
+        tnlib.new_name(2)
+"""
+
+
+def test_tests_of_a_module_marked_skipped_on_older_releases_are_not_reported(
+    project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``pytestmark = pytest.mark.skipif(<version>)`` skips each test of the module there; what runs when the
+    module is imported (collected) is still reported."""
+    (project / "code.py").write_text(MARKED_MODULE, encoding="utf-8")
+    assert [(f["line"], f["code"]) for f in _findings(capsys, "--target", "tnlib==1.0")] == [(5, "RCN-TNL001")]
+
+
 def test_results_cached_apart(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """The result cache of a plain check must not answer a ``--too-new`` one, nor the other way round."""
 
