@@ -1366,8 +1366,11 @@ def _keywords(
 #: A type checker told to accept a line: its author knows a name there may be missing.
 _TYPE_IGNORE = re.compile(r"#\s*(?:type|pyright)\s*:\s*ignore")
 #: An ``if`` test that asks which release is there: ``hasattr(np, "trapezoid")``, ``np_version >= ...``,
-#: ``sys.version_info``, ``PY3``, ``_lt``/``_gte``/``_under`` flags.
-_VERSION_TEST = re.compile(r"hasattr|version|_lt\b|_le\b|_gt\b|_gte?\d|_under|PY\d|IS_", re.IGNORECASE)
+#: ``sys.version_info``, ``PY3``, ``_lt``/``_gte``/``_under`` flags, and the flags projects name after a
+#: release (astropy's ``NUMPY_LT_1_18``, statsmodels' ``SP_LT_15``, ``PANDAS_GE_20``).
+_VERSION_TEST = re.compile(
+    r"hasattr|version|_lt\b|_le\b|_gt\b|_gte?\d|_(?:[lg]te?|l[et]|ge)_?\d|_under|PY\d|IS_", re.IGNORECASE
+)
 #: Exceptions whose handler makes the ``try`` body a feature test (``try: np.trapezoid except AttributeError``).
 _FEATURE_ERRORS = frozenset(
     {"ImportError", "ModuleNotFoundError", "AttributeError", "TypeError", "Exception", "BaseException"}
