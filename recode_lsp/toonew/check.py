@@ -818,14 +818,14 @@ class TooNew:
         if not problems:
             return []
         span = analysis.lines.node_span
-        guarded = _guarded_spans(analysis.tree, span, [p.start for p in problems])
+        looked_at = {p.start for p in problems}
+        guarded = _guarded_spans(analysis.tree, span, looked_at)
         problems = [p for p in problems if not _inside(p.start, guarded)]
         if not problems:
             return []
         found: list[Finding] = []
         confirmed = self._backward_findings(analysis, problems, options, path, module_name)
         covered = {(f.change.old, getattr(f.change, "old_keyword", None)) for f in confirmed}
-        looked_at = {p.start for p in problems}
         elsewhere = [f.start_offset for f in confirmed if f.start_offset not in looked_at]
         if elsewhere:  # a backward finding where no problem starts: its guards looked for too
             guarded = guarded + _guarded_spans(analysis.tree, span, elsewhere)
@@ -1425,7 +1425,7 @@ def _type_checking(test: ast.expr) -> bool:
 
 def _guards(node: ast.AST) -> bool:
     if isinstance(node, (ast.If, ast.IfExp, ast.While)):
-        return _VERSION_TEST.search(ast.unparse(node.test)) is not None
+        return _asks_release(node.test)
     if isinstance(node, (ast.With, ast.AsyncWith)):
         return any(_expects_failure(item.context_expr) for item in node.items)
     if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
@@ -1458,14 +1458,20 @@ def _skipped_on_some_releases(decorator: ast.expr) -> bool:
     """``@pytest.mark.skipif(pd.__version__ < "1.2", ...)``, ``@unittest.skipUnless(hasattr(np, "x"), ...)``:
     a test (function or class) that runs only on the releases its condition asks for (seaborn 0.11.2's test
     of ``pd.Float64Dtype``, skipped before pandas 1.2, was reported)."""
-    if not isinstance(decorator, ast.Call):
-        return False
-    func = decorator.func
-    name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
-    if name not in _CONDITIONAL_TESTS:
+    if not isinstance(decorator, ast.Call) or _last_name(decorator.func) not in _CONDITIONAL_TESTS:
         return False
     conditions = [*decorator.args[:1], *(k.value for k in decorator.keywords if k.arg == "condition")]
-    return any(_VERSION_TEST.search(ast.unparse(condition)) is not None for condition in conditions)
+    return any(_asks_release(condition) for condition in conditions)
+
+
+def _asks_release(test: ast.expr) -> bool:
+    """Whether a condition asks which release is there (:data:`_VERSION_TEST`)."""
+    return _VERSION_TEST.search(ast.unparse(test)) is not None
+
+
+def _last_name(node: ast.expr) -> str:
+    """``raises`` for ``pytest.raises``, ``TypeError`` for ``TypeError``; empty for anything else."""
+    return node.attr if isinstance(node, ast.Attribute) else getattr(node, "id", "")
 
 
 def _expects_failure(context: ast.expr) -> bool:
@@ -1473,9 +1479,7 @@ def _expects_failure(context: ast.expr) -> bool:
     that expects a feature test's exception (its first argument)."""
     if not isinstance(context, ast.Call) or not context.args:
         return False
-    func = context.func
-    name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
-    return name in _EXPECTING_CONTEXTS and _feature_test(context.args[0])
+    return _last_name(context.func) in _EXPECTING_CONTEXTS and _feature_test(context.args[0])
 
 
 #: Context managers that expect their first argument, an exception, to be raised in the block.
@@ -1488,7 +1492,7 @@ def _feature_test(caught: ast.expr | None) -> bool:
     if caught is None:
         return True
     names = caught.elts if isinstance(caught, ast.Tuple) else [caught]
-    return any((n.attr if isinstance(n, ast.Attribute) else getattr(n, "id", "")) in _FEATURE_ERRORS for n in names)
+    return any(_last_name(name) in _FEATURE_ERRORS for name in names)
 
 
 def _inside(offset: int, spans: Sequence[tuple[int, int]]) -> bool:
