@@ -62,6 +62,20 @@ def _parser() -> argparse.ArgumentParser:
     ls.add_argument("--library", help="only this library")
     ls.add_argument("--entries", action="store_true", help="one line per entry")
 
+    h = commands.add_parser(
+        "stdlib-history",
+        help="when the standard library gained the names today's typeshed no longer guards, read from older "
+        "typeshed snapshots (writes what recode_lsp/toonew/data/stdlib_added.json holds)",
+    )
+    h.add_argument(
+        "--typeshed", type=Path, action="append", default=[], help="a typeshed checkout or its stdlib folder"
+    )
+    h.add_argument(
+        "--mypy", action="append", default=[], help="a mypy release whose typeshed copy to read (fetched through pip)"
+    )
+    h.add_argument("--output", "-o", type=Path, help="write here instead of standard output")
+    h.add_argument("--cache-dir", type=Path, help="where fetched mypy wheels and their typeshed are kept")
+
     v = commands.add_parser(
         "validate", help="check entries files (and the LIB.facts.json beside each) or facts files with the loader"
     )
@@ -78,9 +92,48 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _review(args)
         if args.command == "list":
             return _list(args)
+        if args.command == "stdlib-history":
+            return _stdlib_history(args)
         return _validate(args)
     except KeyboardInterrupt:
         return 130
+
+
+def _stdlib_history(args: argparse.Namespace) -> int:
+    """Read each typeshed snapshot (oldest first, by the oldest Python each still guards) and write the
+    merged history (:mod:`recode_lsp.toonew.history`)."""
+    from recode_lsp.toonew import history
+    from recode_lsp.toonew.stdlib import typeshed_at
+
+    roots: list[tuple[str, Path]] = [(f"typeshed at {path}", path) for path in args.typeshed]
+    cache = args.cache_dir or default_cache_dir()
+    for version in args.mypy:
+        try:
+            roots.append((f"typeshed of mypy {version}", history.fetch_mypy_typeshed(version, cache)))
+        except OSError as exc:
+            print(f"recode-kb: {exc}", file=sys.stderr)
+            return 2
+    if not roots:
+        print("recode-kb: give --typeshed DIR or --mypy VERSION (one or more)", file=sys.stderr)
+        return 2
+    snapshots = []
+    for label, root in roots:
+        typeshed = typeshed_at(root / "stdlib") or typeshed_at(root)
+        if typeshed is None:
+            print(f"recode-kb: no typeshed stdlib folder (with VERSIONS) at {root}", file=sys.stderr)
+            return 2
+        floor = history.floor_of(typeshed)
+        names = history.added_names(typeshed)
+        print(f"recode-kb: {label}: {len(names)} names guarded, floor Python {floor[0]}.{floor[1]}", file=sys.stderr)
+        snapshots.append((floor, label, names))
+    snapshots.sort(key=lambda snapshot: snapshot[0])
+    merged = history.merge([(names, floor) for floor, _, names in snapshots])
+    if args.output:
+        history.write(args.output, merged, [label for _, label, _ in snapshots])
+    else:
+        sys.stdout.write(history.dumps(merged, [label for _, label, _ in snapshots]))
+    print(f"recode-kb: {len(merged)} names in the history", file=sys.stderr)
+    return 0
 
 
 def _versions(args: argparse.Namespace) -> list[str]:

@@ -12,6 +12,11 @@ typeshed is read where it is already installed (it is not vendored): ``RECODE_TY
 typeshed checkout, or its ``stdlib`` folder), else the copy a package ships (``typeshed_client``,
 ``mypy``), found without importing the package. Without one, the standard library is not checked.
 
+typeshed drops the guards of each Python it no longer supports (the copy a current mypy ships guards
+nothing older than 3.11), so what older versions added (``itertools.pairwise``, 3.10; ``math.prod``,
+3.8) comes from a history read once from older typeshed snapshots and shipped with ReCode
+(:mod:`.history`).
+
 Conservative by construction: every container is *soft* (:data:`~.inventory.BY_GETATTR`), so a name
 the target lacks is reported only when a later version's stub has it (the inventory's ``added``);
 a name no stub knows is "cannot tell", as is anything under a ``sys.platform`` test (both branches
@@ -25,12 +30,13 @@ import ast
 import importlib.util
 import os
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 from recode_lsp.engine.digest import sha256_hex
 from recode_lsp.engine.versions import PYTHON, Version
+from recode_lsp.toonew import history
 from recode_lsp.toonew.inventory import BY_GETATTR, OPEN, Inventory
 
 __all__ = ["ENV", "Typeshed", "find_typeshed", "inventory_for_module", "modules"]
@@ -107,20 +113,30 @@ def find_typeshed() -> Typeshed | None:
             return _found[key]
     found = None
     for root in _candidates():
-        versions_file = root / "VERSIONS"
-        try:
-            text = versions_file.read_text(encoding="utf-8")
-            stat = versions_file.stat()
-        except OSError:
-            continue
-        versions = _parse_versions(text)
-        if versions:
-            stamp = f"{root.resolve()}:{stat.st_size}:{stat.st_mtime_ns}"
-            found = Typeshed(root, versions, sha256_hex(stamp.encode())[:12])
+        # The shipped history of older versions (:mod:`.history`) goes into what a cached inventory
+        # depends on: an inventory read with another history is read again.
+        found = typeshed_at(root, extra=f"history={history.stamp()}")
+        if found is not None:
             break
     with _guard:
         _found[key] = found
     return found
+
+
+def typeshed_at(root: Path, extra: str = "") -> Typeshed | None:
+    """The typeshed ``stdlib`` folder at ``root`` (its ``VERSIONS`` read), or None where there is none;
+    ``extra``: more of what its digest stands for."""
+    versions_file = root / "VERSIONS"
+    try:
+        text = versions_file.read_text(encoding="utf-8")
+        stat = versions_file.stat()
+    except OSError:
+        return None
+    versions = _parse_versions(text)
+    if not versions:
+        return None
+    stamp = f"{root.resolve()}:{stat.st_size}:{stat.st_mtime_ns}:{extra}"
+    return Typeshed(root, versions, sha256_hex(stamp.encode())[:12])
 
 
 def _parse_versions(text: str) -> dict[str, tuple[tuple[int, int], tuple[int, int] | None]]:
@@ -161,10 +177,13 @@ def modules(target: Version, typeshed: Typeshed | None = None) -> list[str]:
 # --- one module's inventory -------------------------------------------------------------------
 
 
-def inventory_for_module(top: str, target: Version, typeshed: Typeshed | None = None) -> Inventory | None:
+def inventory_for_module(
+    top: str, target: Version, typeshed: Typeshed | None = None, older: Mapping[str, str] | None = None
+) -> Inventory | None:
     """The inventory of the standard library module ``top`` (and its submodules) at Python ``target``,
     with ``added``: each later name and the version that added it. None: typeshed has no such module,
-    it was removed before ``target``, or no typeshed is at hand."""
+    it was removed before ``target``, or no typeshed is at hand. ``older``: when names of ``top`` came,
+    where this typeshed no longer guards them (:mod:`.history`: ``itertools.pairwise`` -> ``3.10``)."""
     typeshed = typeshed or find_typeshed()
     if typeshed is None or target.major < 3:
         return None
@@ -217,6 +236,8 @@ def inventory_for_module(top: str, target: Version, typeshed: Typeshed | None = 
                     else:
                         members[sub] = ""
             inventory.containers[path_at] = (kind, is_open, members)
+    if older:
+        history.apply(inventory, wanted, older)
     return inventory
 
 
@@ -508,7 +529,7 @@ def cached_inventory(top: str, target: Version, *, cache_dir: Path | None = None
     path = cache / "inventories" / f"python-{version}-{top}-{typeshed.digest}.json"
     inventory = _read(path)  # None when absent: one stat, no other test
     if inventory is None:
-        inventory = inventory_for_module(top, Version(version), typeshed)
+        inventory = inventory_for_module(top, Version(version), typeshed, history.shipped(top))
         if inventory is not None:
             _write(path, inventory)
     with _guard:
