@@ -62,6 +62,21 @@ def _parser() -> argparse.ArgumentParser:
     ls.add_argument("--library", help="only this library")
     ls.add_argument("--entries", action="store_true", help="one line per entry")
 
+    a = commands.add_parser(
+        "additions",
+        help="when a library gained each public name, read from a chain of its releases (writes what "
+        "recode_lsp/toonew/data/added/LIB.json holds: the versions --too-new's messages give)",
+    )
+    a.add_argument("library", help="distribution name (numpy, pandas, ...)")
+    a.add_argument("--from", dest="old", help="oldest release")
+    a.add_argument("--to", dest="new", help="newest release")
+    a.add_argument("--versions", help="the chain of releases V1,V2,...,Vn")
+    a.add_argument("--every-minor", action="store_true", help="with --from/--to: the newest patch of every minor")
+    a.add_argument("--dist", type=Path, help="folder with the releases (name-version/ trees, wheels or sdists)")
+    a.add_argument("--output", "-o", type=Path, help="write here instead of standard output")
+    a.add_argument("--cache-dir", type=Path, help="where fetched releases and their inventories are kept")
+    a.add_argument("--timeout", type=float, default=600.0, help="seconds for downloading one release")
+
     h = commands.add_parser(
         "stdlib-history",
         help="when the standard library gained the names today's typeshed no longer guards, read from older "
@@ -94,9 +109,55 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _list(args)
         if args.command == "stdlib-history":
             return _stdlib_history(args)
+        if args.command == "additions":
+            return _additions(args)
         return _validate(args)
     except KeyboardInterrupt:
         return 130
+
+
+def _additions(args: argparse.Namespace) -> int:
+    """Read the inventory of each release of the chain (oldest first) and write the names each added
+    (:mod:`recode_lsp.toonew.additions`)."""
+    from recode_lsp.engine.facts import top_package, type_facts
+    from recode_lsp.toonew import additions
+    from recode_lsp.toonew.inventory import InventoryError, inventory_for
+
+    try:
+        labels = _versions(args)
+    except ValueError as exc:
+        print(f"recode-kb: {exc}", file=sys.stderr)
+        return 2
+    facts = type_facts()
+    top = top_package(args.library)
+    # The classes the type facts name (``pandas.core.groupby.DataFrameGroupBy``): the walk spells a typed
+    # receiver's members so.
+    spellings = {
+        returned
+        for returned in [*facts.factories.values(), *facts.methods.values()]
+        if isinstance(returned, str) and returned.split(".", 1)[0] == top
+    }
+    chain: list[tuple[str, set[str], set[str]]] = []
+    for label in labels:
+        try:
+            inventory = inventory_for(
+                args.library, Version(label), cache_dir=args.cache_dir, dist_dir=args.dist, timeout=args.timeout
+            )
+        except InventoryError as exc:
+            print(f"recode-kb: {exc}", file=sys.stderr)
+            return 2
+        names, closed = additions.public_names(inventory, spellings)
+        chain.append((inventory.version, names, closed))
+        print(f"recode-kb: {args.library} {inventory.version}: {len(names)} public names", file=sys.stderr)
+    added = additions.additions(chain)
+    text = additions.dumps(args.library, [version for version, _, _ in chain], added)
+    if args.output:
+        args.output.parent.mkdir(parents=True, exist_ok=True)
+        args.output.write_text(text, encoding="utf-8")
+    else:
+        sys.stdout.write(text)
+    print(f"recode-kb: {len(added)} names added after {chain[0][0]}", file=sys.stderr)
+    return 0
 
 
 def _stdlib_history(args: argparse.Namespace) -> int:

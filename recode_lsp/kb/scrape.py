@@ -220,6 +220,7 @@ def _keep_source_exports() -> None:
     ``.py``'s list by an empty one, a star import of the module brings nothing, and every name the
     package re-exports from it (``numpy.reshape``) becomes unresolvable. Installed once per process.
     """
+    import griffe
     from griffe._internal import loader, merger, mixins
 
     if getattr(mixins.merge_stubs, "_recode_keeps_exports", False):
@@ -229,7 +230,13 @@ def _keep_source_exports() -> None:
     def merge_stubs(mod1: Any, mod2: Any, **kwargs: Any) -> Any:
         stubs, module = (mod1, mod2) if mod1.filepath.suffix == ".pyi" else (mod2, mod1)
         exports = module.exports
-        merged = original(mod1, mod2, **kwargs)
+        try:
+            merged = original(mod1, mod2, **kwargs)
+        except (griffe.AliasResolutionError, griffe.CyclicAliasError):
+            # griffe asks an alias of the module for its target while it merges the stub's overloads
+            # (NumPy 1.21's ``numeric.py``: ``arange`` from ``multiarray``, compiled): the module is read
+            # from its source alone, as where it has no stub.
+            return module
         if exports and not stubs.exports:
             merged.exports = exports
         return merged

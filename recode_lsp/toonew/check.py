@@ -875,6 +875,13 @@ class TooNew:
         known = self.introduced.get(problem.name)
         if known is None and problem.name in self.added:
             known = (self.added[problem.name], "")
+        if known is None and problem.library in self.targets:
+            # What a chain of the library's releases says (recode_lsp/toonew/additions.py), read on the
+            # first finding of a run: only the message uses it.
+            from recode_lsp.toonew.additions import version_of
+
+            scraped = version_of(problem.library, problem.name, self.targets[problem.library])
+            known = (scraped, "") if scraped is not None else None
         older = known[1] if known and known[1] and inventory.resolve(known[1]).state == FOUND else None
         return dataclasses.replace(
             base, old=problem.name, new=older, release=inventory.version, introduced=known[0] if known else None
