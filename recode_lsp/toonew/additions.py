@@ -30,7 +30,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from recode_lsp.engine.versions import Version
+from recode_lsp.engine.versions import InvalidVersion, Version
 from recode_lsp.toonew.inventory import _NOT_UNPACKED, CLOSED, FOUND, Inventory
 
 __all__ = ["ADDITIONS_DIR", "additions", "dumps", "public_names", "shipped", "version_of"]
@@ -145,7 +145,10 @@ def version_of(library: str, name: str, target: Version, folder: Path | None = N
     known = shipped(library, folder).get(name)
     if known is None:
         return None
-    version = Version(known)
+    try:
+        version = Version(known)
+    except InvalidVersion:
+        return None  # a file edited by hand: no version rather than no finding
     return version if (version.major, version.minor) > (target.major, target.minor) else None
 
 

@@ -138,6 +138,8 @@ def test_a_missing_or_foreign_additions_file_says_nothing(tmp_path: Path) -> Non
     assert additions.shipped("tnlib", tmp_path) == {}
     (tmp_path / "broken.json").write_text("[", encoding="utf-8")
     assert additions.shipped("broken", tmp_path) == {}
+    (tmp_path / "edited.json").write_text('{"format": 1, "added": {"one.two": ["edited.name"]}}', encoding="utf-8")
+    assert additions.version_of("edited", "edited.name", Version("1.0"), tmp_path) is None
 
 
 def test_the_shipped_additions_know_numpy_and_pandas() -> None:
