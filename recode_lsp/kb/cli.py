@@ -137,7 +137,7 @@ def _additions(args: argparse.Namespace) -> int:
         for returned in [*facts.factories.values(), *facts.methods.values()]
         if isinstance(returned, str) and returned.split(".", 1)[0] == top
     }
-    chain: list[tuple[str, set[str], set[str]]] = []
+    chain: list[additions.Reading] = []
     for label in labels:
         try:
             inventory = inventory_for(
@@ -146,17 +146,19 @@ def _additions(args: argparse.Namespace) -> int:
         except InventoryError as exc:
             print(f"recode-kb: {exc}", file=sys.stderr)
             return 2
-        names, closed = additions.public_names(inventory, spellings)
-        chain.append((inventory.version, names, closed))
-        print(f"recode-kb: {args.library} {inventory.version}: {len(names)} public names", file=sys.stderr)
+        chain.append(additions.public_names(inventory, spellings))
+        print(f"recode-kb: {args.library} {inventory.version}: {len(chain[-1].names)} public names", file=sys.stderr)
     added = additions.additions(chain)
-    text = additions.dumps(args.library, [version for version, _, _ in chain], added)
+    keywords = additions.keyword_additions(chain)
+    text = additions.dumps(args.library, [reading.version for reading in chain], added, keywords)
     if args.output:
         args.output.parent.mkdir(parents=True, exist_ok=True)
         args.output.write_text(text, encoding="utf-8")
     else:
         sys.stdout.write(text)
-    print(f"recode-kb: {len(added)} names added after {chain[0][0]}", file=sys.stderr)
+    print(
+        f"recode-kb: {len(added)} names and {len(keywords)} keywords added after {chain[0].version}", file=sys.stderr
+    )
     return 0
 
 

@@ -27,13 +27,23 @@ import json
 import threading
 from collections import deque
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from recode_lsp.engine.versions import InvalidVersion, Version
 from recode_lsp.toonew.inventory import _NOT_UNPACKED, CLOSED, FOUND, Inventory
 
-__all__ = ["ADDITIONS_DIR", "additions", "dumps", "public_names", "shipped", "version_of"]
+__all__ = [
+    "ADDITIONS_DIR",
+    "Reading",
+    "additions",
+    "dumps",
+    "keyword_additions",
+    "public_names",
+    "shipped",
+    "version_of",
+]
 
 #: The additions shipped with ReCode, one file per library (``recode-kb additions`` writes them).
 ADDITIONS_DIR = Path(__file__).with_name("data") / "added"
@@ -45,16 +55,33 @@ _loaded: dict[str, dict[str, str]] = {}
 _guard = threading.Lock()
 
 
-def public_names(inventory: Inventory, spellings: Iterable[str] = ()) -> tuple[set[str], set[str]]:
-    """The public dotted names of a release: each member of each module and class reached from the top
+@dataclass
+class Reading:
+    """What one release has, for :func:`additions`: its public dotted names, the paths of the modules and
+    classes the reading lists whole (closed: no ``__getattr__``, no star import it could not follow),
+    and the keywords of each public function whose keywords are certain (``pandas.read_csv``)."""
+
+    version: str
+    names: set[str] = field(default_factory=set)
+    closed: set[str] = field(default_factory=set)
+    keywords: dict[str, frozenset[str]] = field(default_factory=dict)
+
+
+def public_names(inventory: Inventory, spellings: Iterable[str] = ()) -> Reading:
+    """The :class:`Reading` of a release: each member of each module and class reached from the top
     package, under that container's shortest public path, and each member of the classes ``spellings``
-    name (as the type facts spell them); and the paths of those containers the reading lists whole
-    (closed: no ``__getattr__``, no star import it could not follow)."""
+    name (as the type facts spell them)."""
     inventory.unpacked()
-    names: set[str] = set()
-    closed: set[str] = set()
+    reading = Reading(inventory.version)
     seen: set[str] = set()
     queue = deque([(inventory.top, inventory.top)])
+
+    def member(path: str, canonical: str) -> None:
+        reading.names.add(path)
+        keywords = inventory.keyword_names(canonical)
+        if keywords is not None:
+            reading.keywords[path] = keywords
+
     while queue:
         path, canonical = queue.popleft()
         if canonical in seen:
@@ -64,32 +91,36 @@ def public_names(inventory: Inventory, spellings: Iterable[str] = ()) -> tuple[s
         if container is None:
             continue
         if container[1] == CLOSED:
-            closed.add(path)
-        for member, target in container[2].items():
-            if member.startswith("_") or target == "?" or member in _NOT_UNPACKED:
+            reading.closed.add(path)
+        for name, target in container[2].items():
+            if name.startswith("_") or target == "?" or name in _NOT_UNPACKED:
                 continue
-            name = f"{path}.{member}"
-            names.add(name)
-            child = f"{canonical}.{member}" if target == "" else target
+            spelled = f"{path}.{name}"
+            child = f"{canonical}.{name}" if target == "" else target
+            member(spelled, child)
             entry = inventory.containers.get(child)
             # A module another one imports (``ibase`` in ``pandas.core.series``) is named where it lives,
             # not under each importer; a class is named where it is re-exported too (``pandas.DataFrame``).
-            if entry is not None and (target == "" or entry[0] == "class") and name.count(".") < _MAX_PARTS - 1:
-                queue.append((name, child))
+            if entry is not None and (target == "" or entry[0] == "class") and spelled.count(".") < _MAX_PARTS - 1:
+                queue.append((spelled, child))
     for spelled in spellings:
         resolved = inventory.resolve(spelled)
-        container = inventory.containers.get(resolved.canonical or "") if resolved.state == FOUND else None
-        if container is not None:
-            names.update(f"{spelled}.{member}" for member in container[2] if not member.startswith("_"))
-            if container[1] == CLOSED:
-                closed.add(spelled)
-    return names, closed
+        home = resolved.canonical if resolved.state == FOUND else None
+        container = inventory.containers.get(home) if home is not None else None
+        if home is None or container is None:
+            continue
+        for name, target in container[2].items():
+            if not name.startswith("_") and target != "?":
+                member(f"{spelled}.{name}", f"{home}.{name}" if target == "" else target)
+        if container[1] == CLOSED:
+            reading.closed.add(spelled)
+    return reading
 
 
-def additions(chain: Sequence[tuple[str, set[str], set[str]]]) -> dict[str, str]:
-    """Each name the oldest release of ``chain`` (version and :func:`public_names`, oldest first) lacks
-    and a later one adds to a module or class the release before it lists whole, with the first release
-    that has it (``major.minor``), where every later release has it too.
+def additions(chain: Sequence[Reading]) -> dict[str, str]:
+    """Each name the oldest release of ``chain`` (oldest first) lacks and a later one adds to a module or
+    class the release before it lists whole, with the first release that has it (``major.minor``), where
+    every later release has it too.
 
     Releases are read statically, and one reading reaches further than another (a compiled class whose
     members one release's stubs list and an older one's do not; pandas before 2.1 adding
@@ -97,31 +128,65 @@ def additions(chain: Sequence[tuple[str, set[str], set[str]]]) -> dict[str, str]
     owner was read whole before it came, and only if it stays. The members of a new module or class are
     not listed: the walk reports the first missing part (``numpy.dtypes``, 1.25)."""
     added: dict[str, str] = {}
-    seen: set[str] = set(chain[0][1]) if chain else set()
+    seen: set[str] = set(chain[0].names) if chain else set()
     for index in range(1, len(chain)):
-        version, names, _ = chain[index]
-        closed_before = chain[index - 1][2]
-        later = [other for _, other, _ in chain[index + 1 :]]
-        label = _minor(version)
-        for name in names - seen:
-            if name.rpartition(".")[0] in closed_before and all(name in other for other in later):
+        reading, before = chain[index], chain[index - 1]
+        later = chain[index + 1 :]
+        label = _minor(reading.version)
+        for name in reading.names - seen:
+            if name.rpartition(".")[0] in before.closed and all(name in other.names for other in later):
                 added[name] = label
-        seen |= names
+        seen |= reading.names
     return added
 
 
-def dumps(library: str, versions: Sequence[str], added: Mapping[str, str]) -> str:
-    """What ``data/added/<library>.json`` holds: the chain read, and per version the names it added."""
+def keyword_additions(chain: Sequence[Reading]) -> dict[tuple[str, str], str]:
+    """Each keyword a function of ``chain`` gained: where the release before had the function's keywords
+    for certain without it, no earlier release had it, and every later release whose keywords of the
+    function are certain has it (``("pandas.read_csv", "dtype_backend")`` -> ``2.0``)."""
+    added: dict[tuple[str, str], str] = {}
+    seen: dict[str, set[str]] = {}
+    for name, keywords in chain[0].keywords.items() if chain else ():
+        seen[name] = set(keywords)
+    for index in range(1, len(chain)):
+        reading, before = chain[index], chain[index - 1]
+        later = chain[index + 1 :]
+        label = _minor(reading.version)
+        for name, keywords in reading.keywords.items():
+            previous = before.keywords.get(name)
+            known = seen.setdefault(name, set())
+            if previous is not None:
+                for keyword in keywords - previous - known:
+                    if all(keyword in other.keywords[name] for other in later if name in other.keywords):
+                        added[(name, keyword)] = label
+            known |= keywords
+    return added
+
+
+def dumps(
+    library: str, versions: Sequence[str], added: Mapping[str, str], keywords: Mapping[tuple[str, str], str]
+) -> str:
+    """What ``data/added/<library>.json`` holds: the chain read, per version the names it added, and per
+    version the keywords it added (``pandas.read_csv(dtype_backend)``)."""
     by_version: dict[str, list[str]] = {}
     for name in sorted(added):
         by_version.setdefault(added[name], []).append(name)
-    payload = {"format": FORMAT, "library": library, "releases": list(versions), "added": by_version}
+    keywords_by_version: dict[str, list[str]] = {}
+    for callee, keyword in sorted(keywords):
+        keywords_by_version.setdefault(keywords[(callee, keyword)], []).append(f"{callee}({keyword})")
+    payload = {
+        "format": FORMAT,
+        "library": library,
+        "releases": list(versions),
+        "added": by_version,
+        "keywords": keywords_by_version,
+    }
     return json.dumps(payload, indent=1, sort_keys=True) + "\n"
 
 
 def shipped(library: str, folder: Path | None = None) -> dict[str, str]:
-    """Name -> the version that added it, for ``library`` (empty where nothing is shipped); read once
-    per process."""
+    """Name -> the version that added it, for ``library``; a keyword's as ``callee(keyword)`` (empty where
+    nothing is shipped); read once per process."""
     where = (folder or ADDITIONS_DIR) / f"{library}.json"
     key = str(where)
     with _guard:
@@ -131,7 +196,9 @@ def shipped(library: str, folder: Path | None = None) -> dict[str, str]:
         try:
             data: Any = json.loads(where.read_text(encoding="utf-8"))
             if data.get("format") == FORMAT and isinstance(data.get("added"), dict):
-                known = {str(name): str(version) for version, names in data["added"].items() for name in names}
+                for part in ("added", "keywords"):
+                    for version, names in (data.get(part) or {}).items():
+                        known.update((str(name), str(version)) for name in names)
         except (OSError, ValueError, TypeError, AttributeError):
             known = {}
         with _guard:
@@ -139,10 +206,12 @@ def shipped(library: str, folder: Path | None = None) -> dict[str, str]:
     return known
 
 
-def version_of(library: str, name: str, target: Version, folder: Path | None = None) -> Version | None:
-    """The version that added ``name`` to ``library``, when the shipped additions know it and it is later
-    than ``target`` (else the name's absence is another story: None)."""
-    known = shipped(library, folder).get(name)
+def version_of(
+    library: str, name: str, target: Version, folder: Path | None = None, keyword: str | None = None
+) -> Version | None:
+    """The version that added ``name`` to ``library`` (or ``keyword`` to the function ``name``), when the
+    shipped additions know it and it is later than ``target`` (else the absence is another story: None)."""
+    known = shipped(library, folder).get(name if keyword is None else f"{name}({keyword})")
     if known is None:
         return None
     try:

@@ -864,6 +864,12 @@ class TooNew:
         base = _describe(CODE_KEYWORD if problem.keyword else CODE_NAME, problem.library)
         if problem.keyword is not None:
             known = self.introduced_keywords.get((problem.name, problem.keyword))
+            if known is None and problem.library in self.targets:
+                from recode_lsp.toonew.additions import version_of  # as for a name, below
+
+                target = self.targets[problem.library]
+                scraped = version_of(problem.library, problem.name, target, keyword=problem.keyword)
+                known = (scraped, "") if scraped is not None else None
             return dataclasses.replace(
                 base,
                 old=problem.name,

@@ -27,7 +27,7 @@ RELEASES = {
     },
     "tnlib-1.1": {
         "tnlib/__init__.py": """
-            def compute(data):
+            def compute(data, how="fast", once=False):
                 return data
 
             def blend(a, b):
@@ -48,7 +48,7 @@ RELEASES = {
         "tnlib/__init__.py": """
             from tnlib import extra
 
-            def compute(data):
+            def compute(data, how="fast"):
                 return data
 
             def blend(a, b):
@@ -82,17 +82,21 @@ def dist(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 def test_names_a_release_added_and_kept(dist: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     out = tmp_path / "added" / "tnlib.json"
     assert kb_main(["additions", "tnlib", "--versions", "2.0,1.0,1.1", "--dist", str(dist), "-o", str(out)]) == 0
-    assert "3 names added after 1.0" in capsys.readouterr().err
+    assert "3 names and 1 keywords added after 1.0" in capsys.readouterr().err
     written = json.loads(out.read_text(encoding="utf-8"))
     assert written["releases"] == ["1.0", "1.1", "2.0"]
     # ``fleeting`` came in 1.1 and went in 2.0: no addition. ``tnlib.extra`` is new in 2.0; its members are
     # not listed (the walk reports the module missing).
     assert written["added"] == {"1.1": ["tnlib.Frame.tail", "tnlib.blend"], "2.0": ["tnlib.extra"]}
+    # ``compute(once=)`` came in 1.1 and went in 2.0: no addition either.
+    assert written["keywords"] == {"1.1": ["tnlib.compute(how)"]}
     assert additions.shipped("tnlib", out.parent) == {
         "tnlib.Frame.tail": "1.1",
         "tnlib.blend": "1.1",
         "tnlib.extra": "2.0",
+        "tnlib.compute(how)": "1.1",
     }
+    assert additions.version_of("tnlib", "tnlib.compute", Version("1.0"), out.parent, keyword="how") == Version("1.1")
     assert additions.version_of("tnlib", "tnlib.blend", Version("1.0"), out.parent) == Version("1.1")
     assert additions.version_of("tnlib", "tnlib.blend", Version("1.1"), out.parent) is None  # not later
     assert additions.version_of("tnlib", "tnlib.compute", Version("1.0"), out.parent) is None
@@ -113,7 +117,8 @@ def test_a_finding_says_which_release_added_the_name(
     project = tmp_path / "project"
     project.mkdir()
     (project / "code.py").write_text(
-        "import tnlib\nfrom tnlib import extra\n\nmixed = tnlib.blend(1, 2)\n", encoding="utf-8"
+        "import tnlib\nfrom tnlib import extra\n\nmixed = tnlib.blend(1, 2)\nfast = tnlib.compute(1, how='fast')\n",
+        encoding="utf-8",
     )
     monkeypatch.chdir(project)
     capsys.readouterr()
@@ -122,6 +127,7 @@ def test_a_finding_says_which_release_added_the_name(
     assert sorted((f["location"]["line"], f["message"]) for f in report["findings"]) == [
         (2, "`tnlib.extra` does not exist in tnlib 1.0 (added in 2.0)"),
         (4, "`tnlib.blend` does not exist in tnlib 1.0 (added in 1.1)"),
+        (5, "`tnlib.compute()` takes no keyword `how` in tnlib 1.0 (added in 1.1)"),
     ]
 
 
@@ -146,6 +152,7 @@ def test_the_shipped_additions_know_numpy_and_pandas() -> None:
     numpy, pandas = additions.shipped("numpy"), additions.shipped("pandas")
     assert numpy["numpy.unstack"] == "2.1" and numpy["numpy.matvec"] == "2.2" and numpy["numpy.dtypes"] == "1.25"
     assert pandas["pandas.api.types.is_any_real_numeric_dtype"] == "2.0" and pandas["pandas.ArrowDtype"] == "1.5"
+    assert numpy["numpy.unique(sorted)"] == "2.3" and numpy["numpy.linspace(device)"] == "2.0"
     assert "numpy.zeros" not in numpy and "pandas.DataFrame.head" not in pandas
     # pandas before 2.1 added ``DataFrame.add`` at run time and 2.1 defines it: no addition (``DataFrame`` has a
     # ``__getattr__``: no reading of it is whole).

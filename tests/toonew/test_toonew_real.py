@@ -76,6 +76,15 @@ def test_names_no_rename_covers_say_which_release_added_them(
         "`numpy.cumulative_sum`",
     ]
     assert all(message.endswith("(added in 2.1)") for message in messages)
+    # Keywords likewise: ``unique(sorted=)`` came in 2.3, ``sort(stable=)`` in 2.0.
+    (tmp_path / "code.py").write_text(
+        "import numpy as np\n\nu = np.unique(np.zeros(3), sorted=True)\ns = np.sort(np.zeros(3), stable=True)\n"
+    )
+    found = _check(tmp_path, capsys, "numpy==1.26")
+    assert [(f["code"], str(f["message"]).rpartition(" (")[2]) for f in found] == [
+        ("RCN002", "added in 2.3)"),
+        ("RCN002", "added in 2.0)"),
+    ]
 
 
 def test_a_release_whose_stub_overloads_a_compiled_name_is_read() -> None:
