@@ -325,7 +325,10 @@ def available_versions(library: str, *, dist_dir: Path | None = None, timeout: f
         import subprocess
         import sys
 
-        command = [sys.executable, "-m", "pip", "index", "versions", "--disable-pip-version-check", name]
+        # Every release, whatever Python it needs: releases are read, never installed (a chain that skipped
+        # SciPy 1.7 and 1.8, which need an older Python than this one, dated their names 1.9).
+        command = [sys.executable, "-m", "pip", "index", "versions", "--disable-pip-version-check"]
+        command += ["--ignore-requires-python", name]
         try:
             result = subprocess.run(command, capture_output=True, text=True, timeout=timeout, check=False)
         except (OSError, subprocess.TimeoutExpired) as exc:

@@ -148,6 +148,14 @@ def test_a_missing_or_foreign_additions_file_says_nothing(tmp_path: Path) -> Non
     assert additions.version_of("edited", "edited.name", Version("1.0"), tmp_path) is None
 
 
+def test_the_shipped_additions_know_scipy_and_scikit_learn() -> None:
+    scipy, sklearn = additions.shipped("scipy"), additions.shipped("scikit-learn")
+    # ``csr_array`` came in 1.8: a chain without 1.7 and 1.8 (they need an older Python) said 1.9.
+    assert scipy["scipy.sparse.csr_array"] == "1.8" and scipy["scipy.integrate.cumulative_simpson"] == "1.12"
+    assert sklearn["sklearn.preprocessing.TargetEncoder"] == "1.3" and sklearn["sklearn.frozen"] == "1.6"
+    assert "scipy.linalg.inv" not in scipy and "sklearn.linear_model.Ridge" not in sklearn
+
+
 def test_the_shipped_additions_know_numpy_and_pandas() -> None:
     numpy, pandas = additions.shipped("numpy"), additions.shipped("pandas")
     assert numpy["numpy.unstack"] == "2.1" and numpy["numpy.matvec"] == "2.2" and numpy["numpy.dtypes"] == "1.25"
