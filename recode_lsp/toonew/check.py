@@ -820,6 +820,11 @@ class TooNew:
         span = analysis.lines.node_span
         looked_at = {p.start for p in problems}
         guarded = _guarded_spans(analysis.tree, span, looked_at)
+        if "importorskip" in analysis.source:
+            skipped = _skipped_by_importorskip(analysis.tree, span, self._older_than)
+            if skipped is None:
+                return []  # the whole module is skipped where the target is older: nothing in it runs there
+            guarded.extend(skipped)
         problems = [p for p in problems if not _inside(p.start, guarded)]
         if not problems:
             return []
@@ -858,6 +863,18 @@ class TooNew:
             ]
         found.sort(key=lambda finding: finding.sort_key())
         return found
+
+    def _older_than(self, module: str, version: str) -> bool:
+        """Whether the targeted release of the library ``module`` belongs to is older than ``version`` (a
+        ``pytest.importorskip(module, minversion=version)`` then skips)."""
+        inventory = self.inventories.get(module.split(".", 1)[0])
+        target = self.targets.get(inventory.library) if inventory is not None else None
+        if target is None:
+            return False
+        try:
+            return target < Version(version)
+        except ValueError:
+            return False  # not a version: cannot tell
 
     def _change(self, problem: Problem) -> TooNewChange:
         inventory = next(i for i in self.inventories.values() if i.library == problem.library)
@@ -1427,6 +1444,47 @@ def _guarded_spans(
                     spans.append((span(node.body[0])[0], span(node.body[-1])[1]))
             stack.append(node)
     return spans
+
+
+def _skipped_by_importorskip(
+    tree: ast.AST, span: Callable[[ast.AST], tuple[int, int]], older_than: Callable[[str, str], bool]
+) -> list[tuple[int, int]] | None:
+    """The spans of the functions that ``pytest.importorskip(module, minversion=V)`` skips where the
+    target of ``module`` is older than ``V`` (pandas' tests: ``pytest.importorskip("numpy", "1.25")``), or
+    None where a module-level call skips the whole module so."""
+    if not isinstance(tree, ast.Module):
+        return []
+
+    def skips(node: ast.AST) -> bool:
+        return any(
+            isinstance(call, ast.Call) and _last_name(call.func) == "importorskip" and _skips_below(call, older_than)
+            for call in ast.walk(node)
+        )
+
+    if any(skips(statement) for statement in tree.body if not isinstance(statement, _DEFINITIONS)):
+        return None
+    return [
+        span(node)
+        for node in ast.walk(tree)
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
+        and any(skips(statement) for statement in node.body if not isinstance(statement, _DEFINITIONS))
+    ]
+
+
+#: Statements whose bodies do not run where they stand.
+_DEFINITIONS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
+
+
+def _skips_below(call: ast.Call, older_than: Callable[[str, str], bool]) -> bool:
+    """Whether ``importorskip(module, minversion)`` skips at the module's target."""
+    keywords = {keyword.arg: keyword.value for keyword in call.keywords}
+    module = call.args[0] if call.args else keywords.get("modname")
+    minimum = call.args[1] if len(call.args) > 1 else keywords.get("minversion")
+    if not (isinstance(module, ast.Constant) and isinstance(module.value, str)):
+        return False
+    if not (isinstance(minimum, ast.Constant) and isinstance(minimum.value, str)):
+        return False
+    return older_than(module.value, minimum.value)
 
 
 def _type_checking(test: ast.expr) -> bool:

@@ -316,6 +316,38 @@ def test_code_that_tests_a_name_is_missing_is_not_reported(project: Path, capsys
     assert [(f["line"], f["code"]) for f in _findings(capsys, "--target", "tnlib==1.0")] == [(24, "RCN002")]
 
 
+SKIPPED_BELOW = """\
+import pytest
+import tnlib
+
+
+def test_needs_two():
+    pytest.importorskip("tnlib", minversion="2.0")
+    return tnlib.new_name(1)
+
+
+def test_needs_one():
+    pytest.importorskip("tnlib", "1.0")
+    return tnlib.new_name(2)
+"""
+
+
+def test_tests_skipped_below_a_minimum_version_are_not_reported(
+    project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``pytest.importorskip(module, minversion=V)`` skips the test (or, at module level, the module) where
+    the target is older than ``V``: what follows runs only on releases that have the newer names."""
+    (project / "code.py").write_text(SKIPPED_BELOW, encoding="utf-8")
+    assert [(f["line"], f["code"]) for f in _findings(capsys, "--target", "tnlib==1.0")] == [(12, "RCN-TNL001")]
+    module = (
+        'import pytest\nimport tnlib\n\npytest.importorskip("tnlib", minversion="2.0")\nvalue = tnlib.new_name(3)\n'
+    )
+    (project / "code.py").write_text(module, encoding="utf-8")
+    assert _findings(capsys, "--target", "tnlib==1.0") == []
+    (project / "code.py").write_text(module.replace("2.0", "0.9"), encoding="utf-8")
+    assert [(f["line"], f["code"]) for f in _findings(capsys, "--target", "tnlib==1.0")] == [(5, "RCN-TNL001")]
+
+
 TYPE_CHECKING_ONLY = """\
 from typing import TYPE_CHECKING
 import typing
