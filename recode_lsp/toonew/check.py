@@ -1450,7 +1450,7 @@ def _skipped_by_importorskip(
     tree: ast.AST, span: Callable[[ast.AST], tuple[int, int]], older_than: Callable[[str, str], bool]
 ) -> list[tuple[int, int]] | None:
     """The spans of the functions that ``pytest.importorskip(module, minversion=V)`` skips where the
-    target of ``module`` is older than ``V`` (pandas' tests: ``pytest.importorskip("numpy", "1.25")``), or
+    target of ``module`` is older than ``V`` (a test of newer NumPy: ``pytest.importorskip("numpy", "2.0")``), or
     None where a module-level call skips the whole module so."""
     if not isinstance(tree, ast.Module):
         return []
