@@ -236,7 +236,9 @@ async def start(tmp_path: Path, project: Path) -> AsyncIterator[Starter]:
         args: list[str] | None = None,
     ) -> Session:
         client = make_test_lsp_client()
-        session_env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path / "cache"), **(env or {})}
+        # The session's cache is the test's own, whatever cache the user who runs the tests has set.
+        outside = {key: value for key, value in os.environ.items() if key != "RECODE_CACHE_DIR"}
+        session_env = {**outside, "XDG_CACHE_HOME": str(tmp_path / "cache"), **(env or {})}
         await client.start_io(*SERVER, *(args or []), env=session_env)
         client.set_configuration({"apiDocs": False, **(settings or {})}, section="recode")
         result = await client.initialize_session(

@@ -70,7 +70,11 @@ class RawServer:
                 stdin=asyncio.subprocess.PIPE,
                 stdout=asyncio.subprocess.PIPE,
                 stderr=stderr,
-                env={**os.environ, "XDG_CACHE_HOME": str(tmp_path / "cache"), **(env or {})},
+                env={
+                    **{key: value for key, value in os.environ.items() if key != "RECODE_CACHE_DIR"},
+                    "XDG_CACHE_HOME": str(tmp_path / "cache"),
+                    **(env or {}),
+                },
                 limit=2**20,
             )
         return cls(process, log, root)
