@@ -150,12 +150,7 @@ def _additions(args: argparse.Namespace) -> int:
         print(f"recode-kb: {args.library} {inventory.version}: {len(chain[-1].names)} public names", file=sys.stderr)
     added = additions.additions(chain)
     keywords = additions.keyword_additions(chain)
-    text = additions.dumps(args.library, [reading.version for reading in chain], added, keywords)
-    if args.output:
-        args.output.parent.mkdir(parents=True, exist_ok=True)
-        args.output.write_text(text, encoding="utf-8")
-    else:
-        sys.stdout.write(text)
+    _emit(additions.dumps(args.library, [reading.version for reading in chain], added, keywords), args.output)
     print(
         f"recode-kb: {len(added)} names and {len(keywords)} keywords added after {chain[0].version}", file=sys.stderr
     )
@@ -191,12 +186,18 @@ def _stdlib_history(args: argparse.Namespace) -> int:
         snapshots.append((floor, label, names))
     snapshots.sort(key=lambda snapshot: snapshot[0])
     merged = history.merge([(names, floor) for floor, _, names in snapshots])
-    if args.output:
-        history.write(args.output, merged, [label for _, label, _ in snapshots])
-    else:
-        sys.stdout.write(history.dumps(merged, [label for _, label, _ in snapshots]))
+    _emit(history.dumps(merged, [label for _, label, _ in snapshots]), args.output)
     print(f"recode-kb: {len(merged)} names in the history", file=sys.stderr)
     return 0
+
+
+def _emit(text: str, output: Path | None) -> None:
+    """``text`` written to ``output`` (its folder made), or to standard output."""
+    if output:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        output.write_text(text, encoding="utf-8")
+    else:
+        sys.stdout.write(text)
 
 
 def _versions(args: argparse.Namespace) -> list[str]:
@@ -242,12 +243,7 @@ def _scrape(args: argparse.Namespace) -> int:
         return 2
     entries, problems = _scrape_cached(args.library, releases, cache, args.id_prefix)
     entries = [e for e in entries if e.confidence >= args.min_confidence]
-    text = overlay.dumps(entries) if args.format == "jsonl" else _text(entries)
-    if args.output:
-        args.output.parent.mkdir(parents=True, exist_ok=True)
-        args.output.write_text(text, encoding="utf-8")
-    else:
-        sys.stdout.write(text)
+    _emit(overlay.dumps(entries) if args.format == "jsonl" else _text(entries), args.output)
     for problem in problems:
         print(f"recode-kb: left out: {problem}", file=sys.stderr)
     counts = Counter(e.record["kind"] for e in entries)

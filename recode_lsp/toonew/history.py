@@ -39,7 +39,6 @@ __all__ = [
     "merge",
     "shipped",
     "stamp",
-    "write",
 ]
 
 #: The history shipped with ReCode (``recode-kb stdlib-history`` writes it).
@@ -122,12 +121,6 @@ def dumps(history: Mapping[str, str], sources: Iterable[str]) -> str:
         by_top.setdefault(name.split(".", 1)[0], {}).setdefault(history[name], []).append(name)
     payload = {"format": FORMAT, "sources": list(sources), "licence": LICENCE, "added": by_top}
     return json.dumps(payload, indent=1, sort_keys=True) + "\n"
-
-
-def write(path: Path, history: Mapping[str, str], sources: Iterable[str]) -> None:
-    """:func:`dumps` written to ``path``."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(dumps(history, sources), encoding="utf-8")
 
 
 def shipped(top: str, path: Path | None = None) -> dict[str, str]:
