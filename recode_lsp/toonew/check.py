@@ -876,17 +876,22 @@ class TooNew:
         except ValueError:
             return False  # not a version: cannot tell
 
+    def _scraped(self, problem: Problem) -> tuple[Version, str] | None:
+        """The version that added a problem's name or keyword, as a chain of the library's releases says
+        (recode_lsp/toonew/additions.py, read on the first finding of a run: only the message uses it)."""
+        target = self.targets.get(problem.library)
+        if target is None:
+            return None
+        from recode_lsp.toonew.additions import version_of
+
+        scraped = version_of(problem.library, problem.name, target, keyword=problem.keyword)
+        return (scraped, "") if scraped is not None else None
+
     def _change(self, problem: Problem) -> TooNewChange:
         inventory = next(i for i in self.inventories.values() if i.library == problem.library)
         base = _describe(CODE_KEYWORD if problem.keyword else CODE_NAME, problem.library)
         if problem.keyword is not None:
-            known = self.introduced_keywords.get((problem.name, problem.keyword))
-            if known is None and problem.library in self.targets:
-                from recode_lsp.toonew.additions import version_of  # as for a name, below
-
-                target = self.targets[problem.library]
-                scraped = version_of(problem.library, problem.name, target, keyword=problem.keyword)
-                known = (scraped, "") if scraped is not None else None
+            known = self.introduced_keywords.get((problem.name, problem.keyword)) or self._scraped(problem)
             return dataclasses.replace(
                 base,
                 old=problem.name,
@@ -898,13 +903,7 @@ class TooNew:
         known = self.introduced.get(problem.name)
         if known is None and problem.name in self.added:
             known = (self.added[problem.name], "")
-        if known is None and problem.library in self.targets:
-            # What a chain of the library's releases says (recode_lsp/toonew/additions.py), read on the
-            # first finding of a run: only the message uses it.
-            from recode_lsp.toonew.additions import version_of
-
-            scraped = version_of(problem.library, problem.name, self.targets[problem.library])
-            known = (scraped, "") if scraped is not None else None
+        known = known or self._scraped(problem)
         older = known[1] if known and known[1] and inventory.resolve(known[1]).state == FOUND else None
         return dataclasses.replace(
             base, old=problem.name, new=older, release=inventory.version, introduced=known[0] if known else None
@@ -1401,6 +1400,8 @@ _TYPE_IGNORE = re.compile(r"#\s*(?:type|pyright)\s*:\s*ignore")
 _VERSION_TEST = re.compile(
     r"hasattr|version|_lt\b|_le\b|_gt\b|_gte?\d|_(?:[lg]te?|l[et]|ge)_?\d|_under|PY\d|IS_", re.IGNORECASE
 )
+#: Statements whose bodies do not run where they stand (a module's tests; what runs on its import is apart).
+_DEFINITIONS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
 #: Exceptions whose handler makes the ``try`` body a feature test (``try: np.trapezoid except AttributeError``).
 _FEATURE_ERRORS = frozenset(
     {"ImportError", "ModuleNotFoundError", "AttributeError", "TypeError", "Exception", "BaseException"}
@@ -1427,8 +1428,7 @@ def _guarded_spans(
     spans: list[tuple[int, int]] = []
     if isinstance(tree, ast.Module) and any(_marks_module(statement) for statement in tree.body):
         # Every test of the module is skipped on some releases; what runs on import is not.
-        definitions = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
-        spans.extend(span(statement) for statement in tree.body if isinstance(statement, definitions))
+        spans.extend(span(statement) for statement in tree.body if isinstance(statement, _DEFINITIONS))
     stack = [tree]
     while stack:
         for node in ast.iter_child_nodes(stack.pop()):
@@ -1469,10 +1469,6 @@ def _skipped_by_importorskip(
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
         and any(skips(statement) for statement in node.body if not isinstance(statement, _DEFINITIONS))
     ]
-
-
-#: Statements whose bodies do not run where they stand.
-_DEFINITIONS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
 
 
 def _skips_below(call: ast.Call, older_than: Callable[[str, str], bool]) -> bool:
